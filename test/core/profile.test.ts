@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_PROFILE, parseProfile, ProfileError } from '../../src/core/profile.js';
+
+test('a bare arch is the default profile', () => {
+  assert.deepEqual(parseProfile('x86-tdp'), DEFAULT_PROFILE);
+});
+
+test('knobs override defaults and the canonical name lists only changed knobs', () => {
+  const p = parseProfile('arm64-s2,eager-split=off,gmem-folio=2m');
+  assert.equal(p.arch, 'arm64-s2');
+  assert.equal(p.knobs['eager-split'], 'off');
+  assert.equal(p.name, 'arm64-s2,eager-split=off');
+});
+
+test('unknown profile, knob or value is an error that lists the valid ones', () => {
+  assert.throws(() => parseProfile('riscv'), (e: unknown) => e instanceof ProfileError && /x86-tdp, arm64-s2/.test(e.message));
+  assert.throws(() => parseProfile('x86-tdp,bogus=1'), /valid knobs are gmem-folio=2m\|4k\|1g/);
+  assert.throws(() => parseProfile('x86-tdp,gmem-folio=3m'), /valid values are 2m\|4k\|1g/);
+});
