@@ -1,0 +1,130 @@
+// A suite is traces x profiles x repeats. This module finds the traces, decides which profiles each one
+// runs under, and lays the jobs out in a fixed order, so a run's job list never depends on timing.
+
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join, relative, sep } from 'node:path';
+import picomatch from 'picomatch';
+import { parseProfile } from '../core/profile.js';
+import { UsageError } from '../cli/errors.js';
+
+export const TRACE_EXTENSIONS = ['.csv', '.s2t'] as const;
+
+export interface SuiteTrace {
+  /** Path relative to the input directory, without extension, `/`-separated (e.g. `boot/qemu-512m`). */
+  name: string;
+  path: string;
+}
+
+export interface Job {
+  /** Position in the suite's job list: stable for the same inputs and options. */
+  index: number;
+  trace: string;
+  tracePath: string;
+  /** Canonical profile name (core/profile.ts). */
+  profile: string;
+  repeat: number;
+}
+
+function isTraceFile(path: string): boolean {
+  return (TRACE_EXTENSIONS as readonly string[]).includes(extname(path));
+}
+
+function traceName(root: string, path: string): string {
+  const rel = relative(root, path);
+  return rel.slice(0, rel.length - extname(rel).length).split(sep).join('/');
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await walk(path, out);
+    else if (entry.isFile() && isTraceFile(path)) out.push(path);
+  }
+}
+
+/**
+ * The traces named by `inputs` (files, or directories searched recursively), sorted by name, keeping
+ * those whose name or path matches `filter` (a glob) when one is given.
+ */
+export async function discoverTraces(inputs: string[], filter?: string): Promise<SuiteTrace[]> {
+  const found = new Map<string, SuiteTrace>();
+  for (const input of inputs) {
+    const info = await stat(input).catch(() => undefined);
+    if (info === undefined) throw new UsageError(`no such trace file or directory: ${input}`);
+    if (info.isDirectory()) {
+      const paths: string[] = [];
+      await walk(input, paths);
+      for (const path of paths) found.set(path, { name: traceName(input, path), path });
+    } else {
+      if (!isTraceFile(input)) {
+        throw new UsageError(`${input}: not a trace (expected ${TRACE_EXTENSIONS.join(' or ')})`);
+      }
+      const ext = extname(input);
+      found.set(input, { name: basename(input, ext), path: input });
+    }
+  }
+  let traces = [...found.values()];
+  if (filter !== undefined) {
+    const matches = picomatch(filter, { dot: true });
+    traces = traces.filter((t) => matches(t.name) || matches(t.path) || matches(basename(t.path)));
+  }
+  traces.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.path < b.path ? -1 : 1));
+  const names = new Set<string>();
+  for (const t of traces) {
+    if (names.has(t.name)) throw new UsageError(`two traces are both named '${t.name}' (e.g. a .csv and a .s2t): keep one`);
+    names.add(t.name);
+  }
+  return traces;
+}
+
+/**
+ * Profiles a trace runs under: those given on the command line, else the trace's own `# profiles:`
+ * (`;`-separated, since a profile contains commas) or `# profile:` metadata, else the default.
+ */
+export function profilesFor(meta: Record<string, string>, cliProfiles: string[]): string[] {
+  const texts =
+    cliProfiles.length > 0
+      ? cliProfiles
+      : meta['profiles'] !== undefined
+        ? meta['profiles'].split(';').map((p) => p.trim()).filter((p) => p !== '')
+        : meta['profile'] !== undefined
+          ? [meta['profile']]
+          : ['x86-tdp'];
+  return [...new Set(texts.map((text) => parseProfile(text).name))];
+}
+
+/** Jobs in a fixed order: trace, then profile, then repeat. */
+export function planJobs(
+  traces: ReadonlyArray<SuiteTrace & { profiles: string[] }>,
+  repeat: number,
+): Job[] {
+  const jobs: Job[] = [];
+  for (const t of traces) {
+    for (const profile of t.profiles) {
+      for (let r = 0; r < repeat; r++) {
+        jobs.push({ index: jobs.length, trace: t.name, tracePath: t.path, profile, repeat: r });
+      }
+    }
+  }
+  return jobs;
+}
+
+/**
+ * `--shard i/n` across CI runners: runner i keeps every trace whose position in the sorted list is
+ * i modulo n, so the shards are disjoint, cover the suite, and `merge` can join them.
+ */
+export function parseSuiteShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) {
+    throw new UsageError(`--shard takes i/n with 1 <= i <= n (e.g. 2/4), not '${text}'`);
+  }
+  return { index: index - 1, count };
+}
+
+export function selectShard<T>(traces: T[], shard: { index: number; count: number }): T[] {
+  return traces.filter((_, i) => i % shard.count === shard.index);
+}
