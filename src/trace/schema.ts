@@ -190,4 +190,6 @@ export interface TraceMeta {
   comments: string[];
   /** e.g. arch, source, profile, kernel. */
   fields: Record<string, string>;
+  /** `#` lines between data rows, each with the number of data rows before it (kept for round trips). */
+  bodyComments?: Array<{ row: number; text: string }>;
 }

@@ -1,6 +1,123 @@
-import type { Command } from 'commander';
+// `validate`, `convert`, `info`: the trace file commands.
 
-/** `validate`, `convert`, `info`: owned by the trace-format work. */
+import type { Command } from 'commander';
+import { u64 } from '../../trace/columns.js';
+import { TraceError } from '../../trace/errors.js';
+import { openTrace, validateTraceFile, writeTrace } from '../../trace/io.js';
+import { F_GPA, F_SIZE, OPS, type TraceMeta } from '../../trace/schema.js';
+import { EXIT_FAILURE } from '../errors.js';
+
 export function registerTraceCommands(program: Command): void {
-  void program;
+  program
+    .command('validate')
+    .description('check traces: every problem with its file, line and field; exit 1 if any')
+    .argument('<files...>', 'trace files (.csv or .s2t)')
+    .option('--json', 'print the problems as JSON', false)
+    .action(async (files: string[], opts: { json: boolean }) => {
+      process.exitCode = await validateCommand(files, opts.json);
+    });
+
+  program
+    .command('convert')
+    .description('convert a trace between CSV and binary .s2t (by extension), losslessly')
+    .argument('<in>', 'input trace')
+    .argument('<out>', 'output trace (.csv or .s2t)')
+    .action(async (input: string, output: string) => {
+      const trace = await openTrace(input);
+      await writeTrace(output, trace.meta, trace.chunks());
+    });
+
+  program
+    .command('info')
+    .description('metadata, events by op and the guest-physical span of a trace')
+    .argument('<file>', 'trace file')
+    .option('--json', 'print as JSON', false)
+    .action(async (file: string, opts: { json: boolean }) => {
+      const info = await traceInfo(file);
+      process.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info));
+    });
+}
+
+interface Problem {
+  file: string;
+  line: number;
+  record: boolean;
+  field: string;
+  message: string;
+}
+
+async function validateCommand(files: string[], json: boolean): Promise<number> {
+  const problems: Problem[] = [];
+  let rows = 0;
+  for (const file of files) {
+    try {
+      const result = await validateTraceFile(file);
+      rows += result.rows;
+      for (const e of result.errors) problems.push(toProblem(e));
+    } catch (err) {
+      if (!(err instanceof TraceError)) throw err;
+      problems.push(toProblem(err));
+    }
+  }
+  if (json) {
+    process.stdout.write(JSON.stringify({ files: files.length, rows, problems }, null, 2) + '\n');
+  } else {
+    for (const p of problems) process.stdout.write(`${p.message}\n`);
+    process.stdout.write(`${files.length} file(s), ${rows} valid row(s), ${problems.length} problem(s)\n`);
+  }
+  return problems.length > 0 ? EXIT_FAILURE : 0;
+}
+
+function toProblem(e: TraceError): Problem {
+  return { file: e.file, line: e.line, record: e.record, field: e.field, message: e.message };
+}
+
+interface TraceInfo {
+  file: string;
+  meta: TraceMeta['fields'];
+  comments: string[];
+  events: number;
+  byOp: Record<string, number>;
+  /** Lowest gpa and highest gpa + size touched by any row with a gpa, as 0x hex; null if none. */
+  gpaSpan: { start: string; end: string } | null;
+}
+
+async function traceInfo(file: string): Promise<TraceInfo> {
+  const trace = await openTrace(file);
+  const counts = new Float64Array(OPS.length);
+  let events = 0;
+  let lo: bigint | null = null;
+  let hi: bigint | null = null;
+  for await (const chunk of trace.chunks()) {
+    for (let i = 0; i < chunk.length; i++) {
+      counts[chunk.op[i]!]!++;
+      if ((chunk.present[i]! & (1 << F_GPA)) === 0) continue;
+      const gpa = u64(chunk.gpaHi, chunk.gpaLo, i);
+      const size = (chunk.present[i]! & (1 << F_SIZE)) !== 0 ? u64(chunk.sizeHi, chunk.sizeLo, i) : 1n;
+      if (lo === null || gpa < lo) lo = gpa;
+      if (hi === null || gpa + size > hi) hi = gpa + size;
+    }
+    events += chunk.length;
+  }
+  const byOp: Record<string, number> = {};
+  OPS.forEach((op, code) => {
+    if (counts[code]! > 0) byOp[op] = counts[code]!;
+  });
+  return {
+    file,
+    meta: trace.meta.fields,
+    comments: trace.meta.comments,
+    events,
+    byOp,
+    gpaSpan: lo === null || hi === null ? null : { start: `0x${lo.toString(16)}`, end: `0x${hi.toString(16)}` },
+  };
+}
+
+function formatInfo(info: TraceInfo): string {
+  const lines = [`${info.file}: ${info.events} events`];
+  for (const [key, value] of Object.entries(info.meta)) lines.push(`  ${key}: ${value}`);
+  lines.push(`  gpa span: ${info.gpaSpan ? `[${info.gpaSpan.start}, ${info.gpaSpan.end})` : 'none'}`);
+  lines.push('  events by op:');
+  for (const [op, n] of Object.entries(info.byOp)) lines.push(`    ${op.padEnd(18)} ${n}`);
+  return lines.join('\n') + '\n';
 }

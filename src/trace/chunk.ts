@@ -1,0 +1,72 @@
+// Allocation of columnar chunks: every column is a view into one ArrayBuffer (flatbush style), so a
+// chunk moves to a worker by transferring that buffer, and writes to .s2t as one block per column.
+
+import type { TraceChunk } from './schema.js';
+
+/** Rows per chunk unless a caller asks otherwise: 64K rows is ~4.5 MB of columns. */
+export const DEFAULT_CHUNK_ROWS = 65536;
+
+/** Column names in buffer order (widest first, so every view is aligned), with their element size. */
+export const COLUMN_LAYOUT = [
+  ['ret', 8],
+  ['vcpu', 4],
+  ['slot', 4],
+  ['fd', 4],
+  ['gpaHi', 4],
+  ['gpaLo', 4],
+  ['sizeHi', 4],
+  ['sizeLo', 4],
+  ['hvaHi', 4],
+  ['hvaLo', 4],
+  ['offsetHi', 4],
+  ['offsetLo', 4],
+  ['flagsHi', 4],
+  ['flagsLo', 4],
+  ['attrsHi', 4],
+  ['attrsLo', 4],
+  ['line', 4],
+  ['present', 2],
+  ['hex', 2],
+  ['op', 1],
+] as const;
+export type ColumnName = (typeof COLUMN_LAYOUT)[number][0];
+
+/** Bytes one row takes across all columns. */
+export const ROW_BYTES = COLUMN_LAYOUT.reduce((sum, [, size]) => sum + size, 0);
+
+export function chunkBytes(capacity: number): number {
+  // Every column starts 8-byte aligned.
+  return COLUMN_LAYOUT.reduce((sum, [, size]) => sum + align8(size * capacity), 0);
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** Views of `buffer` laid out for `capacity` rows; `buffer` may come from a file or another thread. */
+export function chunkOver(buffer: ArrayBuffer, capacity: number, length: number, firstRow: number): TraceChunk {
+  let offset = 0;
+  const views: Record<string, ArrayBufferView> = {};
+  for (const [name, size] of COLUMN_LAYOUT) {
+    const ctor = size === 8 ? Float64Array : size === 4 ? Uint32Array : size === 2 ? Uint16Array : Uint8Array;
+    views[name] = new ctor(buffer, offset, capacity);
+    offset += align8(size * capacity);
+  }
+  return {
+    ...(views as unknown as Omit<TraceChunk, 'length' | 'firstRow' | 'buffer' | 'verbatim' | 'names'>),
+    length,
+    firstRow,
+    buffer,
+    verbatim: new Map(),
+    names: [],
+  };
+}
+
+export function allocChunk(capacity: number, firstRow: number): TraceChunk {
+  return chunkOver(new ArrayBuffer(chunkBytes(capacity)), capacity, 0, firstRow);
+}
+
+/** Capacity of a chunk's columns (its arrays may be longer than `length`). */
+export function chunkCapacity(chunk: TraceChunk): number {
+  return chunk.op.length;
+}

@@ -1,0 +1,162 @@
+// Trace CSV text: line by line into a TraceBuilder (bounded memory: only the current chunk is held),
+// and chunks back to canonical text. Canonical lines have no quotes and split on commas; a line with a
+// quote goes through csv-parse, which knows every corner of RFC 4180.
+
+import { parse as parseCsvSync } from 'csv-parse/sync';
+import { renderCell } from './cells.js';
+import { TraceBuilder } from './builder.js';
+import { TraceError } from './errors.js';
+import { FIELDS, OPS, TRACE_MAGIC_LINE, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
+
+export const HEADER_LINE = FIELDS.join(',');
+const VERSION_LINE = /^#\s*s2bench trace v(\d+)\s*$/;
+const META_FIELD = /^#\s*([A-Za-z][\w.-]*)\s*:\s*(.*?)\s*$/;
+
+export interface CsvReadOptions {
+  file: string;
+  chunkRows?: number;
+  /** Keep going after a bad row and collect every problem (for `validate`); otherwise throw the first. */
+  collectErrors?: boolean;
+  /** Receives each full chunk as soon as it is built (streaming); otherwise chunks are returned. */
+  onChunk?: (chunk: TraceChunk) => void;
+  /** Called once the header row has been read, with the metadata above it. */
+  onMeta?: (meta: TraceMeta) => void;
+}
+
+export interface CsvReadResult {
+  meta: TraceMeta;
+  chunks: TraceChunk[];
+  errors: TraceError[];
+  rows: number;
+}
+
+export function newMeta(): TraceMeta {
+  return { comments: [], fields: {} };
+}
+
+function addComment(meta: TraceMeta, text: string, file: string, line: number): void {
+  meta.comments.push(text);
+  const version = VERSION_LINE.exec(text);
+  if (version) {
+    if (Number(version[1]) !== TRACE_VERSION) {
+      throw new TraceError(file, line, '', `trace format v${version[1]} is not supported (this s2bench reads v${TRACE_VERSION})`);
+    }
+    return;
+  }
+  const field = META_FIELD.exec(text);
+  if (field) meta.fields[field[1]!] = field[2]!;
+}
+
+function splitCells(text: string): string[] {
+  if (!text.includes('"')) return text.split(',');
+  const records = parseCsvSync(text, { relax_column_count: true }) as string[][];
+  return records[0] ?? [];
+}
+
+/**
+ * A CSV trace, one line at a time: `#` lines before the header are metadata, the header row is
+ * checked, data rows go to a TraceBuilder. Holds only the chunk being built.
+ */
+export class CsvTraceParser {
+  readonly meta: TraceMeta = newMeta();
+  readonly errors: TraceError[] = [];
+  private readonly builder: TraceBuilder;
+  private lineNo = 0;
+  private sawAnything = false;
+  headerSeen = false;
+
+  constructor(private readonly options: CsvReadOptions) {
+    this.builder = new TraceBuilder(options.chunkRows, options.file, options.onChunk);
+  }
+
+  get rows(): number {
+    return this.builder.rowCount;
+  }
+
+  private fail(err: TraceError): void {
+    if (!this.options.collectErrors) throw err;
+    this.errors.push(err);
+  }
+
+  /** One line without its newline. Returns false once the input cannot be read further. */
+  feed(text: string): boolean {
+    const { file } = this.options;
+    const lineNo = ++this.lineNo;
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (text.trim() === '') return true;
+    this.sawAnything = true;
+    if (text.startsWith('#')) {
+      if (!this.headerSeen) addComment(this.meta, text, file, lineNo);
+      else (this.meta.bodyComments ??= []).push({ row: this.builder.rowCount, text });
+      return true;
+    }
+    if (!this.headerSeen) {
+      if (text.replace(/\s/g, '') !== HEADER_LINE) {
+        this.fail(new TraceError(file, lineNo, '', `header row missing: expected '${HEADER_LINE}', found '${text.slice(0, 80)}'`));
+        return false;
+      }
+      this.headerSeen = true;
+      this.options.onMeta?.(this.meta);
+      return true;
+    }
+    try {
+      this.builder.pushCells(splitCells(text), lineNo);
+    } catch (err) {
+      if (err instanceof TraceError) this.fail(err);
+      else throw err;
+    }
+    return true;
+  }
+
+  /** End of input: the last chunk(s), and the empty-file / no-header checks. */
+  finish(): TraceChunk[] {
+    const { file } = this.options;
+    if (!this.sawAnything) this.fail(new TraceError(file, 0, '', 'empty file: expected a trace (# s2bench trace v1, then the header row)'));
+    else if (!this.headerSeen && this.errors.length === 0) this.fail(new TraceError(file, this.lineNo, '', `header row missing: expected '${HEADER_LINE}'`));
+    return this.builder.finish();
+  }
+}
+
+/** Reads lines (without their newline) of a CSV trace. */
+export async function readCsvLines(lines: AsyncIterable<string> | Iterable<string>, options: CsvReadOptions): Promise<CsvReadResult> {
+  const parser = new CsvTraceParser(options);
+  for await (const text of lines) {
+    if (!parser.feed(text)) break;
+  }
+  const chunks = parser.finish();
+  return { meta: parser.meta, chunks, errors: parser.errors, rows: parser.rows };
+}
+
+/** Metadata lines and the header row, each ending in a newline. */
+export function formatCsvHead(meta: TraceMeta): string {
+  const comments = meta.comments.length > 0 ? meta.comments : [TRACE_MAGIC_LINE];
+  return comments.map((c) => `${c}\n`).join('') + `${HEADER_LINE}\n`;
+}
+
+/** The data lines of one chunk (with any comments that stood between them), each ending in a newline. */
+export function formatCsvChunk(chunk: TraceChunk, meta: TraceMeta): string {
+  const comments = meta.bodyComments ?? [];
+  let next = firstCommentAtOrAfter(comments, chunk.firstRow);
+  let out = '';
+  const cells = new Array<string>(FIELDS.length);
+  for (let i = 0; i < chunk.length; i++) {
+    const row = chunk.firstRow + i;
+    while (next < comments.length && comments[next]!.row === row) out += `${comments[next++]!.text}\n`;
+    cells[0] = OPS[chunk.op[i]!]!;
+    for (let f = 1; f < FIELDS.length; f++) cells[f] = renderCell(chunk, i, f);
+    out += cells.join(',') + '\n';
+  }
+  return out;
+}
+
+/** Comments after the last row. */
+export function formatCsvTail(meta: TraceMeta, rows: number): string {
+  const comments = meta.bodyComments ?? [];
+  return comments.filter((c) => c.row >= rows).map((c) => `${c.text}\n`).join('');
+}
+
+function firstCommentAtOrAfter(comments: ReadonlyArray<{ row: number }>, row: number): number {
+  let i = 0;
+  while (i < comments.length && comments[i]!.row < row) i++;
+  return i;
+}

@@ -1,0 +1,151 @@
+// Generator `vdpa`: a VMM driving a vhost-vdpa device's IOTLB the way QEMU's vhost-vdpa memory listener
+// does. The guest RAM layout (low RAM around the legacy VGA/ROM hole, RAM above 4 GiB, a read-only BIOS
+// ROM) is mapped into asid 0; optionally a shadow-virtqueue buffer goes to asid 1 (QEMU maps the CVQ
+// there); then rounds of churn unmap and remap pieces of RAM (memory hotplug, virtio-mem, balloon-style
+// remaps), each round in one batch when batching is on. At the end the VMM either tears down properly
+// (invalidates everything, then closes) or is killed (`kill`: close with everything still mapped),
+// which is where the kernels' release paths differ (profile knob vdpa-release).
+
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+
+import { PAGE_SHIFT } from '../../core/abi.js';
+import type { TraceRow } from '../row.js';
+import { TRACE_MAGIC_LINE, type TraceMeta } from '../schema.js';
+
+export interface VdpaGenOptions {
+  seed: number;
+  /** Guest RAM in MiB (a multiple of 2). */
+  ramMiB: number;
+  /** Rounds of unmap/remap churn. */
+  rounds: number;
+  /** Wrap each round in iotlb_batch_begin/end (VHOST_BACKEND_F_IOTLB_BATCH). */
+  batch: boolean;
+  /** Also map a shadow-virtqueue buffer in asid 1. */
+  cvqAsid: boolean;
+  /** The VMM is killed: vdpa_close with everything still mapped. */
+  kill: boolean;
+}
+
+export const VDPA_GEN_DEFAULTS: VdpaGenOptions = {
+  seed: 1,
+  ramMiB: 4096,
+  rounds: 64,
+  batch: true,
+  cvqAsid: true,
+  kill: false,
+};
+
+export interface GeneratedTrace {
+  meta: TraceMeta;
+  rows: TraceRow[];
+}
+
+const MiB = 1n << 20n;
+const GiB = 1n << 30n;
+/** q35 puts RAM above this guest-physical address at 4 GiB once guest RAM exceeds 2 GiB. */
+const LOW_RAM_MAX = 2n * GiB;
+/** Where the VMM's mmap of guest RAM starts (a typical x86-64 user address). */
+const RAM_HVA = 0x7f0000000000n;
+const ROM_GPA = 0xfffc0000n;
+const ROM_SIZE = 0x40000n;
+const ROM_HVA = 0x7e0000000000n;
+const CVQ_IOVA = 0x100000000000n;
+const CVQ_SIZE = 0x2000n;
+const CVQ_HVA = 0x7d0000000000n;
+/** Churn moves pieces of RAM in 2 MiB units (QEMU RAM blocks and virtio-mem blocks are 2 MiB aligned). */
+const PIECE = 2n * MiB;
+
+interface Mapping {
+  asid: number;
+  iova: bigint;
+  size: bigint;
+  hva: bigint;
+  perm: 'rw' | 'ro';
+}
+
+export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTrace {
+  const o = { ...VDPA_GEN_DEFAULTS, ...options };
+  checkOptions(o);
+  const rng = xoroshiro128plus(o.seed);
+  const rows: TraceRow[] = [];
+  const live: Mapping[] = [];
+  const map = (m: Mapping): void => {
+    rows.push({ op: 'iotlb_update', slot: m.asid, gpa: m.iova, size: m.size, hva: m.hva, flags: m.perm, ret: 0 });
+    live.push(m);
+  };
+  const unmap = (index: number): Mapping => {
+    const m = live.splice(index, 1)[0]!;
+    rows.push({ op: 'iotlb_invalidate', slot: m.asid, gpa: m.iova, size: m.size, ret: 0 });
+    return m;
+  };
+
+  // Initial layout, in one batch as QEMU's listener commit does.
+  if (o.batch) rows.push({ op: 'iotlb_batch_begin', slot: 0, ret: 0 });
+  for (const m of ramLayout(BigInt(o.ramMiB) * MiB)) map(m);
+  map({ asid: 0, iova: ROM_GPA, size: ROM_SIZE, hva: ROM_HVA, perm: 'ro' });
+  if (o.batch) rows.push({ op: 'iotlb_batch_end', slot: 0, ret: 0 });
+  if (o.cvqAsid) map({ asid: 1, iova: CVQ_IOVA, size: CVQ_SIZE, hva: CVQ_HVA, perm: 'rw' });
+
+  for (let round = 0; round < o.rounds; round++) {
+    // Pick a RAM mapping of asid 0 (the ROM and the CVQ buffer stay) and remap it in 2 MiB pieces, or
+    // join a run of pieces back: the IOTLB sees an unmap of the old entry and updates for the new ones.
+    const ram = live.map((m, i) => [m, i] as const).filter(([m]) => m.asid === 0 && m.perm === 'rw');
+    const [victim, index] = ram[uniformInt(rng, 0, ram.length - 1)]!;
+    if (o.batch) rows.push({ op: 'iotlb_batch_begin', slot: 0, ret: 0 });
+    unmap(index);
+    // Every part but the last is whole 2 MiB pieces; the last also takes any odd remainder (low RAM
+    // starts at 1 MiB), so the parts always cover the old entry exactly.
+    const units = Number(victim.size / PIECE);
+    const parts = units <= 1 ? 1 : uniformInt(rng, 1, Math.min(4, units));
+    let doneUnits = 0;
+    for (let p = 0; p < parts; p++) {
+      const offset = BigInt(doneUnits) * PIECE;
+      const take = p === parts - 1 ? 0 : uniformInt(rng, 1, units - doneUnits - (parts - 1 - p));
+      const size = p === parts - 1 ? victim.size - offset : BigInt(take) * PIECE;
+      map({ ...victim, iova: victim.iova + offset, size, hva: victim.hva + offset });
+      doneUnits += take;
+    }
+    if (o.batch) rows.push({ op: 'iotlb_batch_end', slot: 0, ret: 0 });
+  }
+
+  // Before teardown, what every kernel agrees on: the pages pinned and the entries mapped.
+  const pinned = live.reduce((sum, m) => sum + Number(m.size >> BigInt(PAGE_SHIFT)), 0);
+  rows.push({ op: 'expect', flags: 'iotlb.pinned', ret: pinned });
+  rows.push({ op: 'expect', flags: 'iotlb.maps', ret: live.length });
+  if (!o.kill) while (live.length > 0) unmap(live.length - 1);
+  rows.push({ op: 'vdpa_close', ret: 0 });
+
+  return {
+    meta: {
+      comments: [TRACE_MAGIC_LINE, `# source: s2bench gen vdpa ${describe(o)}`],
+      fields: { source: `s2bench gen vdpa ${describe(o)}` },
+    },
+    rows,
+  };
+}
+
+/** Low RAM below 2 GiB split around the legacy hole [640 KiB, 1 MiB), the rest at 4 GiB. */
+function ramLayout(ram: bigint): Mapping[] {
+  const low = ram < LOW_RAM_MAX ? ram : LOW_RAM_MAX;
+  const out: Mapping[] = [
+    { asid: 0, iova: 0n, size: 0xa0000n, hva: RAM_HVA, perm: 'rw' },
+    { asid: 0, iova: MiB, size: low - MiB, hva: RAM_HVA + MiB, perm: 'rw' },
+  ];
+  if (ram > low) out.push({ asid: 0, iova: 4n * GiB, size: ram - low, hva: RAM_HVA + low, perm: 'rw' });
+  return out;
+}
+
+function checkOptions(o: VdpaGenOptions): void {
+  if (!Number.isInteger(o.ramMiB) || o.ramMiB < 4 || o.ramMiB % 2 !== 0) {
+    throw new RangeError(`vdpa: ramMiB must be an even integer >= 4 (got ${o.ramMiB})`);
+  }
+  if (!Number.isInteger(o.rounds) || o.rounds < 0) {
+    throw new RangeError(`vdpa: rounds must be a non-negative integer (got ${o.rounds})`);
+  }
+  if (!Number.isInteger(o.seed)) throw new RangeError(`vdpa: seed must be an integer (got ${o.seed})`);
+}
+
+function describe(o: VdpaGenOptions): string {
+  return `seed=${o.seed} ram=${o.ramMiB}M rounds=${o.rounds} batch=${o.batch} cvq=${o.cvqAsid} kill=${o.kill}`;
+}

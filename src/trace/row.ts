@@ -1,0 +1,120 @@
+// A trace row as an object: what importers, generators and tests build, and what `rowAt` decodes for
+// messages and slow paths. The hot path never sees these; it reads chunk columns.
+
+import { OUTCOME_NAMES } from '../core/outcome.js';
+import { errnoName } from '../core/abi.js';
+import { u64 } from './columns.js';
+import { SYMBOLIC_RET, renderCell } from './cells.js';
+import {
+  FIELDS,
+  F_ATTRS,
+  F_FD,
+  F_FLAGS,
+  F_GPA,
+  F_HVA,
+  F_OFFSET,
+  F_RET,
+  F_SIZE,
+  F_SLOT,
+  F_VCPU,
+  OP,
+  OPS,
+  isAccessOp,
+  type OpName,
+  type TraceChunk,
+} from './schema.js';
+
+export interface TraceRow {
+  op: OpName;
+  vcpu?: number;
+  gpa?: bigint;
+  size?: bigint;
+  slot?: number;
+  /** A number, or the cell's text: symbolic flags (`log|ro`), or the metric name of an `expect` row. */
+  flags?: bigint | string;
+  hva?: bigint;
+  fd?: number;
+  offset?: bigint;
+  /** A number, or `private`. */
+  attrs?: bigint | string;
+  /** -errno, a count or an expected value; or text: `ok|mmio|memfault|enosys` or `-EINVAL` style. */
+  ret?: number | string;
+}
+
+/** Fields each op cannot do without (DESIGN.md section 3). Others are optional or ignored. */
+export const REQUIRED_FIELDS: Readonly<Record<OpName, readonly number[]>> = {
+  memslot: [F_SLOT, F_GPA, F_SIZE, F_HVA],
+  gmem_create: [F_SIZE, F_FD],
+  gmem_punch: [F_FD, F_OFFSET, F_SIZE],
+  gmem_alloc: [F_FD, F_OFFSET, F_SIZE],
+  gmem_close: [F_FD],
+  attrs: [F_GPA, F_SIZE, F_ATTRS],
+  dirty_get: [F_SLOT],
+  dirty_clear: [F_SLOT, F_OFFSET, F_SIZE],
+  backing: [F_HVA, F_SIZE, F_FLAGS],
+  unmap_hva: [F_HVA, F_SIZE],
+  uffd: [F_HVA, F_SIZE],
+  host_read: [F_HVA, F_SIZE],
+  host_write: [F_HVA, F_SIZE],
+  read: [F_GPA],
+  write: [F_GPA],
+  exec: [F_GPA],
+  iotlb_update: [F_SLOT, F_GPA, F_SIZE, F_HVA, F_FLAGS],
+  iotlb_invalidate: [F_SLOT, F_GPA, F_SIZE],
+  iotlb_batch_begin: [],
+  iotlb_batch_end: [],
+  vdpa_close: [],
+  hyp_share: [F_GPA],
+  hyp_unshare: [F_GPA],
+  expect: [F_FLAGS, F_RET],
+};
+
+/** The names of required fields row `i` lacks (empty when it has them all). */
+export function missingFields(chunk: TraceChunk, i: number): string[] {
+  const present = chunk.present[i]!;
+  return REQUIRED_FIELDS[OPS[chunk.op[i]!]!].filter((f) => (present & (1 << f)) === 0).map((f) => FIELDS[f]!);
+}
+
+/** Cell texts of a TraceRow, in column order ('' for fields not given). */
+export function rowCells(row: TraceRow): string[] {
+  const cell = (v: bigint | number | string | undefined): string => (v === undefined ? '' : typeof v === 'bigint' ? `0x${v.toString(16)}` : String(v));
+  return [
+    row.op,
+    row.vcpu === undefined ? '' : String(row.vcpu),
+    cell(row.gpa),
+    cell(row.size),
+    row.slot === undefined ? '' : String(row.slot),
+    cell(row.flags),
+    cell(row.hva),
+    row.fd === undefined ? '' : String(row.fd),
+    cell(row.offset),
+    cell(row.attrs),
+    row.ret === undefined ? '' : String(row.ret),
+  ];
+}
+
+/** Decode row `i` of a chunk (slow path: messages, tests, importers' checks). */
+export function rowAt(chunk: TraceChunk, i: number): TraceRow {
+  const op = chunk.op[i]!;
+  const row: TraceRow = { op: OPS[op]! };
+  const has = (f: number): boolean => (chunk.present[i]! & (1 << f)) !== 0;
+  if (has(F_VCPU)) row.vcpu = chunk.vcpu[i]!;
+  if (has(F_GPA)) row.gpa = u64(chunk.gpaHi, chunk.gpaLo, i);
+  if (has(F_SIZE)) row.size = u64(chunk.sizeHi, chunk.sizeLo, i);
+  if (has(F_SLOT)) row.slot = chunk.slot[i]!;
+  if (has(F_FLAGS)) row.flags = op === OP.expect ? renderCell(chunk, i, F_FLAGS) : u64(chunk.flagsHi, chunk.flagsLo, i);
+  if (has(F_HVA)) row.hva = u64(chunk.hvaHi, chunk.hvaLo, i);
+  if (has(F_FD)) row.fd = chunk.fd[i]!;
+  if (has(F_OFFSET)) row.offset = u64(chunk.offsetHi, chunk.offsetLo, i);
+  if (has(F_ATTRS)) row.attrs = u64(chunk.attrsHi, chunk.attrsLo, i);
+  if (has(F_RET)) {
+    const ret = chunk.ret[i]!;
+    row.ret =
+      (chunk.hex[i]! & SYMBOLIC_RET) === 0
+        ? ret
+        : isAccessOp(op) && ret >= 0
+          ? OUTCOME_NAMES[ret]!
+          : `-${errnoName(-ret)}`;
+  }
+  return row;
+}

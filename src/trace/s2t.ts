@@ -1,0 +1,231 @@
+// The binary trace format .s2t: a header (magic, version, JSON metadata, event count, checksum), then
+// chunks whose columns are the in-memory typed arrays as they are (little-endian), each followed by a
+// small JSON side table (verbatim cells, expect metric names, comments) and guarded by a CRC32.
+//
+//   header  "S2BTRACE" | u32 version | u32 metaBytes | u32 events lo | u32 events hi | u32 chunks
+//           | u32 crc32(meta) | meta JSON
+//   chunk   "CHNK" | u32 rows | u32 firstRow lo | u32 firstRow hi | u32 sideBytes
+//           | u32 crc32(columns + side) | columns (chunk.ts layout for `rows`) | side JSON
+//
+// Reading holds one chunk at a time, so memory stays bounded whatever the file's size.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import { endianness } from 'node:os';
+import { crc32 } from 'node:zlib';
+import { chunkBytes, chunkOver } from './chunk.js';
+import { TraceError } from './errors.js';
+import { missingFields } from './row.js';
+import { OPS, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
+
+export const S2T_MAGIC = 'S2BTRACE';
+const CHUNK_MAGIC = 'CHNK';
+const HEADER_BYTES = 32;
+const CHUNK_HEADER_BYTES = 24;
+
+if (endianness() !== 'LE') {
+  // Columns are written as the typed arrays' bytes; a big-endian host would need byte swaps.
+  throw new Error('the .s2t format is little-endian and this host is big-endian');
+}
+
+interface SideTable {
+  /** verbatim cells: [row within chunk * 16 + field, text] */
+  v?: Array<[number, string]>;
+  /** expect metric names */
+  n?: string[];
+  /** comments: [row in trace, text] */
+  c?: Array<[number, string]>;
+}
+
+/** Writes chunks to an .s2t file as they come; the header's counts are patched at the end. */
+export class S2tWriter {
+  private events = 0;
+  private chunks = 0;
+  private position = 0;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly meta: TraceMeta,
+  ) {}
+
+  static async create(path: string, meta: TraceMeta): Promise<S2tWriter> {
+    const handle = await open(path, 'w');
+    const writer = new S2tWriter(handle, meta);
+    const metaJson = Buffer.from(JSON.stringify({ comments: meta.comments, fields: meta.fields }), 'utf8');
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.write(S2T_MAGIC, 0, 'latin1');
+    header.writeUInt32LE(TRACE_VERSION, 8);
+    header.writeUInt32LE(metaJson.length, 12);
+    header.writeUInt32LE(crc32(metaJson), 28);
+    await writer.write(header);
+    await writer.write(metaJson);
+    return writer;
+  }
+
+  private async write(data: Uint8Array): Promise<void> {
+    await this.handle.write(data, 0, data.length, this.position);
+    this.position += data.length;
+  }
+
+  async writeChunk(chunk: TraceChunk): Promise<void> {
+    const rows = chunk.length;
+    if (rows === 0) return;
+    const columns = packColumns(chunk);
+    const side: SideTable = {};
+    if (chunk.verbatim.size > 0) side.v = [...chunk.verbatim.entries()].filter(([k]) => k >> 4 < rows);
+    if (chunk.names.length > 0) side.n = chunk.names;
+    const comments = this.commentsBefore(chunk.firstRow + rows);
+    if (comments.length > 0) side.c = comments.map((c) => [c.row, c.text]);
+    const sideJson = Buffer.from(JSON.stringify(side), 'utf8');
+    const header = Buffer.alloc(CHUNK_HEADER_BYTES);
+    header.write(CHUNK_MAGIC, 0, 'latin1');
+    header.writeUInt32LE(rows, 4);
+    header.writeUInt32LE(chunk.firstRow % 0x1_0000_0000, 8);
+    header.writeUInt32LE(Math.floor(chunk.firstRow / 0x1_0000_0000), 12);
+    header.writeUInt32LE(sideJson.length, 16);
+    header.writeUInt32LE(crc32(sideJson, crc32(columns)), 20);
+    await this.write(header);
+    await this.write(columns);
+    await this.write(sideJson);
+    this.events += rows;
+    this.chunks++;
+  }
+
+  /** Comments (from the metadata) that stand before row `end`, not yet written. */
+  private commentsBefore(end: number): Array<{ row: number; text: string }> {
+    return (this.meta.bodyComments ?? []).filter((c) => c.row >= this.events && c.row < end);
+  }
+
+  async close(): Promise<void> {
+    // Comments after the last row travel in an empty-bodied final chunk only if there are any.
+    const tail = (this.meta.bodyComments ?? []).filter((c) => c.row >= this.events);
+    if (tail.length > 0) {
+      const sideJson = Buffer.from(JSON.stringify({ c: tail.map((c) => [c.row, c.text]) }), 'utf8');
+      const header = Buffer.alloc(CHUNK_HEADER_BYTES);
+      header.write(CHUNK_MAGIC, 0, 'latin1');
+      header.writeUInt32LE(0, 4);
+      header.writeUInt32LE(this.events % 0x1_0000_0000, 8);
+      header.writeUInt32LE(Math.floor(this.events / 0x1_0000_0000), 12);
+      header.writeUInt32LE(sideJson.length, 16);
+      header.writeUInt32LE(crc32(sideJson, crc32(new Uint8Array(0))), 20);
+      await this.write(header);
+      await this.write(sideJson);
+      this.chunks++;
+    }
+    const counts = Buffer.alloc(12);
+    counts.writeUInt32LE(this.events % 0x1_0000_0000, 0);
+    counts.writeUInt32LE(Math.floor(this.events / 0x1_0000_0000), 4);
+    counts.writeUInt32LE(this.chunks, 8);
+    await this.handle.write(counts, 0, 12, 16);
+    await this.handle.close();
+  }
+}
+
+/** The chunk's columns for exactly `length` rows, laid out as chunk.ts does for that capacity. */
+function packColumns(chunk: TraceChunk): Uint8Array {
+  const rows = chunk.length;
+  if (chunk.op.length === rows) return new Uint8Array(chunk.buffer, 0, chunkBytes(rows));
+  const packed = chunkOver(new ArrayBuffer(chunkBytes(rows)), rows, rows, chunk.firstRow);
+  for (const key of Object.keys(packed) as Array<keyof TraceChunk>) {
+    const target = packed[key];
+    if (ArrayBuffer.isView(target) && !(target instanceof DataView)) {
+      const source = chunk[key] as unknown as { subarray(a: number, b: number): ArrayLike<number> };
+      (target as unknown as { set(a: ArrayLike<number>): void }).set(source.subarray(0, rows));
+    }
+  }
+  return new Uint8Array(packed.buffer);
+}
+
+export interface S2tReader {
+  meta: TraceMeta;
+  events: number;
+  chunks(): AsyncGenerator<TraceChunk>;
+}
+
+/** Opens an .s2t file: reads and checks the header now, the chunks lazily, one at a time. */
+export async function openS2t(path: string): Promise<S2tReader> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const fail = (record: number, detail: string): TraceError => new TraceError(path, record, '', detail, true);
+    if (size === 0) throw fail(0, 'empty file: expected an .s2t trace');
+    const header = Buffer.alloc(HEADER_BYTES);
+    const got = (await handle.read(header, 0, HEADER_BYTES, 0)).bytesRead;
+    if (header.toString('latin1', 0, Math.min(got, 8)) !== S2T_MAGIC.slice(0, Math.min(got, 8)) || got < 8) {
+      throw fail(0, `bad magic: not an .s2t trace (expected '${S2T_MAGIC}')`);
+    }
+    if (got < HEADER_BYTES) throw fail(0, `truncated header: ${got} of ${HEADER_BYTES} bytes`);
+    const version = header.readUInt32LE(8);
+    if (version !== TRACE_VERSION) throw fail(0, `wrong version ${version}: this s2bench reads .s2t v${TRACE_VERSION}`);
+    const metaBytes = header.readUInt32LE(12);
+    const events = header.readUInt32LE(16) + header.readUInt32LE(20) * 0x1_0000_0000;
+    if (HEADER_BYTES + metaBytes > size) throw fail(0, 'truncated: metadata runs past the end of the file');
+    const metaJson = Buffer.alloc(metaBytes);
+    await handle.read(metaJson, 0, metaBytes, HEADER_BYTES);
+    if (crc32(metaJson) !== header.readUInt32LE(28)) throw fail(0, 'checksum mismatch in the metadata');
+    const parsed = JSON.parse(metaJson.toString('utf8')) as TraceMeta;
+    const meta: TraceMeta = { comments: parsed.comments ?? [], fields: parsed.fields ?? {} };
+    await handle.close();
+    return { meta, events, chunks: () => readChunks(path, HEADER_BYTES + metaBytes, events, meta) };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+async function* readChunks(path: string, start: number, events: number, meta: TraceMeta): AsyncGenerator<TraceChunk> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    let position = start;
+    let rowsRead = 0;
+    let index = 0;
+    const fail = (record: number, detail: string): TraceError => new TraceError(path, record, '', detail, true);
+    const head = Buffer.alloc(CHUNK_HEADER_BYTES);
+    while (position < size) {
+      if (size - position < CHUNK_HEADER_BYTES) throw fail(rowsRead, `truncated: chunk ${index} header cut off`);
+      await handle.read(head, 0, CHUNK_HEADER_BYTES, position);
+      if (head.toString('latin1', 0, 4) !== CHUNK_MAGIC) throw fail(rowsRead, `corrupted: chunk ${index} has no chunk magic`);
+      const rows = head.readUInt32LE(4);
+      const firstRow = head.readUInt32LE(8) + head.readUInt32LE(12) * 0x1_0000_0000;
+      const sideBytes = head.readUInt32LE(16);
+      const columnBytes = rows > 0 ? chunkBytes(rows) : 0;
+      if (firstRow !== rowsRead) throw fail(rowsRead, `corrupted: chunk ${index} starts at record ${firstRow}, expected ${rowsRead}`);
+      if (position + CHUNK_HEADER_BYTES + columnBytes + sideBytes > size) {
+        throw fail(rowsRead, `chunk ${index} (${rows} records) runs past the end of the file (truncated)`);
+      }
+      const columns = new ArrayBuffer(columnBytes);
+      const side = Buffer.alloc(sideBytes);
+      await handle.read(new Uint8Array(columns), 0, columnBytes, position + CHUNK_HEADER_BYTES);
+      await handle.read(side, 0, sideBytes, position + CHUNK_HEADER_BYTES + columnBytes);
+      if (crc32(side, crc32(new Uint8Array(columns))) !== head.readUInt32LE(20)) {
+        throw fail(rowsRead, `checksum mismatch in chunk ${index} (records ${rowsRead}..${rowsRead + rows - 1})`);
+      }
+      const table = JSON.parse(side.toString('utf8')) as SideTable;
+      if (table.c) for (const [row, text] of table.c) (meta.bodyComments ??= []).push({ row, text });
+      position += CHUNK_HEADER_BYTES + columnBytes + sideBytes;
+      index++;
+      if (rows === 0) continue;
+      const chunk = chunkOver(columns, rows, rows, firstRow);
+      if (table.v) for (const [key, text] of table.v) chunk.verbatim.set(key, text);
+      if (table.n) chunk.names.push(...table.n);
+      checkRows(chunk, path);
+      rowsRead += rows;
+      yield chunk;
+    }
+    if (rowsRead !== events) throw fail(rowsRead, `truncated: the file ends after ${rowsRead} of ${events} records`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The columns are only as good as the file: op codes and required fields are checked again. */
+function checkRows(chunk: TraceChunk, path: string): void {
+  for (let i = 0; i < chunk.length; i++) {
+    const op = chunk.op[i]!;
+    if (op >= OPS.length) throw new TraceError(path, chunk.firstRow + i, 'op', `unknown op code ${op}`, true);
+    const missing = missingFields(chunk, i);
+    if (missing.length > 0) {
+      throw new TraceError(path, chunk.firstRow + i, missing[0]!, `op ${OPS[op]} requires ${missing.join(', ')}`, true);
+    }
+  }
+}
