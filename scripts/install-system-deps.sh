@@ -5,6 +5,8 @@
 set -u
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# A font, so that the report screenshots the browser test saves show text rather than empty boxes.
+[ -n "$(fc-list 2>/dev/null)" ] || need+=(fonts-dejavu-core)
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

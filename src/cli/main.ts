@@ -5,12 +5,12 @@ import { Command, CommanderError } from 'commander';
 import { ProfileError } from '../core/profile.js';
 import { EXIT_USAGE, UserError } from './errors.js';
 import { COMMANDS } from './commands/index.js';
-import { readPackageVersion } from './version.js';
+import { packageVersion } from '../package-info.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('s2bench')
     .description('Replay KVM memory-management traces through a faithful model of memslots and stage-2')
-    .version(readPackageVersion())
+    .version(packageVersion())
     .showHelpAfterError()
     .exitOverride();
   for (const register of COMMANDS) register(program);

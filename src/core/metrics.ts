@@ -31,6 +31,16 @@ export const METRIC_NAMES = [
   'hypshare.phantom',
   'hypshare.lost',
   'divergences',
+  'iotlb.maps',
+  'iotlb.leaked_maps',
+  'iotlb.device_commits',
+  'iotlb.perm_warns',
+  'hypshare.shared',
+  'hypshare.hypercalls',
+  'hypshare.desynced',
+  'hypshare.desync_ops',
+  'gmem.splits',
+  'gmem.merges',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -1,7 +1,7 @@
 // Allocation of columnar chunks: every column is a view into one ArrayBuffer (flatbush style), so a
 // chunk moves to a worker by transferring that buffer, and writes to .s2t as one block per column.
 
-import type { TraceChunk } from './schema.js';
+import { OP, type TraceChunk } from './schema.js';
 
 /** Rows per chunk unless a caller asks otherwise: 64K rows is ~4.5 MB of columns. */
 export const DEFAULT_CHUNK_ROWS = 65536;
@@ -70,3 +70,32 @@ export function allocChunk(capacity: number, firstRow: number): TraceChunk {
 export function chunkCapacity(chunk: TraceChunk): number {
   return chunk.op.length;
 }
+
+const COPIED_COLUMNS = COLUMN_LAYOUT.map(([name]) => name);
+
+/**
+ * Append row `i` of `src` to `dst` (which must have room): every column and the row's verbatim cells.
+ * `expect` metric names are re-interned in `dst`'s own names table.
+ */
+export function appendRow(dst: TraceChunk, src: TraceChunk, i: number): void {
+  const j = dst.length;
+  for (const name of COPIED_COLUMNS) {
+    (dst[name] as Float64Array | Uint32Array | Uint16Array | Uint8Array)[j] = (src[name] as Float64Array | Uint32Array | Uint16Array | Uint8Array)[i]!;
+  }
+  if (src.verbatim.size > 0) {
+    for (let f = 0; f < 16; f++) {
+      const text = src.verbatim.get(i * 16 + f);
+      if (text !== undefined) dst.verbatim.set(j * 16 + f, text);
+    }
+  }
+  if (src.names.length > 0 && src.op[i] === EXPECT_OP) {
+    const name = src.names[src.flagsLo[i]!]!;
+    let index = dst.names.indexOf(name);
+    if (index < 0) index = dst.names.push(name) - 1;
+    dst.flagsHi[j] = 0;
+    dst.flagsLo[j] = index;
+  }
+  dst.length = j + 1;
+}
+
+const EXPECT_OP = OP.expect;

@@ -1,6 +1,14 @@
 // Every command module registers its own subcommands; this list is the only place that names them.
 
 import type { Command } from 'commander';
+import { registerBenchCommand } from './bench.js';
+import { registerReportCommands } from './report.js';
+import { registerRunCommand } from './run.js';
 import { registerTraceCommands } from './trace.js';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTraceCommands];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerTraceCommands,
+  registerRunCommand,
+  registerBenchCommand,
+  registerReportCommands,
+];

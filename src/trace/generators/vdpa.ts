@@ -1,13 +1,14 @@
 // Generator `vdpa`: a VMM driving a vhost-vdpa device's IOTLB the way QEMU's vhost-vdpa memory listener
 // does. The guest RAM layout (low RAM around the legacy VGA/ROM hole, RAM above 4 GiB, a read-only BIOS
 // ROM) is mapped into asid 0; optionally a shadow-virtqueue buffer goes to asid 1 (QEMU maps the CVQ
-// there); then rounds of churn unmap and remap pieces of RAM (memory hotplug, virtio-mem, balloon-style
-// remaps), each round in one batch when batching is on. At the end the VMM either tears down properly
+// there); then rounds of churn split RAM entries and join them back (as memory sections come and go with
+// memory hotplug, virtio-mem and ROM/RAM remaps), each round in one batch when batching is on. At the end the VMM either tears down properly
 // (invalidates everything, then closes) or is killed (`kill`: close with everything still mapped),
 // which is where the kernels' release paths differ (profile knob vdpa-release).
 
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 import { PAGE_SHIFT } from '../../core/abi.js';
 import type { TraceRow } from '../row.js';
@@ -88,23 +89,24 @@ export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTr
   if (o.cvqAsid) map({ asid: 1, iova: CVQ_IOVA, size: CVQ_SIZE, hva: CVQ_HVA, perm: 'rw' });
 
   for (let round = 0; round < o.rounds; round++) {
-    // Pick a RAM mapping of asid 0 (the ROM and the CVQ buffer stay) and remap it in 2 MiB pieces, or
-    // join a run of pieces back: the IOTLB sees an unmap of the old entry and updates for the new ones.
-    const ram = live.map((m, i) => [m, i] as const).filter(([m]) => m.asid === 0 && m.perm === 'rw');
-    const [victim, index] = ram[uniformInt(rng, 0, ram.length - 1)]!;
+    // Asid 0's RAM entries (the ROM and the CVQ buffer stay). A round either joins two entries that are
+    // contiguous in iova and hva into one, or splits one into up to 4 parts; either way the IOTLB sees
+    // unmaps of the old entries and updates for the new ones, and the pinned total is unchanged.
+    const ram = live.filter((m) => m.asid === 0 && m.perm === 'rw').sort((a, b) => (a.iova < b.iova ? -1 : 1));
+    const joinable = ram.filter((m, i) => i > 0 && isContiguous(ram[i - 1]!, m));
     if (o.batch) rows.push({ op: 'iotlb_batch_begin', slot: 0, ret: 0 });
-    unmap(index);
-    // Every part but the last is whole 2 MiB pieces; the last also takes any odd remainder (low RAM
-    // starts at 1 MiB), so the parts always cover the old entry exactly.
-    const units = Number(victim.size / PIECE);
-    const parts = units <= 1 ? 1 : uniformInt(rng, 1, Math.min(4, units));
-    let doneUnits = 0;
-    for (let p = 0; p < parts; p++) {
-      const offset = BigInt(doneUnits) * PIECE;
-      const take = p === parts - 1 ? 0 : uniformInt(rng, 1, units - doneUnits - (parts - 1 - p));
-      const size = p === parts - 1 ? victim.size - offset : BigInt(take) * PIECE;
-      map({ ...victim, iova: victim.iova + offset, size, hva: victim.hva + offset });
-      doneUnits += take;
+    if (joinable.length > 0 && uniformInt(rng, 0, 1) === 0) {
+      const second = joinable[uniformInt(rng, 0, joinable.length - 1)]!;
+      const first = ram[ram.indexOf(second) - 1]!;
+      unmap(live.indexOf(first));
+      unmap(live.indexOf(second));
+      map({ ...first, size: first.size + second.size });
+    } else {
+      const victim = ram[uniformInt(rng, 0, ram.length - 1)]!;
+      unmap(live.indexOf(victim));
+      for (const part of splitSizes(victim.size, rng)) {
+        map({ ...victim, iova: victim.iova + part.offset, size: part.size, hva: victim.hva + part.offset });
+      }
     }
     if (o.batch) rows.push({ op: 'iotlb_batch_end', slot: 0, ret: 0 });
   }
@@ -123,6 +125,32 @@ export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTr
     },
     rows,
   };
+}
+
+function isContiguous(a: Mapping, b: Mapping): boolean {
+  return a.iova + a.size === b.iova && a.hva + a.size === b.hva;
+}
+
+/**
+ * Up to 4 parts covering [0, size): every part but the last is whole 2 MiB pieces, the last also takes
+ * any odd remainder (low RAM starts at 1 MiB), so the parts always cover the old entry exactly.
+ */
+function splitSizes(size: bigint, rng: RandomGenerator): Array<{ offset: bigint; size: bigint }> {
+  const units = Number(size / PIECE);
+  const parts = units <= 1 ? 1 : uniformInt(rng, 1, Math.min(4, units));
+  const out: Array<{ offset: bigint; size: bigint }> = [];
+  let doneUnits = 0;
+  for (let p = 0; p < parts; p++) {
+    const offset = BigInt(doneUnits) * PIECE;
+    if (p === parts - 1) {
+      out.push({ offset, size: size - offset });
+    } else {
+      const take = uniformInt(rng, 1, units - doneUnits - (parts - 1 - p));
+      out.push({ offset, size: BigInt(take) * PIECE });
+      doneUnits += take;
+    }
+  }
+  return out;
 }
 
 /** Low RAM below 2 GiB split around the legacy hole [640 KiB, 1 MiB), the rest at 4 GiB. */

@@ -1,0 +1,102 @@
+// `s2bench report DIR` re-renders a run's report.html from its results.csv and run.json;
+// `s2bench compare BASE NEW` compares two runs for CI: exit 0 = no regression, 1 = regression or
+// behaviour change (or a failed job in NEW), 2 = usage or input error.
+
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../../report/atomic.js';
+import { compareRuns, comparisonFails, DEFAULT_COMPARE_OPTIONS, type Comparison } from '../../report/compare.js';
+import { formatCompareCsv, formatCompareText } from '../../report/compare-output.js';
+import { RunDirError } from '../../report/errors.js';
+import { RUN_FILES } from '../../report/files.js';
+import { renderComparePage } from '../../report/html/compare-page.js';
+import { readRunDir, type LoadedRun } from '../../report/run-dir.js';
+import { renderRunReport } from '../../report/write.js';
+import { EXIT_FAILURE, EXIT_OK, UserError, UsageError } from '../errors.js';
+
+interface CompareCliOptions {
+  threshold: string;
+  alpha: string;
+  json: boolean;
+  allowBehaviourChange: boolean;
+  out?: string;
+}
+
+/** `out` is where results print (tests pass their own stream). */
+export function registerReportCommands(program: Command, out: NodeJS.WritableStream = process.stdout): void {
+  program
+    .command('report')
+    .description('re-render report.html of a results directory from its results.csv and run.json')
+    .argument('<dir>', 'results directory written by s2bench run (reports/<run-id>)')
+    .option('--baseline <dir>', 'a previous run to compare with, embedded in the report (also writes compare.csv/.html)')
+    .action(async (dir: string, opts: { baseline?: string }) => {
+      const run = await loadRun(dir);
+      const result = await renderRunReport(run.dir, run.info, run.jobs, opts.baseline !== undefined ? { baselineDir: resolve(opts.baseline) } : {});
+      if (result.baselineError !== undefined) throw new UsageError(result.baselineError);
+      out.write(`report: ${join(run.dir, RUN_FILES.report)}\n`);
+      process.exitCode = EXIT_OK;
+    });
+
+  program
+    .command('compare')
+    .description('compare two runs: modeled metrics exactly, timings with a rank test; exit 1 on a regression')
+    .argument('<base>', 'results directory of the baseline run')
+    .argument('<new>', 'results directory of the run to judge')
+    .option('-t, --threshold <pct>', 'smallest change of a median that counts as a regression', '5%')
+    .option('--alpha <p>', 'significance level of the Mann-Whitney U test', String(DEFAULT_COMPARE_OPTIONS.alpha))
+    .option('--json', 'print the comparison as JSON instead of a table', false)
+    .option('--allow-behaviour-change', 'do not fail when modeled metrics differ', false)
+    .option('-o, --out <dir>', 'where to write compare.csv and compare.html (default: NEW)')
+    .action(async (baseDir: string, newDir: string, opts: CompareCliOptions) => {
+      process.exitCode = await compareCommand(baseDir, newDir, opts, out);
+    });
+}
+
+/** `5%`, `5` or `0.05%` -> fraction. */
+export function parseThreshold(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+  const pct = m ? Number(m[1]) : NaN;
+  if (!Number.isFinite(pct) || pct >= 1000) throw new UsageError(`--threshold takes a percentage such as 5%, not '${text}'`);
+  return pct / 100;
+}
+
+function parseAlpha(text: string): number {
+  const p = Number(text);
+  if (!(p > 0 && p < 1)) throw new UsageError(`--alpha takes a probability between 0 and 1, not '${text}'`);
+  return p;
+}
+
+async function loadRun(dir: string): Promise<LoadedRun> {
+  try {
+    return await readRunDir(resolve(dir));
+  } catch (err) {
+    // A missing or malformed results directory is an input error of the command line (exit 2).
+    if (err instanceof RunDirError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+async function compareCommand(baseDir: string, newDir: string, opts: CompareCliOptions, out: NodeJS.WritableStream): Promise<number> {
+  const options = { threshold: parseThreshold(opts.threshold), alpha: parseAlpha(opts.alpha) };
+  const [base, next] = await Promise.all([loadRun(baseDir), loadRun(newDir)]);
+  let comparison: Comparison;
+  try {
+    comparison = compareRuns(base, next, options);
+  } catch (err) {
+    if (err instanceof RunDirError) throw new UsageError(err.message);
+    throw err;
+  }
+  const outDir = resolve(opts.out ?? next.dir);
+  try {
+    await writeFileAtomic(join(outDir, RUN_FILES.compareCsv), formatCompareCsv(comparison));
+    await writeFileAtomic(join(outDir, RUN_FILES.compareHtml), renderComparePage(comparison, opts.allowBehaviourChange));
+  } catch (err) {
+    throw new UserError(`cannot write the comparison into ${outDir}: ${(err as Error).message}`);
+  }
+  if (opts.json) out.write(JSON.stringify(comparison, null, 2) + '\n');
+  else {
+    out.write(formatCompareText(comparison, opts.allowBehaviourChange));
+    out.write(`compare: ${join(outDir, RUN_FILES.compareHtml)}\n`);
+  }
+  return comparisonFails(comparison, opts.allowBehaviourChange) ? EXIT_FAILURE : EXIT_OK;
+}

@@ -1,0 +1,131 @@
+// `s2bench run`: the main job. Traces x profiles x repeats on a worker pool, results and report
+// written under reports/<run-id>/, a short summary on stdout, exit 1 when any job failed.
+
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { microJobResult, runMicro } from '../../bench/micro.js';
+import { parseProfile } from '../../core/profile.js';
+import { runSuite, type SuiteOptions } from '../../replay/run-suite.js';
+import { parseSuiteShard } from '../../replay/suite.js';
+import type { JobResult } from '../../report/types.js';
+import { collectRunInfo } from '../../report/run-info.js';
+import { comparisonFails } from '../../report/compare.js';
+import { formatCompareText } from '../../report/compare-output.js';
+import { writeRun } from '../../report/write.js';
+import { EXIT_FAILURE, UsageError } from '../errors.js';
+import { printSummary } from './run-summary.js';
+import { newRunId } from './run-id.js';
+
+/** Per micro-benchmark case when `run --micro`: short, since the suite is the main job. */
+const MICRO_TIME_MS = 300;
+
+interface RunCliOptions {
+  workers: string;
+  repeat: string;
+  profile: string[];
+  out?: string;
+  filter?: string;
+  check: boolean;
+  quiet: boolean;
+  shard?: string;
+  baseline?: string;
+  micro: boolean;
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run a suite: every trace x profile x repeat on a worker pool; write results and report')
+    .argument('[inputs...]', 'trace files or directories (searched recursively)', ['traces'])
+    .option('-w, --workers <n>', 'worker threads (0 = run on the main thread)', String(availableParallelism()))
+    // Five repeats: with three a side, a rank test can never reach p < 0.05, so compare could not
+    // call any timing change significant.
+    .option('-r, --repeat <k>', 'repeats of each trace x profile (timings get a median and spread)', '5')
+    .addOption(
+      new Option('-p, --profile <profile>', 'profile, e.g. x86-tdp,gmem-folio=1g (repeatable; default: the trace\'s own)')
+        .argParser((value: string, previous: string[] = []) => [...previous, value])
+        .default([]),
+    )
+    .option('-o, --out <dir>', 'output directory (default: reports/<run-id>)')
+    .option('-f, --filter <glob>', 'only traces whose name or path matches')
+    .option('--check', 'a divergence from a recorded ret or an expect row fails the job', false)
+    .option('-q, --quiet', 'no progress bar', false)
+    .option('--shard <i/n>', 'run only shard i of n of the suite (for CI runners)')
+    .option('--baseline <dir>', 'a previous run to compare with, embedded in the report')
+    .option('--micro', 'also run the core micro-benchmarks (after the suite, on the main thread)', false)
+    .action(async (inputs: string[], opts: RunCliOptions) => {
+      process.exitCode = await runCommand(inputs, opts);
+    });
+}
+
+function positiveInt(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} takes a whole number >= ${min}, not '${text}'`);
+  return n;
+}
+
+async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number> {
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  const outDir = resolve(opts.out ?? join('reports', runId));
+  const suiteOptions: SuiteOptions = {
+    inputs,
+    workers: positiveInt('workers', opts.workers, 0),
+    repeat: positiveInt('repeat', opts.repeat, 1),
+    profiles: opts.profile,
+    check: opts.check,
+    ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
+    ...(opts.shard !== undefined ? { shard: parseSuiteShard(opts.shard) } : {}),
+  };
+
+  const bar = !opts.quiet && process.stderr.isTTY ? newProgressBar() : undefined;
+  suiteOptions.onPlan = (jobs) => bar?.start(jobs.length, 0, { job: '' });
+  suiteOptions.onResult = (result: JobResult, done: number) =>
+    bar?.update(done, { job: `${result.trace} ${result.profile}` });
+  let suite;
+  try {
+    suite = await runSuite(suiteOptions);
+  } finally {
+    bar?.stop();
+  }
+  if (suite.jobs.length === 0) throw new UsageError(`no traces found in ${inputs.join(', ')}${opts.filter ? ` matching ${opts.filter}` : ''}`);
+
+  const results = [...suite.results];
+  if (opts.micro) {
+    // After the pool has stopped, so the micro figures are not measured against busy workers.
+    const profile = parseProfile(opts.profile[0] ?? 'x86-tdp');
+    results.push(microJobResult(profile, await runMicro(profile, { timeMs: MICRO_TIME_MS })));
+  }
+  const runInfo = await collectRunInfo({
+    runId,
+    startedAt,
+    finishedAt: new Date(),
+    options: { ...suiteOptions, onPlan: undefined, onResult: undefined },
+    traces: suite.traces,
+    results,
+  });
+  const written = await writeRun(outDir, runInfo, results, opts.baseline !== undefined ? { baselineDir: opts.baseline } : {});
+  printSummary(results, outDir);
+  let regressed = false;
+  if (written.baselineError !== undefined) {
+    process.stderr.write(`s2bench: baseline ${opts.baseline} not compared: ${written.baselineError}\n`);
+  } else if (written.comparison !== undefined) {
+    process.stdout.write(formatCompareText(written.comparison, false));
+    regressed = comparisonFails(written.comparison, false);
+  }
+  return regressed || results.some((r) => r.status === 'failed') ? EXIT_FAILURE : 0;
+}
+
+function newProgressBar(): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'replay [{bar}] {value}/{total} jobs | {duration_formatted} | {job}',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}

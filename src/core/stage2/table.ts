@@ -1,0 +1,218 @@
+// The stage-2 page table: a radix tree of 512-entry tables in one growable Int32Array pool with a free
+// list. All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries
+// (and empty ones), before descending into a table and after returning from it, as arm64's
+// kvm_pgtable_walk() does. Map, zap, split, write-protect and count are small visitors
+// (./visitors.ts); none of them has its own loop over the tree.
+
+import { M } from '../metrics.js';
+import {
+  LEVEL_PAGES,
+  PTE_TABLE,
+  PTRS_PER_TABLE,
+  isLeaf,
+  leafPte,
+  pteChild,
+  pteLevel,
+  tablePte,
+} from './pte.js';
+
+/** When a visitor wants to be called (kvm_pgtable_walk_flags). */
+export const WALK_LEAF = 1 << 0;
+export const WALK_TABLE_PRE = 1 << 1;
+export const WALK_TABLE_POST = 1 << 2;
+
+export interface Visitor {
+  readonly walkFlags: number;
+  /** A non-table entry (a leaf or an empty entry) at pool index `idx` covering gfns from `gfn`. */
+  leaf(s: Stage2, idx: number, level: number, gfn: number): void;
+  /** A table entry, before the walker descends (the visitor may replace it). */
+  tablePre(s: Stage2, idx: number, level: number, gfn: number): void;
+  /** A table entry, after the walker returned from it. */
+  tablePost(s: Stage2, idx: number, level: number, gfn: number): void;
+}
+
+const INITIAL_TABLES = 64;
+
+export class Stage2 {
+  /** Level of the root table: 3 for a 4-level table (48-bit guest physical addresses). */
+  readonly rootLevel: number;
+  /** First gfn the table cannot map (2^36 for 4 levels). */
+  readonly maxGfn: number;
+  pool: Int32Array;
+  private freeList: Int32Array;
+  private freeCount = 0;
+  private nextTable = 0;
+  tablesLive = 0;
+  /** Live leaves per level (0 = 4K, 1 = 2M, 2 = 1G): mapped.* is derived from these. */
+  readonly leaves = new Float64Array(3);
+  /**
+   * Sharded replay only (src/replay/shard.ts): told of every TLB flush decision and of every table
+   * linked or freed, so shards' counters can be merged exactly. Null otherwise: one test per event.
+   */
+  flushLog: ((flushed: boolean) => void) | null = null;
+  onTablesChanged: (() => void) | null = null;
+  /** The range of the walk in progress: visitors read it. */
+  walkStart = 0;
+  walkEnd = 0;
+
+  constructor(
+    rootLevel: number,
+    readonly counters: Float64Array,
+  ) {
+    this.rootLevel = rootLevel;
+    this.maxGfn = LEVEL_PAGES[rootLevel]! * PTRS_PER_TABLE;
+    this.pool = new Int32Array(INITIAL_TABLES * PTRS_PER_TABLE);
+    this.freeList = new Int32Array(INITIAL_TABLES);
+    this.allocTable(); // the root, table 0
+  }
+
+  /** Walk every entry overlapping gfns [start, end), calling `v` as its walkFlags ask. */
+  walk(start: number, end: number, v: Visitor): void {
+    const savedStart = this.walkStart;
+    const savedEnd = this.walkEnd;
+    this.walkStart = start;
+    this.walkEnd = end;
+    this.walkTable(0, this.rootLevel, 0, start, end, v);
+    this.walkStart = savedStart;
+    this.walkEnd = savedEnd;
+  }
+
+  /** Walk one table's subtree only (used to tear a subtree down from inside another walk). */
+  walkSubtree(table: number, level: number, base: number, v: Visitor): void {
+    const savedStart = this.walkStart;
+    const savedEnd = this.walkEnd;
+    const end = base + LEVEL_PAGES[level]! * PTRS_PER_TABLE;
+    this.walkStart = base;
+    this.walkEnd = end;
+    this.walkTable(table, level, base, base, end, v);
+    this.walkStart = savedStart;
+    this.walkEnd = savedEnd;
+  }
+
+  private walkTable(table: number, level: number, base: number, start: number, end: number, v: Visitor): void {
+    const span = LEVEL_PAGES[level]!;
+    let i = start > base ? Math.floor((start - base) / span) : 0;
+    const last = Math.min(PTRS_PER_TABLE, Math.ceil((end - base) / span));
+    const flags = v.walkFlags;
+    for (; i < last; i++) {
+      const idx = table * PTRS_PER_TABLE + i;
+      const gfn = base + i * span;
+      let pte = this.pool[idx]!;
+      if ((pte & PTE_TABLE) === 0) {
+        if ((flags & WALK_LEAF) !== 0) v.leaf(this, idx, level, gfn);
+        pte = this.pool[idx]!;
+        if ((pte & PTE_TABLE) === 0) continue;
+      } else if ((flags & WALK_TABLE_PRE) !== 0) {
+        v.tablePre(this, idx, level, gfn);
+        pte = this.pool[idx]!;
+        if ((pte & PTE_TABLE) === 0) continue;
+      }
+      this.walkTable(pteChild(pte), level - 1, gfn, start, end, v);
+      if ((flags & WALK_TABLE_POST) !== 0) v.tablePost(this, idx, level, gfn);
+    }
+  }
+
+  /**
+   * The leaf mapping `gfn`, or 0: a descent to one entry, the hardware's walk, for the hit path.
+   * `lastIdx` receives the leaf's pool index.
+   */
+  lastIdx = -1;
+  lookup(gfn: number): number {
+    const pool = this.pool;
+    let table = 0;
+    for (let level = this.rootLevel; level >= 0; level--) {
+      const idx = table * PTRS_PER_TABLE + (Math.floor(gfn / LEVEL_PAGES[level]!) % PTRS_PER_TABLE);
+      const pte = pool[idx]!;
+      if ((pte & PTE_TABLE) === 0) {
+        this.lastIdx = idx;
+        return pte;
+      }
+      table = pteChild(pte);
+    }
+    return 0;
+  }
+
+  allocTable(): number {
+    let t: number;
+    if (this.freeCount > 0) {
+      t = this.freeList[--this.freeCount]!;
+    } else {
+      t = this.nextTable++;
+      if ((t + 1) * PTRS_PER_TABLE > this.pool.length) {
+        const grown = new Int32Array(this.pool.length * 2);
+        grown.set(this.pool);
+        this.pool = grown;
+      }
+    }
+    this.pool.fill(0, t * PTRS_PER_TABLE, (t + 1) * PTRS_PER_TABLE);
+    this.tablesLive++;
+    if (this.tablesLive > this.counters[M.tables_peak]!) this.counters[M.tables_peak] = this.tablesLive;
+    return t;
+  }
+
+  freeTable(t: number): void {
+    if (this.freeCount === this.freeList.length) {
+      const grown = new Int32Array(this.freeList.length * 2);
+      grown.set(this.freeList);
+      this.freeList = grown;
+    }
+    this.freeList[this.freeCount++] = t;
+    this.tablesLive--;
+    if (this.onTablesChanged !== null) this.onTablesChanged();
+  }
+
+  /** Count a TLB flush when `flushed`: KVM flushes once per operation that changed a live entry. */
+  flushIf(flushed: boolean): void {
+    if (this.flushLog !== null) this.flushLog(flushed);
+    if (flushed) this.counters[M.tlb_flushes]!++;
+  }
+
+  /** Root entries that hold a table: each covers 512 GiB, shared by every 1 GiB granule below it. */
+  rootTableEntries(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < PTRS_PER_TABLE; i++) if ((this.pool[i]! & PTE_TABLE) !== 0) out.push(i);
+    return out;
+  }
+
+  /** Install a leaf in an empty entry. */
+  setLeaf(idx: number, level: number, perms: number): void {
+    this.pool[idx] = leafPte(level, perms);
+    this.leaves[level]!++;
+  }
+
+  /** Remove the leaf at `idx` (it must be one). */
+  clearLeaf(idx: number): void {
+    this.leaves[pteLevel(this.pool[idx]!)]!--;
+    this.pool[idx] = 0;
+    this.counters[M.zaps]!++;
+  }
+
+  /**
+   * Replace the huge leaf at `idx` by a table of 512 leaves one level down with the same permissions
+   * (KVM's eager or lazy huge page split). The walker then descends into the new table.
+   */
+  splitLeaf(idx: number, level: number): void {
+    const pte = this.pool[idx]!;
+    const perms = pte & 0x7f;
+    const child = this.allocTable();
+    const pool = this.pool; // allocTable may have grown it
+    const childPte = leafPte(level - 1, perms);
+    pool.fill(childPte, child * PTRS_PER_TABLE, (child + 1) * PTRS_PER_TABLE);
+    pool[idx] = tablePte(child);
+    this.leaves[level]!--;
+    this.leaves[level - 1]! += PTRS_PER_TABLE;
+    this.counters[M.splits]!++;
+    if (this.onTablesChanged !== null) this.onTablesChanged();
+  }
+
+  /** Point an empty entry at a fresh empty table. */
+  linkTable(idx: number): void {
+    const child = this.allocTable();
+    this.pool[idx] = tablePte(child);
+    if (this.onTablesChanged !== null) this.onTablesChanged();
+  }
+
+  isLeafAt(idx: number): boolean {
+    return isLeaf(this.pool[idx]!);
+  }
+}

@@ -1,0 +1,73 @@
+// `s2bench run` as a library call: plan the suite, run it on the pool, and hand the results to the
+// report writer. Failures of single traces are results, not exceptions.
+
+import { openTrace } from '../trace/io.js';
+import type { JobResult } from '../report/types.js';
+import { runPool } from './pool.js';
+import { runJob, type JobRequest } from './job.js';
+import { discoverTraces, planJobs, profilesFor, selectShard, type SuiteTrace } from './suite.js';
+
+export interface SuiteOptions {
+  inputs: string[];
+  workers: number;
+  repeat: number;
+  profiles: string[];
+  filter?: string;
+  check: boolean;
+  shard?: { index: number; count: number };
+  /** Tests substitute a worker module to inject failures. */
+  workerFile?: URL;
+  onResult?: (result: JobResult, done: number, total: number) => void;
+  /** Called once the job list is known (for progress bars). */
+  onPlan?: (jobs: JobRequest[]) => void;
+}
+
+export interface SuiteRun {
+  traces: SuiteTrace[];
+  jobs: JobRequest[];
+  results: JobResult[];
+}
+
+export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
+  let traces = await discoverTraces(options.inputs, options.filter);
+  if (options.shard) traces = selectShard(traces, options.shard);
+
+  // A trace whose header cannot be read still gets its jobs: they fail with the reader's message,
+  // and the rest of the suite runs.
+  const planned = await Promise.all(
+    traces.map(async (t) => {
+      try {
+        const { meta } = await openTrace(t.path);
+        return { ...t, profiles: profilesFor(meta.fields, options.profiles) };
+      } catch {
+        return { ...t, profiles: profilesFor({}, options.profiles) };
+      }
+    }),
+  );
+  const jobs: JobRequest[] = planJobs(planned, options.repeat).map((job) => ({ ...job, check: options.check }));
+  options.onPlan?.(jobs);
+
+  const results =
+    options.workers <= 0
+      ? await runInProcess(jobs, options.onResult)
+      : await runPool(jobs, {
+          workers: options.workers,
+          ...(options.workerFile ? { workerFile: options.workerFile } : {}),
+          ...(options.onResult ? { onResult: options.onResult } : {}),
+        });
+  return { traces, jobs, results };
+}
+
+/** `--workers 0`: run jobs one by one on the main thread (profiling, debugging). */
+async function runInProcess(
+  jobs: JobRequest[],
+  onResult?: (result: JobResult, done: number, total: number) => void,
+): Promise<JobResult[]> {
+  const results: JobResult[] = [];
+  for (const job of jobs) {
+    const result = await runJob(job);
+    results.push(result);
+    onResult?.(result, results.length, jobs.length);
+  }
+  return results;
+}

@@ -1,0 +1,337 @@
+// Intra-trace parallelism: one trace replayed as N shards whose merged counters equal a single-thread
+// replay exactly. Guest accesses are split by 1 GiB granule of guest-physical memory (granule g goes to
+// shard g mod N; no leaf and no table below the 1G level spans two granules), and every ioctl row is a
+// barrier replayed by every shard in trace order, so each shard's stage-2 restricted to its granules is
+// the single run's restricted to the same granules. What is not a plain sum is merged from logs:
+//  - events: every row once;
+//  - tlb.flushes: each shard logs (row, n-th flush decision of that row); a barrier's flushes are the
+//    union over shards (one kernel flush, whichever shard's leaves needed it);
+//  - tables.peak: each shard logs its live table count and which 512 GiB tables (root children, shared
+//    by all granules below them) it holds, per row; the merge sweeps the rows;
+//  - dirty_get: each shard reports its pages; the trace's ret is compared with their sum;
+//  - expect rows: evaluated on the merged counters at their row.
+// Traces with userfaultfd or host accesses (state shared across granules by hva), memory attribute
+// conversions (per-conversion cost records span shards), guest_memfd invalidations (one flush for all
+// bound slots), or accesses crossing a 1 GiB boundary are not shardable: `planShards` says why and the
+// caller replays them whole.
+
+import { M, METRIC_NAMES, METRIC_COUNT, metricId } from '../core/metrics.js';
+import type { Profile } from '../core/profile.js';
+import { Vm } from '../core/vm.js';
+import { allocChunk, appendRow } from '../trace/chunk.js';
+import { F_RET, F_SIZE, OP, OPS, type TraceChunk } from '../trace/schema.js';
+import { newReplayState, replayChunk, retText, type Divergence } from './engine.js';
+import { gfnAt, has } from './fields.js';
+
+const GRANULE_SHIFT = 18; // 1 GiB in 4K pages
+const GFNS_PER_GRANULE = 1 << GRANULE_SHIFT;
+
+/** Ops whose state is shared across granules in ways a shard cannot see. */
+const UNSHARDABLE = new Set<number>([OP.uffd, OP.host_read, OP.host_write, OP.attrs, OP.gmem_punch, OP.gmem_close]);
+/** Ops beside the stage-2 (vdpa, pKVM): replayed by shard 0 only. */
+const SHARD0_ONLY = new Set<number>([
+  OP.iotlb_update,
+  OP.iotlb_invalidate,
+  OP.iotlb_batch_begin,
+  OP.iotlb_batch_end,
+  OP.vdpa_close,
+  OP.hyp_share,
+  OP.hyp_unshare,
+]);
+
+/** One shard's input: its rows in trace order, cut so that barrier rows stand alone. */
+export interface ShardPlan {
+  index: number;
+  count: number;
+  /** Chunks to replay in order; a chunk holding one barrier row is marked in `barrier`. */
+  segments: TraceChunk[];
+  barrier: boolean[];
+  /** Global row of each local row (the engine's `events` counter is the local row clock). */
+  globalRow: Uint32Array;
+  /** Global rows of `expect` rows: the shard snapshots its counters when its next row is past one. */
+  expectRows: number[];
+}
+
+export type Shardability = { ok: true; plans: ShardPlan[] } | { ok: false; reason: string };
+
+function isAccess(op: number): boolean {
+  return op === OP.read || op === OP.write || op === OP.exec;
+}
+
+/** Pages an access row touches (its size rounded up to pages; one page without a size). */
+function accessPages(chunk: TraceChunk, i: number): number {
+  if (!has(chunk, i, F_SIZE)) return 1;
+  const size = chunk.sizeHi[i]! * 0x1_0000_0000 + chunk.sizeLo[i]!;
+  const offset = chunk.gpaLo[i]! & 0xfff;
+  return Math.max(1, Math.ceil((offset + size) / 4096));
+}
+
+export function planShards(chunks: readonly TraceChunk[], count: number): Shardability {
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`shard count must be >= 1, got ${count}`);
+  let rows = 0;
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const op = chunk.op[i]!;
+      if (UNSHARDABLE.has(op)) return { ok: false, reason: `line ${chunk.line[i]}: ${OPS[op]} rows share state across 1 GiB granules` };
+      if (isAccess(op)) {
+        const gfn = gfnAt(chunk.gpaHi, chunk.gpaLo, i);
+        const last = gfn + accessPages(chunk, i) - 1;
+        if (Math.floor(gfn / GFNS_PER_GRANULE) !== Math.floor(last / GFNS_PER_GRANULE)) {
+          return { ok: false, reason: `line ${chunk.line[i]}: the access crosses a 1 GiB boundary` };
+        }
+      }
+    }
+    rows += chunk.length;
+  }
+  const plans: ShardPlan[] = [];
+  for (let s = 0; s < count; s++) plans.push(buildShard(chunks, s, count, rows));
+  return { ok: true, plans };
+}
+
+function buildShard(chunks: readonly TraceChunk[], index: number, count: number, rows: number): ShardPlan {
+  const segments: TraceChunk[] = [];
+  const barrier: boolean[] = [];
+  const globalRow = new Uint32Array(rows);
+  const expectRows: number[] = [];
+  let local = 0;
+  let run: TraceChunk | null = null;
+  const flushRun = (): void => {
+    if (run !== null && run.length > 0) {
+      segments.push(run);
+      barrier.push(false);
+    }
+    run = null;
+  };
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const op = chunk.op[i]!;
+      const row = chunk.firstRow + i;
+      if (op === OP.expect) {
+        expectRows.push(row);
+        flushRun();
+        continue;
+      }
+      let mine: boolean;
+      let isBarrier = false;
+      if (isAccess(op)) {
+        mine = Math.floor(gfnAt(chunk.gpaHi, chunk.gpaLo, i) / GFNS_PER_GRANULE) % count === index;
+      } else if (SHARD0_ONLY.has(op)) {
+        mine = index === 0;
+      } else {
+        mine = true;
+        isBarrier = true;
+      }
+      if (!mine) continue;
+      if (isBarrier) {
+        flushRun();
+        const one = allocChunk(1, local);
+        appendRow(one, chunk, i);
+        segments.push(one);
+        barrier.push(true);
+      } else {
+        run ??= allocChunk(Math.min(65536, rows), local);
+        appendRow(run, chunk, i);
+        if (run.length === run.op.length) flushRun();
+      }
+      globalRow[local++] = row;
+    }
+  }
+  flushRun();
+  return { index, count, segments, barrier, globalRow: globalRow.slice(0, local), expectRows };
+}
+
+/** What one shard reports for the merge. Plain arrays: it crosses a worker boundary. */
+export interface ShardOutcome {
+  index: number;
+  final: number[];
+  /** [global row, n-th flush decision within that row] of every TLB flush. */
+  flushes: Array<[number, number]>;
+  /** [global row, live tables after the change, bitmask... of root entries holding a table] */
+  tables: Array<[number, number, number[]]>;
+  /** [global row, pages this shard reported] for every dirty_get (its own granules only). */
+  dirtyGets: Array<[number, number]>;
+  /** counters (with derived metrics) at each expect row, by the expect's global row. */
+  atExpect: Array<[number, number[]]>;
+  /** Divergences of rows this shard replayed (barrier rows: every shard reports the same ones). */
+  divergences: Divergence[];
+  rootTables: number[];
+}
+
+/** Replays one shard. Runs in a worker or in-process. */
+export function replayShard(plan: ShardPlan, profile: Profile): ShardOutcome {
+  const vm = new Vm(profile);
+  const c = vm.counters;
+  const rowOf = (): number => plan.globalRow[Math.max(0, c[M.events]! - 1)] ?? 0;
+  const out: ShardOutcome = { index: plan.index, final: [], flushes: [], tables: [], dirtyGets: [], atExpect: [], divergences: [], rootTables: [] };
+  let flushRow = -1;
+  let flushSeq = 0;
+  vm.stage2.flushLog = (flushed: boolean): void => {
+    const row = rowOf();
+    if (row !== flushRow) {
+      flushRow = row;
+      flushSeq = 0;
+    }
+    if (flushed) out.flushes.push([row, flushSeq]);
+    flushSeq++;
+  };
+  vm.stage2.onTablesChanged = (): void => {
+    out.tables.push([rowOf(), vm.stage2.tablesLive, vm.stage2.rootTableEntries()]);
+  };
+  const state = newReplayState();
+  let nextExpect = 0;
+  const snapshotExpectsBefore = (row: number): void => {
+    while (nextExpect < plan.expectRows.length && plan.expectRows[nextExpect]! < row) {
+      const values = METRIC_NAMES.map((_, id) => vm.metric(id));
+      out.atExpect.push([plan.expectRows[nextExpect]!, values]);
+      nextExpect++;
+    }
+  };
+  for (let s = 0; s < plan.segments.length; s++) {
+    const segment = plan.segments[s]!;
+    snapshotExpectsBefore(plan.globalRow[segment.firstRow]!);
+    if (plan.barrier[s] && segment.op[0] === OP.dirty_get) {
+      // Replayed here rather than by the engine: the shard's count is a part, the merge checks the sum.
+      c[M.events]!++;
+      const got = vm.getDirtyLog(segment.slot[0]!);
+      out.dirtyGets.push([plan.globalRow[segment.firstRow]!, got]);
+      continue;
+    }
+    replayChunk(vm, segment, state);
+  }
+  snapshotExpectsBefore(Number.MAX_SAFE_INTEGER);
+  out.final = Array.from(vm.finish());
+  out.divergences = state.divergences;
+  return out;
+}
+
+export interface MergedReplay {
+  counters: Record<string, number>;
+  divergences: Divergence[];
+}
+
+/**
+ * Merge shard outcomes into the single-thread replay's counters. `dirtyGetRows` and `expects` describe
+ * the trace's dirty_get and expect rows (line, recorded ret / expected metric and value).
+ */
+export function mergeShards(
+  outcomes: readonly ShardOutcome[],
+  totalRows: number,
+  checks: { dirtyGets: Map<number, { line: number; ret: number | null }>; expects: Map<number, { line: number; metric: string; value: number }> },
+): MergedReplay {
+  const sorted = [...outcomes].sort((a, b) => a.index - b.index);
+  const merged = new Array<number>(METRIC_COUNT).fill(0);
+  for (const o of sorted) for (let m = 0; m < METRIC_COUNT; m++) merged[m]! += o.final[m]!;
+  merged[M.events] = totalRows;
+  merged[M.tlb_flushes] = countUnion(sorted.flatMap((o) => o.flushes), Number.MAX_SAFE_INTEGER);
+  merged[M.tables_peak] = tablesPeak(sorted, Number.MAX_SAFE_INTEGER);
+
+  const divergences = mergeDivergences(sorted);
+  // dirty_get: the kernel's one answer is the sum of the shards' parts.
+  const dirtyByRow = new Map<number, number>();
+  for (const o of sorted) for (const [row, got] of o.dirtyGets) dirtyByRow.set(row, (dirtyByRow.get(row) ?? 0) + (got < 0 ? 0 : got));
+  for (const [row, check] of checks.dirtyGets) {
+    const shard0 = sorted[0]!.dirtyGets.find(([r]) => r === row)?.[1] ?? 0;
+    const got = shard0 < 0 ? shard0 : dirtyByRow.get(row) ?? 0; // an errno is the same in every shard
+    if (check.ret !== null && check.ret !== got) {
+      divergences.push({ line: check.line, op: 'dirty_get', expected: retText(check.ret), got: retText(got) });
+    }
+  }
+  for (const [row, expect] of checks.expects) {
+    const id = metricId(expect.metric);
+    const got = metricAtRow(sorted, id, row, totalRows);
+    if (got !== expect.value) {
+      divergences.push({ line: expect.line, op: 'expect', expected: `${expect.metric} = ${expect.value}`, got: `${expect.metric} = ${got}` });
+    }
+  }
+  divergences.sort((a, b) => a.line - b.line);
+  merged[M.divergences] = divergences.length;
+  const counters: Record<string, number> = {};
+  METRIC_NAMES.forEach((name, id) => {
+    counters[name] = merged[id]!;
+  });
+  return { counters, divergences };
+}
+
+function metricAtRow(outcomes: readonly ShardOutcome[], id: number, row: number, totalRows: number): number {
+  if (id === M.events) return Math.min(row, totalRows);
+  if (id === M.tlb_flushes) return countUnion(outcomes.flatMap((o) => o.flushes), row);
+  if (id === M.tables_peak) return tablesPeak(outcomes, row);
+  let sum = 0;
+  for (const o of outcomes) sum += o.atExpect.find(([r]) => r === row)?.[1][id] ?? 0;
+  return sum;
+}
+
+/** Distinct (row, n-th flush) pairs before `beforeRow`. */
+function countUnion(flushes: ReadonlyArray<[number, number]>, beforeRow: number): number {
+  const seen = new Set<string>();
+  for (const [row, seq] of flushes) if (row < beforeRow) seen.add(`${row}:${seq}`);
+  return seen.size;
+}
+
+/**
+ * The peak of live tables over rows before `beforeRow`: shard-exclusive tables summed, plus the root
+ * and the 512 GiB tables counted once however many shards hold them.
+ */
+function tablesPeak(outcomes: readonly ShardOutcome[], beforeRow: number): number {
+  const events = outcomes
+    .flatMap((o) => o.tables.map(([row, live, roots]) => ({ row, shard: o.index, live, roots })))
+    .filter((e) => e.row < beforeRow)
+    .sort((a, b) => a.row - b.row || a.shard - b.shard);
+  const live = new Map<number, number>();
+  const roots = new Map<number, number[]>();
+  for (const o of outcomes) {
+    live.set(o.index, 1); // every Vm starts with its root table
+    roots.set(o.index, []);
+  }
+  const total = (): number => {
+    let exclusive = 0;
+    const shared = new Set<number>();
+    for (const [shard, n] of live) {
+      const r = roots.get(shard)!;
+      exclusive += n - 1 - r.length;
+      for (const entry of r) shared.add(entry);
+    }
+    return 1 + shared.size + exclusive;
+  };
+  let peak = total();
+  // Every row of the model only adds tables (faults, splits) or only frees them (zaps), so the single
+  // run's peak is reached at the end of some row; evaluating after each row's changes finds it.
+  for (let k = 0; k < events.length; k++) {
+    const e = events[k]!;
+    live.set(e.shard, e.live);
+    roots.set(e.shard, e.roots);
+    const next = events[k + 1];
+    if (next === undefined || next.row !== e.row) peak = Math.max(peak, total());
+  }
+  return peak;
+}
+
+function mergeDivergences(outcomes: readonly ShardOutcome[]): Divergence[] {
+  const seen = new Set<string>();
+  const out: Divergence[] = [];
+  for (const o of outcomes) {
+    for (const d of o.divergences) {
+      const key = `${d.line}\u0000${d.expected}\u0000${d.got}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+/** The dirty_get and expect rows of a trace, for mergeShards. */
+export function shardChecks(chunks: readonly TraceChunk[]): Parameters<typeof mergeShards>[2] {
+  const dirtyGets = new Map<number, { line: number; ret: number | null }>();
+  const expects = new Map<number, { line: number; metric: string; value: number }>();
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const row = chunk.firstRow + i;
+      const op = chunk.op[i]!;
+      if (op === OP.dirty_get) dirtyGets.set(row, { line: chunk.line[i]!, ret: has(chunk, i, F_RET) ? chunk.ret[i]! : null });
+      else if (op === OP.expect) expects.set(row, { line: chunk.line[i]!, metric: chunk.names[chunk.flagsLo[i]!]!, value: chunk.ret[i]! });
+    }
+  }
+  return { dirtyGets, expects };
+}
+

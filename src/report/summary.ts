@@ -1,0 +1,76 @@
+// summary.csv: one row per trace x profile with the headline figures, for a quick look in a spreadsheet.
+
+import { stringify } from 'csv-stringify/sync';
+import type { Group } from './groups.js';
+import { relativeSpread, spread } from './stats.js';
+
+/** Headline modeled metrics, in column order. */
+export const SUMMARY_MODELED = [
+  'events',
+  'accesses',
+  'faults',
+  'faults.fixed',
+  'exits.mmio',
+  'exits.memfault',
+  'leaves.4k',
+  'leaves.2m',
+  'leaves.1g',
+  'mapped.4k',
+  'mapped.2m',
+  'mapped.1g',
+  'splits',
+  'zaps',
+  'tlb.flushes',
+  'conversions',
+  'divergences',
+] as const;
+
+export const SUMMARY_COLUMNS = [
+  'trace',
+  'profile',
+  'status',
+  'repeats',
+  'failed',
+  ...SUMMARY_MODELED,
+  'events_per_s.median',
+  'events_per_s.min',
+  'events_per_s.max',
+  'events_per_s.spread_pct',
+  'replay_ms.median',
+] as const;
+
+function cell(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? '' : String(value);
+}
+
+export function groupStatus(g: Group): 'ok' | 'failed' | 'partial' | 'diverged' {
+  if (g.failures.length === g.repeats) return 'failed';
+  if (g.failures.length > 0) return 'partial';
+  if (g.divergences > 0) return 'diverged';
+  return 'ok';
+}
+
+export function summaryRecords(groups: readonly Group[]): string[][] {
+  return groups.map((g) => {
+    const rate = spread(g.timing['rate.events_per_s'] ?? []);
+    const replay = spread(g.timing['time.replay_ms'] ?? []);
+    const pct = relativeSpread(rate) * 100;
+    return [
+      g.trace,
+      g.profile,
+      groupStatus(g),
+      String(g.repeats),
+      String(g.failures.length),
+      ...SUMMARY_MODELED.map((m) => cell(g.modeled[m])),
+      cell(rate.median),
+      cell(rate.min),
+      cell(rate.max),
+      Number.isFinite(pct) ? pct.toFixed(2) : '',
+      cell(replay.median),
+    ];
+  });
+}
+
+export function formatSummaryCsv(groups: readonly Group[]): string {
+  return stringify(summaryRecords(groups), { header: true, columns: [...SUMMARY_COLUMNS] });
+}

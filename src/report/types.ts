@@ -1,0 +1,78 @@
+// The results contract between the suite runner (producer) and the report writer / compare (consumers).
+// One JobResult is one trace x profile x repeat; RunInfo describes the run as a whole (run.json).
+
+export type JobStatus = 'ok' | 'failed';
+
+export interface JobResult {
+  /** Suite-relative trace name (e.g. `boot/qemu-512m`). */
+  trace: string;
+  tracePath: string;
+  /** Canonical profile name (core/profile.ts). */
+  profile: string;
+  /** 0-based repeat index. */
+  repeat: number;
+  status: JobStatus;
+  error?: string;
+  /** Deterministic counters: METRIC_NAMES plus extra modeled names (`conv.*`, `iotlb.*`, `hypshare.*`). */
+  modeled: Record<string, number>;
+  /** Measured figures that vary run to run (`time.*`, `rate.*`, `micro.*`). */
+  timing: Record<string, number>;
+  divergences: number;
+}
+
+export interface TraceInfo {
+  name: string;
+  path: string;
+  /** Rows in the trace (the modeled `events` counter of its first successful job), when known. */
+  events: number | null;
+  bytes: number | null;
+  /** Hex sha256 of the trace file's bytes; null when the file could not be read. */
+  sha256: string | null;
+}
+
+export interface JobInfo {
+  trace: string;
+  profile: string;
+  repeat: number;
+  status: JobStatus;
+  error?: string;
+  divergences: number;
+}
+
+export interface HostInfo {
+  node: string;
+  os: string;
+  arch: string;
+  cpuModel: string;
+  cores: number;
+  hostname?: string;
+}
+
+/** run.json. Plain JSON values only, so it round-trips through `s2bench report DIR`. */
+export interface RunInfo {
+  /** Schema version of run.json itself. */
+  format: 1;
+  runId: string;
+  s2benchVersion: string;
+  /** `git rev-parse HEAD` of the checkout, with `-dirty` when it has local changes; null outside git. */
+  gitCommit: string | null;
+  host: HostInfo;
+  options: Record<string, unknown>;
+  startedAt: string;
+  finishedAt: string;
+  traces: TraceInfo[];
+  jobs: JobInfo[];
+}
+
+/** One row of results.csv (long/tidy form). */
+export interface ResultRow {
+  run: string;
+  trace: string;
+  profile: string;
+  metric: string;
+  unit: string;
+  repeat: number;
+  value: number;
+}
+
+export const RESULTS_COLUMNS = ['run', 'trace', 'profile', 'metric', 'unit', 'repeat', 'value'] as const;

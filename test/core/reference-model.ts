@@ -1,0 +1,224 @@
+// A deliberately simple model of the same rules as the core, for differential testing and as the
+// benchmark's baseline: Maps and plain objects, no typed arrays, no tree. It covers the x86-tdp
+// profile with eager page split, no private memory, no userfaultfd. Leaves are keyed "level:gfn".
+
+import { ERRNO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '../../src/core/abi.js';
+import { BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_THP } from '../../src/core/hostmm.js';
+import { ACCESS_WRITE, OUTCOME_MMIO, OUTCOME_OK } from '../../src/core/outcome.js';
+
+interface Slot {
+  base: number;
+  npages: number;
+  flags: number;
+  hva: number; // page number
+  dirty: Set<number> | null;
+}
+
+interface Leaf {
+  level: number;
+  gfn: number; // aligned
+  w: boolean;
+}
+
+const PAGES = [1, 512, 512 * 512];
+
+export class ReferenceVm {
+  readonly slots = new Map<number, Slot>();
+  readonly leaves = new Map<string, Leaf>();
+  readonly backings: { start: number; end: number; kind: number }[] = [];
+  readonly c: Record<string, number> = {
+    faults: 0,
+    'faults.fixed': 0,
+    'faults.spurious': 0,
+    'faults.wp': 0,
+    'exits.mmio': 0,
+    'leaves.4k': 0,
+    'leaves.2m': 0,
+    'leaves.1g': 0,
+    splits: 0,
+    zaps: 0,
+    'dirty.pages': 0,
+  };
+
+  counters(): Record<string, number> {
+    const mapped = [0, 0, 0];
+    for (const leaf of this.leaves.values()) mapped[leaf.level]! += PAGES[leaf.level]! * 4096;
+    return { ...this.c, 'mapped.4k': mapped[0]!, 'mapped.2m': mapped[1]!, 'mapped.1g': mapped[2]! };
+  }
+
+  setBacking(hvaPage: number, npages: number, kind: number): void {
+    this.backings.push({ start: hvaPage, end: hvaPage + npages, kind });
+  }
+
+  setUserMemoryRegion(id: number, flags: number, gpa: number, size: number, hva: number): number {
+    if ((flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)) !== 0) return -ERRNO.EINVAL;
+    if (id >= 32764 || size % 4096 !== 0 || gpa % 4096 !== 0 || hva % 4096 !== 0) return -ERRNO.EINVAL;
+    const old = this.slots.get(id);
+    if (size === 0) {
+      if (old === undefined) return -ERRNO.EINVAL;
+      this.zap(old.base, old.base + old.npages);
+      this.slots.delete(id);
+      return 0;
+    }
+    const base = gpa / 4096;
+    const npages = size / 4096;
+    const hvaPage = hva / 4096;
+    const overlaps = (): boolean =>
+      [...this.slots].some(([other, s]) => other !== id && s.base < base + npages && base < s.base + s.npages);
+    if (old === undefined) {
+      if (overlaps()) return -ERRNO.EEXIST;
+      const logging = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
+      this.slots.set(id, { base, npages, flags, hva: hvaPage, dirty: logging ? new Set() : null });
+      return 0;
+    }
+    if (old.hva !== hvaPage || old.npages !== npages || ((old.flags ^ flags) & KVM_MEM_READONLY) !== 0) {
+      return -ERRNO.EINVAL;
+    }
+    if (old.base !== base) {
+      if (overlaps()) return -ERRNO.EEXIST;
+      this.zap(old.base, old.base + old.npages);
+      old.base = base;
+    } else if (old.flags === flags) {
+      return 0;
+    }
+    const was = old.dirty !== null;
+    const logging = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
+    old.flags = flags;
+    if (logging && !was) {
+      old.dirty = new Set();
+      for (const leaf of [...this.leaves.values()]) {
+        if (leaf.gfn >= old.base + old.npages || leaf.gfn + PAGES[leaf.level]! <= old.base) continue;
+        this.splitDown(leaf);
+      }
+      for (const leaf of this.leaves.values()) {
+        if (leaf.gfn >= old.base && leaf.gfn < old.base + old.npages) leaf.w = false;
+      }
+    } else if (!logging && was) {
+      old.dirty = null;
+      for (let g = old.base - (old.base % 512); g < old.base + old.npages; g += 512) {
+        const probe = Math.max(g, old.base);
+        if (this.maxLevel(old, probe) > 0) this.zap(g, g + 512);
+      }
+    }
+    return 0;
+  }
+
+  getDirtyLog(id: number): number {
+    const slot = this.slots.get(id);
+    if (slot === undefined || slot.dirty === null) return -ERRNO.ENOENT;
+    const pages = [...slot.dirty];
+    slot.dirty.clear();
+    for (const page of pages) {
+      const leaf = this.leafAt(slot.base + page);
+      if (leaf !== undefined) leaf.w = false;
+    }
+    return pages.length;
+  }
+
+  unmapHva(hvaPage: number, npages: number): void {
+    for (const slot of this.slots.values()) {
+      const from = Math.max(hvaPage, slot.hva);
+      const to = Math.min(hvaPage + npages, slot.hva + slot.npages);
+      if (from < to) this.zap(slot.base + from - slot.hva, slot.base + to - slot.hva);
+    }
+  }
+
+  access(gfn: number, kind: number): number {
+    const write = kind === ACCESS_WRITE;
+    const leaf = this.leafAt(gfn);
+    if (leaf !== undefined && (!write || leaf.w)) return OUTCOME_OK;
+    this.c['faults']!++;
+    const slot = [...this.slots.values()].find((s) => gfn >= s.base && gfn < s.base + s.npages);
+    if (slot === undefined || (write && (slot.flags & KVM_MEM_READONLY) !== 0)) {
+      this.c['exits.mmio']!++;
+      return OUTCOME_MMIO;
+    }
+    const logging = slot.dirty !== null;
+    const level = logging ? 0 : this.maxLevel(slot, gfn);
+    const w = (slot.flags & KVM_MEM_READONLY) === 0 && (write || !logging);
+    if (logging && write && leaf !== undefined && !leaf.w) this.c['faults.wp']!++;
+    let cover = leaf;
+    while (cover !== undefined && cover.level > level) {
+      this.splitOnce(cover);
+      cover = this.leafAt(gfn);
+    }
+    const aligned = gfn - (gfn % PAGES[level]!);
+    if (cover !== undefined && cover.level === level) {
+      if (cover.w === w || (cover.w && !w)) {
+        // Nothing to add: the mapping already allows what this fault would map.
+        if (cover.w === w) this.c['faults.spurious']!++;
+        else this.c['faults.fixed']!++;
+      } else {
+        cover.w = w;
+        this.c['faults.fixed']!++;
+      }
+    } else {
+      // Smaller leaves under a new huge one go first (a 4K leaf has none under it).
+      if (level > 0) this.zap(aligned, aligned + PAGES[level]!);
+      this.leaves.set(`${level}:${aligned}`, { level, gfn: aligned, w });
+      this.c['faults.fixed']!++;
+      this.c[['leaves.4k', 'leaves.2m', 'leaves.1g'][level]!]!++;
+    }
+    if (logging && w) {
+      const page = gfn - slot.base;
+      if (!slot.dirty!.has(page)) this.c['dirty.pages']!++;
+      slot.dirty!.add(page);
+    }
+    return OUTCOME_OK;
+  }
+
+  private maxLevel(slot: Slot, gfn: number): number {
+    const hva = slot.hva + (gfn - slot.base);
+    const backing = this.backings.find((b) => hva >= b.start && hva < b.end);
+    let level = 0;
+    if (backing !== undefined) {
+      if (backing.kind & BACKING_HUGETLB_1G) level = 2;
+      else if (backing.kind & (BACKING_HUGETLB_2M | BACKING_THP)) level = 1;
+    }
+    for (; level > 0; level--) {
+      const pages = PAGES[level]!;
+      const aligned = gfn - (gfn % pages);
+      const alignedHva = hva - (hva % pages);
+      const inBacking = backing !== undefined && alignedHva >= backing.start && alignedHva + pages <= backing.end;
+      const inSlot = aligned >= slot.base && aligned + pages <= slot.base + slot.npages;
+      if (inBacking && inSlot && (slot.base - slot.hva) % pages === 0) break;
+    }
+    return level;
+  }
+
+  private leafAt(gfn: number): Leaf | undefined {
+    for (let level = 0; level < 3; level++) {
+      const leaf = this.leaves.get(`${level}:${gfn - (gfn % PAGES[level]!)}`);
+      if (leaf !== undefined) return leaf;
+    }
+    return undefined;
+  }
+
+  private splitOnce(leaf: Leaf): void {
+    this.leaves.delete(`${leaf.level}:${leaf.gfn}`);
+    const level = leaf.level - 1;
+    for (let i = 0; i < 512; i++) {
+      const gfn = leaf.gfn + i * PAGES[level]!;
+      this.leaves.set(`${level}:${gfn}`, { level, gfn, w: leaf.w });
+    }
+    this.c['splits']!++;
+  }
+
+  private splitDown(leaf: Leaf): void {
+    if (leaf.level === 0) return;
+    this.splitOnce(leaf);
+    for (let i = 0; i < 512; i++) {
+      const child = this.leaves.get(`${leaf.level - 1}:${leaf.gfn + i * PAGES[leaf.level - 1]!}`);
+      if (child !== undefined) this.splitDown(child);
+    }
+  }
+
+  private zap(start: number, end: number): void {
+    for (const [key, leaf] of this.leaves) {
+      if (leaf.gfn < end && start < leaf.gfn + PAGES[leaf.level]!) {
+        this.leaves.delete(key);
+        this.c['zaps']!++;
+      }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSuite } from '../../src/replay/run-suite.js';
+import type { JobResult } from '../../src/report/types.js';
+import { repoPath } from '../helpers/paths.js';
+
+const SHIPPED = repoPath('traces');
+
+function modeledByJob(results: JobResult[]): string[] {
+  return results.map((r) => `${r.trace}|${r.profile}|${r.repeat}|${r.status}|${JSON.stringify(r.modeled)}`);
+}
+
+test('modeled counters are identical for 1, 2 and 4 workers and across repeats', async () => {
+  const runs = [];
+  for (const workers of [1, 2, 4]) {
+    runs.push(await runSuite({ inputs: [SHIPPED], workers, repeat: 2, profiles: [], check: false }));
+  }
+  const [one, two, four] = runs.map((r) => modeledByJob(r.results));
+  assert.ok(one!.length >= 8, `expected at least 4 traces x 2 repeats, got ${one!.length} jobs`);
+  assert.ok(runs[0]!.results.every((r) => r.status === 'ok'), 'every shipped trace replays');
+  assert.deepEqual(two, one);
+  assert.deepEqual(four, one);
+  for (const r of runs[0]!.results.filter((x) => x.repeat === 1)) {
+    const first: JobResult = runs[0]!.results.find((x) => x.trace === r.trace && x.profile === r.profile && x.repeat === 0)!;
+    assert.deepEqual(r.modeled, first.modeled, `${r.trace} repeat 1 equals repeat 0`);
+  }
+});
+
+test('a job that throws and a worker that dies fail alone; every other result is kept', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 's2bench-pool-'));
+  const good = join(dir, 'good.csv');
+  await cp(repoPath('traces', 'demand-paging.csv'), good).catch(async () => {
+    await writeFile(good, '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nmemslot,,0,0x200000,0,,0x7f0000000000,,,,0\nread,0,0x1000,,,,,,,,ok\n');
+  });
+  for (const name of ['crash-throw', 'crash-exit']) await cp(good, join(dir, `${name}.csv`));
+  const { results } = await runSuite({
+    inputs: [dir],
+    workers: 2,
+    repeat: 1,
+    profiles: [],
+    check: false,
+    workerFile: new URL('./fixtures/failing-worker.js', import.meta.url),
+  });
+  const byTrace = Object.fromEntries(results.map((r) => [r.trace, r]));
+  assert.equal(byTrace['good']!.status, 'ok');
+  assert.ok((byTrace['good']!.modeled['events'] ?? 0) > 0);
+  assert.equal(byTrace['crash-throw']!.status, 'failed');
+  assert.match(byTrace['crash-throw']!.error ?? '', /injected failure/);
+  assert.equal(byTrace['crash-exit']!.status, 'failed');
+  assert.match(byTrace['crash-exit']!.error ?? '', /worker died/);
+});
+
+test('a malformed trace fails its job with the reader\'s message and the suite goes on', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 's2bench-bad-'));
+  await writeFile(join(dir, 'bad.csv'), '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nfrobnicate,,0,,,,,,,,\n');
+  await writeFile(join(dir, 'ok.csv'), '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nmemslot,,0,0x200000,0,,0x7f0000000000,,,,0\n');
+  const { results } = await runSuite({ inputs: [dir], workers: 1, repeat: 1, profiles: [], check: false });
+  const bad = results.find((r) => r.trace === 'bad')!;
+  assert.equal(bad.status, 'failed');
+  assert.match(bad.error ?? '', /bad\.csv.*line 3.*frobnicate|frobnicate.*line 3/s);
+  assert.equal(results.find((r) => r.trace === 'ok')!.status, 'ok');
+});

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseProfile } from '../../src/core/profile.js';
+import { replayTrace } from '../../src/replay/engine.js';
+import { planShards } from '../../src/replay/shard.js';
+import { replaySharded } from '../../src/replay/sharded.js';
+import { TraceBuilder } from '../../src/trace/builder.js';
+import type { TraceRow } from '../../src/trace/row.js';
+import type { LoadedTrace } from '../../src/trace/io.js';
+
+const GIB = 1n << 30n;
+const MIB2 = 2n << 20n;
+
+/** Many granules, huge and small leaves, dirty logging, zaps, a delete and expect rows. */
+function mixedTrace(): LoadedTrace {
+  const rows: TraceRow[] = [];
+  const hva1 = 0x7f0000000000n;
+  const hva2 = 0x7f1000000000n;
+  rows.push({ op: 'backing', hva: hva1, size: 4n * GIB, flags: 'thp' });
+  rows.push({ op: 'backing', hva: hva2, size: 2n * GIB, flags: 'anon' });
+  rows.push({ op: 'memslot', slot: 1, gpa: 4n * GIB, size: 4n * GIB, hva: hva1, ret: 0 });
+  rows.push({ op: 'memslot', slot: 2, gpa: 8n * GIB, size: 2n * GIB, hva: hva2, ret: 0 });
+  let x = 12345;
+  const next = (mod: number): number => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x % mod;
+  };
+  for (let i = 0; i < 3000; i++) rows.push({ op: 'write', vcpu: i % 4, gpa: 4n * GIB + BigInt(next(1 << 20)) * 4096n });
+  for (let i = 0; i < 2000; i++) rows.push({ op: 'read', vcpu: 1, gpa: 8n * GIB + BigInt(next(1 << 19)) * 4096n });
+  rows.push({ op: 'write', vcpu: 0, gpa: 5n * GIB, size: 64n * MIB2 });
+  rows.push({ op: 'expect', flags: 'tables.peak', ret: 1 });
+  rows.push({ op: 'expect', flags: 'mapped.2m', ret: 1 });
+  rows.push({ op: 'memslot', slot: 1, gpa: 4n * GIB, size: 4n * GIB, hva: hva1, flags: 'log', ret: 0 });
+  for (let i = 0; i < 3000; i++) rows.push({ op: 'write', vcpu: 2, gpa: 4n * GIB + BigInt(next(1 << 20)) * 4096n });
+  rows.push({ op: 'dirty_get', slot: 1, ret: 1 });
+  rows.push({ op: 'expect', flags: 'tlb.flushes', ret: 0 });
+  rows.push({ op: 'unmap_hva', hva: hva1 + GIB - 4n * MIB2, size: 8n * MIB2 });
+  rows.push({ op: 'memslot', slot: 2, gpa: 8n * GIB, size: 0n, hva: hva2, ret: 0 });
+  rows.push({ op: 'dirty_get', slot: 2, ret: 0 });
+  for (let i = 0; i < 500; i++) rows.push({ op: 'exec', vcpu: 3, gpa: 4n * GIB + BigInt(next(1 << 20)) * 4096n });
+  rows.push({ op: 'expect', flags: 'faults', ret: 0 });
+  const builder = new TraceBuilder(1000, 'mixed.csv');
+  rows.forEach((row, i) => builder.push(row, i + 3));
+  return { meta: { comments: ['# s2bench trace v1'], fields: {} }, chunks: builder.finish() };
+}
+
+test('a sharded replay merges to exactly the single-thread counters and divergences', async () => {
+  const trace = mixedTrace();
+  for (const profile of ['x86-tdp', 'x86-tdp,eager-split=off', 'arm64-s2']) {
+    const whole = replayTrace(trace, profile);
+    assert.ok(whole.counters['faults']! > 5000, 'the trace does real work');
+    assert.ok(whole.divergences.length >= 5, 'the wrong expect and dirty_get values diverge');
+    for (const shards of [1, 2, 3, 4]) {
+      const sharded = await replaySharded(trace, shards, { profile, workers: 0 });
+      assert.equal(sharded.shards, shards);
+      assert.deepEqual(sharded.counters, whole.counters, `${profile}, ${shards} shards`);
+      assert.deepEqual(sharded.divergences, whole.divergences, `${profile}, ${shards} shards`);
+    }
+  }
+});
+
+test('shards run on worker threads give the same merge', async () => {
+  const trace = mixedTrace();
+  const whole = replayTrace(trace, parseProfile('x86-tdp'));
+  const sharded = await replaySharded(trace, 4, { profile: 'x86-tdp', workers: 2 });
+  assert.deepEqual(sharded.counters, whole.counters);
+});
+
+test('traces whose state spans granules are replayed whole, saying why', async () => {
+  const builder = new TraceBuilder();
+  builder.push({ op: 'memslot', slot: 0, gpa: 0n, size: 2n * GIB, hva: 0x7f0000000000n });
+  builder.push({ op: 'uffd', hva: 0x7f0000000000n, size: 2n * GIB });
+  builder.push({ op: 'read', vcpu: 0, gpa: 0x1000n });
+  const plan = planShards(builder.finish(), 2);
+  assert.equal(plan.ok, false);
+  assert.match(plan.ok ? '' : plan.reason, /line 2: uffd rows share state/);
+
+  const crossing = new TraceBuilder();
+  crossing.push({ op: 'read', vcpu: 0, gpa: GIB - 4096n, size: 8192n });
+  const cross = planShards(crossing.finish(), 2);
+  assert.match(cross.ok ? '' : cross.reason, /crosses a 1 GiB boundary/);
+});

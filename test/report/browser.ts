@@ -1,0 +1,98 @@
+// Opens a generated page in Debian's Chromium through playwright-core (which never downloads a browser)
+// and collects what the report tests check: console errors, network requests, drawn charts, text.
+
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+/** The system Chromium (or the one S2BENCH_CHROMIUM names), or a reason why there is none (for `t.skip`). */
+export function findChromium(): { path: string } | { missing: string } {
+  const chosen = process.env['S2BENCH_CHROMIUM'];
+  const candidates = chosen ? [chosen] : CANDIDATES;
+  for (const path of candidates) if (existsSync(path)) return { path };
+  return {
+    missing: `no Chromium at ${candidates.join(' or ')} (scripts/install-system-deps.sh installs Debian's package); browser checks skipped`,
+  };
+}
+
+export interface ChartState {
+  id: string;
+  drawn: boolean;
+  canvasWidth: number;
+  canvasHeight: number;
+}
+
+export interface PageVisit {
+  consoleErrors: string[];
+  /** Every request other than the page itself (each one is blocked). */
+  requests: string[];
+  charts: ChartState[];
+  text: string;
+  images: number;
+  title: string;
+}
+
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function visitPage(chromiumPath: string, htmlPath: string, screenshotPath: string): Promise<PageVisit> {
+  const { chromium } = await import('playwright-core');
+  const profile = await mkdtemp(join(tmpdir(), 's2bench-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: LAUNCH_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  try {
+    const pageUrl = pathToFileURL(htmlPath).href;
+    const requests: string[] = [];
+    const consoleErrors: string[] = [];
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url === pageUrl) return route.continue();
+      if (!requests.includes(url)) requests.push(url);
+      return route.abort();
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('request', (req) => {
+      if (req.url() !== pageUrl && !requests.includes(req.url())) requests.push(req.url());
+    });
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(String(err)));
+    await page.goto(pageUrl, { waitUntil: 'load' });
+    // Charts draw after load (uPlot defers its first paint); wait for every mark, or go on and let the
+    // caller's assertions name the chart that never drew.
+    await page
+      .waitForFunction(`[...document.querySelectorAll('.chart')].every((el) => el.getAttribute('data-drawn') === 'true')`, undefined, { timeout: 3000 })
+      .catch(() => undefined);
+    // A string, so this file needs no DOM types: it runs in the page, not in Node.
+    const state = (await page.evaluate(`(() => {
+      const charts = [...document.querySelectorAll('.chart')].map((el) => {
+        const canvas = el.querySelector('canvas');
+        const box = canvas ? canvas.getBoundingClientRect() : { width: 0, height: 0 };
+        return { id: el.id, drawn: el.getAttribute('data-drawn') === 'true', canvasWidth: box.width, canvasHeight: box.height };
+      });
+      return { charts, text: document.body.innerText, images: document.images.length, title: document.title };
+    })()`)) as Omit<PageVisit, 'consoleErrors' | 'requests'>;
+    await page.screenshot({ path: screenshotPath, fullPage: true });
+    return { consoleErrors, requests, ...state };
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
