@@ -18,7 +18,7 @@
 import { M, METRIC_NAMES, METRIC_COUNT, metricId } from '../core/metrics.js';
 import type { Profile } from '../core/profile.js';
 import { Vm } from '../core/vm.js';
-import { allocChunk, appendRow } from '../trace/chunk.js';
+import { allocChunk, appendRows } from '../trace/chunk.js';
 import { F_RET, F_SIZE, OP, OPS, type TraceChunk } from '../trace/schema.js';
 import { newReplayState, replayChunk, retText, type Divergence } from './engine.js';
 import { gfnAt, has } from './fields.js';
@@ -94,15 +94,21 @@ function buildShard(chunks: readonly TraceChunk[], index: number, count: number,
   const globalRow = new Uint32Array(rows);
   const expectRows: number[] = [];
   let local = 0;
-  let run: TraceChunk | null = null;
+  // Rows of the current source chunk that go into the current run of non-barrier rows.
+  const picked = new Int32Array(Math.max(1, ...chunks.map((c) => c.length)));
+  let pickedCount = 0;
+  let source: TraceChunk | null = null;
   const flushRun = (): void => {
-    if (run !== null && run.length > 0) {
-      segments.push(run);
-      barrier.push(false);
-    }
-    run = null;
+    if (pickedCount === 0 || source === null) return;
+    const run = allocChunk(pickedCount, local - pickedCount);
+    appendRows(run, source, picked, pickedCount);
+    segments.push(run);
+    barrier.push(false);
+    pickedCount = 0;
   };
   for (const chunk of chunks) {
+    flushRun();
+    source = chunk;
     for (let i = 0; i < chunk.length; i++) {
       const op = chunk.op[i]!;
       const row = chunk.firstRow + i;
@@ -111,27 +117,18 @@ function buildShard(chunks: readonly TraceChunk[], index: number, count: number,
         flushRun();
         continue;
       }
-      let mine: boolean;
-      let isBarrier = false;
       if (isAccess(op)) {
-        mine = Math.floor(gfnAt(chunk.gpaHi, chunk.gpaLo, i) / GFNS_PER_GRANULE) % count === index;
+        if (Math.floor(gfnAt(chunk.gpaHi, chunk.gpaLo, i) / GFNS_PER_GRANULE) % count !== index) continue;
+        picked[pickedCount++] = i;
       } else if (SHARD0_ONLY.has(op)) {
-        mine = index === 0;
+        if (index !== 0) continue;
+        picked[pickedCount++] = i;
       } else {
-        mine = true;
-        isBarrier = true;
-      }
-      if (!mine) continue;
-      if (isBarrier) {
         flushRun();
         const one = allocChunk(1, local);
-        appendRow(one, chunk, i);
+        appendRows(one, chunk, [i]);
         segments.push(one);
         barrier.push(true);
-      } else {
-        run ??= allocChunk(Math.min(65536, rows), local);
-        appendRow(run, chunk, i);
-        if (run.length === run.op.length) flushRun();
       }
       globalRow[local++] = row;
     }

@@ -16,11 +16,21 @@ export interface ShardedResult extends ReplayResult {
 
 const SHARD_WORKER = new URL('./shard-worker.js', import.meta.url);
 
-/** Replays `trace` as `count` shards: on `workers` threads, or in this thread when workers is 0. */
+export type ShardPool = Piscina<{ plan: ShardPlan; profile: string }, ShardOutcome>;
+
+/** A pool of shard workers, for callers that replay several traces sharded (destroy it when done). */
+export function newShardPool(workers: number): ShardPool {
+  return new Piscina({ filename: SHARD_WORKER.href, minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: 1 });
+}
+
+/**
+ * Replays `trace` as `count` shards: on `pool`, or on a pool of `workers` threads made for this call,
+ * or in this thread when workers is 0.
+ */
 export async function replaySharded(
   trace: LoadedTrace,
   count: number,
-  options: { profile?: Profile | string; workers: number },
+  options: { profile?: Profile | string; workers: number; pool?: ShardPool },
 ): Promise<ShardedResult> {
   const profile = resolveProfile(trace.meta, options.profile);
   const chunks = [...trace.chunks];
@@ -28,25 +38,27 @@ export async function replaySharded(
   if (!plan.ok) {
     return { ...replayTrace({ meta: trace.meta, chunks }, profile), shards: 1, unshardable: plan.reason };
   }
-  const outcomes = options.workers > 0 ? await runOnPool(plan.plans, profile.name, options.workers) : plan.plans.map((p) => replayShard(p, profile));
+  const outcomes =
+    options.pool !== undefined
+      ? await runOnPool(options.pool, plan.plans, profile.name)
+      : options.workers > 0
+        ? await withPool(Math.min(options.workers, count), (pool) => runOnPool(pool, plan.plans, profile.name))
+        : plan.plans.map((p) => replayShard(p, profile));
   const rows = chunks.reduce((n, c) => n + c.length, 0);
   const merged = mergeShards(outcomes, rows, shardChecks(chunks));
   return { profile: profile.name, counters: merged.counters, divergences: merged.divergences, timing: {}, shards: count };
 }
 
-async function runOnPool(plans: ShardPlan[], profile: string, workers: number): Promise<ShardOutcome[]> {
-  const pool = new Piscina<{ plan: ShardPlan; profile: string }, ShardOutcome>({
-    filename: SHARD_WORKER.href,
-    minThreads: Math.min(workers, plans.length),
-    maxThreads: Math.min(workers, plans.length),
-    concurrentTasksPerWorker: 1,
-  });
+async function withPool<T>(workers: number, use: (pool: ShardPool) => Promise<T>): Promise<T> {
+  const pool = newShardPool(workers);
   try {
-    // The segments' buffers move to the workers instead of being copied.
-    return await Promise.all(
-      plans.map((plan) => pool.run({ plan, profile }, { transferList: plan.segments.map((s) => s.buffer) })),
-    );
+    return await use(pool);
   } finally {
     await pool.destroy();
   }
+}
+
+function runOnPool(pool: ShardPool, plans: ShardPlan[], profile: string): Promise<ShardOutcome[]> {
+  // The segments' buffers move to the workers instead of being copied.
+  return Promise.all(plans.map((plan) => pool.run({ plan, profile }, { transferList: plan.segments.map((s) => s.buffer) })));
 }

@@ -71,31 +71,42 @@ export function chunkCapacity(chunk: TraceChunk): number {
   return chunk.op.length;
 }
 
-const COPIED_COLUMNS = COLUMN_LAYOUT.map(([name]) => name);
+type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
 
-/**
- * Append row `i` of `src` to `dst` (which must have room): every column and the row's verbatim cells.
- * `expect` metric names are re-interned in `dst`'s own names table.
- */
-export function appendRow(dst: TraceChunk, src: TraceChunk, i: number): void {
-  const j = dst.length;
-  for (const name of COPIED_COLUMNS) {
-    (dst[name] as Float64Array | Uint32Array | Uint16Array | Uint8Array)[j] = (src[name] as Float64Array | Uint32Array | Uint16Array | Uint8Array)[i]!;
-  }
-  if (src.verbatim.size > 0) {
-    for (let f = 0; f < 16; f++) {
-      const text = src.verbatim.get(i * 16 + f);
-      if (text !== undefined) dst.verbatim.set(j * 16 + f, text);
-    }
-  }
-  if (src.names.length > 0 && src.op[i] === EXPECT_OP) {
-    const name = src.names[src.flagsLo[i]!]!;
-    let index = dst.names.indexOf(name);
-    if (index < 0) index = dst.names.push(name) - 1;
-    dst.flagsHi[j] = 0;
-    dst.flagsLo[j] = index;
-  }
-  dst.length = j + 1;
+function columnsOf(chunk: TraceChunk): Column[] {
+  return COLUMN_LAYOUT.map(([name]) => chunk[name] as Column);
 }
 
-const EXPECT_OP = OP.expect;
+/**
+ * Append rows `rows` (indices into `src`, ascending) to `dst`, which must have room: every column,
+ * column by column (one monomorphic loop each), then the rows' verbatim cells. `expect` metric names
+ * are re-interned in `dst`'s own names table.
+ */
+export function appendRows(dst: TraceChunk, src: TraceChunk, rows: ArrayLike<number>, count = rows.length): void {
+  const base = dst.length;
+  const from = columnsOf(src);
+  const to = columnsOf(dst);
+  for (let c = 0; c < from.length; c++) {
+    const a = from[c]!;
+    const b = to[c]!;
+    for (let k = 0; k < count; k++) b[base + k] = a[rows[k]!]!;
+  }
+  for (let k = 0; k < count; k++) {
+    const i = rows[k]!;
+    const j = base + k;
+    if (src.verbatim.size > 0) {
+      for (let f = 0; f < 16; f++) {
+        const text = src.verbatim.get(i * 16 + f);
+        if (text !== undefined) dst.verbatim.set(j * 16 + f, text);
+      }
+    }
+    if (src.op[i] === OP.expect) {
+      const name = src.names[src.flagsLo[i]!]!;
+      let index = dst.names.indexOf(name);
+      if (index < 0) index = dst.names.push(name) - 1;
+      dst.flagsHi[j] = 0;
+      dst.flagsLo[j] = index;
+    }
+  }
+  dst.length = base + count;
+}

@@ -80,3 +80,22 @@ test('traces whose state spans granules are replayed whole, saying why', async (
   const cross = planShards(crossing.finish(), 2);
   assert.match(cross.ok ? '' : cross.reason, /crosses a 1 GiB boundary/);
 });
+
+test('every shardable shipped trace merges to its single-thread counters under each of its profiles', async () => {
+  const { discoverTraces, profilesFor } = await import('../../src/replay/suite.js');
+  const { readTrace } = await import('../../src/trace/io.js');
+  const { repoPath } = await import('../helpers/paths.js');
+  let sharded = 0;
+  for (const t of await discoverTraces([repoPath('traces')])) {
+    const trace = await readTrace(t.path);
+    for (const profile of profilesFor(trace.meta.fields, [])) {
+      const whole = replayTrace(trace, profile);
+      const result = await replaySharded(trace, 3, { profile, workers: 0 });
+      if (result.unshardable !== undefined) continue;
+      sharded++;
+      assert.deepEqual(result.counters, whole.counters, `${t.name} [${profile}]`);
+      assert.deepEqual(result.divergences, whole.divergences, `${t.name} [${profile}]`);
+    }
+  }
+  assert.ok(sharded >= 4, `at least the boot, demand-paging and migration traces shard (${sharded} did)`);
+});
