@@ -1,0 +1,32 @@
+// `s2bench merge DIR... -o OUT`: one run directory from the shards of a suite run on several runners.
+
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { RunDirError } from '../../report/errors.js';
+import { mergeRuns } from '../../report/merge.js';
+import { readRunDir } from '../../report/run-dir.js';
+import { writeRun } from '../../report/write.js';
+import { UsageError } from '../errors.js';
+import { newRunId } from './run-id.js';
+
+export function registerMergeCommand(program: Command): void {
+  program
+    .command('merge')
+    .description('join result directories of `run --shard i/n` into one run (results, summary, report)')
+    .argument('<dirs...>', 'results directories of the shards')
+    .requiredOption('-o, --out <dir>', 'output directory')
+    .action(async (dirs: string[], opts: { out: string }) => {
+      let merged;
+      try {
+        merged = mergeRuns(await Promise.all(dirs.map((dir) => readRunDir(dir))), newRunId(new Date()));
+      } catch (err) {
+        // Missing or foreign result directories, or parts that overlap: the inputs are wrong.
+        if (err instanceof RunDirError) throw new UsageError(err.message);
+        throw err;
+      }
+      for (const warning of merged.warnings) process.stderr.write(`s2bench: warning: ${warning}\n`);
+      const out = resolve(opts.out);
+      await writeRun(out, merged.info, merged.jobs);
+      process.stdout.write(`merged ${dirs.length} run(s), ${merged.jobs.length} job(s): ${out}/report.html\n`);
+    });
+}

@@ -1,0 +1,46 @@
+// `s2bench merge`: join the result sets of one suite run in shards on several CI runners
+// (`run --shard i/n`) into one run directory, as if one machine had run it all.
+
+import { RunDirError } from './errors.js';
+import type { LoadedRun } from './run-dir.js';
+import type { JobResult, RunInfo } from './types.js';
+
+export interface MergedRun {
+  info: RunInfo;
+  jobs: JobResult[];
+  /** Differences between the parts worth telling (other code or machine): merged all the same. */
+  warnings: string[];
+}
+
+export function mergeRuns(parts: readonly LoadedRun[], runId: string): MergedRun {
+  if (parts.length === 0) throw new RunDirError('merge needs at least one results directory');
+  const owner = new Map<string, string>();
+  for (const part of parts) {
+    for (const job of part.jobs) {
+      const key = `${job.trace} [${job.profile}]`;
+      const seen = owner.get(key);
+      if (seen !== undefined && seen !== part.dir) {
+        throw new RunDirError(`${key} is in both ${seen} and ${part.dir}: shards of one suite never share a trace`);
+      }
+      owner.set(key, part.dir);
+    }
+  }
+  const first = parts[0]!.info;
+  const warnings: string[] = [];
+  for (const part of parts.slice(1)) {
+    if (part.info.gitCommit !== first.gitCommit) warnings.push(`${part.dir} ran commit ${part.info.gitCommit}, ${parts[0]!.dir} ran ${first.gitCommit}`);
+    if (part.info.host.cpuModel !== first.host.cpuModel) warnings.push(`${part.dir} ran on ${part.info.host.cpuModel}, ${parts[0]!.dir} on ${first.host.cpuModel}: timings are not comparable across parts`);
+  }
+  const traces = parts.flatMap((p) => p.info.traces);
+  const jobs = parts.flatMap((p) => p.jobs);
+  const info: RunInfo = {
+    ...first,
+    runId,
+    options: { merged: parts.map((p) => ({ dir: p.dir, runId: p.info.runId, options: p.info.options })) },
+    startedAt: parts.map((p) => p.info.startedAt).sort()[0]!,
+    finishedAt: parts.map((p) => p.info.finishedAt).sort().at(-1)!,
+    traces: [...new Map(traces.map((t) => [t.name, t])).values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    jobs: parts.flatMap((p) => p.info.jobs),
+  };
+  return { info, jobs, warnings };
+}
