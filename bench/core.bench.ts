@@ -1,90 +1,28 @@
-// Micro-benchmarks of the core model (tinybench): gfn -> slot lookup, hits, 4K and 2M faults, zap of a
-// 4K-mapped 1 GiB range, and the simple reference model on the same sequences. tinybench times one
-// call per sample, so each call runs a batch of BATCH operations and figures are divided by it.
+// Micro-benchmarks of the core model (tinybench): the cases `s2bench bench` times (gfn -> slot lookup,
+// hits, 4K and 2M faults, zap of a 4K-mapped 1 GiB range), plus the deliberately simple reference model
+// of the property tests on the same hit and fault sequences, to show what the typed-array core buys.
 //
 //   npm run bench:core            (compiled)     npx tsx bench/core.bench.ts   (from source)
 
 import { Bench } from 'tinybench';
-import { BACKING_ANON, BACKING_THP } from '../src/core/hostmm.js';
-import { Memslots } from '../src/core/memslots.js';
+import { BATCH, FAULT_WINDOW_PAGES, HIT_SET_PAGES, randomInts } from '../src/bench/micro-cases.js';
+import { runMicro, type MicroFigure } from '../src/bench/micro.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../src/core/outcome.js';
 import { DEFAULT_PROFILE } from '../src/core/profile.js';
-import { Vm } from '../src/core/vm.js';
 import { ReferenceVm } from '../test/core/reference-model.js';
 
-const BATCH = 10_000;
-const HVA = 0x7f0000000000n;
 const HVA_PAGE = 0x7f0000000;
-const SLOT_PAGES = 2 ** 28; // 1 TiB
-const GIB_PAGES = 2 ** 18;
+const SLOT_PAGES = 2 ** 28;
 
-export interface MicroResult {
-  name: string;
-  nsPerOp: number;
-  opsPerSec: number;
-}
-
-/** A deterministic pseudo-random sequence (xorshift32), so every run measures the same work. */
-function randomInts(n: number, mod: number, seed = 2463534242): Float64Array {
-  const out = new Float64Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = (x >>> 0) % mod;
-  }
-  return out;
-}
-
-function lookupTask(nslots: number): () => void {
-  const slots = new Memslots();
-  // nslots slots of 512 pages each with a 512-page hole after each one.
-  for (let id = 0; id < nslots; id++) slots.install(id, id * 1024, 512, 0, HVA_PAGE + id * 512);
-  const gfns = randomInts(BATCH, nslots * 1024);
-  let sink = 0;
-  return () => {
-    for (let i = 0; i < BATCH; i++) sink += slots.lookup(0, gfns[i]!);
-    if (sink === 0.5) throw new Error('unreachable');
-  };
-}
-
-function bigSlotVm(kind: number): Vm {
-  const vm = new Vm(DEFAULT_PROFILE);
-  vm.setBacking(HVA, BigInt(SLOT_PAGES) << 12n, kind);
-  vm.setUserMemoryRegion2(0, 0, 0n, BigInt(SLOT_PAGES) << 12n, HVA, -1, 0n);
-  return vm;
-}
-
-function hitTask(): () => void {
-  const vm = bigSlotVm(BACKING_ANON);
-  const gfns = randomInts(BATCH, 1 << 20);
-  for (let i = 0; i < BATCH; i++) vm.access(0, gfns[i]!, ACCESS_READ, 0);
-  return () => {
-    for (let i = 0; i < BATCH; i++) vm.access(0, gfns[i]!, ACCESS_READ, 0);
-  };
-}
-
-/** Faults on fresh pages, `stride` pages apart; wraps (zapping everything) when the slot is used up. */
-function faultTask(kind: number, stride: number): () => void {
-  const vm = bigSlotVm(kind);
-  let next = 0;
-  return () => {
-    if (next + BATCH * stride > SLOT_PAGES) {
-      vm.unmapHva(HVA, BigInt(SLOT_PAGES) << 12n);
-      next = 0;
-    }
-    for (let i = 0; i < BATCH; i++) {
-      vm.access(0, next, ACCESS_WRITE, 0);
-      next += stride;
-    }
-  };
+function referenceVm(): ReferenceVm {
+  const ref = new ReferenceVm();
+  if (ref.setUserMemoryRegion(0, 0, 0, SLOT_PAGES * 4096, HVA_PAGE * 4096) !== 0) throw new Error('reference slot');
+  return ref;
 }
 
 function referenceHitTask(): () => void {
-  const ref = new ReferenceVm();
-  ref.setUserMemoryRegion(0, 0, 0, SLOT_PAGES * 4096, HVA_PAGE * 4096);
-  const gfns = randomInts(BATCH, 1 << 20);
+  const ref = referenceVm();
+  const gfns = randomInts(BATCH, HIT_SET_PAGES);
   for (let i = 0; i < BATCH; i++) ref.access(gfns[i]!, ACCESS_READ);
   return () => {
     for (let i = 0; i < BATCH; i++) ref.access(gfns[i]!, ACCESS_READ);
@@ -92,71 +30,42 @@ function referenceHitTask(): () => void {
 }
 
 function referenceFaultTask(): () => void {
-  const ref = new ReferenceVm();
-  ref.setUserMemoryRegion(0, 0, 0, SLOT_PAGES * 4096, HVA_PAGE * 4096);
+  const ref = referenceVm();
   let next = 0;
+  let windowStart = 0;
   return () => {
-    if (next + BATCH > 4 * BATCH) {
-      ref.leaves.clear(); // keep the Map small, as the core's tree is kept bounded
-      next = 0;
+    if (next - windowStart >= FAULT_WINDOW_PAGES) {
+      ref.unmapHva(HVA_PAGE + windowStart, next - windowStart);
+      windowStart = next;
     }
     for (let i = 0; i < BATCH; i++) ref.access(next++, ACCESS_WRITE);
   };
 }
 
-export async function runCoreBenchmarks(time = 500): Promise<MicroResult[]> {
+async function runReference(time: number): Promise<Map<string, number>> {
   const bench = new Bench({ time, warmupTime: 100 });
-  const perCall = new Map<string, number>();
-  const add = (name: string, ops: number, fn: () => void, opts?: Parameters<Bench['add']>[2]): void => {
-    perCall.set(name, ops);
-    bench.add(name, fn, opts);
-  };
-  for (const n of [1, 16, 512, 32764]) add(`lookup.slots_${n}`, BATCH, lookupTask(n));
-  add('access.hit_4k', BATCH, hitTask());
-  add('fault.4k', BATCH, faultTask(BACKING_ANON, 1));
-  add('fault.2m', BATCH, faultTask(BACKING_ANON | BACKING_THP, 512));
-  add('reference.access.hit_4k', BATCH, referenceHitTask());
-  add('reference.fault.4k', BATCH, referenceFaultTask());
-
-  // Zap of a fully 4K-mapped 1 GiB range: the mapping is rebuilt before each timed zap.
-  const zapVm = bigSlotVm(BACKING_ANON);
-  add(
-    'zap.1g_of_4k',
-    GIB_PAGES,
-    () => {
-      zapVm.unmapHva(HVA, 1n << 30n);
-    },
-    {
-      beforeEach() {
-        for (let gfn = 0; gfn < GIB_PAGES; gfn++) zapVm.access(0, gfn, ACCESS_READ, 0);
-      },
-    },
-  );
-
+  bench.add('reference.access.hit_4k', referenceHitTask());
+  bench.add('reference.fault.4k', referenceFaultTask());
   await bench.run();
-  const results: MicroResult[] = [];
+  const nsPerOp = new Map<string, number>();
   for (const task of bench.tasks) {
     const r = task.result;
     if (r.state !== 'completed') throw new Error(`benchmark ${task.name} did not complete: ${r.state}`);
-    const ns = (r.latency.mean * 1e6) / perCall.get(task.name)!;
-    results.push({ name: task.name, nsPerOp: ns, opsPerSec: 1e9 / ns });
+    nsPerOp.set(task.name, (r.latency.p50 * 1e6) / BATCH);
   }
-  return results;
+  return nsPerOp;
 }
 
-function format(results: MicroResult[]): string {
-  const byName = new Map(results.map((r) => [r.name, r]));
-  const lines = results.map(
-    (r) => `${r.name.padEnd(26)} ${r.nsPerOp.toFixed(1).padStart(10)} ns/op ${(r.opsPerSec / 1e6).toFixed(2).padStart(10)} M ops/s`,
-  );
-  const ratio = (core: string, ref: string): string =>
-    (byName.get(ref)!.nsPerOp / byName.get(core)!.nsPerOp).toFixed(1);
+function format(core: MicroFigure[], reference: Map<string, number>): string {
+  const lines = core.map((f) => `${f.name.padEnd(26)} ${f.nsPerOp.toFixed(1).padStart(10)} ns/op ${(f.opsPerSecond / 1e6).toFixed(2).padStart(10)} M ops/s`);
+  for (const [name, ns] of reference) lines.push(`${name.padEnd(26)} ${ns.toFixed(1).padStart(10)} ns/op ${(1e3 / ns).toFixed(2).padStart(10)} M ops/s`);
+  const ns = (name: string): number => core.find((f) => f.name === name)!.nsPerOp;
+  const ratio = (coreName: string, refName: string): string => (reference.get(refName)! / ns(coreName)).toFixed(1);
   lines.push(`core vs reference: hits ${ratio('access.hit_4k', 'reference.access.hit_4k')}x, 4K faults ${ratio('fault.4k', 'reference.fault.4k')}x`);
   return lines.join('\n');
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);
-if (invokedDirectly) {
-  const results = await runCoreBenchmarks();
-  process.stdout.write(`${format(results)}\n`);
-}
+const time = 500;
+const core = await runMicro(DEFAULT_PROFILE, { timeMs: time });
+const reference = await runReference(time);
+process.stdout.write(`${format(core, reference)}\n`);

@@ -418,7 +418,7 @@ static uint64_t gpa_to_hva(uint64_t gpa)
 	return 0;
 }
 
-enum outcome { OUT_OK, OUT_MMIO, OUT_MEMFAULT, OUT_ENOSYS, OUT_OTHER };
+enum outcome { OUT_OK, OUT_MMIO, OUT_MEMFAULT, OUT_ENOSYS, OUT_INTERNAL, OUT_OTHER };
 
 /* One guest access of one byte at gpa; fills *why for OUT_OTHER and *addr for mmio/memfault. */
 static enum outcome guest_access(int v, const char *op, uint64_t gpa, uint64_t *addr, char *why, size_t whylen)
@@ -480,6 +480,9 @@ static enum outcome guest_access(int v, const char *op, uint64_t gpa, uint64_t *
 		case KVM_EXIT_INTERNAL_ERROR:
 			if (have_first)
 				return first;
+			/* An instruction fetch from a gpa with no memslot: the emulator cannot fetch it. */
+			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+				return OUT_INTERNAL;
 			snprintf(why, whylen, "internal_error_%u", run->internal.suberror);
 			return OUT_OTHER;
 		case KVM_EXIT_SHUTDOWN:
@@ -549,6 +552,9 @@ static void do_access(const struct row *r)
 		case OUT_ENOSYS:
 			printf("a enosys\n");
 			break;
+		case OUT_INTERNAL:
+			printf("a internal\n");
+			break;
 		default:
 			printf("a other %s\n", why);
 			break;
@@ -577,6 +583,18 @@ static void do_host(const struct row *r, int write)
 	printf("i 0\n");
 }
 
+/* `backing`: anon and anon|thp are anonymous memory with THP advice off or on; other kinds are not done. */
+static void do_backing(const struct row *r)
+{
+	uint64_t start = r->hva & ~0xfffULL, end = (r->hva + r->size + 0xfff) & ~0xfffULL;
+	if ((r->flags & ~0x3ULL) != 0 || end <= start || end > USER_LIMIT || end - start > MAX_MAP_BYTES) {
+		printf("x backing kind 0x%llx is not recorded (anon and anon|thp only)\n", (unsigned long long)r->flags);
+		return;
+	}
+	ensure_mapped(start, end);
+	print_ret(madvise((void *)start, end - start, (r->flags & 0x2) ? MADV_HUGEPAGE : MADV_NOHUGEPAGE));
+}
+
 static void do_row(const struct row *r)
 {
 	const char *op = r->op;
@@ -598,6 +616,8 @@ static void do_row(const struct row *r)
 		do_dirty_clear(r);
 	else if (!strcmp(op, "read") || !strcmp(op, "write") || !strcmp(op, "exec"))
 		do_access(r);
+	else if (!strcmp(op, "backing"))
+		do_backing(r);
 	else if (!strcmp(op, "unmap_hva")) {
 		if (hva_is_ours(r->hva) && madvise((void *)(r->hva & ~0xfffULL), (r->size + 0xfff) & ~0xfffULL, MADV_DONTNEED) == 0)
 			printf("i 0\n");
@@ -682,6 +702,10 @@ static int open_kvm(char *why, size_t whylen)
 		return -1;
 	}
 	int api = ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api < 0) {
+		snprintf(why, whylen, "/dev/kvm is not a usable KVM device (KVM_GET_API_VERSION: %s)", strerror(errno));
+		return -1;
+	}
 	if (api != 12) {
 		snprintf(why, whylen, "/dev/kvm API version %d, expected 12", api);
 		return -1;
@@ -702,10 +726,6 @@ static int open_kvm(char *why, size_t whylen)
 		snprintf(why, whylen, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
 		return -1;
 	}
-	if (getenv("S2BENCH_RECORDER_DEBUG"))
-		for (unsigned i = 0; i < cpuid->nent; i++)
-			if (cpuid->entries[i].function == 0x80000001 || cpuid->entries[i].function == 0x80000008)
-				warn("cpuid 0x%x: eax 0x%x edx 0x%x", cpuid->entries[i].function, cpuid->entries[i].eax, cpuid->entries[i].edx);
 	int vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm < 0) {
 		snprintf(why, whylen, "KVM_CREATE_VM failed: %s", strerror(errno));

@@ -1,10 +1,13 @@
-// Micro-benchmark cases of the core: each times a batch of operations per call, because tinybench
-// times one call per sample and a single 4K hit is a few nanoseconds, below the timer's resolution.
+// Micro-benchmark cases of the core: gfn -> slot lookup, hits, 4K and 2M faults, zap. Each call runs a
+// batch of operations, because tinybench times one call per sample and a single hit is a few
+// nanoseconds, below the timer's resolution. `s2bench bench`, `run --micro` and bench/core.bench.ts
+// (which adds the reference model) all time these same cases.
 
+import { BACKING_ANON, BACKING_THP } from '../core/hostmm.js';
+import { Memslots } from '../core/memslots.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../core/outcome.js';
 import type { Profile } from '../core/profile.js';
 import { Vm } from '../core/vm.js';
-import { BACKING_ANON, BACKING_THP } from '../trace/schema.js';
 
 export interface MicroCase {
   name: string;
@@ -12,108 +15,126 @@ export interface MicroCase {
   unit: string;
   /** Operations one call of `run` performs. */
   opsPerCall: number;
-  /** Untimed preparation before each timed call (e.g. zap what the previous call mapped). */
+  /** Untimed preparation before each timed call (e.g. rebuild what the previous call zapped). */
   beforeEach?: () => void;
+  /** A fixed number of timed calls instead of a time budget (for cases with a costly beforeEach). */
+  iterations?: number;
   run: () => void;
 }
 
-const GIB = 1n << 30n;
-const GFNS_PER_GIB = 1 << 18;
-const GFNS_PER_2M = 512;
-const RAM_GPA = 1n << 32n;
-const RAM_HVA = 0x7f0000000000n;
+export const BATCH = 10_000;
+const HVA = 0x7f0000000000n;
+const HVA_PAGE = 0x7f0000000;
+const SLOT_PAGES = 2 ** 28; // 1 TiB
+const GIB_PAGES = 2 ** 18;
+/** Hits go to a 64 MiB working set: mapped once, then only read. */
+export const HIT_SET_PAGES = 16384;
+/** Fault cases unmap their window every so many faults, so table memory is reused, not grown. */
+export const FAULT_WINDOW_PAGES = 1 << 18;
 
-function vmWithRam(profile: Profile, backing: number): Vm {
-  const vm = new Vm(profile);
-  vm.setBacking(RAM_HVA, GIB, backing);
-  const r = vm.setUserMemoryRegion2(0, 0, RAM_GPA, GIB, RAM_HVA, 0, 0n);
-  if (r !== 0) throw new Error(`micro-benchmark setup: memslot failed with ${r}`);
-  return vm;
-}
-
-const ramGfn = Number(RAM_GPA >> 12n);
-
-/** A deterministic permutation-like sequence (LCG), so every run touches the same gfns. */
-function lcgSequence(count: number, modulo: number, seed: number): Uint32Array {
-  const out = new Uint32Array(count);
-  let x = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = x % modulo;
+/** A deterministic pseudo-random sequence (xorshift32), so every run measures the same work. */
+export function randomInts(n: number, mod: number, seed = 2463534242): Float64Array {
+  const out = new Float64Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = (x >>> 0) % mod;
   }
   return out;
 }
 
-/** Hits spread over `slots` one-page memslots: the cost of gfn -> slot lookup plus a table walk. */
-function lookupCase(profile: Profile, slots: number): MicroCase {
-  const vm = new Vm(profile);
-  const stride = 2; // a hole between slots, so no two slots are adjacent
-  vm.setBacking(RAM_HVA, BigInt(slots * stride) << 12n, BACKING_ANON);
-  for (let id = 0; id < slots; id++) {
-    const gpa = RAM_GPA + (BigInt(id * stride) << 12n);
-    const r = vm.setUserMemoryRegion2(id, 0, gpa, 4096n, RAM_HVA + (BigInt(id * stride) << 12n), 0, 0n);
-    if (r !== 0) throw new Error(`micro-benchmark setup: memslot ${id} failed with ${r}`);
-  }
-  const batch = 10_000;
-  const order = lcgSequence(batch, slots, 12345);
-  for (let id = 0; id < slots; id++) vm.access(0, ramGfn + id * stride, ACCESS_READ, 0);
+function lookupCase(nslots: number): MicroCase {
+  const slots = new Memslots();
+  // nslots slots of 512 pages each with a 512-page hole after each one.
+  for (let id = 0; id < nslots; id++) slots.install(id, id * 1024, 512, 0, HVA_PAGE + id * 512);
+  const gfns = randomInts(BATCH, nslots * 1024);
+  let sink = 0;
   return {
-    name: `hit.slots-${slots}`,
-    unit: 'access',
-    opsPerCall: batch,
+    name: `lookup.slots_${nslots}`,
+    unit: 'gfn -> slot lookup',
+    opsPerCall: BATCH,
     run: () => {
-      for (let i = 0; i < batch; i++) vm.access(0, ramGfn + order[i]! * stride, ACCESS_READ, 0);
+      for (let i = 0; i < BATCH; i++) sink += slots.lookup(0, gfns[i]!);
+      if (sink === 0.5) throw new Error('unreachable: keeps the loop from being optimised away');
     },
   };
+}
+
+function bigSlotVm(profile: Profile, kind: number): Vm {
+  const vm = new Vm(profile);
+  vm.setBacking(HVA, BigInt(SLOT_PAGES) << 12n, kind);
+  const r = vm.setUserMemoryRegion2(0, 0, 0n, BigInt(SLOT_PAGES) << 12n, HVA, -1, 0n);
+  if (r !== 0) throw new Error(`benchmark slot creation failed: ${r}`);
+  return vm;
 }
 
 function hitCase(profile: Profile): MicroCase {
-  const vm = vmWithRam(profile, BACKING_ANON);
-  const pages = 4096;
-  for (let i = 0; i < pages; i++) vm.access(0, ramGfn + i, ACCESS_WRITE, 0);
-  const batch = 100_000;
+  const vm = bigSlotVm(profile, BACKING_ANON);
+  const gfns = randomInts(BATCH, HIT_SET_PAGES);
+  for (let i = 0; i < BATCH; i++) vm.access(0, gfns[i]!, ACCESS_READ, 0);
   return {
-    name: 'hit.4k',
-    unit: 'access',
-    opsPerCall: batch,
+    name: 'access.hit_4k',
+    unit: 'access to a mapped 4K page',
+    opsPerCall: BATCH,
     run: () => {
-      for (let i = 0; i < batch; i++) vm.access(0, ramGfn + (i & (pages - 1)), ACCESS_READ, 0);
+      for (let i = 0; i < BATCH; i++) vm.access(0, gfns[i]!, ACCESS_READ, 0);
     },
   };
 }
 
-function faultCase(profile: Profile, name: string, backing: number, stride: number, batch: number): MicroCase {
-  const vm = vmWithRam(profile, backing);
+/**
+ * Faults on fresh pages, `stride` pages apart, moving through the slot; every FAULT_WINDOW_PAGES faults
+ * the mapped window is unmapped (its cost is part of the figure) so table memory is reused.
+ */
+function faultCase(profile: Profile, name: string, kind: number, stride: number): MicroCase {
+  const vm = bigSlotVm(profile, kind);
+  let next = 0;
+  let windowStart = 0;
   return {
     name,
-    unit: 'fault',
-    opsPerCall: batch,
-    beforeEach: () => vm.unmapHva(RAM_HVA, GIB),
+    unit: 'fault that installs a leaf',
+    opsPerCall: BATCH,
     run: () => {
-      for (let i = 0; i < batch; i++) vm.access(0, ramGfn + i * stride, ACCESS_WRITE, 0);
+      if ((next - windowStart) / stride >= FAULT_WINDOW_PAGES) {
+        vm.unmapHva(HVA + (BigInt(windowStart) << 12n), BigInt(next - windowStart) << 12n);
+        windowStart = next;
+      }
+      if (next + BATCH * stride > SLOT_PAGES) {
+        vm.unmapHva(HVA, BigInt(SLOT_PAGES) << 12n);
+        next = windowStart = 0;
+      }
+      for (let i = 0; i < BATCH; i++) {
+        vm.access(0, next, ACCESS_WRITE, 0);
+        next += stride;
+      }
     },
   };
 }
 
+/** Zap of a fully 4K-mapped 1 GiB range: the mapping is rebuilt (untimed) before each timed zap. */
 function zapCase(profile: Profile): MicroCase {
-  const vm = vmWithRam(profile, BACKING_ANON);
+  const vm = bigSlotVm(profile, BACKING_ANON);
   return {
-    name: 'zap.1g-of-4k',
-    unit: 'zap of 262144 4K leaves',
-    opsPerCall: 1,
+    name: 'zap.1g_of_4k',
+    unit: '4K leaf zapped',
+    opsPerCall: GIB_PAGES,
+    iterations: 20,
     beforeEach: () => {
-      for (let i = 0; i < GFNS_PER_GIB; i++) vm.access(0, ramGfn + i, ACCESS_WRITE, 0);
+      for (let gfn = 0; gfn < GIB_PAGES; gfn++) vm.access(0, gfn, ACCESS_READ, 0);
+      if (vm.stage2.leaves[0] !== GIB_PAGES) throw new Error('zap benchmark: 1 GiB not mapped at 4K');
     },
-    run: () => vm.unmapHva(RAM_HVA, GIB),
+    run: () => vm.unmapHva(HVA, 1n << 30n),
   };
 }
 
 export function microCases(profile: Profile): MicroCase[] {
   return [
-    ...[1, 16, 512, 32764].map((slots) => lookupCase(profile, slots)),
+    ...[1, 16, 512, 32764].map((n) => lookupCase(n)),
     hitCase(profile),
-    faultCase(profile, 'fault.4k', BACKING_ANON, 1, 4096),
-    faultCase(profile, 'fault.2m', BACKING_THP, GFNS_PER_2M, 512),
+    faultCase(profile, 'fault.4k', BACKING_ANON, 1),
+    faultCase(profile, 'fault.2m', BACKING_ANON | BACKING_THP, 512),
     zapCase(profile),
   ];
 }

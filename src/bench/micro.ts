@@ -26,14 +26,17 @@ export interface MicroFigure {
 
 export async function runMicro(profile: Profile, options: MicroOptions): Promise<MicroFigure[]> {
   const cases = microCases(profile).filter((c) => options.filter === undefined || c.name.includes(options.filter));
-  const bench = new Bench({ time: options.timeMs, warmupTime: Math.max(20, options.timeMs / 5) });
+  const timed = new Bench({ time: options.timeMs, warmupTime: Math.max(20, options.timeMs / 5) });
+  // Cases with a costly untimed preparation run a fixed number of times instead of for a time budget.
+  const counted = new Bench({ time: 0, iterations: Math.max(1, ...cases.map((c) => c.iterations ?? 1)), warmup: false });
   const byName = new Map<string, MicroCase>();
   for (const c of cases) {
     byName.set(c.name, c);
-    bench.add(c.name, c.run, c.beforeEach ? { beforeEach: c.beforeEach } : {});
+    (c.iterations === undefined ? timed : counted).add(c.name, c.run, c.beforeEach ? { beforeEach: c.beforeEach } : {});
   }
-  await bench.run();
-  return bench.tasks.map((task) => {
+  await timed.run();
+  await counted.run();
+  return [...timed.tasks, ...counted.tasks].map((task) => {
     const c = byName.get(task.name)!;
     const result = task.result;
     if (result.state !== 'completed') {

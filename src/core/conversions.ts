@@ -68,7 +68,11 @@ export class ConversionLog {
     >;
   }
 
-  /** The clock for `ns`, in milliseconds with a fraction (performance.now() by default). */
+  /**
+   * The clock for `ns`, in milliseconds with a fraction. performance.now() is the web platform's
+   * monotonic clock (in browsers and workers as in Node), so the core stays free of Node APIs; tests
+   * and tools may substitute their own.
+   */
   now: () => number = () => performance.now();
 
   record(cost: ConversionCost): void {

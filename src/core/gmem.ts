@@ -67,8 +67,6 @@ export class GuestMemfds {
   readonly slotFile = new Int32Array(KVM_USER_MEM_SLOTS).fill(-1);
   readonly slotPgoff = new Float64Array(KVM_USER_MEM_SLOTS);
   readonly slotNpages = new Float64Array(KVM_USER_MEM_SLOTS);
-  /** KVM_MEMSLOT_GMEM_ONLY: the slot's file was created with GUEST_MEMFD_FLAG_MMAP (kvm_gmem_bind()). */
-  readonly slotGmemOnly = new Uint8Array(KVM_USER_MEM_SLOTS);
   /** Split and merge counts of the last endConversion(). */
   lastSplits = 0;
   lastMerges = 0;
@@ -112,7 +110,6 @@ export class GuestMemfds {
     this.slotFile[id] = h;
     this.slotPgoff[id] = start;
     this.slotNpages[id] = end - start;
-    this.slotGmemOnly[id] = (f.flags & GUEST_MEMFD_FLAG_MMAP) !== 0n ? 1 : 0;
     return 0;
   }
 
@@ -126,7 +123,6 @@ export class GuestMemfds {
     const k = f.bindings.indexOf(id);
     if (k >= 0) f.bindings.splice(k, 1);
     this.slotFile[id] = -1;
-    this.slotGmemOnly[id] = 0;
   }
 
   /** The allocated runs of open file `fd` as [start, end, allocation level] (for tests and tools). */
@@ -297,30 +293,55 @@ export class GuestMemfds {
     for (const cand of this.conv) {
       const after = this.unitLevels(cand.f, cand.chunk, cand.level, cand.gfn, attributes);
       const before = cand.before;
-      if (cand.level === 2) {
-        const wasWhole = before.every((l) => l === 2);
-        const isWhole = after.every((l) => l === 2);
-        if (wasWhole && !isWhole) splits++;
-        if (!wasWhole && isWhole) merges++;
-      }
+      // A 1G folio splits into 2M ones (1), then each 2M unit that loses its level splits to 4K (1 each).
+      let wasWhole = cand.level === 2;
+      let isWhole = cand.level === 2;
       for (let u = 0; u < before.length; u++) {
-        if (before[u]! >= 1 && after[u] === 0) splits++;
-        if (before[u] === 0 && after[u]! >= 1) merges++;
+        const b = before[u]!;
+        const a = after[u]!;
+        if (b !== 2) wasWhole = false;
+        if (a !== 2) isWhole = false;
+        if (b >= 1 && a === 0) splits++;
+        else if (b === 0 && a >= 1) merges++;
       }
+      if (wasWhole && !isWhole) splits++;
+      else if (!wasWhole && isWhole) merges++;
     }
     this.conv = [];
     this.lastSplits = splits;
     this.lastMerges = merges;
   }
 
-  /** Effective level of each 2M unit of the huge folio chunk at `chunk` (a hole counts as 0). */
+  /**
+   * Effective level of each 2M unit of the huge folio chunk at `chunk` (a hole counts as 0): the same
+   * rule as effectiveLevel(), with the chunk-wide test done once rather than per unit.
+   */
   private unitLevels(f: GmemFile, chunk: number, level: number, gfn: number, attributes: MemoryAttributes): Uint8Array {
-    const units = HPAGE_PAGES[level]! / HPAGE_PAGES[1];
+    const pages2m = HPAGE_PAGES[1];
+    const units = HPAGE_PAGES[level]! / pages2m;
     const out = new Uint8Array(units);
-    for (let u = 0; u < units; u++) {
-      const p = chunk + u * HPAGE_PAGES[1];
-      const i = f.folios.find(p);
-      out[u] = i < 0 ? 0 : effectiveLevel(f, i, p, gfn + (p - chunk), attributes);
+    const runs = f.folios;
+    const i = runs.find(chunk);
+    const whole = i >= 0 && runs.values[i]! - 1 === level && runs.ends[i]! >= chunk + HPAGE_PAGES[level]!;
+    if (whole && !attributes.rangeMixed(gfn, gfn + HPAGE_PAGES[level]!)) return out.fill(level);
+    if (level === 1 || !f.splitMinimal) return out;
+    // A 1G chunk, not whole or not uniform: a 2M unit keeps level 1 when one run of huge allocation
+    // covers it and no attribute boundary falls strictly inside it. Both are read off the runs, so
+    // the cost follows the number of runs, not the 512 units.
+    const chunkEnd = chunk + HPAGE_PAGES[level]!;
+    for (let r = runs.firstEndAfter(chunk); r < runs.count && runs.starts[r]! < chunkEnd; r++) {
+      if (runs.values[r]! < 2) continue;
+      const lo = Math.max(chunk, runs.starts[r]!) - chunk;
+      const hi = Math.min(chunkEnd, runs.ends[r]!) - chunk;
+      out.fill(1, Math.ceil(lo / pages2m), Math.floor(hi / pages2m));
+    }
+    const attrs = attributes.private;
+    const gEnd = gfn + HPAGE_PAGES[level]!;
+    for (let r = attrs.firstEndAfter(gfn); r < attrs.count && attrs.starts[r]! < gEnd; r++) {
+      const s = attrs.starts[r]! - gfn;
+      const e = attrs.ends[r]! - gfn;
+      if (s > 0 && s % pages2m !== 0) out[Math.floor(s / pages2m)] = 0;
+      if (e < gEnd - gfn && e % pages2m !== 0) out[Math.floor(e / pages2m)] = 0;
     }
     return out;
   }

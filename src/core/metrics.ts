@@ -41,6 +41,7 @@ export const METRIC_NAMES = [
   'hypshare.desync_ops',
   'gmem.splits',
   'gmem.merges',
+  'exits.internal',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -9,8 +9,13 @@ export const OUTCOME_MMIO = 1;
 export const OUTCOME_MEMFAULT = 2;
 /** KVM_RUN fails with ENOSYS: arm64 write without a valid syndrome to a read-only slot. `enosys`. */
 export const OUTCOME_ENOSYS = 3;
+/**
+ * KVM_EXIT_INTERNAL_ERROR (KVM_INTERNAL_ERROR_EMULATION): x86 cannot emulate an instruction fetched
+ * from a gpa with no memslot (handle_emulation_failure() in arch/x86/kvm/x86.c). `internal`.
+ */
+export const OUTCOME_INTERNAL = 4;
 
-export const OUTCOME_NAMES = ['ok', 'mmio', 'memfault', 'enosys'] as const;
+export const OUTCOME_NAMES = ['ok', 'mmio', 'memfault', 'enosys', 'internal'] as const;
 export type OutcomeName = (typeof OUTCOME_NAMES)[number];
 
 export function outcomeCode(name: string): number {

@@ -68,6 +68,18 @@ export class RangeMap {
   /** Give every page of [start, end) the value `value` (0 removes them from the map). */
   set(start: number, end: number, value: number): void {
     if (start >= end) return;
+    // Fast path: growing the last-used run forward (faults and allocations walk memory in order).
+    const h = this.hint;
+    if (
+      value !== 0 &&
+      h < this.count &&
+      this.ends[h] === start &&
+      this.values[h] === value &&
+      (h + 1 === this.count || this.starts[h + 1]! > end)
+    ) {
+      this.ends[h] = end;
+      return;
+    }
     // Runs [lo, hi) overlap [start, end); runs lo-1 and hi may touch it and coalesce.
     let lo = this.firstEndAfter(start);
     let hi = lo;
@@ -112,7 +124,7 @@ export class RangeMap {
       }
     }
     this.splice(lo, hi, m);
-    this.hint = 0;
+    this.hint = lo < this.count ? lo : 0;
   }
 
   /** Remove every run. */

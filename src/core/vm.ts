@@ -35,6 +35,7 @@ import {
   ACCESS_PRIVATE,
   ACCESS_WRITE,
   OUTCOME_MEMFAULT,
+  OUTCOME_INTERNAL,
   OUTCOME_MMIO,
   OUTCOME_OK,
 } from './outcome.js';
@@ -59,6 +60,7 @@ export const X86_MAX_GFN = 2 ** 40 - 1;
 /** arm64 default VM: 40-bit IPA space (kvm_phys_size()). */
 export const ARM64_IPA_PAGES = 2 ** 28;
 const PAGE_SHIFT_N = BigInt(PAGE_SHIFT);
+const M_ACCESSES = M.accesses;
 const BYTES_PER_LEVEL = [PAGE_SIZE, PAGE_SIZE * 512, PAGE_SIZE * 512 * 512] as const;
 
 export class Vm {
@@ -306,7 +308,7 @@ export class Vm {
   /** One 4K guest access (ACCESS_READ/WRITE/EXEC with ACCESS_* flag bits) -> OUTCOME_* code. */
   access(vcpu: number, gfn: number, kind: number, flags: number): number {
     const c = this.counters;
-    c[M.accesses]!++;
+    c[M_ACCESSES]!++;
     const s2 = this.stage2;
     if (gfn < s2.maxGfn) {
       const pte = s2.lookup(gfn);
@@ -341,10 +343,10 @@ export class Vm {
     const base = s.baseGfn[id]!;
     const hvaPfn = s.hvaPfn[id]! + (gfn - base);
     let maxLevel = LEVEL_1G;
-    // A slot bound to a guest_memfd created with MMAP is KVM_MEMSLOT_GMEM_ONLY: shared faults take
-    // their pages from the file too (__kvm_mmu_faultin_pfn()).
-    const fromGmem = priv || this.gmem.slotGmemOnly[id] === 1;
-    if (fromGmem) {
+    // Shared faults come from the hva even when the slot's guest_memfd was created with MMAP: recorded
+    // on the reference 6.18 host (test/fixtures/recorded/gmem-mmap-closed-*.csv), where a shared write
+    // to such a slot completes after the file is closed.
+    if (priv) {
       const folio = this.gmem.slotFolioLevel(id, s.gmemPgoff[id]! + (gfn - base), gfn, this.attributes);
       if (folio < 0) {
         // No guest_memfd backing here (closed file, or a hole a fault cannot fill).
@@ -363,7 +365,7 @@ export class Vm {
     const logging = s.isLogging(id);
     let level = LEVEL_4K;
     if (!logging && !(kind === ACCESS_EXEC && this.nxHugePages)) {
-      level = this.hugeLevel(id, gfn, hvaPfn, fromGmem, maxLevel);
+      level = this.hugeLevel(id, gfn, hvaPfn, priv, maxLevel);
     }
 
     // Read faults on a logging slot map read-only, so the first write is seen (user_mem_abort()).
@@ -393,6 +395,13 @@ export class Vm {
   /** No memslot, or a write to a read-only one: an exit or failure, per architecture. */
   private unbacked(kind: number, flags: number): number {
     if (this.arm64) return arm64UnbackedAbort(this.counters, kind, flags);
+    if (kind === ACCESS_EXEC) {
+      // Only a gfn with no memslot gets here for a fetch (a read-only slot is executable): KVM
+      // emulates the access as MMIO, but the emulator cannot fetch an instruction from MMIO
+      // (handle_emulation_failure(), arch/x86/kvm/x86.c): an internal-error exit.
+      this.counters[M.exits_internal]!++;
+      return OUTCOME_INTERNAL;
+    }
     this.counters[M.exits_mmio]!++;
     return OUTCOME_MMIO;
   }
@@ -461,7 +470,9 @@ export class Vm {
 
   /**
    * kvm_gmem_invalidate_begin() for file pages [start, end): zap the gfns they back in every bound
-   * slot, then one TLB flush for the whole invalidation (not one per slot).
+   * slot, then one TLB flush for the whole invalidation (not one per slot). Shared leaves of those
+   * gfns go too: without mirrored (TDX) roots, private and shared leaves share one root, and the
+   * attribute filter selects roots, not leaves.
    */
   private zapGmem(h: number, start: number, end: number): void {
     const c = this.counters;
@@ -522,7 +533,7 @@ export class Vm {
       tablesFreed: tables - s2.tablesLive,
       tlbFull: this.arm64 ? 0 : flushed,
       tlbRange: this.arm64 ? flushed : 0,
-      ns: (log.now() - t0) * 1e6,
+      ns: Math.round((log.now() - t0) * 1e6),
     });
     return 0;
   }

@@ -22,6 +22,8 @@ export interface DifferentialResult {
   unrecorded: number;
   failedSequences: number;
   findings: DifferentialFinding[];
+  /** Divergent sequences that `known` recognised (already kept as fixtures): counted, not shrunk. */
+  known: number;
   recordMs: number;
 }
 
@@ -44,13 +46,18 @@ export async function shrinkSequence(rows: readonly TraceRow[], source: string):
 export async function runDifferential(
   seed: number,
   count: number,
-  options: { rows?: number; maxFindings?: number } = {},
+  options: {
+    rows?: number;
+    maxFindings?: number;
+    /** Recognises a divergence already routed (its fixture exists): such sequences are not shrunk. */
+    known?: (traceText: string, divergences: readonly Divergence[]) => boolean;
+  } = {},
 ): Promise<DifferentialResult> {
   const sequences = Array.from({ length: count }, (_, i) => fuzzSequence(seed, i, { rows: options.rows }));
   const t0 = performance.now();
   const traces = recordRows(sequences, (i) => fuzzSource(seed, i));
   const recordMs = performance.now() - t0;
-  const result: DifferentialResult = { sequences: count, rows: 0, unrecorded: 0, failedSequences: 0, findings: [], recordMs };
+  const result: DifferentialResult = { sequences: count, rows: 0, unrecorded: 0, failedSequences: 0, findings: [], known: 0, recordMs };
   for (let i = 0; i < traces.length; i++) {
     const trace = traces[i]!;
     result.rows += sequences[i]!.length;
@@ -61,6 +68,10 @@ export async function runDifferential(
     }
     const divergences = await modelDivergences(trace);
     if (divergences.length === 0) continue;
+    if (options.known?.(recordedText(trace), divergences)) {
+      result.known++;
+      continue;
+    }
     if (result.findings.length >= (options.maxFindings ?? 3)) {
       result.findings.push({ index: i, divergences, minimal: recordedText(trace), minimalRows: sequences[i]!.length });
       continue;

@@ -2,6 +2,8 @@
 // (slots created, moved, re-flagged, deleted, guest_memfd bound, punched and closed, dirty logs read
 // while the guest writes) mixed with the invalid calls the model must reject the same way (overlaps,
 // misalignment, bad flags and hvas, gmem bind conflicts, deletes of missing slots). Deterministic per seed.
+// No `attrs` rows: the default VM type has no memory attributes (KVM_SET_MEMORY_ATTRIBUTES is ENOTTY
+// there) while the model follows the software-protected VM type (test/fixtures/recorded/attrs-*.csv).
 
 import type { TraceRow } from '../trace/row.js';
 import { Prng } from './prng.js';
@@ -86,6 +88,8 @@ function step(rng: Prng, state: FuzzState): TraceRow[] {
     const slot = rng.pick(SLOT_IDS);
     const s: FuzzSlot = { gpa: rng.pick(GPA_BASES), size: rng.pick(SIZES), hva: hvaFor(rng, slot), flags: rng.pick(MEMSLOT_FLAGS) };
     if (!state.slots.has(slot)) state.slots.set(slot, s);
+    // Sometimes THP-backed, so huge leaves exist when logging starts (they must split, and count 4K).
+    if (rng.chance(0.3)) return [{ op: 'backing', hva: s.hva, size: s.size, flags: 'anon|thp' }, memslotRow(slot, s)];
     return [memslotRow(slot, s)];
   }
   if (r < 22) {
@@ -177,14 +181,22 @@ function step(rng: Prng, state: FuzzState): TraceRow[] {
     const slot = e !== undefined && rng.chance(0.85) ? e[0] : rng.pick(SLOT_IDS);
     return [{ op: 'dirty_get', slot }];
   }
-  if (r < 71) {
+  if (r < 73) {
+    // The VMM drops (MADV_DONTNEED) or touches part of a slot's memory: mmu-notifier invalidation.
+    const e = existing(rng, state);
+    if (e === undefined) return [];
+    const [, s] = e;
+    const hva = s.hva + BigInt(rng.below(Math.max(Number(s.size >> 12n), 1))) * 0x1000n;
+    return [{ op: rng.chance(0.6) ? 'unmap_hva' : 'host_write', hva, size: rng.pick([0x1000n, 0x2000n, 0x10000n]) }];
+  }
+  if (r < 75) {
     const e = existing(rng, state);
     const slot = e !== undefined ? e[0] : rng.pick(SLOT_IDS);
     return [{ op: 'dirty_clear', slot, offset: rng.pick([0n, 64n, 1n]), size: rng.pick([64n, 1n, 0n]) }];
   }
   // Guest accesses: mostly inside a slot; some span pages; some hit no slot (MMIO).
   const op = rng.pick(['read', 'write', 'write', 'write', 'exec'] as const);
-  const row: TraceRow = { op, vcpu: 0, gpa: accessGpa(rng, state) };
-  if (rng.chance(0.15)) row.size = rng.pick([0x2000n, 0x3000n, 0x10000n]);
+  const row: TraceRow = { op, vcpu: rng.chance(0.8) ? 0 : 1, gpa: accessGpa(rng, state) };
+  if (rng.chance(0.15)) row.size = rng.pick([0x2000n, 0x3000n, 0x10000n, 0x200000n]);
   return [row];
 }

@@ -29,7 +29,8 @@ export function recordedMeta(source: string, extra: readonly string[] = []): Tra
 }
 
 export function rowsToChunks(rows: readonly TraceRow[], file = '<rows>'): TraceChunk[] {
-  const builder = new TraceBuilder(undefined, file);
+  // Chunks sized to the sequence: fuzz sequences are short, and a default chunk is 64K rows.
+  const builder = new TraceBuilder(Math.max(rows.length, 1), file);
   rows.forEach((row, i) => builder.push(row, i + 1));
   return builder.finish();
 }
@@ -41,7 +42,9 @@ export function recordChunks(traces: ReadonlyArray<{ meta: TraceMeta; chunks: Tr
     const answer = answers[k]!;
     if (answer.failure !== undefined) return { meta: t.meta, chunks: t.chunks, unrecorded: [], failure: answer.failure };
     const unrecorded = fillRets(t.chunks, answer.rows);
-    const meta: TraceMeta = { ...t.meta, bodyComments: [...(t.meta.bodyComments ?? [])] };
+    // A re-recorded trace gets fresh `# recorder:` notes, not a second copy of the old ones.
+    const kept = (t.meta.bodyComments ?? []).filter((c) => !c.text.startsWith('# recorder:'));
+    const meta: TraceMeta = { ...t.meta, bodyComments: kept };
     for (const u of unrecorded) meta.bodyComments!.push({ row: u.row + 1, text: `# recorder: row above has no ret: ${u.why}` });
     meta.bodyComments!.sort((a, b) => a.row - b.row);
     return { meta, chunks: t.chunks, unrecorded };
@@ -59,6 +62,7 @@ export function recordedText(trace: RecordedTrace): string {
 
 /** The model's divergences from a recorded trace (replayed from its text, so lines are the file's). */
 export async function modelDivergences(trace: RecordedTrace): Promise<Divergence[]> {
-  const loaded = await parseTraceText(recordedText(trace), '<recorded>');
+  const rows = trace.chunks.reduce((n, c) => n + c.length, 0);
+  const loaded = await parseTraceText(recordedText(trace), '<recorded>', Math.max(rows, 1));
   return replayTrace(loaded, undefined, { check: true }).divergences;
 }

@@ -24,7 +24,9 @@ import {
   type TraceChunk,
   type TraceMeta,
 } from '../trace/schema.js';
-import { gfnAt, has, u64At } from './fields.js';
+import { u64 as u64At } from '../trace/columns.js';
+import { readTrace } from '../trace/io.js';
+import { gfnAt, has } from './fields.js';
 
 export interface Divergence {
   /** CSV line (or .s2t record) of the row. */
@@ -239,7 +241,7 @@ export function replayTrace(
   options: ReplayOptions = {},
 ): ReplayResult | Promise<ReplayResult> {
   if (typeof trace === 'string') {
-    return import('../trace/io.js').then(async (io) => replayLoaded(await io.readTrace(trace), profile, options));
+    return readTrace(trace).then((loaded) => replayLoaded(loaded, profile, options));
   }
   return replayLoaded(trace, profile, options);
 }

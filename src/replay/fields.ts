@@ -1,11 +1,6 @@
-// Reading a chunk's 64-bit hi/lo columns on the replay path: bigint for the cold ioctl arguments,
-// and the few number forms the hot access path needs (exact below 2^53).
+// Small readers of a chunk's columns on the replay path (the 64-bit bigint reader is trace/columns.ts).
 
 import type { TraceChunk } from '../trace/schema.js';
-
-export function u64At(hi: Uint32Array, lo: Uint32Array, i: number): bigint {
-  return (BigInt(hi[i]!) << 32n) | BigInt(lo[i]!);
-}
 
 /** Whether field `f` (F_* id) was given on row i. */
 export function has(chunk: TraceChunk, i: number, f: number): boolean {

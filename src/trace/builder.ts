@@ -2,9 +2,9 @@
 // TraceRow objects. Every row is validated here, once, so nothing downstream re-checks it.
 
 import { CellError, parseCell } from './cells.js';
-import { allocChunk, chunkCapacity, DEFAULT_CHUNK_ROWS } from './chunk.js';
+import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from './errors.js';
-import { rowCells, missingFields, type TraceRow } from './row.js';
+import { rowCells, rowProblem, type TraceRow } from './row.js';
 import { FIELDS, OPS, opCode, type TraceChunk } from './schema.js';
 
 export class TraceBuilder {
@@ -59,18 +59,23 @@ export class TraceBuilder {
       if (err instanceof CellError) throw new TraceError(this.file, line, err.field, err.message);
       throw err;
     }
-    const missing = missingFields(chunk, i);
-    if (missing.length > 0) {
+    const problem = rowProblem(chunk, i);
+    if (problem !== undefined) {
       this.forgetRow(i);
-      throw new TraceError(this.file, line, missing[0]!, `op ${cells[0]} requires ${missing.join(', ')}`);
+      throw new TraceError(this.file, line, problem.field, problem.detail);
     }
     chunk.length = i + 1;
     this.rows++;
     if (chunk.length === chunkCapacity(chunk)) this.seal();
   }
 
+  /**
+   * Undo a rejected row. Its columns are zeroed too: readers such as replay take an absent field's
+   * column as 0 (vcpu, flags), so a half-parsed row must not leave values behind for the next one.
+   */
   private forgetRow(i: number): void {
     for (let f = 0; f < FIELDS.length; f++) this.chunk.verbatim.delete(i * 16 + f);
+    for (const [name] of COLUMN_LAYOUT) (this.chunk[name] as Float64Array | Uint32Array | Uint16Array | Uint8Array)[i] = 0;
   }
 
   private seal(): void {

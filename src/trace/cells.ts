@@ -64,6 +64,51 @@ function parseUnsigned(field: number, text: string, max: bigint): { value: bigin
   return { value, hex };
 }
 
+// Results of the last scanNumber (module scratch, so the per-cell path allocates nothing).
+let scanValue = 0;
+let scanHex = false;
+let scanCanonical = false;
+
+/**
+ * Decimal of at most 15 digits or 0x hex of at most 13 digits: below 2^53, so exact as a JS number.
+ * Returns 0 and sets the scratch above, or -1 for anything else (longer, or not a number), which the
+ * bigint path then parses or rejects with a message.
+ */
+function scanNumber(text: string): number {
+  const n = text.length;
+  if (n === 0) return -1;
+  let value = 0;
+  if (n > 2 && text.charCodeAt(0) === 48 && (text.charCodeAt(1) | 0x20) === 120) {
+    if (n > 15) return -1;
+    let canonical = text.charCodeAt(1) === 120 && (n === 3 || text.charCodeAt(2) !== 48);
+    for (let k = 2; k < n; k++) {
+      const c = text.charCodeAt(k);
+      let digit: number;
+      if (c >= 48 && c <= 57) digit = c - 48;
+      else if (c >= 97 && c <= 102) digit = c - 87;
+      else if (c >= 65 && c <= 70) {
+        digit = c - 55;
+        canonical = false;
+      } else return -1;
+      value = value * 16 + digit;
+    }
+    scanValue = value;
+    scanHex = true;
+    scanCanonical = canonical;
+    return 0;
+  }
+  if (n > 15) return -1;
+  for (let k = 0; k < n; k++) {
+    const c = text.charCodeAt(k);
+    if (c < 48 || c > 57) return -1;
+    value = value * 10 + (c - 48);
+  }
+  scanValue = value;
+  scanHex = false;
+  scanCanonical = n === 1 || text.charCodeAt(0) !== 48;
+  return 0;
+}
+
 function isCanonicalNumber(text: string, hex: boolean): boolean {
   return hex ? CANONICAL_HEX.test(text) : CANONICAL_DECIMAL.test(text);
 }
@@ -81,6 +126,14 @@ const U32_FIELDS: Partial<Record<number, keyof TraceChunk>> = { [F_VCPU]: 'vcpu'
 function pair(chunk: TraceChunk, f: number): [Uint32Array, Uint32Array] {
   const [hi, lo] = U64_FIELDS[f]!;
   return [chunk[hi] as Uint32Array, chunk[lo] as Uint32Array];
+}
+
+/** The hi (or lo) column of 64-bit field `f`, without allocating (per-cell path). */
+function hiColumn(chunk: TraceChunk, f: number): Uint32Array {
+  return f === F_GPA ? chunk.gpaHi : f === F_SIZE ? chunk.sizeHi : f === F_HVA ? chunk.hvaHi : f === F_OFFSET ? chunk.offsetHi : f === F_FLAGS ? chunk.flagsHi : chunk.attrsHi;
+}
+function loColumn(chunk: TraceChunk, f: number): Uint32Array {
+  return f === F_GPA ? chunk.gpaLo : f === F_SIZE ? chunk.sizeLo : f === F_HVA ? chunk.hvaLo : f === F_OFFSET ? chunk.offsetLo : f === F_FLAGS ? chunk.flagsLo : chunk.attrsLo;
 }
 
 function symbolicValue(names: ReadonlyArray<readonly [string, number]>, text: string, field: string, op: string): number {
@@ -136,6 +189,18 @@ export function parseCell(chunk: TraceChunk, i: number, f: number, text: string)
     setU64(hi, lo, i, BigInt(value));
     chunk.hex[i]! |= f === F_FLAGS ? SYMBOLIC_FLAGS : SYMBOLIC_ATTRS;
     canonical = symbolicText(names, BigInt(value), f === F_FLAGS && isValueVocabulary(op)) === text;
+  } else if (scanNumber(text) >= 0) {
+    // Fast path (nearly every cell of a real trace): no regex, no bigint.
+    const value = scanValue;
+    if (f === F_VCPU || f === F_SLOT || f === F_FD) {
+      if (value > 0xffffffff) throw new CellError(FIELDS[f]!, `${text} is out of range (at most 0xffffffff)`);
+      (f === F_VCPU ? chunk.vcpu : f === F_SLOT ? chunk.slot : chunk.fd)[i] = value;
+    } else {
+      hiColumn(chunk, f)[i] = Math.floor(value / 0x1_0000_0000);
+      loColumn(chunk, f)[i] = value >>> 0;
+    }
+    if (scanHex) chunk.hex[i]! |= 1 << f;
+    canonical = scanCanonical;
   } else {
     const u32 = U32_FIELDS[f];
     const { value, hex } = parseUnsigned(f, text, u32 !== undefined ? 0xffffffffn : U64_MAX);

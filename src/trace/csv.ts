@@ -47,8 +47,23 @@ function addComment(meta: TraceMeta, text: string, file: string, line: number): 
   if (field) meta.fields[field[1]!] = field[2]!;
 }
 
+// Reused for every unquoted line: the builder reads the cells and keeps none of them.
+const cellScratch: string[] = [];
+
 function splitCells(text: string): string[] {
-  if (!text.includes('"')) return text.split(',');
+  if (text.indexOf('"') < 0) {
+    let start = 0;
+    let k = 0;
+    for (;;) {
+      const end = text.indexOf(',', start);
+      if (end < 0) break;
+      cellScratch[k++] = text.substring(start, end);
+      start = end + 1;
+    }
+    cellScratch[k++] = text.substring(start);
+    cellScratch.length = k;
+    return cellScratch;
+  }
   const records = parseCsvSync(text, { relax_column_count: true }) as string[][];
   return records[0] ?? [];
 }
@@ -120,8 +135,11 @@ export class CsvTraceParser {
 /** Reads lines (without their newline) of a CSV trace. */
 export async function readCsvLines(lines: AsyncIterable<string> | Iterable<string>, options: CsvReadOptions): Promise<CsvReadResult> {
   const parser = new CsvTraceParser(options);
-  for await (const text of lines) {
-    if (!parser.feed(text)) break;
+  if (Array.isArray(lines)) {
+    // In-memory text (tests, generators): no await per line.
+    for (const text of lines as string[]) if (!parser.feed(text)) break;
+  } else {
+    for await (const text of lines) if (!parser.feed(text)) break;
   }
   const chunks = parser.finish();
   return { meta: parser.meta, chunks, errors: parser.errors, rows: parser.rows };

@@ -2,12 +2,10 @@
 // reader holds one chunk at a time, and writers go to a temporary file renamed into place at the end,
 // so an interrupted conversion never leaves half a trace under the real name.
 
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { once } from 'node:events';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { createInterface } from 'node:readline';
-import { UsageError } from '../cli/errors.js';
+import { StringDecoder } from 'node:string_decoder';
+import { UsageError, UserError } from '../cli/errors.js';
 import { CsvTraceParser, formatCsvChunk, formatCsvHead, formatCsvTail, readCsvLines, type CsvReadResult } from './csv.js';
 import { openS2t, S2tWriter } from './s2t.js';
 import type { TraceChunk, TraceMeta } from './schema.js';
@@ -25,6 +23,11 @@ export interface OpenTrace {
   meta: TraceMeta;
   /** The chunks, read lazily. Call once. */
   chunks(): AsyncIterable<TraceChunk>;
+  /**
+   * Releases what the reader holds. Nothing is held between openTrace and chunks(), and chunks() lets
+   * go of the file when iteration ends or is broken off; this is for readers that may hold more.
+   */
+  close(): Promise<void>;
 }
 
 export interface LoadedTrace {
@@ -32,36 +35,76 @@ export interface LoadedTrace {
   chunks: TraceChunk[];
 }
 
-function fileLines(path: string): AsyncIterableIterator<string> {
-  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  return createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
+/**
+ * The lines of a file (without their newline), a block at a time: one `await` per megabyte rather
+ * than per line, which is what lets the CSV reader keep up with the disk.
+ */
+async function* fileLineBatches(path: string): AsyncGenerator<string[]> {
+  const handle = await openInput(path);
+  const stream = handle.createReadStream({ highWaterMark: 1 << 20 });
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  try {
+    for await (const block of stream) {
+      const lines = (rest + decoder.write(block as Buffer)).split('\n');
+      rest = lines.pop()!;
+      yield lines;
+    }
+    rest += decoder.end();
+    if (rest !== '') yield [rest];
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Opens an input file; a missing or unreadable file is the user's error, not a crash. */
+export async function openInput(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${path}: no such file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new UserError(`${path}: permission denied`);
+    if (code === 'EISDIR') throw new UserError(`${path}: is a directory, expected a trace file`);
+    throw err;
+  }
 }
 
 /** Opens a trace: the metadata now, the chunks as they are read. */
 export async function openTrace(path: string, chunkRows?: number): Promise<OpenTrace> {
-  if (traceKind(path) === 's2t') return openS2t(path);
+  if (traceKind(path) === 's2t') {
+    await (await openInput(path)).close();
+    // The s2t reader holds no file between header and chunks: each chunks() pass opens its own.
+    const reader = await openS2t(path);
+    return { meta: reader.meta, chunks: () => reader.chunks(), close: async () => {} };
+  }
   const ready: TraceChunk[] = [];
   const parser = new CsvTraceParser({ file: path, ...(chunkRows ? { chunkRows } : {}), onChunk: (c) => ready.push(c) });
-  const lines = fileLines(path);
-  // Read up to the header so that the metadata is known before any chunk is asked for.
-  while (!parser.headerSeen) {
-    const next = await lines.next();
-    if (next.done) {
-      parser.finish();
-      break;
+  // Read up to the header so that the metadata is known before any chunk is asked for, then let go of
+  // the file: callers often want the metadata alone. chunks() reopens it and skips what was read.
+  let consumed = 0;
+  header: for await (const lines of fileLineBatches(path)) {
+    for (const line of lines) {
+      if (parser.headerSeen) break header;
+      parser.feed(line);
+      consumed++;
     }
-    if (!parser.feed(next.value)) break;
   }
+  if (!parser.headerSeen) parser.finish(); // empty file or no header row: throws
   return {
     meta: parser.meta,
     async *chunks() {
-      for await (const line of lines) {
-        parser.feed(line);
+      let skip = consumed;
+      for await (const lines of fileLineBatches(path)) {
+        let k = Math.min(skip, lines.length);
+        skip -= k;
+        for (; k < lines.length; k++) parser.feed(lines[k]!);
         while (ready.length > 0) yield ready.shift()!;
       }
       parser.finish();
       while (ready.length > 0) yield ready.shift()!;
     },
+    close: async () => {},
   };
 }
 
@@ -75,7 +118,16 @@ export async function readTrace(path: string, chunkRows?: number): Promise<Loade
 
 /** Every problem in a trace file, not just the first (CSV); an .s2t stops at its first problem. */
 export async function validateTraceFile(path: string): Promise<CsvReadResult> {
-  if (traceKind(path) === 'csv') return readCsvLines(fileLines(path), { file: path, collectErrors: true });
+  if (traceKind(path) === 'csv') {
+    // Chunks are dropped as they fill: validating a huge file holds one chunk at a time.
+    const parser = new CsvTraceParser({ file: path, collectErrors: true, onChunk: () => {} });
+    read: for await (const lines of fileLineBatches(path)) {
+      for (const line of lines) if (!parser.feed(line)) break read;
+    }
+    parser.finish();
+    return { meta: parser.meta, chunks: [], errors: parser.errors, rows: parser.rows };
+  }
+  await (await openInput(path)).close();
   const trace = await openS2t(path);
   let rows = 0;
   for await (const chunk of trace.chunks()) rows += chunk.length;
@@ -90,29 +142,47 @@ export async function writeTrace(
 ): Promise<void> {
   const kind = traceKind(path);
   const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  // Fail here, as the user's error, when the output cannot be created (no such directory, ...).
+  await (await openOutput(temp, path)).close();
   try {
     if (kind === 's2t') {
       const writer = await S2tWriter.create(temp, meta);
-      for await (const chunk of chunks) await writer.writeChunk(chunk);
+      try {
+        for await (const chunk of chunks) await writer.writeChunk(chunk);
+      } catch (err) {
+        await writer.abort();
+        throw err;
+      }
       await writer.close();
     } else {
-      const out = createWriteStream(temp, { encoding: 'utf8' });
-      const write = async (text: string): Promise<void> => {
-        if (!out.write(text)) await once(out, 'drain');
-      };
-      await write(formatCsvHead(meta));
-      let rows = 0;
-      for await (const chunk of chunks) {
-        await write(formatCsvChunk(chunk, meta));
-        rows = chunk.firstRow + chunk.length;
+      const out = await openOutput(temp, path);
+      try {
+        await out.write(formatCsvHead(meta));
+        let rows = 0;
+        for await (const chunk of chunks) {
+          await out.write(formatCsvChunk(chunk, meta));
+          rows = chunk.firstRow + chunk.length;
+        }
+        await out.write(formatCsvTail(meta, rows));
+      } finally {
+        await out.close();
       }
-      await write(formatCsvTail(meta, rows));
-      out.end();
-      await once(out, 'finish');
     }
     await rename(temp, path);
   } catch (err) {
     await rm(temp, { force: true });
+    throw err;
+  }
+}
+
+async function openOutput(temp: string, path: string): Promise<FileHandle> {
+  try {
+    return await open(temp, 'w');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR') {
+      throw new UserError(`${path}: cannot write here (${code})`);
+    }
     throw err;
   }
 }

@@ -69,10 +69,34 @@ export const REQUIRED_FIELDS: Readonly<Record<OpName, readonly number[]>> = {
   expect: [F_FLAGS, F_RET],
 };
 
+/** REQUIRED_FIELDS as `present` bitmasks, by op code: the per-row check is one AND. */
+const REQUIRED_MASK = OPS.map((op) => REQUIRED_FIELDS[op].reduce((mask, f) => mask | (1 << f), 0));
+
 /** The names of required fields row `i` lacks (empty when it has them all). */
 export function missingFields(chunk: TraceChunk, i: number): string[] {
   const present = chunk.present[i]!;
+  const mask = REQUIRED_MASK[chunk.op[i]!]!;
+  if ((present & mask) === mask) return NONE_MISSING;
   return REQUIRED_FIELDS[OPS[chunk.op[i]!]!].filter((f) => (present & (1 << f)) === 0).map((f) => FIELDS[f]!);
+}
+
+const NONE_MISSING: string[] = [];
+
+/**
+ * The most a single access row may sweep: 1 TiB (2^28 pages). A row is one guest loop; anything
+ * larger is a broken trace, and replaying it would loop for hours (a size up to 2^64-1 is a valid
+ * number, so the number parser alone cannot catch it).
+ */
+export const MAX_ACCESS_SIZE_HI = 1 << 8; // size < 2^40
+
+/** What is wrong with row i as a whole (required fields, bounds), or undefined when nothing is. */
+export function rowProblem(chunk: TraceChunk, i: number): { field: string; detail: string } | undefined {
+  const missing = missingFields(chunk, i);
+  if (missing.length > 0) return { field: missing[0]!, detail: `op ${OPS[chunk.op[i]!]} requires ${missing.join(', ')}` };
+  if (isAccessOp(chunk.op[i]!) && (chunk.present[i]! & (1 << F_SIZE)) !== 0 && chunk.sizeHi[i]! >= MAX_ACCESS_SIZE_HI) {
+    return { field: 'size', detail: `an access row may sweep at most 1 TiB (size < 0x10000000000), found 0x${u64(chunk.sizeHi, chunk.sizeLo, i).toString(16)}` };
+  }
+  return undefined;
 }
 
 /** Cell texts of a TraceRow, in column order ('' for fields not given). */

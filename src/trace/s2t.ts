@@ -5,22 +5,31 @@
 //   header  "S2BTRACE" | u32 version | u32 metaBytes | u32 events lo | u32 events hi | u32 chunks
 //           | u32 crc32(meta) | meta JSON
 //   chunk   "CHNK" | u32 rows | u32 firstRow lo | u32 firstRow hi | u32 sideBytes
-//           | u32 crc32(columns + side) | columns (chunk.ts layout for `rows`) | side JSON
+//           | u32 crc32(mask + columns + side) | u32 column mask | columns | side JSON
+//
+// The columns are those of chunk.ts's COLUMN_LAYOUT, in that order, `rows` elements each, unpadded;
+// a column that is all zero in the chunk is left out and its bit in the mask is clear (an access-only
+// chunk has no hva, offset, attrs, slot or fd: about half the bytes). The reader puts each column in
+// place in one chunk-sized ArrayBuffer, so what it yields transfers to a worker as one buffer.
 //
 // Reading holds one chunk at a time, so memory stays bounded whatever the file's size.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { crc32 } from 'node:zlib';
-import { chunkBytes, chunkOver } from './chunk.js';
+import { crc32 } from './crc32.js';
+import { chunkBytes, chunkOver, COLUMN_LAYOUT } from './chunk.js';
 import { TraceError } from './errors.js';
-import { missingFields } from './row.js';
+import { rowProblem } from './row.js';
 import { OPS, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
 
 export const S2T_MAGIC = 'S2BTRACE';
 const CHUNK_MAGIC = 'CHNK';
 const HEADER_BYTES = 32;
-const CHUNK_HEADER_BYTES = 24;
+const CHUNK_HEADER_BYTES = 28;
+/** Every row has its op bit in `present`, so this column is never left out. */
+const PRESENT_BIT = 1 << COLUMN_LAYOUT.findIndex(([name]) => name === 'present');
+/** The most rows a chunk may claim: a damaged header must not make the reader allocate gigabytes. */
+const MAX_CHUNK_ROWS = 1 << 24;
 
 if (endianness() !== 'LE') {
   // Columns are written as the typed arrays' bytes; a big-endian host would need byte swaps.
@@ -69,7 +78,7 @@ export class S2tWriter {
   async writeChunk(chunk: TraceChunk): Promise<void> {
     const rows = chunk.length;
     if (rows === 0) return;
-    const columns = packColumns(chunk);
+    const { mask, columns } = columnBytes(chunk);
     const side: SideTable = {};
     if (chunk.verbatim.size > 0) side.v = [...chunk.verbatim.entries()].filter(([k]) => k >> 4 < rows);
     if (chunk.names.length > 0) side.n = chunk.names;
@@ -82,9 +91,13 @@ export class S2tWriter {
     header.writeUInt32LE(chunk.firstRow % 0x1_0000_0000, 8);
     header.writeUInt32LE(Math.floor(chunk.firstRow / 0x1_0000_0000), 12);
     header.writeUInt32LE(sideJson.length, 16);
-    header.writeUInt32LE(crc32(sideJson, crc32(columns)), 20);
+    header.writeUInt32LE(mask, 24);
+    // The mask is checksummed too: it decides which column the bytes belong to.
+    let crc = crc32(header.subarray(24, 28));
+    for (const column of columns) crc = crc32(column, crc);
+    header.writeUInt32LE(crc32(sideJson, crc), 20);
     await this.write(header);
-    await this.write(columns);
+    for (const column of columns) await this.write(column);
     await this.write(sideJson);
     this.events += rows;
     this.chunks++;
@@ -93,6 +106,11 @@ export class S2tWriter {
   /** Comments (from the metadata) that stand before row `end`, not yet written. */
   private commentsBefore(end: number): Array<{ row: number; text: string }> {
     return (this.meta.bodyComments ?? []).filter((c) => c.row >= this.events && c.row < end);
+  }
+
+  /** Gives up on the file (its caller removes it): closes the handle without patching the header. */
+  async abort(): Promise<void> {
+    await this.handle.close();
   }
 
   async close(): Promise<void> {
@@ -106,7 +124,7 @@ export class S2tWriter {
       header.writeUInt32LE(this.events % 0x1_0000_0000, 8);
       header.writeUInt32LE(Math.floor(this.events / 0x1_0000_0000), 12);
       header.writeUInt32LE(sideJson.length, 16);
-      header.writeUInt32LE(crc32(sideJson, crc32(new Uint8Array(0))), 20);
+      header.writeUInt32LE(crc32(sideJson, crc32(header.subarray(24, 28))), 20);
       await this.write(header);
       await this.write(sideJson);
       this.chunks++;
@@ -120,20 +138,37 @@ export class S2tWriter {
   }
 }
 
-/** The chunk's columns for exactly `length` rows, laid out as chunk.ts does for that capacity. */
-function packColumns(chunk: TraceChunk): Uint8Array {
-  const rows = chunk.length;
-  if (chunk.op.length === rows) return new Uint8Array(chunk.buffer, 0, chunkBytes(rows));
-  const packed = chunkOver(new ArrayBuffer(chunkBytes(rows)), rows, rows, chunk.firstRow);
-  for (const key of Object.keys(packed) as Array<keyof TraceChunk>) {
-    const target = packed[key];
-    if (ArrayBuffer.isView(target) && !(target instanceof DataView)) {
-      const source = chunk[key] as unknown as { subarray(a: number, b: number): ArrayLike<number> };
-      (target as unknown as { set(a: ArrayLike<number>): void }).set(source.subarray(0, rows));
-    }
-  }
-  return new Uint8Array(packed.buffer);
+type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+
+/** The bytes of column `name` for the chunk's `length` rows (a view, no copy). */
+function columnView(chunk: TraceChunk, name: (typeof COLUMN_LAYOUT)[number][0]): Uint8Array {
+  const column = chunk[name] as Column;
+  return new Uint8Array(column.buffer, column.byteOffset, column.BYTES_PER_ELEMENT * chunk.length);
 }
+
+function allZero(bytes: Uint8Array): boolean {
+  const words = bytes.byteOffset % 4 === 0 ? bytes.length >>> 2 : 0;
+  const w = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
+  for (let i = 0; i < words; i++) if (w[i] !== 0) return false;
+  for (let i = words * 4; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** The non-zero columns of a chunk, in layout order, and the mask that names them. */
+function columnBytes(chunk: TraceChunk): { mask: number; columns: Uint8Array[] } {
+  let mask = 0;
+  const columns: Uint8Array[] = [];
+  COLUMN_LAYOUT.forEach(([name], c) => {
+    const bytes = columnView(chunk, name);
+    if (c === PRESENT_BIT_INDEX || !allZero(bytes)) {
+      mask |= 1 << c;
+      columns.push(bytes);
+    }
+  });
+  return { mask, columns };
+}
+
+const PRESENT_BIT_INDEX = Math.log2(PRESENT_BIT);
 
 export interface S2tReader {
   meta: TraceMeta;
@@ -188,16 +223,32 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
       const rows = head.readUInt32LE(4);
       const firstRow = head.readUInt32LE(8) + head.readUInt32LE(12) * 0x1_0000_0000;
       const sideBytes = head.readUInt32LE(16);
-      const columnBytes = rows > 0 ? chunkBytes(rows) : 0;
+      const mask = head.readUInt32LE(24);
+      if (rows > MAX_CHUNK_ROWS || mask >= 2 ** COLUMN_LAYOUT.length || (rows > 0) !== ((mask & PRESENT_BIT) !== 0)) {
+        throw fail(rowsRead, `corrupted: chunk ${index} header (rows ${rows}, column mask 0x${mask.toString(16)})`);
+      }
+      let columnBytes = 0;
+      COLUMN_LAYOUT.forEach(([, width], c) => {
+        if ((mask & (1 << c)) !== 0) columnBytes += width * rows;
+      });
       if (firstRow !== rowsRead) throw fail(rowsRead, `corrupted: chunk ${index} starts at record ${firstRow}, expected ${rowsRead}`);
       if (position + CHUNK_HEADER_BYTES + columnBytes + sideBytes > size) {
         throw fail(rowsRead, `chunk ${index} (${rows} records) runs past the end of the file (truncated)`);
       }
-      const columns = new ArrayBuffer(columnBytes);
+      // Left-out columns stay as the fresh buffer's zeros.
+      const chunk = chunkOver(new ArrayBuffer(rows > 0 ? chunkBytes(rows) : 0), rows, rows, firstRow);
+      let at = position + CHUNK_HEADER_BYTES;
+      let crc = crc32(head.subarray(24, 28));
+      for (let c = 0; c < COLUMN_LAYOUT.length; c++) {
+        if ((mask & (1 << c)) === 0) continue;
+        const bytes = columnView(chunk, COLUMN_LAYOUT[c]![0]);
+        await handle.read(bytes, 0, bytes.length, at);
+        crc = crc32(bytes, crc);
+        at += bytes.length;
+      }
       const side = Buffer.alloc(sideBytes);
-      await handle.read(new Uint8Array(columns), 0, columnBytes, position + CHUNK_HEADER_BYTES);
-      await handle.read(side, 0, sideBytes, position + CHUNK_HEADER_BYTES + columnBytes);
-      if (crc32(side, crc32(new Uint8Array(columns))) !== head.readUInt32LE(20)) {
+      await handle.read(side, 0, sideBytes, at);
+      if (crc32(side, crc) !== head.readUInt32LE(20)) {
         throw fail(rowsRead, `checksum mismatch in chunk ${index} (records ${rowsRead}..${rowsRead + rows - 1})`);
       }
       const table = JSON.parse(side.toString('utf8')) as SideTable;
@@ -205,7 +256,6 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
       position += CHUNK_HEADER_BYTES + columnBytes + sideBytes;
       index++;
       if (rows === 0) continue;
-      const chunk = chunkOver(columns, rows, rows, firstRow);
       if (table.v) for (const [key, text] of table.v) chunk.verbatim.set(key, text);
       if (table.n) chunk.names.push(...table.n);
       checkRows(chunk, path);
@@ -218,14 +268,12 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
   }
 }
 
-/** The columns are only as good as the file: op codes and required fields are checked again. */
+/** The columns are only as good as the file: op codes, required fields and bounds are checked again. */
 function checkRows(chunk: TraceChunk, path: string): void {
   for (let i = 0; i < chunk.length; i++) {
     const op = chunk.op[i]!;
     if (op >= OPS.length) throw new TraceError(path, chunk.firstRow + i, 'op', `unknown op code ${op}`, true);
-    const missing = missingFields(chunk, i);
-    if (missing.length > 0) {
-      throw new TraceError(path, chunk.firstRow + i, missing[0]!, `op ${OPS[op]} requires ${missing.join(', ')}`, true);
-    }
+    const problem = rowProblem(chunk, i);
+    if (problem !== undefined) throw new TraceError(path, chunk.firstRow + i, problem.field, problem.detail, true);
   }
 }

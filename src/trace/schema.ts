@@ -7,6 +7,14 @@ import {
   ACCESS_S1PTW,
 } from '../core/outcome.js';
 import {
+  BACKING_ANON,
+  BACKING_HUGETLB_1G,
+  BACKING_HUGETLB_2M,
+  BACKING_SHMEM,
+  BACKING_THP,
+  UFFD_PAGE,
+} from '../core/hostmm.js';
+import {
   KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MEM_READONLY,
@@ -75,8 +83,11 @@ export const OPS = [
 export type OpName = (typeof OPS)[number];
 export const OP = Object.fromEntries(OPS.map((name, i) => [name, i])) as { readonly [K in OpName]: number };
 
+const OP_BY_NAME = new Map<string, number>(OPS.map((name, i) => [name, i]));
+
+/** The op code of a name, or -1. */
 export function opCode(name: string): number {
-  return (OPS as readonly string[]).indexOf(name);
+  return OP_BY_NAME.get(name) ?? -1;
 }
 
 /** Guest accesses: the hot path. */
@@ -84,15 +95,8 @@ export function isAccessOp(op: number): boolean {
   return op === OP.read || op === OP.write || op === OP.exec;
 }
 
-// `backing` kinds, as bits of the flags column (shmem|thp is shmem with huge pages enabled).
-export const BACKING_ANON = 1 << 0;
-export const BACKING_THP = 1 << 1;
-export const BACKING_HUGETLB_2M = 1 << 2;
-export const BACKING_HUGETLB_1G = 1 << 3;
-export const BACKING_SHMEM = 1 << 4;
-
-/** `uffd` flag: the handler fills one page per fault instead of the whole registered range. */
-export const UFFD_PAGE = 1 << 0;
+// `backing` kinds and the `uffd` flag are the core's own bits (core/hostmm.ts); the trace names them.
+export { BACKING_ANON, BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_SHMEM, BACKING_THP, UFFD_PAGE } from '../core/hostmm.js';
 
 /**
  * Symbolic names of flag bits, per op (the `flags` column). A cell may also be numeric (decimal or

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { replayTrace, type ReplayResult } from '../../src/replay/engine.js';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import { generateHypshare } from '../../src/trace/generators/hypshare.js';
-import type { GeneratedTrace } from '../../src/trace/generators/vdpa.js';
+import type { GeneratedTrace } from '../../src/trace/generators/common.js';
 
 function load(g: GeneratedTrace): { meta: GeneratedTrace['meta']; chunks: ReturnType<TraceBuilder['finish']> } {
   const b = new TraceBuilder(4096);

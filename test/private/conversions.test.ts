@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 
 import { OUTCOME_MEMFAULT, OUTCOME_OK } from '../../src/core/outcome.js';
 import { GiB, MiB2, metrics, newVm } from '../core/vm-helpers.js';
-import { GMEM, HVA, PRIVATE, gfnOf, lastConversion, leafAt, must, privateVm, touch } from './private-helpers.js';
+import { GMEM, HVA, PRIVATE, gfnOf, lastConversion, leafAt, must, privateVm, touch } from './private-vm.js';
 
 const GPA = GiB; // 1G-aligned, so the slot is congruent with the file at every level
 const BASE = gfnOf(GPA);
@@ -123,6 +123,20 @@ describe('a 1 GiB private region on a 1G-folio guest_memfd, 1G-aligned', () => {
       'mapped.2m': 511 * 0x200000,
       'mapped.4k': 512 * 0x1000,
     });
+  });
+
+  it('gmem-split=minimal counts one split per 2M unit the range cuts, none for units it covers whole', () => {
+    const vm = privateVm('x86-tdp,gmem-folio=1g,gmem-split=minimal', GPA, GiB);
+    touch(vm, BASE);
+    vm.setMemoryAttributes(GPA + MiB2 - 0x1000n, 0x2000n, 0n, 0n); // straddles units 0 and 1
+    assert.deepEqual([lastConversion(vm).splits, lastConversion(vm).merges], [3, 0]);
+    vm.setMemoryAttributes(GPA + 4n * MiB2, MiB2, 0n, 0n); // unit 4 whole: uniform, stays 2M
+    assert.deepEqual([lastConversion(vm).splits, lastConversion(vm).merges], [0, 0]);
+    vm.setMemoryAttributes(GPA + MiB2 - 0x1000n, 0x2000n, PRIVATE, 0n);
+    assert.deepEqual([lastConversion(vm).splits, lastConversion(vm).merges], [0, 2]);
+    vm.setMemoryAttributes(GPA + 4n * MiB2, MiB2, PRIVATE, 0n); // the whole 1G is private again
+    assert.deepEqual([lastConversion(vm).splits, lastConversion(vm).merges], [0, 1]);
+    assert.deepEqual(metrics(vm, ['gmem.splits', 'gmem.merges']), { 'gmem.splits': 3, 'gmem.merges': 3 });
   });
 
   it('gmem-split=4k splits the 1G folio all the way: 1 + 512 splits, and private faults map 4K only', () => {

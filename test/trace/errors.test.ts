@@ -30,6 +30,8 @@ test('each kind of bad row names the file, line and field', async () => {
     ['read,0,0x1000,,,,,,,,maybe\n', 3, 'ret', /not a valid ret/],
     ['memslot,,0,0x1000,1,,0x1000,,,,ok\n', 3, 'ret', /not an access/],
     ['memslot,,0,0x1000,1,,0x1000,,,,-EWHAT\n', 3, 'ret', /unknown errno name 'EWHAT'/],
+    // A valid 64-bit number, but a sweep of 2^52 pages is no guest loop: refused before replay.
+    ['write,0,0x1000,0xfffffffffffff000,,,,,,,\n', 3, 'size', /may sweep at most 1 TiB/],
   ];
   for (const [body, line, field, message] of cases) {
     const err = await problem(body);

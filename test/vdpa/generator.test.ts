@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 
 import { replayTrace } from '../../src/replay/engine.js';
 import { TraceBuilder } from '../../src/trace/builder.js';
-import { generateVdpa, type GeneratedTrace } from '../../src/trace/generators/vdpa.js';
+import type { GeneratedTrace } from '../../src/trace/generators/common.js';
+import { generateVdpa } from '../../src/trace/generators/vdpa.js';
 
 function load(g: GeneratedTrace): { meta: GeneratedTrace['meta']; chunks: ReturnType<TraceBuilder['finish']> } {
   const b = new TraceBuilder(4096);

@@ -2,7 +2,12 @@
 
 import type { Command } from 'commander';
 import { registerBenchCommand } from './bench.js';
+import { registerGenCommand } from './gen.js';
+import { registerImportCommands } from './import.js';
+import { registerMergeCommand } from './merge.js';
 import { registerReportCommands } from './report.js';
+import { registerRecordCommand } from './record.js';
+import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerTraceCommands } from './trace.js';
 
@@ -10,5 +15,10 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerTraceCommands,
   registerRunCommand,
   registerBenchCommand,
+  registerMergeCommand,
   registerReportCommands,
+  registerRecordCommand,
+  registerReplayCommand,
+  registerImportCommands,
+  registerGenCommand,
 ];

@@ -3,9 +3,9 @@
 import type { Command } from 'commander';
 import { u64 } from '../../trace/columns.js';
 import { TraceError } from '../../trace/errors.js';
-import { openTrace, validateTraceFile, writeTrace } from '../../trace/io.js';
+import { openTrace, traceKind, validateTraceFile, writeTrace } from '../../trace/io.js';
 import { F_GPA, F_SIZE, OPS, type TraceMeta } from '../../trace/schema.js';
-import { EXIT_FAILURE } from '../errors.js';
+import { EXIT_FAILURE, UserError } from '../errors.js';
 
 export function registerTraceCommands(program: Command): void {
   program
@@ -14,7 +14,7 @@ export function registerTraceCommands(program: Command): void {
     .argument('<files...>', 'trace files (.csv or .s2t)')
     .option('--json', 'print the problems as JSON', false)
     .action(async (files: string[], opts: { json: boolean }) => {
-      process.exitCode = await validateCommand(files, opts.json);
+      process.exitCode = await validateCommand(files, opts.json, (text) => process.stdout.write(text));
     });
 
   program
@@ -23,8 +23,7 @@ export function registerTraceCommands(program: Command): void {
     .argument('<in>', 'input trace')
     .argument('<out>', 'output trace (.csv or .s2t)')
     .action(async (input: string, output: string) => {
-      const trace = await openTrace(input);
-      await writeTrace(output, trace.meta, trace.chunks());
+      await convertTrace(input, output);
     });
 
   program
@@ -46,7 +45,8 @@ interface Problem {
   message: string;
 }
 
-async function validateCommand(files: string[], json: boolean): Promise<number> {
+/** `validate`: prints every problem of every file; returns the exit code. */
+export async function validateCommand(files: string[], json: boolean, print: (text: string) => void): Promise<number> {
   const problems: Problem[] = [];
   let rows = 0;
   for (const file of files) {
@@ -55,15 +55,18 @@ async function validateCommand(files: string[], json: boolean): Promise<number> 
       rows += result.rows;
       for (const e of result.errors) problems.push(toProblem(e));
     } catch (err) {
-      if (!(err instanceof TraceError)) throw err;
-      problems.push(toProblem(err));
+      if (err instanceof TraceError) problems.push(toProblem(err));
+      // A file that cannot be read is a problem of that file; the others are still checked.
+      else if (err instanceof UserError && err.exitCode === EXIT_FAILURE) {
+        problems.push({ file, line: 0, record: false, field: '', message: err.message });
+      } else throw err;
     }
   }
   if (json) {
-    process.stdout.write(JSON.stringify({ files: files.length, rows, problems }, null, 2) + '\n');
+    print(JSON.stringify({ files: files.length, rows, problems }, null, 2) + '\n');
   } else {
-    for (const p of problems) process.stdout.write(`${p.message}\n`);
-    process.stdout.write(`${files.length} file(s), ${rows} valid row(s), ${problems.length} problem(s)\n`);
+    for (const p of problems) print(`${p.message}\n`);
+    print(`${files.length} file(s), ${rows} valid row(s), ${problems.length} problem(s)\n`);
   }
   return problems.length > 0 ? EXIT_FAILURE : 0;
 }
@@ -72,7 +75,7 @@ function toProblem(e: TraceError): Problem {
   return { file: e.file, line: e.line, record: e.record, field: e.field, message: e.message };
 }
 
-interface TraceInfo {
+export interface TraceInfo {
   file: string;
   meta: TraceMeta['fields'];
   comments: string[];
@@ -82,7 +85,19 @@ interface TraceInfo {
   gpaSpan: { start: string; end: string } | null;
 }
 
-async function traceInfo(file: string): Promise<TraceInfo> {
+/** `convert`: streams IN to OUT (formats by extension), one chunk in memory at a time. */
+export async function convertTrace(input: string, output: string): Promise<void> {
+  traceKind(output); // a usage error before any file is touched
+  const trace = await openTrace(input);
+  try {
+    await writeTrace(output, trace.meta, trace.chunks());
+  } finally {
+    await trace.close();
+  }
+}
+
+/** `info`: one pass over the chunks; sizes are added as bigint, so an absurd size costs nothing. */
+export async function traceInfo(file: string): Promise<TraceInfo> {
   const trace = await openTrace(file);
   const counts = new Float64Array(OPS.length);
   let events = 0;
@@ -113,7 +128,7 @@ async function traceInfo(file: string): Promise<TraceInfo> {
   };
 }
 
-function formatInfo(info: TraceInfo): string {
+export function formatInfo(info: TraceInfo): string {
   const lines = [`${info.file}: ${info.events} events`];
   for (const [key, value] of Object.entries(info.meta)) lines.push(`  ${key}: ${value}`);
   lines.push(`  gpa span: ${info.gpaSpan ? `[${info.gpaSpan.start}, ${info.gpaSpan.end})` : 'none'}`);

@@ -32,6 +32,8 @@ export interface Visitor {
 }
 
 const INITIAL_TABLES = 64;
+const L3_PAGES = LEVEL_PAGES[3];
+const LEVEL_INV = LEVEL_PAGES.map((pages) => 1 / pages);
 
 export class Stage2 {
   /** Level of the root table: 3 for a 4-level table (48-bit guest physical addresses). */
@@ -59,6 +61,8 @@ export class Stage2 {
     rootLevel: number,
     readonly counters: Float64Array,
   ) {
+    // lookup() is written for a 4-level table, the only shape the profiles use.
+    if (rootLevel !== 3) throw new RangeError(`stage-2 root level ${rootLevel} is not supported (only 3)`);
     this.rootLevel = rootLevel;
     this.maxGfn = LEVEL_PAGES[rootLevel]! * PTRS_PER_TABLE;
     this.pool = new Int32Array(INITIAL_TABLES * PTRS_PER_TABLE);
@@ -91,8 +95,10 @@ export class Stage2 {
 
   private walkTable(table: number, level: number, base: number, start: number, end: number, v: Visitor): void {
     const span = LEVEL_PAGES[level]!;
-    let i = start > base ? Math.floor((start - base) / span) : 0;
-    const last = Math.min(PTRS_PER_TABLE, Math.ceil((end - base) / span));
+    // Multiplying by 2^-9k is exact and cheaper than dividing.
+    const inv = LEVEL_INV[level]!;
+    let i = start > base ? Math.floor((start - base) * inv) : 0;
+    const last = Math.min(PTRS_PER_TABLE, Math.ceil((end - base) * inv));
     const flags = v.walkFlags;
     for (; i < last; i++) {
       const idx = table * PTRS_PER_TABLE + i;
@@ -119,17 +125,26 @@ export class Stage2 {
   lastIdx = -1;
   lookup(gfn: number): number {
     const pool = this.pool;
-    let table = 0;
-    for (let level = this.rootLevel; level >= 0; level--) {
-      const idx = table * PTRS_PER_TABLE + (Math.floor(gfn / LEVEL_PAGES[level]!) % PTRS_PER_TABLE);
-      const pte = pool[idx]!;
-      if ((pte & PTE_TABLE) === 0) {
-        this.lastIdx = idx;
-        return pte;
-      }
-      table = pteChild(pte);
-    }
-    return 0;
+    // Split gfn into the root index and a 27-bit remainder so that the lower levels index with
+    // integer shifts (gfn < 2^36 here: the caller checks maxGfn).
+    const top = Math.floor(gfn / L3_PAGES);
+    const low = gfn - top * L3_PAGES;
+    let idx = top;
+    let pte = pool[idx]!;
+    if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+    idx = (pteChild(pte) << 9) | (low >>> 18);
+    pte = pool[idx]!;
+    if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+    idx = (pteChild(pte) << 9) | ((low >>> 9) & 511);
+    pte = pool[idx]!;
+    if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+    idx = (pteChild(pte) << 9) | (low & 511);
+    return this.found(idx, pool[idx]!);
+  }
+
+  private found(idx: number, pte: number): number {
+    this.lastIdx = idx;
+    return pte;
   }
 
   allocTable(): number {

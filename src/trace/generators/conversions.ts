@@ -14,7 +14,9 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 import { PAGE_SIZE } from '../../core/abi.js';
 import type { TraceRow } from '../row.js';
-import { TRACE_MAGIC_LINE, type TraceMeta } from '../schema.js';
+import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+
+export type { GeneratedTrace } from './common.js';
 
 export interface ConversionsGenOptions {
   /** Bytes owned by each vCPU (a multiple of `granularity`). */
@@ -38,10 +40,15 @@ export const CONVERSIONS_GEN_DEFAULTS: ConversionsGenOptions = {
   seed: 1,
 };
 
-export interface GeneratedTrace {
-  meta: TraceMeta;
-  rows: TraceRow[];
-}
+/** What `s2bench gen conversions` offers (names as in ConversionsGenOptions). */
+export const CONVERSIONS_OPTIONS: readonly GeneratorOption[] = [
+  { name: 'size', description: 'bytes owned by each vCPU (a multiple of granularity)', default: CONVERSIONS_GEN_DEFAULTS.size, kind: 'int', min: PAGE_SIZE },
+  { name: 'vcpus', description: 'vCPUs, each converting in its own region', default: CONVERSIONS_GEN_DEFAULTS.vcpus, kind: 'int', min: 1, max: 4096 },
+  { name: 'granularity', description: 'bytes converted at a time (a multiple of 4096)', default: CONVERSIONS_GEN_DEFAULTS.granularity, kind: 'int', min: PAGE_SIZE },
+  { name: 'rounds', description: 'conversion round trips per vCPU', default: CONVERSIONS_GEN_DEFAULTS.rounds, kind: 'int', min: 0 },
+  { name: 'punch', description: 'punch the range out of the guest_memfd when it becomes shared (the selftest\'s fallocate mode)', default: CONVERSIONS_GEN_DEFAULTS.punch, kind: 'bool' },
+  { name: 'seed', description: 'random seed for the converted ranges', default: CONVERSIONS_GEN_DEFAULTS.seed, kind: 'int' },
+];
 
 /** DATA_GPA in the selftest: 4 GiB. */
 const DATA_GPA = 1n << 32n;
@@ -93,8 +100,7 @@ export function generateConversions(options: Partial<ConversionsGenOptions> = {}
   rows.push({ op: 'expect', flags: 'conversions', ret: conversions });
   rows.push({ op: 'expect', flags: 'exits.memfault', ret: 2 * o.rounds * o.vcpus });
 
-  const text = `s2bench gen conversions ${describe(o)}`;
-  return { meta: { comments: [TRACE_MAGIC_LINE, `# source: ${text}`], fields: { source: text } }, rows };
+  return { meta: genMeta('conversions', o), rows };
 }
 
 function checkOptions(o: ConversionsGenOptions): void {
@@ -114,8 +120,4 @@ function checkOptions(o: ConversionsGenOptions): void {
   if (o.size % o.granularity !== 0) {
     throw new RangeError(`conversions: size must be a multiple of granularity ${o.granularity} (got ${o.size})`);
   }
-}
-
-function describe(o: ConversionsGenOptions): string {
-  return `seed=${o.seed} size=${o.size} vcpus=${o.vcpus} granularity=${o.granularity} rounds=${o.rounds} punch=${o.punch}`;
 }

@@ -18,7 +18,7 @@ import { HypShare, type HypShareMode } from '../../core/hypshare.js';
 import { newCounters } from '../../core/metrics.js';
 import type { TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE } from '../schema.js';
-import type { GeneratedTrace } from './vdpa.js';
+import type { GeneratedTrace } from './common.js';
 
 export interface HypshareGenOptions {
   seed: number;

@@ -12,7 +12,8 @@ import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 import { PAGE_SHIFT } from '../../core/abi.js';
 import type { TraceRow } from '../row.js';
-import { TRACE_MAGIC_LINE, type TraceMeta } from '../schema.js';
+import { TRACE_MAGIC_LINE } from '../schema.js';
+import type { GeneratedTrace } from './common.js';
 
 export interface VdpaGenOptions {
   seed: number;
@@ -36,11 +37,6 @@ export const VDPA_GEN_DEFAULTS: VdpaGenOptions = {
   cvqAsid: true,
   kill: false,
 };
-
-export interface GeneratedTrace {
-  meta: TraceMeta;
-  rows: TraceRow[];
-}
 
 const MiB = 1n << 20n;
 const GiB = 1n << 30n;

@@ -1,0 +1,63 @@
+// `s2bench gen NAME [--option value ...] -o FILE`: a synthetic trace from one of the generators, each
+// modeled on a KVM selftest (its help says which). Deterministic for a given seed.
+
+import { Command, Option } from 'commander';
+import { TraceBuilder } from '../../trace/builder.js';
+import { GENERATORS, type Generator, type GeneratorValues } from '../../trace/generators/index.js';
+import { traceKind, writeTrace } from '../../trace/io.js';
+import { UsageError } from '../errors.js';
+
+/** ramMiB -> ram-mib, vcpuPages -> vcpu-pages: a unit's capitals stay one word. */
+function kebab(name: string): string {
+  return name
+    .replace(/(Ki|Mi|Gi)B/g, (unit) => `-${unit.toLowerCase()}`)
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase();
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function registerGenCommand(program: Command): void {
+  const gen = program.command('gen').description('generate a synthetic trace (each generator models a KVM selftest)');
+  for (const g of GENERATORS) registerOne(gen, g);
+}
+
+function registerOne(parent: Command, g: Generator): void {
+  const cmd = parent.command(g.name).description(g.summary).requiredOption('-o, --out <file>', 'output trace (.csv or .s2t)');
+  for (const o of g.options) {
+    const flag = kebab(o.name);
+    if (o.kind === 'bool') {
+      cmd.addOption(new Option(`--${flag}`, `${o.description} (default ${String(o.default)})`));
+      cmd.addOption(new Option(`--no-${flag}`, `turn off --${flag}`).hideHelp());
+    } else {
+      const opt = new Option(`--${flag} <value>`, `${o.description} (default ${String(o.default)})`);
+      if (o.kind === 'choice' && o.choices) opt.choices([...o.choices]);
+      cmd.addOption(opt);
+    }
+  }
+  cmd.action(async (opts: Record<string, string | boolean>) => {
+    traceKind(opts['out'] as string);
+    const values: GeneratorValues = {};
+    for (const o of g.options) {
+      const v = opts[camel(kebab(o.name))];
+      if (v === undefined) continue;
+      if (o.kind === 'int' || o.kind === 'number') {
+        const n = Number(v);
+        if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${kebab(o.name)} takes a number, not '${String(v)}'`);
+        values[o.name] = n;
+      } else values[o.name] = v;
+    }
+    let trace;
+    try {
+      trace = g.generate(values);
+    } catch (err) {
+      if (err instanceof RangeError) throw new UsageError(err.message);
+      throw err;
+    }
+    const builder = new TraceBuilder(undefined, `gen ${g.name}`);
+    for (const row of trace.rows) builder.push(row);
+    await writeTrace(opts['out'] as string, trace.meta, builder.finish());
+  });
+}

@@ -1,0 +1,177 @@
+// `s2bench import strace|tracecmd`: recordings of real VMs -> traces.
+//
+// strace: one trace per VM. With one VM the output is OUT; with several, each VM's trace is written
+// beside OUT as OUT-STEM.vmFD.EXT (a VM fd number reused after close gets .vmFD-2, ...), unless --vm
+// picks one. `--faults FILE` merges a trace-cmd/perf fault recording of the same run by timestamp
+// (both need timestamps: strace -ttt; see --faults-offset for clocks).
+// Bad lines are warnings (FILE:LINE: message on stderr); --strict makes any of them fatal (exit 1,
+// nothing written).
+
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { Option, type Command } from 'commander';
+import { buildChunks } from '../../trace/import/build.js';
+import { mergeByTime } from '../../trace/import/merge.js';
+import { formatWarnings, importMeta, type ImportedRow, type ImportWarning } from '../../trace/import/result.js';
+import { importStrace, type StraceVm } from '../../trace/import/strace.js';
+import { importTracecmd, type TracecmdImport } from '../../trace/import/tracecmd.js';
+import { traceKind, writeTrace } from '../../trace/io.js';
+import { UsageError, UserError } from '../errors.js';
+
+interface StraceCliOptions {
+  out: string;
+  vm?: string;
+  strict: boolean;
+  faults?: string;
+  faultsOffset: string;
+  quiet: boolean;
+}
+
+interface TracecmdCliOptions {
+  out: string;
+  vendor: 'auto' | 'intel' | 'amd';
+  strict: boolean;
+  expectLevels: boolean;
+  quiet: boolean;
+}
+
+export function registerImportCommands(program: Command): void {
+  const cmd = program.command('import').description('turn recordings of real VMs into traces');
+  cmd
+    .command('strace')
+    .description(
+      'import `strace -f -ttt -e trace=ioctl,fallocate,close` of a VMM: memslots, guest_memfd, attributes, dirty log (one trace per VM)',
+    )
+    .argument('<file>', 'strace output')
+    .requiredOption('-o, --out <file>', 'output trace (.csv or .s2t); with several VMs, one file per VM: NAME.vmFD.EXT')
+    .option('--vm <fd>', 'import only the VM with this fd (also: the VM fd when strace attached after KVM_CREATE_VM)')
+    .option('--strict', 'any unparseable or unimportable line is an error (exit 1)', false)
+    .option('--faults <file>', 'merge a `trace-cmd report` / `perf script` fault recording of the same run, by timestamp')
+    .option('--faults-offset <seconds>', 'added to the fault recording\'s timestamps to put them on strace\'s clock', '0')
+    .option('-q, --quiet', 'no summary on stderr', false)
+    .action(async (file: string, opts: StraceCliOptions) => {
+      process.exitCode = await importStraceCommand(file, opts);
+    });
+  cmd
+    .command('tracecmd')
+    .description(
+      'import `trace-cmd report` / `perf script` text of kvm:kvm_page_fault (x86), kvm:kvm_guest_fault (arm64), kvm_mmio, kvm_userspace_exit, kvmmmu events',
+    )
+    .argument('<file>', 'trace-cmd report or perf script output')
+    .requiredOption('-o, --out <file>', 'output trace (.csv or .s2t)')
+    .option('--strict', 'any unparseable line is an error (exit 1)', false)
+    .addOption(
+      new Option('--vendor <vendor>', "x86 kvm_page_fault error_code: intel (EPT exit qualification) or amd (PFERR bits); auto looks at kvm_exit reasons")
+        .choices(['auto', 'intel', 'amd'])
+        .default('auto'),
+    )
+    .option('--expect-levels', 'end with expect rows for leaves.4k/2m/1g counted from kvmmmu:kvm_mmu_set_spte', false)
+    .option('-q, --quiet', 'no summary on stderr', false)
+    .action(async (file: string, opts: TracecmdCliOptions) => {
+      process.exitCode = await importTracecmdCommand(file, opts);
+    });
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${file}: no such file`);
+    if (code === 'EISDIR') throw new UserError(`${file}: is a directory`);
+    throw err;
+  }
+}
+
+function parseFd(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--vm takes a file descriptor number, not '${text}'`);
+  return n;
+}
+
+/** OUT for one VM, OUT-stem.vmFD[-GEN].ext for one of several. */
+export function vmOutputPath(out: string, vm: StraceVm, several: boolean): string {
+  if (!several) return out;
+  const ext = extname(out);
+  return `${out.slice(0, out.length - ext.length)}.vm${vm.fd}${vm.generation > 1 ? `-${vm.generation}` : ''}${ext}`;
+}
+
+function report(file: string, warnings: ImportWarning[], strict: boolean): void {
+  if (warnings.length === 0) return;
+  process.stderr.write(formatWarnings(file, warnings));
+  if (strict) throw new UserError(`${file}: ${warnings.length} line(s) could not be imported (--strict)`);
+}
+
+async function importStraceCommand(file: string, opts: StraceCliOptions): Promise<number> {
+  traceKind(opts.out);
+  const vmFd = opts.vm === undefined ? undefined : parseFd(opts.vm);
+  const offset = Number(opts.faultsOffset);
+  if (!Number.isFinite(offset)) throw new UsageError(`--faults-offset takes seconds, not '${opts.faultsOffset}'`);
+  const imported = importStrace(await readText(file), vmFd === undefined ? {} : { vmFd });
+  report(file, imported.warnings, opts.strict);
+  let faults: TracecmdImport | undefined;
+  if (opts.faults !== undefined) {
+    faults = importTracecmd(await readText(opts.faults));
+    report(opts.faults, faults.warnings, opts.strict);
+  }
+  if (imported.vms.length === 0) {
+    throw new UserError(
+      vmFd === undefined ? `${file}: no KVM_CREATE_VM in this recording (name the VM fd with --vm)` : `${file}: no VM with fd ${vmFd}`,
+    );
+  }
+  if (faults && imported.vms.length > 1) {
+    throw new UsageError(`${file}: ${imported.vms.length} VMs; pick the one the fault recording belongs to with --vm`);
+  }
+  const several = imported.vms.length > 1;
+  const s = imported.stats;
+  for (const vm of imported.vms) {
+    let rows: ImportedRow[] = vm.rows;
+    if (faults) rows = mergeByTime(rows, faults.rows, offset, [file, opts.faults!]);
+    const { chunks, warnings } = buildChunks(rows, file);
+    report(file, warnings, opts.strict);
+    // strace cannot tell the architecture; a fault recording can (kvm_guest_fault is arm64's).
+    const arch = faults?.arch ?? 'x86_64';
+    const fields: Array<[string, string]> = [
+      ['source', `strace importer, file ${basename(file)}, vm fd ${vm.fd}${faults ? `, faults ${basename(opts.faults!)}` : ''}`],
+      ['arch', arch],
+    ];
+    if (arch === 'arm64') fields.push(['profile', 'arm64-s2']);
+    const out = vmOutputPath(opts.out, vm, several);
+    await writeTrace(out, importMeta(fields), chunks);
+    if (!opts.quiet) process.stderr.write(`${out}: ${rows.length - warnings.length} row(s) for VM fd ${vm.fd} (line ${vm.line})\n`);
+  }
+  if (!opts.quiet) {
+    const unknown = Object.entries(s.unknownIoctls);
+    process.stderr.write(
+      `${file}: ${s.lines} line(s): ${s.rows} row(s), ${s.skipped} skipped (${s.otherIoctls} other KVM ioctls, ` +
+        `${Object.values(s.otherSyscalls).reduce((a, b) => a + b, 0)} other syscalls, ${s.signals} signals, ${s.exits} exits), ` +
+        `${s.bad} not imported\n` +
+        (unknown.length > 0 ? `unknown KVM ioctls: ${unknown.map(([n, c]) => `${n} x${c}`).join(', ')}\n` : ''),
+    );
+  }
+  return 0;
+}
+
+async function importTracecmdCommand(file: string, opts: TracecmdCliOptions): Promise<number> {
+  traceKind(opts.out);
+  const imported = importTracecmd(await readText(file), { expectLevels: opts.expectLevels, vendor: opts.vendor });
+  report(file, imported.warnings, opts.strict);
+  const { chunks, warnings } = buildChunks(imported.rows, file);
+  report(file, warnings, opts.strict);
+  const arch = imported.arch ?? 'x86_64';
+  const fields: Array<[string, string]> = [
+    ['source', `trace-cmd importer, file ${basename(file)}`],
+    ['arch', arch],
+  ];
+  if (arch === 'arm64') fields.push(['profile', 'arm64-s2']);
+  await writeTrace(opts.out, importMeta(fields), chunks);
+  if (!opts.quiet) {
+    const s = imported.stats;
+    process.stderr.write(
+      `${opts.out}: ${s.rows - warnings.length} row(s) from ${s.lines} line(s); ${s.skipped} skipped, ${s.bad} not imported` +
+        (imported.arch === 'x86_64' ? `; error codes read as ${s.vendor === 'intel' ? 'EPT exit qualifications' : 'PFERR bits'}\n` : '\n') +
+        (Object.keys(s.setSpteLevels).length > 0 ? `kvm_mmu_set_spte by level: ${JSON.stringify(s.setSpteLevels)}\n` : ''),
+    );
+  }
+  return 0;
+}

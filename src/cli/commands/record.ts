@@ -1,0 +1,100 @@
+// `s2bench record`: perform a trace's ioctls and guest accesses on this machine's /dev/kvm and write it
+// back with `ret` filled by the kernel; or generate random sequences (--fuzz) and record those.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { readTrace, writeTrace } from '../../trace/io.js';
+import { fuzzSequence } from '../../record/fuzz.js';
+import { fuzzSource } from '../../record/differential.js';
+import { RecorderUnavailable } from '../../record/recorder.js';
+import { modelDivergences, recordChunks, recordedMeta, recordRows, recordedText, type RecordedTrace } from '../../record/session.js';
+import { EXIT_FAILURE, UsageError, UserError } from '../errors.js';
+
+interface RecordCliOptions {
+  out?: string;
+  fuzz?: string;
+  seed: string;
+  rows: string;
+  check: boolean;
+}
+
+function count(text: string, name: string, min: number): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < min) throw new UsageError(`${name} must be an integer >= ${min}, got '${text}'`);
+  return Number(text);
+}
+
+export function registerRecordCommand(program: Command): void {
+  program
+    .command('record')
+    .description("perform a trace's ioctls and accesses on this machine's /dev/kvm and write it back with ret filled by Linux")
+    .argument('[trace]', 'trace to record (csv or s2t)')
+    .option('-o, --out <path>', 'output trace (or, with --fuzz, output directory)')
+    .option('--fuzz <n>', 'record n random ioctl/access sequences instead of a trace')
+    .option('--seed <s>', 'fuzz seed', '1')
+    .option('--rows <r>', 'rows per fuzz sequence', '32')
+    .option('--check', 'also replay each recorded trace on the model and report divergences (exit 1 on any)', false)
+    .action(async (trace: string | undefined, opts: RecordCliOptions) => {
+      if (opts.out === undefined) throw new UsageError('record needs -o/--out');
+      if ((trace === undefined) === (opts.fuzz === undefined)) throw new UsageError('record takes either a TRACE or --fuzz N');
+      try {
+        const recorded = trace !== undefined ? await recordFile(trace, opts.out) : await recordFuzz(opts);
+        await report(recorded, opts.check);
+      } catch (err) {
+        if (err instanceof RecorderUnavailable) throw new UserError(`record: ${err.message}`);
+        throw err;
+      }
+    });
+}
+
+async function recordFile(path: string, out: string): Promise<Array<{ path: string; trace: RecordedTrace }>> {
+  const loaded = await readTrace(path);
+  const earlier = loaded.meta.fields['source'];
+  // A re-recorded trace keeps its original source; another trace's source goes in brackets.
+  const source = earlier?.startsWith('s2bench record') ? earlier : `s2bench record ${basename(path)}${earlier ? ` (${earlier})` : ''}`;
+  const kept = loaded.meta.comments.filter((c) => !/^#\s*(s2bench trace v|kernel:|source:|arch:)/.test(c)).map((c) => c.replace(/^#\s?/, ''));
+  const meta = { ...recordedMeta(source, kept), bodyComments: loaded.meta.bodyComments ?? [] };
+  const [recorded] = recordChunks([{ meta, chunks: loaded.chunks }]);
+  if (recorded!.failure !== undefined) throw new UserError(`record: ${path}: ${recorded!.failure}`);
+  await writeTrace(resolve(out), recorded!.meta, recorded!.chunks);
+  process.stdout.write(`recorded ${path} -> ${out} (${recorded!.unrecorded.length} rows without a ret)\n`);
+  return [{ path: out, trace: recorded! }];
+}
+
+async function recordFuzz(opts: RecordCliOptions): Promise<Array<{ path: string; trace: RecordedTrace }>> {
+  const n = count(opts.fuzz!, '--fuzz', 1);
+  const seed = count(opts.seed, '--seed', 0);
+  const rows = count(opts.rows, '--rows', 1);
+  const sequences = Array.from({ length: n }, (_, i) => fuzzSequence(seed, i, { rows }));
+  const t0 = performance.now();
+  const traces = recordRows(sequences, (i) => fuzzSource(seed, i));
+  const ms = performance.now() - t0;
+  const dir = resolve(opts.out!);
+  await mkdir(dir, { recursive: true });
+  const out: Array<{ path: string; trace: RecordedTrace }> = [];
+  for (let i = 0; i < traces.length; i++) {
+    const path = join(dir, `fuzz-s${seed}-${String(i).padStart(5, '0')}.csv`);
+    await writeFile(path, recordedText(traces[i]!));
+    out.push({ path, trace: traces[i]! });
+  }
+  const failed = traces.filter((t) => t.failure !== undefined).length;
+  process.stdout.write(
+    `recorded ${n} sequences x ${rows} rows in ${(ms / 1000).toFixed(2)} s (${Math.round(n / (ms / 1000))} sequences/s) -> ${dir}` +
+      `${failed > 0 ? `; ${failed} could not run` : ''}\n`,
+  );
+  return out;
+}
+
+async function report(recorded: ReadonlyArray<{ path: string; trace: RecordedTrace }>, check: boolean): Promise<void> {
+  if (!check) return;
+  let divergent = 0;
+  for (const { path, trace } of recorded) {
+    if (trace.failure !== undefined) continue;
+    const divergences = await modelDivergences(trace);
+    if (divergences.length === 0) continue;
+    divergent++;
+    for (const d of divergences) process.stdout.write(`${path}:${d.line}: ${d.op}: kernel ${d.expected}, model ${d.got}\n`);
+  }
+  process.stdout.write(`check: ${divergent} of ${recorded.length} recorded traces diverge from the model\n`);
+  if (divergent > 0) process.exitCode = EXIT_FAILURE;
+}

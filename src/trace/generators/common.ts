@@ -1,0 +1,61 @@
+// What every generator shares: its option descriptors (for the CLI and for validation), the generated
+// trace, and the metadata lines naming the generator and its options so a trace can be regenerated.
+
+import type { TraceRow } from '../row.js';
+import { TRACE_MAGIC_LINE, type TraceMeta } from '../schema.js';
+
+export interface GeneratedTrace {
+  meta: TraceMeta;
+  rows: TraceRow[];
+}
+
+export interface GeneratorOption {
+  /** camelCase; the CLI spells it --kebab-case. */
+  name: string;
+  description: string;
+  default: number | boolean | string;
+  kind: 'int' | 'number' | 'bool' | 'choice';
+  min?: number;
+  max?: number;
+  choices?: readonly string[];
+}
+
+export type GeneratorValues = Record<string, number | boolean | string>;
+
+/** `# source: s2bench gen NAME k=v ...` and `# arch: x86_64` (plus a profile when not the default). */
+export function genMeta(name: string, options: object, profile?: string): TraceMeta {
+  const text = `s2bench gen ${name} ${Object.entries(options)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ')}`;
+  const fields: Record<string, string> = { source: text, arch: 'x86_64' };
+  const comments = [TRACE_MAGIC_LINE, `# source: ${text}`, '# arch: x86_64'];
+  if (profile !== undefined) {
+    fields['profile'] = profile;
+    comments.push(`# profile: ${profile}`);
+  }
+  return { comments, fields };
+}
+
+/** Option values checked against their descriptors; throws RangeError naming the option. */
+export function checkValues(generator: string, options: readonly GeneratorOption[], values: GeneratorValues): GeneratorValues {
+  const out: GeneratorValues = {};
+  for (const opt of options) {
+    const v = values[opt.name] ?? opt.default;
+    if (opt.kind === 'int' || opt.kind === 'number') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || (opt.kind === 'int' && !Number.isSafeInteger(v))) {
+        throw new RangeError(`${generator}: ${opt.name} must be ${opt.kind === 'int' ? 'an integer' : 'a number'} (got ${String(v)})`);
+      }
+      if (opt.min !== undefined && v < opt.min) throw new RangeError(`${generator}: ${opt.name} must be >= ${opt.min} (got ${v})`);
+      if (opt.max !== undefined && v > opt.max) throw new RangeError(`${generator}: ${opt.name} must be <= ${opt.max} (got ${v})`);
+    } else if (opt.kind === 'bool' && typeof v !== 'boolean') {
+      throw new RangeError(`${generator}: ${opt.name} must be true or false (got ${String(v)})`);
+    } else if (opt.kind === 'choice' && !(opt.choices ?? []).includes(String(v))) {
+      throw new RangeError(`${generator}: ${opt.name} must be one of ${(opt.choices ?? []).join(', ')} (got ${String(v)})`);
+    }
+    out[opt.name] = v;
+  }
+  for (const key of Object.keys(values)) {
+    if (!options.some((o) => o.name === key)) throw new RangeError(`${generator}: unknown option ${key}`);
+  }
+  return out;
+}

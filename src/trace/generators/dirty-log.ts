@@ -1,0 +1,78 @@
+// Generator `dirty-log`: tools/testing/selftests/kvm/dirty_log_perf_test.c. Each vCPU owns
+// `vcpuPages` pages of one memslot; the vCPUs populate their memory, logging is enabled on the slot,
+// then each of `iterations` rounds has every vCPU touch all its pages (a page is written with
+// probability writePercent, else read, as memstress's guest does) followed by KVM_GET_DIRTY_LOG, and
+// with `clear` a KVM_CLEAR_DIRTY_LOG of the whole slot. Every dirty_get carries the number of pages
+// written in its round, which is what the kernel reports (without manual protect the get also clears).
+
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { TraceRow } from '../row.js';
+import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+
+export interface DirtyLogGenOptions {
+  seed: number;
+  vcpus: number;
+  /** 4 KiB pages per vCPU. */
+  vcpuPages: number;
+  iterations: number;
+  /** Percent of pages written in each round (the rest are read). */
+  writePercent: number;
+  /** KVM_CLEAR_DIRTY_LOG after each get, as the test does with manual protect. */
+  clear: boolean;
+  backing: string;
+}
+
+export const DIRTY_LOG_OPTIONS: readonly GeneratorOption[] = [
+  { name: 'seed', description: 'random seed', default: 1, kind: 'int' },
+  { name: 'vcpus', description: 'vCPUs', default: 2, kind: 'int', min: 1, max: 4096 },
+  { name: 'vcpuPages', description: '4 KiB pages per vCPU', default: 512, kind: 'int', min: 1 },
+  { name: 'iterations', description: 'rounds of writes + get (+ clear)', default: 3, kind: 'int', min: 0 },
+  { name: 'writePercent', description: 'percent of pages written per round', default: 100, kind: 'int', min: 0, max: 100 },
+  { name: 'clear', description: 'KVM_CLEAR_DIRTY_LOG after each get', default: true, kind: 'bool' },
+  { name: 'backing', description: 'host memory behind guest RAM', default: 'anon', kind: 'choice', choices: ['anon', 'thp', 'hugetlb2m'] },
+];
+
+const MEM_GPA = 1n << 32n;
+const MEM_HVA = 0x7f0000000000n;
+const PAGE = 4096n;
+const SLOT = 1;
+
+export function generateDirtyLog(o: DirtyLogGenOptions): GeneratedTrace {
+  const rng = xoroshiro128plus(o.seed);
+  const rows: TraceRow[] = [];
+  const pages = o.vcpus * o.vcpuPages;
+  const size = BigInt(pages) * PAGE;
+  const base = (v: number): bigint => MEM_GPA + BigInt(v * o.vcpuPages) * PAGE;
+  rows.push({ op: 'backing', hva: MEM_HVA, size, flags: o.backing });
+  rows.push({ op: 'memslot', slot: SLOT, flags: '0', gpa: MEM_GPA, size, hva: MEM_HVA, ret: 0 });
+  // Populate: the test's first pass, before logging.
+  for (let v = 0; v < o.vcpus; v++) rows.push({ op: 'write', vcpu: v, gpa: base(v), size: BigInt(o.vcpuPages) * PAGE, ret: 'ok' });
+  rows.push({ op: 'memslot', slot: SLOT, flags: 'log', gpa: MEM_GPA, size, hva: MEM_HVA, ret: 0 });
+  for (let it = 0; it < o.iterations; it++) {
+    let written = 0;
+    for (let v = 0; v < o.vcpus; v++) {
+      // Runs of pages of one kind become one row.
+      let runStart = 0;
+      let runWrite = false;
+      for (let p = 0; p <= o.vcpuPages; p++) {
+        const write: boolean = p < o.vcpuPages ? o.writePercent === 100 || uniformInt(rng, 0, 99) < o.writePercent : !runWrite;
+        if (p < o.vcpuPages && write) written++;
+        if (p === 0) {
+          runWrite = write;
+          continue;
+        }
+        if (write !== runWrite || p === o.vcpuPages) {
+          rows.push({ op: runWrite ? 'write' : 'read', vcpu: v, gpa: base(v) + BigInt(runStart) * PAGE, size: BigInt(p - runStart) * PAGE, ret: 'ok' });
+          runStart = p;
+          runWrite = write;
+        }
+      }
+    }
+    rows.push({ op: 'dirty_get', slot: SLOT, ret: written });
+    if (o.clear) rows.push({ op: 'dirty_clear', slot: SLOT, offset: 0n, size: BigInt(pages), ret: 0 });
+  }
+  // While logging every mapping is 4K: no huge leaf survives a round that wrote every page.
+  if (o.iterations > 0 && o.writePercent === 100) rows.push({ op: 'expect', flags: 'mapped.2m', ret: 0 });
+  return { meta: genMeta('dirty-log', o), rows };
+}

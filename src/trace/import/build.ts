@@ -1,0 +1,21 @@
+// Imported rows -> validated chunks. A row the trace format rejects (a value out of range, say) is
+// reported against the line of the recording it came from, like any other bad line.
+
+import { TraceBuilder } from '../builder.js';
+import { TraceError } from '../errors.js';
+import type { TraceChunk } from '../schema.js';
+import type { ImportedRow, ImportWarning } from './result.js';
+
+export function buildChunks(rows: readonly ImportedRow[], file: string): { chunks: TraceChunk[]; warnings: ImportWarning[] } {
+  const builder = new TraceBuilder(undefined, file);
+  const warnings: ImportWarning[] = [];
+  for (const r of rows) {
+    try {
+      builder.push(r.row, r.line);
+    } catch (err) {
+      if (!(err instanceof TraceError)) throw err;
+      warnings.push({ line: r.line, message: `${err.field ? `field ${err.field}: ` : ''}${err.detail}` });
+    }
+  }
+  return { chunks: builder.finish(), warnings };
+}
