@@ -25,7 +25,8 @@ export interface MicroCase {
 export const BATCH = 10_000;
 const HVA = 0x7f0000000000n;
 const HVA_PAGE = 0x7f0000000;
-const SLOT_PAGES = 2 ** 28; // 1 TiB
+/** 256 GiB: with the hva at 0x7f0000000000 the slot stays below x86-64's user address limit. */
+const SLOT_PAGES = 2 ** 26;
 const GIB_PAGES = 2 ** 18;
 /** Hits go to a 64 MiB working set: mapped once, then only read. */
 export const HIT_SET_PAGES = 16384;

@@ -7,15 +7,15 @@
 // Bad lines are warnings (FILE:LINE: message on stderr); --strict makes any of them fatal (exit 1,
 // nothing written).
 
-import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import { buildChunks } from '../../trace/import/build.js';
 import { mergeByTime } from '../../trace/import/merge.js';
-import { formatWarnings, importMeta, type ImportedRow, type ImportWarning } from '../../trace/import/result.js';
-import { importStrace, type StraceVm } from '../../trace/import/strace.js';
-import { importTracecmd, type TracecmdImport } from '../../trace/import/tracecmd.js';
-import { traceKind, writeTrace } from '../../trace/io.js';
+import { formatWarnings, importMeta, type ImportedRow, type ImportWarning, type LineImporter } from '../../trace/import/result.js';
+import { createStraceImporter, type StraceVm } from '../../trace/import/strace.js';
+import { createTracecmdImporter, type TracecmdImport } from '../../trace/import/tracecmd.js';
+import { openInput, traceKind, writeTrace } from '../../trace/io.js';
 import { UsageError, UserError } from '../errors.js';
 
 interface StraceCliOptions {
@@ -72,15 +72,17 @@ export function registerImportCommands(program: Command): void {
     });
 }
 
-async function readText(file: string): Promise<string> {
+/** Feeds a file to an importer line by line: recordings of long runs do not fit in one string. */
+async function feedFile<T>(file: string, importer: LineImporter<T>): Promise<T> {
+  const handle = await openInput(file);
+  const lines = createInterface({ input: handle.createReadStream({ encoding: 'utf8' }), crlfDelay: Infinity });
   try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${file}: no such file`);
-    if (code === 'EISDIR') throw new UserError(`${file}: is a directory`);
-    throw err;
+    for await (const line of lines) importer.feed(line);
+  } finally {
+    lines.close();
+    await handle.close();
   }
+  return importer.finish();
 }
 
 function parseFd(text: string): number {
@@ -107,11 +109,11 @@ async function importStraceCommand(file: string, opts: StraceCliOptions): Promis
   const vmFd = opts.vm === undefined ? undefined : parseFd(opts.vm);
   const offset = Number(opts.faultsOffset);
   if (!Number.isFinite(offset)) throw new UsageError(`--faults-offset takes seconds, not '${opts.faultsOffset}'`);
-  const imported = importStrace(await readText(file), vmFd === undefined ? {} : { vmFd });
+  const imported = await feedFile(file, createStraceImporter(vmFd === undefined ? {} : { vmFd }));
   report(file, imported.warnings, opts.strict);
   let faults: TracecmdImport | undefined;
   if (opts.faults !== undefined) {
-    faults = importTracecmd(await readText(opts.faults));
+    faults = await feedFile(opts.faults, createTracecmdImporter());
     report(opts.faults, faults.warnings, opts.strict);
   }
   if (imported.vms.length === 0) {
@@ -154,7 +156,7 @@ async function importStraceCommand(file: string, opts: StraceCliOptions): Promis
 
 async function importTracecmdCommand(file: string, opts: TracecmdCliOptions): Promise<number> {
   traceKind(opts.out);
-  const imported = importTracecmd(await readText(file), { expectLevels: opts.expectLevels, vendor: opts.vendor });
+  const imported = await feedFile(file, createTracecmdImporter({ expectLevels: opts.expectLevels, vendor: opts.vendor }));
   report(file, imported.warnings, opts.strict);
   const { chunks, warnings } = buildChunks(imported.rows, file);
   report(file, warnings, opts.strict);

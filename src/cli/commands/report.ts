@@ -5,6 +5,8 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../report/atomic.js';
+import { parseProfile } from '../../core/profile.js';
+import { pairProfiles } from '../../report/profile-pairs.js';
 import { compareRuns, comparisonFails, DEFAULT_COMPARE_OPTIONS, type Comparison } from '../../report/compare.js';
 import { formatCompareCsv, formatCompareText } from '../../report/compare-output.js';
 import { RunDirError } from '../../report/errors.js';
@@ -20,6 +22,8 @@ interface CompareCliOptions {
   json: boolean;
   allowBehaviourChange: boolean;
   out?: string;
+  baseProfile?: string;
+  newProfile?: string;
 }
 
 /** `out` is where results print (tests pass their own stream). */
@@ -47,6 +51,8 @@ export function registerReportCommands(program: Command, out: NodeJS.WritableStr
     .option('--json', 'print the comparison as JSON instead of a table', false)
     .option('--allow-behaviour-change', 'do not fail when modeled metrics differ', false)
     .option('-o, --out <dir>', 'where to write compare.csv and compare.html (default: NEW)')
+    .option('--base-profile <profile>', "compare BASE's jobs under this profile ...")
+    .option('--new-profile <profile>', "... with NEW's jobs under this one, trace by trace (BASE and NEW may be one run)")
     .action(async (baseDir: string, newDir: string, opts: CompareCliOptions) => {
       process.exitCode = await compareCommand(baseDir, newDir, opts, out);
     });
@@ -78,9 +84,15 @@ async function loadRun(dir: string): Promise<LoadedRun> {
 
 async function compareCommand(baseDir: string, newDir: string, opts: CompareCliOptions, out: NodeJS.WritableStream): Promise<number> {
   const options = { threshold: parseThreshold(opts.threshold), alpha: parseAlpha(opts.alpha) };
-  const [base, next] = await Promise.all([loadRun(baseDir), loadRun(newDir)]);
+  let [base, next] = await Promise.all([loadRun(baseDir), loadRun(newDir)]);
+  if ((opts.baseProfile === undefined) !== (opts.newProfile === undefined)) {
+    throw new UsageError('--base-profile and --new-profile go together');
+  }
   let comparison: Comparison;
   try {
+    if (opts.baseProfile !== undefined && opts.newProfile !== undefined) {
+      [base, next] = pairProfiles(base, next, parseProfile(opts.baseProfile).name, parseProfile(opts.newProfile).name);
+    }
     comparison = compareRuns(base, next, options);
   } catch (err) {
     if (err instanceof RunDirError) throw new UsageError(err.message);

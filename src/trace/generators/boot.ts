@@ -37,9 +37,12 @@ const MiB = 1024n * KiB;
 const PAGE = 4096n;
 // Host addresses in the style of the capture (RAM 2 MiB aligned, ROMs in their own mappings).
 const RAM_HVA = 0x7f784be00000n;
-const BIOS_HVA = 0x7f7872200000n;
-const OPTROM_HVA = 0x7f7872000000n;
-const VGA_HVA = 0x7f7860000000n;
+// The capture's ROM and VGA hvas, moved 16 GiB up: at the capture's own addresses they lie inside
+// guest RAM's hva range once RAM exceeds 322 MiB, and their `backing` rows would then override part of
+// RAM's (a 2M piece of THP RAM turning into 4K anon pages).
+const BIOS_HVA = 0x7f7c72200000n;
+const OPTROM_HVA = 0x7f7c72000000n;
+const VGA_HVA = 0x7f7c60000000n;
 const BIOS_GPA = 0xfffc0000n;
 const BIOS_SIZE = 256n * KiB;
 const VGA_WINDOW = 0xa0000n;
