@@ -1,8 +1,13 @@
 // Runs a suite's jobs on a piscina worker pool. Each job is independent (a fresh Vm per job), so the
 // modeled counters cannot depend on the number of workers; results come back in job order whatever
-// order the workers finish in. A job that throws or whose worker dies is marked failed with its error,
-// and every other job's result is kept.
+// order the workers finish in. A job that throws, or a task whose worker dies, is marked failed with
+// its error, and every other job's result is kept.
+//
+// A task is one trace x profile with all its repeats: the worker replays the trace once untimed to
+// warm the JIT (job.ts) and then times every repeat, so adding workers adds no warm-up work. Tasks go
+// out largest trace first, so the last ones to finish are small and the workers stay busy to the end.
 
+import { statSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import type { JobResult } from '../report/types.js';
 import { describeError, type JobRequest } from './job.js';
@@ -17,8 +22,39 @@ export interface PoolOptions {
 
 const DEFAULT_WORKER = new URL('./worker.js', import.meta.url);
 
+/** Jobs grouped by trace x profile, in job order within a group, largest trace file first. */
+function tasksOf(jobs: readonly JobRequest[]): JobRequest[][] {
+  const groups = new Map<string, JobRequest[]>();
+  for (const job of jobs) {
+    const key = `${job.tracePath}\u0000${job.profile}`;
+    groups.set(key, [...(groups.get(key) ?? []), job]);
+  }
+  const size = (path: string): number => {
+    try {
+      return statSync(path).size;
+    } catch {
+      return 0; // an unreadable trace fails fast in the worker
+    }
+  };
+  return [...groups.values()].sort((a, b) => size(b[0]!.tracePath) - size(a[0]!.tracePath) || a[0]!.index - b[0]!.index);
+}
+
+function failed(job: JobRequest, error: string): JobResult {
+  return {
+    trace: job.trace,
+    tracePath: job.tracePath,
+    profile: job.profile,
+    repeat: job.repeat,
+    status: 'failed',
+    error,
+    modeled: {},
+    timing: {},
+    divergences: 0,
+  };
+}
+
 export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise<JobResult[]> {
-  const pool = new Piscina<JobRequest, JobResult>({
+  const pool = new Piscina<JobRequest[], JobResult[]>({
     filename: (options.workerFile ?? DEFAULT_WORKER).href,
     minThreads: options.workers,
     maxThreads: options.workers,
@@ -26,33 +62,28 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
     concurrentTasksPerWorker: 1,
     idleTimeout: 1000,
   });
+  const results = new Array<JobResult>(jobs.length);
   let done = 0;
   try {
-    return await Promise.all(
-      jobs.map(async (job) => {
-        let result: JobResult;
+    await Promise.all(
+      tasksOf(jobs).map(async (task) => {
+        let taskResults: JobResult[];
         try {
-          result = await pool.run(job);
+          taskResults = await pool.run(task);
         } catch (err) {
-          // The worker died (crash, exit, out of memory): piscina replaces it and rejects this task.
-          result = {
-            trace: job.trace,
-            tracePath: job.tracePath,
-            profile: job.profile,
-            repeat: job.repeat,
-            status: 'failed',
-            error: `worker died: ${describeError(err)}`,
-            modeled: {},
-            timing: {},
-            divergences: 0,
-          };
+          // The worker died (crash, exit, out of memory) or threw: piscina replaces it and rejects this
+          // task; its jobs fail, nobody else's.
+          taskResults = task.map((job) => failed(job, `worker died: ${describeError(err)}`));
         }
-        done++;
-        options.onResult?.(result, done, jobs.length);
-        return result;
+        task.forEach((job, k) => {
+          results[job.index] = taskResults[k]!;
+          done++;
+          options.onResult?.(taskResults[k]!, done, jobs.length);
+        });
       }),
     );
   } finally {
     await pool.destroy();
   }
+  return results;
 }
