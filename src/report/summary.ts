@@ -22,6 +22,11 @@ export const SUMMARY_MODELED = [
   'zaps',
   'tlb.flushes',
   'conversions',
+  'exits.internal',
+  'iotlb.leaked',
+  'iotlb.freed_domain_uses',
+  'hypshare.phantom',
+  'hypshare.lost',
   'divergences',
 ] as const;
 
