@@ -211,8 +211,31 @@ function groupSection(g: Group, index: number, trace: TraceInfo | undefined, bas
     html += figure('Replay throughput', '', null, 'no timing recorded');
   }
   html += '</div>';
+  html += besideStage2(m);
   html += metricsDetails(g);
   return { html, charts };
+}
+
+/** The vhost-vdpa and pKVM models' verdicts, when the trace exercised them: leaks and desyncs up front. */
+function besideStage2(m: Record<string, number>): string {
+  const parts: string[] = [];
+  if ((m['iotlb.device_commits'] ?? 0) > 0) {
+    const bad = (m['iotlb.leaked'] ?? 0) > 0 || (m['iotlb.freed_domain_uses'] ?? 0) > 0;
+    parts.push(
+      `<div class="${bad ? 'alert' : 'meta'}">vhost-vdpa IOTLB: ${formatCount(m['iotlb.maps'] ?? 0)} mappings and ` +
+        `${formatCount(m['iotlb.pinned'] ?? 0)} pinned pages at the end, ${formatCount(m['iotlb.leaked'] ?? 0)} pages leaked ` +
+        `(${formatCount(m['iotlb.leaked_maps'] ?? 0)} mappings) after release, ${formatCount(m['iotlb.freed_domain_uses'] ?? 0)} uses of a freed IOMMU domain</div>`,
+    );
+  }
+  if ((m['hypshare.hypercalls'] ?? 0) > 0 || (m['hypshare.shared'] ?? 0) > 0) {
+    const bad = (m['hypshare.phantom'] ?? 0) > 0 || (m['hypshare.lost'] ?? 0) > 0;
+    parts.push(
+      `<div class="${bad ? 'alert' : 'meta'}">pKVM host/hyp shares: ${formatCount(m['hypshare.hypercalls'] ?? 0)} hypercalls, ` +
+        `${formatCount(m['hypshare.phantom'] ?? 0)} phantom shares (host only), ${formatCount(m['hypshare.lost'] ?? 0)} lost shares (EL2 only), ` +
+        `${formatCount(m['hypshare.desynced'] ?? 0)} pages out of sync at the end</div>`,
+    );
+  }
+  return parts.join('');
 }
 
 /** Micro-benchmarks (`s2bench bench`) have timings and no modeled counters: one chart of medians per unit. */
