@@ -1,6 +1,7 @@
 // `s2bench run` as a library call: plan the suite, run it on the pool, and hand the results to the
 // report writer. Failures of single traces are results, not exceptions.
 
+import { performance } from 'node:perf_hooks';
 import { openTrace } from '../trace/io.js';
 import type { JobResult } from '../report/types.js';
 import { runPool } from './pool.js';
@@ -26,6 +27,8 @@ export interface SuiteRun {
   traces: SuiteTrace[];
   jobs: JobRequest[];
   results: JobResult[];
+  /** Wall time of running the jobs (pool start to last result). */
+  wallMs: number;
 }
 
 export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
@@ -47,6 +50,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
   const jobs: JobRequest[] = planJobs(planned, options.repeat).map((job) => ({ ...job, check: options.check }));
   options.onPlan?.(jobs);
 
+  const start = performance.now();
   const results =
     options.workers <= 0
       ? await runInProcess(jobs, options.onResult)
@@ -55,7 +59,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
           ...(options.workerFile ? { workerFile: options.workerFile } : {}),
           ...(options.onResult ? { onResult: options.onResult } : {}),
         });
-  return { traces, jobs, results };
+  return { traces, jobs, results, wallMs: performance.now() - start };
 }
 
 /** `--workers 0`: run jobs one by one on the main thread (profiling, debugging). */

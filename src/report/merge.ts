@@ -33,8 +33,11 @@ export function mergeRuns(parts: readonly LoadedRun[], runId: string): MergedRun
   }
   const traces = parts.flatMap((p) => p.info.traces);
   const jobs = parts.flatMap((p) => p.jobs);
+  // Each part's pool ran on its own machine: their utilizations do not add up to one figure.
+  const { pool: _pool, ...firstWithoutPool } = first;
+  void _pool;
   const info: RunInfo = {
-    ...first,
+    ...firstWithoutPool,
     runId,
     options: { merged: parts.map((p) => ({ dir: p.dir, runId: p.info.runId, options: p.info.options })) },
     startedAt: parts.map((p) => p.info.startedAt).sort()[0]!,

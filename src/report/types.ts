@@ -62,6 +62,18 @@ export interface RunInfo {
   finishedAt: string;
   traces: TraceInfo[];
   jobs: JobInfo[];
+  /** How busy the worker pool was (absent for runs without a pool, e.g. `bench` or `merge`). */
+  pool?: PoolInfo;
+}
+
+export interface PoolInfo {
+  workers: number;
+  /** Wall time from the first job handed out to the last result back. */
+  wallMs: number;
+  /** Sum of the jobs' timed work (trace load + replay; untimed JIT warm-ups are not in it). */
+  busyMs: number;
+  /** busyMs / (workers x wallMs): piscina's own utilization figure reads ~1000x too low. */
+  utilization: number;
 }
 
 /** One row of results.csv (long/tidy form). */

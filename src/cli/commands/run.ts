@@ -9,7 +9,7 @@ import { microJobResult, runMicro } from '../../bench/micro.js';
 import { parseProfile } from '../../core/profile.js';
 import { runSuite, type SuiteOptions } from '../../replay/run-suite.js';
 import { parseSuiteShard } from '../../replay/suite.js';
-import type { JobResult } from '../../report/types.js';
+import type { JobResult, PoolInfo } from '../../report/types.js';
 import { collectRunInfo } from '../../report/run-info.js';
 import { comparisonFails } from '../../report/compare.js';
 import { formatCompareText } from '../../report/compare-output.js';
@@ -98,16 +98,23 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
     const profile = parseProfile(opts.profile[0] ?? 'x86-tdp');
     results.push(microJobResult(profile, await runMicro(profile, { timeMs: MICRO_TIME_MS })));
   }
-  const runInfo = await collectRunInfo({
-    runId,
-    startedAt,
-    finishedAt: new Date(),
-    options: { ...suiteOptions, onPlan: undefined, onResult: undefined },
-    traces: suite.traces,
-    results,
-  });
+  const runInfo = {
+    ...(await collectRunInfo({
+      runId,
+      startedAt,
+      finishedAt: new Date(),
+      options: { ...suiteOptions, onPlan: undefined, onResult: undefined },
+      traces: suite.traces,
+      results,
+    })),
+    pool: poolInfo(suite.results, Math.max(1, suiteOptions.workers), suite.wallMs),
+  };
   const written = await writeRun(outDir, runInfo, results, opts.baseline !== undefined ? { baselineDir: opts.baseline } : {});
   printSummary(results, outDir);
+  const pool = runInfo.pool;
+  process.stdout.write(
+    `pool: ${pool.workers} worker(s), ${(pool.wallMs / 1000).toFixed(2)} s wall, utilization ${(pool.utilization * 100).toFixed(0)}% (timed loads and replays; JIT warm-ups not counted)\n`,
+  );
   let regressed = false;
   if (written.baselineError !== undefined) {
     process.stderr.write(`s2bench: baseline ${opts.baseline} not compared: ${written.baselineError}\n`);
@@ -116,6 +123,11 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
     regressed = comparisonFails(written.comparison, false);
   }
   return regressed || results.some((r) => r.status === 'failed') ? EXIT_FAILURE : 0;
+}
+
+function poolInfo(results: readonly JobResult[], workers: number, wallMs: number): PoolInfo {
+  const busyMs = results.reduce((sum, r) => sum + (r.timing['time.load_ms'] ?? 0) + (r.timing['time.replay_ms'] ?? 0), 0);
+  return { workers, wallMs, busyMs, utilization: busyMs / (workers * wallMs) };
 }
 
 function newProgressBar(): cliProgress.SingleBar {
