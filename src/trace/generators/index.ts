@@ -7,6 +7,7 @@ import { CONVERSIONS_OPTIONS, generateConversions, type ConversionsGenOptions } 
 import { DEMAND_PAGING_OPTIONS, generateDemandPaging, type DemandPagingGenOptions } from './demand-paging.js';
 import { DIRTY_LOG_OPTIONS, generateDirtyLog, type DirtyLogGenOptions } from './dirty-log.js';
 import { generateHypshare, HYPSHARE_GEN_DEFAULTS, type HypshareGenOptions } from './hypshare.js';
+import { PAGE_FAULT_TEST_OPTIONS, generatePageFaultTestTrace, type PageFaultTestGenOptions } from './page-fault-test.js';
 import { generateMemslots, MEMSLOTS_OPTIONS, type MemslotsGenOptions } from './memslots.js';
 import { generateVdpa, VDPA_GEN_DEFAULTS, type VdpaGenOptions } from './vdpa.js';
 
@@ -94,6 +95,12 @@ export const GENERATORS: readonly Generator[] = [
     (o) => generateVdpa(o),
   ),
   entry<HypshareGenOptions>('hypshare', 'pKVM host<->hyp share/unshare sequences', HYPSHARE_OPTIONS, (o) => generateHypshare(o)),
+  entry<PageFaultTestGenOptions>(
+    'page-fault-test',
+    'one row of the arm64 stage-2 fault matrix for the arm64-s2 profile (KVM selftest arm64/page_fault_test)',
+    PAGE_FAULT_TEST_OPTIONS,
+    generatePageFaultTestTrace,
+  ),
 ];
 
 export function findGenerator(name: string): Generator | undefined {
