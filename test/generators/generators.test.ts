@@ -20,8 +20,9 @@ describe('generator registry', () => {
   it('lists each generator with the selftest it models', () => {
     assert.deepEqual(
       GENERATORS.map((g) => g.name),
-      ['memslots', 'dirty-log', 'demand-paging', 'boot', 'conversions', 'vdpa', 'hypshare'],
+      ['memslots', 'dirty-log', 'demand-paging', 'boot', 'conversions', 'vdpa', 'hypshare', 'page-fault-test'],
     );
+    assert.match(findGenerator('page-fault-test')!.summary, /page_fault_test/);
     assert.match(findGenerator('memslots')!.summary, /memslot_perf_test/);
     assert.match(findGenerator('dirty-log')!.summary, /dirty_log_perf_test/);
     assert.match(findGenerator('demand-paging')!.summary, /demand_paging_test/);
