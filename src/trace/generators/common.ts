@@ -22,13 +22,17 @@ export interface GeneratorOption {
 
 export type GeneratorValues = Record<string, number | boolean | string>;
 
-/** `# source: s2bench gen NAME k=v ...` and `# arch: x86_64` (plus a profile when not the default). */
+/**
+ * `# source: s2bench gen NAME k=v ...` and `# arch:` (aarch64 for an arm64 profile, else x86_64), plus
+ * the profile when not the default.
+ */
 export function genMeta(name: string, options: object, profile?: string): TraceMeta {
   const text = `s2bench gen ${name} ${Object.entries(options)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(' ')}`;
-  const fields: Record<string, string> = { source: text, arch: 'x86_64' };
-  const comments = [TRACE_MAGIC_LINE, `# source: ${text}`, '# arch: x86_64'];
+  const arch = profile?.startsWith('arm64') ? 'aarch64' : 'x86_64';
+  const fields: Record<string, string> = { source: text, arch };
+  const comments = [TRACE_MAGIC_LINE, `# source: ${text}`, `# arch: ${arch}`];
   if (profile !== undefined) {
     fields['profile'] = profile;
     comments.push(`# profile: ${profile}`);
