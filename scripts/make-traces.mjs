@@ -26,6 +26,8 @@ const SUITE = [
   { name: 'private/conversion-storm-1g', gen: 'conversions', values: { size: 1 << 30, vcpus: 1, rounds: 256 }, profiles: ['x86-tdp,gmem-folio=1g', 'x86-tdp,gmem-folio=1g,gmem-split=4k'] },
   { name: 'vdpa/churn-then-kill', gen: 'vdpa', values: { kill: true }, profiles: ['x86-tdp,vdpa-release=leaky', 'x86-tdp,vdpa-release=free-first', 'x86-tdp,vdpa-release=clean'] },
   { name: 'pkvm/hypshare-churn', gen: 'hypshare', values: {}, profiles: ['arm64-s2,hypshare=v7.1', 'arm64-s2,hypshare=fixed'] },
+  // Four rows of arm64 page_fault_test: dirty-logged write, uffd + dirty log, read-only MMIO, no syndrome + uffd.
+  ...[29, 38, 46, 65].map((row) => ({ name: `arm64/page-fault-test-row${row}`, gen: 'page-fault-test', values: { row, backing: 'thp' }, profiles: ['arm64-s2'] })),
 ];
 
 async function save(name, meta, chunks, profiles) {
