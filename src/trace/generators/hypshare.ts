@@ -98,8 +98,8 @@ export function generateHypshare(options: Partial<HypshareGenOptions> = {}): Gen
   const profile = `arm64-s2,hypshare=${o.kernel}`;
   return {
     meta: {
-      comments: [TRACE_MAGIC_LINE, `# source: ${source}`, `# arch: arm64`, `# profile: ${profile}`],
-      fields: { source, arch: 'arm64', profile },
+      comments: [TRACE_MAGIC_LINE, `# source: ${source}`, `# arch: aarch64`, `# profile: ${profile}`],
+      fields: { source, arch: 'aarch64', profile },
     },
     rows,
   };
