@@ -39,12 +39,11 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
   // and the rest of the suite runs.
   const planned = await Promise.all(
     traces.map(async (t) => {
-      try {
-        const { meta } = await openTrace(t.path);
-        return { ...t, profiles: profilesFor(meta.fields, options.profiles) };
-      } catch {
-        return { ...t, profiles: profilesFor({}, options.profiles) };
-      }
+      const fields = await openTrace(t.path).then(
+        (trace) => trace.meta.fields,
+        () => ({}),
+      );
+      return { ...t, profiles: profilesFor(fields, options.profiles) };
     }),
   );
   const jobs: JobRequest[] = planJobs(planned, options.repeat).map((job) => ({ ...job, check: options.check }));

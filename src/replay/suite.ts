@@ -4,7 +4,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { parseProfile } from '../core/profile.js';
+import { parseProfile, ProfileError } from '../core/profile.js';
 import { UsageError } from '../cli/errors.js';
 
 export const TRACE_EXTENSIONS = ['.csv', '.s2t'] as const;
@@ -81,7 +81,9 @@ export async function discoverTraces(inputs: string[], filter?: string): Promise
 
 /**
  * Profiles a trace runs under: those given on the command line, else the trace's own `# profiles:`
- * (`;`-separated, since a profile contains commas) or `# profile:` metadata, else the default.
+ * (`;`-separated, since a profile contains commas) or `# profile:` metadata, else the default. Names
+ * are canonical; one that does not parse is kept as written, so its jobs fail with the parser's
+ * message (naming the valid profiles) while the rest of the suite runs.
  */
 export function profilesFor(meta: Record<string, string>, cliProfiles: string[]): string[] {
   const texts =
@@ -92,7 +94,16 @@ export function profilesFor(meta: Record<string, string>, cliProfiles: string[])
         : meta['profile'] !== undefined
           ? [meta['profile']]
           : ['x86-tdp'];
-  return [...new Set(texts.map((text) => parseProfile(text).name))];
+  return [...new Set(texts.map(canonicalOrAsWritten))];
+}
+
+function canonicalOrAsWritten(text: string): string {
+  try {
+    return parseProfile(text).name;
+  } catch (err) {
+    if (err instanceof ProfileError) return text;
+    throw err;
+  }
 }
 
 /** Jobs in a fixed order: trace, then profile, then repeat. */

@@ -63,3 +63,16 @@ test('a malformed trace fails its job with the reader\'s message and the suite g
   assert.match(bad.error ?? '', /bad\.csv.*line 3.*frobnicate|frobnicate.*line 3/s);
   assert.equal(results.find((r) => r.trace === 'ok')!.status, 'ok');
 });
+
+test("a trace whose own profile does not parse fails its jobs with the parser's message, not under a default", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 's2bench-profile-'));
+  const body = 'op,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nmemslot,,0,0x200000,0,,0x7f0000000000,,,,0\n';
+  await writeFile(join(dir, 'typo.csv'), `# s2bench trace v1\n# profile: x86-tdp,gmem-folio=3m\n${body}`);
+  await writeFile(join(dir, 'fine.csv'), `# s2bench trace v1\n${body}`);
+  const { results } = await runSuite({ inputs: [dir], workers: 0, repeat: 1, profiles: [], check: false });
+  const typo = results.find((r) => r.trace === 'typo')!;
+  assert.equal(typo.status, 'failed');
+  assert.equal(typo.profile, 'x86-tdp,gmem-folio=3m');
+  assert.match(typo.error ?? '', /bad value '3m' for knob 'gmem-folio'.*valid values are 2m\|4k\|1g/);
+  assert.equal(results.find((r) => r.trace === 'fine')!.status, 'ok');
+});

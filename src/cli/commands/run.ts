@@ -70,6 +70,8 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const outDir = resolve(opts.out ?? join('reports', runId));
+  // Command-line profiles are checked here, at the boundary: a typo is a usage error, not failed jobs.
+  for (const profile of opts.profile) parseProfile(profile);
   const suiteOptions: SuiteOptions = {
     inputs,
     workers: positiveInt('workers', opts.workers, 0),
