@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { replayTrace } from '../src/replay/engine.js';
+import { median } from '../src/report/stats.js';
 import { newShardPool, replaySharded } from '../src/replay/sharded.js';
 import { readTrace } from '../src/trace/io.js';
 import { repoPath } from '../test/helpers/paths.js';
@@ -24,7 +25,6 @@ const shards = Number(values.shards);
 const workers = Number(values.workers);
 const runs = Number(values.runs);
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 const trace = await readTrace(path);
 // One pool for all runs, as a suite would keep it: thread start-up is not part of a replay.

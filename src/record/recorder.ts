@@ -3,8 +3,8 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-info.js';
 import type { TraceChunk } from '../trace/schema.js';
 import { encodeSequence, parseAnswers, type SequenceAnswer } from './protocol.js';
 
@@ -13,17 +13,7 @@ export class RecorderUnavailable extends Error {
   override name = 'RecorderUnavailable';
 }
 
-function findRepoRoot(start: string): string {
-  let dir = start;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new RecorderUnavailable(`no package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-const RECORDER_DIR = join(findRepoRoot(dirname(fileURLToPath(import.meta.url))), 'scripts', 'recorder');
+const RECORDER_DIR = join(packageRoot(), 'scripts', 'recorder');
 
 let builtPath: string | undefined;
 

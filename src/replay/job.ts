@@ -26,6 +26,7 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
   const base = { trace: job.trace, tracePath: job.tracePath, profile: job.profile, repeat: job.repeat };
   try {
     const profile = parseProfile(job.profile);
+    // Every repeat loads the trace again: trace load MB/s is a measured figure with its own spread.
     const bytes = (await stat(job.tracePath)).size;
     const loadStart = performance.now();
     const trace = await readTrace(job.tracePath);

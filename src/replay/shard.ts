@@ -143,7 +143,7 @@ export interface ShardOutcome {
   final: number[];
   /** [global row, n-th flush decision within that row] of every TLB flush. */
   flushes: Array<[number, number]>;
-  /** [global row, live tables after the change, bitmask... of root entries holding a table] */
+  /** [global row, live tables after the change, indices of the root entries holding a table] */
   tables: Array<[number, number, number[]]>;
   /** [global row, pages this shard reported] for every dirty_get (its own granules only). */
   dirtyGets: Array<[number, number]>;
@@ -151,7 +151,6 @@ export interface ShardOutcome {
   atExpect: Array<[number, number[]]>;
   /** Divergences of rows this shard replayed (barrier rows: every shard reports the same ones). */
   divergences: Divergence[];
-  rootTables: number[];
 }
 
 /** Replays one shard. Runs in a worker or in-process. */
@@ -159,7 +158,7 @@ export function replayShard(plan: ShardPlan, profile: Profile): ShardOutcome {
   const vm = new Vm(profile);
   const c = vm.counters;
   const rowOf = (): number => plan.globalRow[Math.max(0, c[M.events]! - 1)] ?? 0;
-  const out: ShardOutcome = { index: plan.index, final: [], flushes: [], tables: [], dirtyGets: [], atExpect: [], divergences: [], rootTables: [] };
+  const out: ShardOutcome = { index: plan.index, final: [], flushes: [], tables: [], dirtyGets: [], atExpect: [], divergences: [] };
   let flushRow = -1;
   let flushSeq = 0;
   vm.stage2.flushLog = (flushed: boolean): void => {
@@ -207,8 +206,8 @@ export interface MergedReplay {
 }
 
 /**
- * Merge shard outcomes into the single-thread replay's counters. `dirtyGetRows` and `expects` describe
- * the trace's dirty_get and expect rows (line, recorded ret / expected metric and value).
+ * Merge shard outcomes into the single-thread replay's counters. `checks` describes the trace's
+ * dirty_get and expect rows (line, recorded ret / expected metric and value): see shardChecks().
  */
 export function mergeShards(
   outcomes: readonly ShardOutcome[],
@@ -223,12 +222,17 @@ export function mergeShards(
   merged[M.tables_peak] = tablesPeak(sorted, Number.MAX_SAFE_INTEGER);
 
   const divergences = mergeDivergences(sorted);
-  // dirty_get: the kernel's one answer is the sum of the shards' parts.
+  // dirty_get: the kernel's one answer is the sum of the shards' parts; an errno is the same in every
+  // shard (it depends on the slot, not on the pages), so it stands for the whole answer.
   const dirtyByRow = new Map<number, number>();
-  for (const o of sorted) for (const [row, got] of o.dirtyGets) dirtyByRow.set(row, (dirtyByRow.get(row) ?? 0) + (got < 0 ? 0 : got));
+  for (const o of sorted) {
+    for (const [row, got] of o.dirtyGets) {
+      const sum = dirtyByRow.get(row) ?? 0;
+      dirtyByRow.set(row, got < 0 ? got : sum < 0 ? sum : sum + got);
+    }
+  }
   for (const [row, check] of checks.dirtyGets) {
-    const shard0 = sorted[0]!.dirtyGets.find(([r]) => r === row)?.[1] ?? 0;
-    const got = shard0 < 0 ? shard0 : dirtyByRow.get(row) ?? 0; // an errno is the same in every shard
+    const got = dirtyByRow.get(row) ?? 0;
     if (check.ret !== null && check.ret !== got) {
       divergences.push({ line: check.line, op: 'dirty_get', expected: retText(check.ret), got: retText(got) });
     }

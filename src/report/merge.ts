@@ -35,7 +35,6 @@ export function mergeRuns(parts: readonly LoadedRun[], runId: string): MergedRun
   const jobs = parts.flatMap((p) => p.jobs);
   // Each part's pool ran on its own machine: their utilizations do not add up to one figure.
   const { pool: _pool, ...firstWithoutPool } = first;
-  void _pool;
   const info: RunInfo = {
     ...firstWithoutPool,
     runId,

@@ -1,20 +1,9 @@
 // Tests run compiled (dist/test/...) and from source (tsx); both find files from the repository root.
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/package-info.js';
 
-function findRepoRoot(start: string): string {
-  let dir = start;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+export const REPO_ROOT = packageRoot();
 /** The team's shared folder, beside the clone (CI puts it there too). */
 export const SHARED_DIR = join(REPO_ROOT, '..', 'shared');
 export const FIXTURES_DIR = join(SHARED_DIR, 'fixtures');

@@ -1,13 +1,7 @@
 // The few lines `s2bench run` prints when it ends: one row per trace x profile, failures spelled out.
 
+import { median } from '../../report/stats.js';
 import type { JobResult } from '../../report/types.js';
-
-function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function formatRate(perSecond: number): string {
   if (!Number.isFinite(perSecond)) return '-';

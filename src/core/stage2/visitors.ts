@@ -2,7 +2,6 @@
 // leaf, zap a range, split huge leaves, write-protect, count. Visitors are allocated once per table and
 // keep their arguments and results in fields, so calling them allocates nothing.
 
-import { M } from '../metrics.js';
 import {
   LEVEL_PAGES,
   PTE_ACCESSED,
