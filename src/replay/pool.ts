@@ -27,7 +27,9 @@ function tasksOf(jobs: readonly JobRequest[]): JobRequest[][] {
   const groups = new Map<string, JobRequest[]>();
   for (const job of jobs) {
     const key = `${job.tracePath}\u0000${job.profile}`;
-    groups.set(key, [...(groups.get(key) ?? []), job]);
+    const group = groups.get(key);
+    if (group) group.push(job);
+    else groups.set(key, [job]);
   }
   const size = (path: string): number => {
     try {

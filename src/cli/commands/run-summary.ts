@@ -1,35 +1,24 @@
-// The few lines `s2bench run` prints when it ends: one row per trace x profile, failures spelled out.
+// The few lines `s2bench run` prints when it ends: one row per trace x profile (the report's own
+// grouping), failures spelled out.
 
+import { formatSi } from '../../report/format.js';
+import { groupJobs } from '../../report/groups.js';
 import { median } from '../../report/stats.js';
 import type { JobResult } from '../../report/types.js';
 
-function formatRate(perSecond: number): string {
-  if (!Number.isFinite(perSecond)) return '-';
-  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)}M/s`;
-  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k/s`;
-  return `${perSecond.toFixed(0)}/s`;
-}
-
 export function printSummary(results: JobResult[], outDir: string, out: NodeJS.WritableStream = process.stdout): void {
-  const groups = new Map<string, JobResult[]>();
-  for (const r of results) {
-    const key = `${r.trace}\u0000${r.profile}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
   const rows: string[][] = [['trace', 'profile', 'events', 'faults', '4k/2m/1g leaves', 'events/s', 'diverged', 'status']];
-  for (const group of groups.values()) {
-    const ok = group.filter((r) => r.status === 'ok');
-    const first = ok[0] ?? group[0]!;
-    const m = first.modeled;
+  for (const g of groupJobs(results)) {
+    const m = g.modeled;
     rows.push([
-      first.trace,
-      first.profile,
+      g.trace,
+      g.profile,
       String(m['events'] ?? '-'),
       String(m['faults'] ?? '-'),
-      ok.length > 0 ? `${m['leaves.4k'] ?? 0}/${m['leaves.2m'] ?? 0}/${m['leaves.1g'] ?? 0}` : '-',
-      formatRate(median(ok.map((r) => r.timing['rate.events_per_s'] ?? NaN))),
-      String(first.divergences),
-      ok.length === group.length ? 'ok' : `${group.length - ok.length}/${group.length} failed`,
+      m['events'] !== undefined ? `${m['leaves.4k'] ?? 0}/${m['leaves.2m'] ?? 0}/${m['leaves.1g'] ?? 0}` : '-',
+      `${formatSi(median(g.timing['rate.events_per_s'] ?? []))}/s`,
+      String(g.divergences),
+      g.failures.length === 0 ? 'ok' : `${g.failures.length}/${g.repeats} failed`,
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
