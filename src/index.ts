@@ -6,7 +6,7 @@ export * from './core/profile.js';
 export * from './trace/schema.js';
 export { Vm } from './core/vm.js';
 export { TraceBuilder } from './trace/builder.js';
-export { TraceError } from './trace/errors.js';
+export { InputError, ProfileError, RunDirError, S2benchError, TraceError, TraceErrors, UnavailableError, UsageError, type ErrorKind } from './errors.js';
 export { rowAt, type TraceRow } from './trace/row.js';
 export { openTrace, readTrace, writeTrace, parseTraceText, formatTraceText, type LoadedTrace, type OpenTrace } from './trace/io.js';
 export { replayTrace, replayChunk, newReplayState, type Divergence, type ReplayResult } from './replay/engine.js';

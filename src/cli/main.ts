@@ -2,9 +2,9 @@
 // The s2bench command line: wires each command module into commander and maps errors to exit codes.
 
 import { Command, CommanderError } from 'commander';
-import { ProfileError } from '../core/profile.js';
-import { EXIT_USAGE, UserError } from './errors.js';
+import { S2benchError } from '../errors.js';
 import { COMMANDS } from './commands/index.js';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { packageVersion } from '../package-info.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
   for (const register of COMMANDS) register(program);
   try {
     await program.parseAsync(argv);
-    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+    return process.exitCode === undefined ? EXIT_OK : Number(process.exitCode);
   } catch (err) {
     return reportError(err);
   }
@@ -25,19 +25,18 @@ async function main(argv: string[]): Promise<number> {
 function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
     // Help and version are "errors" to commander; they already printed.
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
-    if (err.code === 'commander.help') return 0;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK;
+    if (err.code === 'commander.help') return EXIT_OK;
     return EXIT_USAGE;
   }
-  if (err instanceof ProfileError) {
+  if (err instanceof S2benchError) {
     process.stderr.write(`s2bench: ${err.message}\n`);
-    return EXIT_USAGE;
+    return exitCodeFor(err.kind);
   }
-  if (err instanceof UserError) {
-    process.stderr.write(`s2bench: ${err.message}\n`);
-    return err.exitCode;
-  }
-  throw err;
+  // Not the user's doing: say so, with the stack, and exit with a code no user error uses.
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`s2bench: internal error (a bug in s2bench, please report it):\n${detail}\n`);
+  return EXIT_INTERNAL;
 }
 
 process.exitCode = await main(process.argv);

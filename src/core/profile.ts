@@ -1,6 +1,8 @@
 // Profiles select architecture rules and policy knobs: `NAME[,knob=value...]` (DESIGN.md section 2).
 // Parsed and validated once, at the boundary; the core reads the resulting plain object.
 
+import { ProfileError } from '../errors.js';
+
 export const ARCHES = ['x86-tdp', 'arm64-s2'] as const;
 export type Arch = (typeof ARCHES)[number];
 
@@ -23,9 +25,6 @@ export interface Profile {
   readonly knobs: Knobs;
 }
 
-export class ProfileError extends Error {
-  override name = 'ProfileError';
-}
 
 export function defaultKnobs(): Knobs {
   return Object.fromEntries(

@@ -4,12 +4,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { UnavailableError } from '../errors.js';
 import { packageRoot } from '../package-info.js';
 import type { TraceChunk } from '../trace/schema.js';
 import { encodeSequence, parseAnswers, type SequenceAnswer } from './protocol.js';
 
 /** The recorder cannot run here (no compiler, no /dev/kvm, not Linux): a reason, not a crash. */
-export class RecorderUnavailable extends Error {
+export class RecorderUnavailable extends UnavailableError {
   override name = 'RecorderUnavailable';
 }
 

@@ -4,8 +4,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { parseProfile, ProfileError } from '../core/profile.js';
-import { UsageError } from '../cli/errors.js';
+import { parseProfile } from '../core/profile.js';
+import { ProfileError, UsageError } from '../errors.js';
 
 export const TRACE_EXTENSIONS = ['.csv', '.s2t'] as const;
 

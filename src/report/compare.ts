@@ -4,7 +4,7 @@
 // when it is significant AND beyond the threshold, in the bad direction (benchstat's rule plus a floor).
 
 import { ratioOfMediansCi } from './bootstrap.js';
-import { RunDirError } from './errors.js';
+import { RunDirError } from '../errors.js';
 import { groupKey, type Group } from './groups.js';
 import { mannWhitneyU, minimumP } from './mann-whitney.js';
 import { compareMetricNames } from './results.js';

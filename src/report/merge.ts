@@ -1,7 +1,7 @@
 // `s2bench merge`: join the result sets of one suite run in shards on several CI runners
 // (`run --shard i/n`) into one run directory, as if one machine had run it all.
 
-import { RunDirError } from './errors.js';
+import { RunDirError } from '../errors.js';
 import type { LoadedRun } from './run-dir.js';
 import type { JobResult, RunInfo } from './types.js';
 

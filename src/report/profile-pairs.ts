@@ -3,7 +3,7 @@
 // Both sides are relabelled `P -> Q`, so the ordinary comparison pairs them and every modeled
 // difference shows as a behaviour change of the knob.
 
-import { RunDirError } from './errors.js';
+import { RunDirError } from '../errors.js';
 import type { LoadedRun } from './run-dir.js';
 
 function onlyProfile(run: LoadedRun, profile: string, label: string): LoadedRun {

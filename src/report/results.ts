@@ -5,6 +5,7 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { METRIC_NAMES } from '../core/metrics.js';
+import { RunDirError } from '../errors.js';
 import { RESULTS_COLUMNS, type JobResult, type ResultRow } from './types.js';
 import { metricKind, unitOf } from './units.js';
 
@@ -52,31 +53,27 @@ export function formatResultsCsv(rows: readonly ResultRow[]): string {
   );
 }
 
-export class ResultsFormatError extends Error {
-  override name = 'ResultsFormatError';
-}
-
 /** Parses results.csv back; `file` names the file in error messages. */
 export function parseResultsCsv(text: string, file: string): ResultRow[] {
   let records: Record<string, string>[];
   try {
     records = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
   } catch (err) {
-    throw new ResultsFormatError(`${file}: ${(err as Error).message}`);
+    throw new RunDirError(`${file}: ${(err as Error).message}`);
   }
   const rows: ResultRow[] = [];
   records.forEach((rec, i) => {
     const line = i + 2;
     for (const col of RESULTS_COLUMNS) {
-      if (rec[col] === undefined) throw new ResultsFormatError(`${file}: line ${line}: missing column '${col}'`);
+      if (rec[col] === undefined) throw new RunDirError(`${file}: line ${line}: missing column '${col}'`);
     }
     const repeat = Number(rec['repeat']);
     const value = Number(rec['value']);
     if (!Number.isInteger(repeat) || repeat < 0) {
-      throw new ResultsFormatError(`${file}: line ${line}: field 'repeat': '${rec['repeat']}' is not a whole number`);
+      throw new RunDirError(`${file}: line ${line}: field 'repeat': '${rec['repeat']}' is not a whole number`);
     }
     if (rec['value'] === '' || !Number.isFinite(value)) {
-      throw new ResultsFormatError(`${file}: line ${line}: field 'value': '${rec['value']}' is not a number`);
+      throw new RunDirError(`${file}: line ${line}: field 'value': '${rec['value']}' is not a number`);
     }
     rows.push({ run: rec['run']!, trace: rec['trace']!, profile: rec['profile']!, metric: rec['metric']!, unit: rec['unit']!, repeat, value });
   });

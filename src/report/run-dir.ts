@@ -2,9 +2,9 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RunDirError } from './errors.js';
+import { RunDirError } from '../errors.js';
 import { groupJobs, jobsFromRows, type Group } from './groups.js';
-import { parseResultsCsv, ResultsFormatError } from './results.js';
+import { parseResultsCsv } from './results.js';
 import type { JobResult, RunInfo } from './types.js';
 import { RUN_FILES } from './files.js';
 
@@ -47,13 +47,7 @@ export async function readRunDir(dir: string): Promise<LoadedRun> {
   const infoPath = join(dir, RUN_FILES.info);
   const resultsPath = join(dir, RUN_FILES.results);
   const info = parseRunInfo(await readText(dir, RUN_FILES.info), infoPath);
-  let rows;
-  try {
-    rows = parseResultsCsv(await readText(dir, RUN_FILES.results), resultsPath);
-  } catch (err) {
-    if (err instanceof ResultsFormatError) throw new RunDirError(err.message);
-    throw err;
-  }
+  const rows = parseResultsCsv(await readText(dir, RUN_FILES.results), resultsPath);
   const jobs = jobsFromRows(info, rows);
   return { dir, info, jobs, groups: groupJobs(jobs) };
 }

@@ -3,7 +3,7 @@
 
 import { CellError, parseCell } from './cells.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
-import { TraceError } from './errors.js';
+import { TraceError } from '../errors.js';
 import { rowCells, rowProblem, type TraceRow } from './row.js';
 import { FIELDS, OPS, opCode, type TraceChunk } from './schema.js';
 

@@ -5,7 +5,7 @@
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import { renderCell } from './cells.js';
 import { TraceBuilder } from './builder.js';
-import { TraceError } from './errors.js';
+import { TraceError } from '../errors.js';
 import { FIELDS, OPS, TRACE_MAGIC_LINE, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
 
 export const HEADER_LINE = FIELDS.join(',');

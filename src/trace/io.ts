@@ -5,7 +5,7 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { UsageError, UserError } from '../cli/errors.js';
+import { InputError, UsageError } from '../errors.js';
 import { CsvTraceParser, formatCsvChunk, formatCsvHead, formatCsvTail, readCsvLines, type CsvReadResult } from './csv.js';
 import { openS2t, S2tWriter } from './s2t.js';
 import type { TraceChunk, TraceMeta } from './schema.js';
@@ -63,9 +63,9 @@ export async function openInput(path: string): Promise<FileHandle> {
     return await open(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${path}: no such file`);
-    if (code === 'EACCES' || code === 'EPERM') throw new UserError(`${path}: permission denied`);
-    if (code === 'EISDIR') throw new UserError(`${path}: is a directory, expected a trace file`);
+    if (code === 'ENOENT') throw new InputError(`${path}: no such file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${path}: permission denied`);
+    if (code === 'EISDIR') throw new InputError(`${path}: is a directory, expected a trace file`);
     throw err;
   }
 }
@@ -181,7 +181,7 @@ async function openOutput(temp: string, path: string): Promise<FileHandle> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR') {
-      throw new UserError(`${path}: cannot write here (${code})`);
+      throw new InputError(`${path}: cannot write here (${code})`);
     }
     throw err;
   }

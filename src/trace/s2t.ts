@@ -18,7 +18,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { crc32 } from './crc32.js';
 import { chunkBytes, chunkOver, COLUMN_LAYOUT } from './chunk.js';
-import { TraceError } from './errors.js';
+import { TraceError } from '../errors.js';
 import { rowProblem } from './row.js';
 import { OPS, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
 

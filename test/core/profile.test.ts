@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PROFILE, parseProfile, ProfileError } from '../../src/core/profile.js';
+import { DEFAULT_PROFILE, parseProfile } from '../../src/core/profile.js';
+import { ProfileError } from '../../src/errors.js';
 
 test('a bare arch is the default profile', () => {
   assert.deepEqual(parseProfile('x86-tdp'), DEFAULT_PROFILE);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { registerImportCommands } from '../../src/cli/commands/import.js';
-import { UserError } from '../../src/cli/errors.js';
+import { InputError } from '../../src/errors.js';
 import { replayTrace } from '../../src/replay/engine.js';
 import { buildChunks } from '../../src/trace/import/build.js';
 import { ioctlRequest } from '../../src/trace/import/kvm-ioctls.js';
@@ -173,7 +173,7 @@ describe('strace importer on the memory ioctls', () => {
       const input = join(dir, 'run.strace');
       await import('node:fs/promises').then((fs) => fs.writeFile(input, SAMPLE));
       const printed = await quietly(async () => {
-        await assert.rejects(cli(['strace', input, '-o', join(dir, 'out.csv'), '--strict']), (err: unknown) => err instanceof UserError && err.exitCode === 1);
+        await assert.rejects(cli(['strace', input, '-o', join(dir, 'out.csv'), '--strict']), (err: unknown) => err instanceof InputError);
       });
       assert.match(printed, /run\.strace:10: KVM_SET_USER_MEMORY_REGION: argument not decoded/);
       assert.match(printed, /run\.strace:11: not a strace line/);

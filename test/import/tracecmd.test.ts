@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { registerImportCommands } from '../../src/cli/commands/import.js';
-import { UserError } from '../../src/cli/errors.js';
+import { InputError } from '../../src/errors.js';
 import { replayTrace } from '../../src/replay/engine.js';
 import { readTrace } from '../../src/trace/io.js';
 import { rowAt } from '../../src/trace/row.js';
@@ -155,7 +155,7 @@ describe('import tracecmd / --faults on the command line', () => {
       await writeFile(join(dir, 'x86.txt'), X86_TRACECMD);
       await assert.rejects(
         cli(['tracecmd', join(dir, 'x86.txt'), '-o', join(dir, 'x86.csv'), '--strict']),
-        (err: unknown) => err instanceof UserError && err.exitCode === 1 && /1 line\(s\) could not be imported/.test(err.message),
+        (err: unknown) => err instanceof InputError && /1 line\(s\) could not be imported/.test(err.message),
       );
       await assert.rejects(readFile(join(dir, 'x86.csv')));
       const warned = await cli(['tracecmd', join(dir, 'x86.txt'), '-o', join(dir, 'x86.csv')]);

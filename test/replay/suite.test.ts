@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { discoverTraces, parseSuiteShard, planJobs, profilesFor, selectShard } from '../../src/replay/suite.js';
-import { UsageError } from '../../src/cli/errors.js';
+import { UsageError } from '../../src/errors.js';
 
 async function tree(files: string[]): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 's2bench-suite-'));

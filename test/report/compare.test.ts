@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { registerReportCommands } from '../../src/cli/commands/report.js';
-import { UserError } from '../../src/cli/errors.js';
+import { S2benchError } from '../../src/errors.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { compareRuns, compareSamples, DEFAULT_COMPARE_OPTIONS } from '../../src/report/compare.js';
 import { groupJobs } from '../../src/report/groups.js';
 import type { LoadedRun } from '../../src/report/run-dir.js';
@@ -49,7 +50,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
     await program.parseAsync(['node', 's2bench', ...args]);
     return { code: Number(process.exitCode ?? 0), stdout, stderr: '' };
   } catch (err) {
-    if (err instanceof UserError) return { code: err.exitCode, stdout, stderr: err.message };
+    if (err instanceof S2benchError) return { code: exitCodeFor(err.kind), stdout, stderr: err.message };
     throw err;
   } finally {
     process.exitCode = saved;

@@ -10,7 +10,8 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { registerReportCommands } from '../../src/cli/commands/report.js';
-import { UserError } from '../../src/cli/errors.js';
+import { S2benchError } from '../../src/errors.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { Vm } from '../../src/core/vm.js';
 import { compareRuns } from '../../src/report/compare.js';
 import { collectRunInfo } from '../../src/report/run-info.js';
@@ -70,7 +71,7 @@ async function compareCli(args: string[]): Promise<{ code: number; stdout: strin
     await program.parseAsync(['node', 's2bench', 'compare', ...args]);
     return { code: Number(process.exitCode ?? 0), stdout };
   } catch (err) {
-    if (err instanceof UserError) return { code: err.exitCode, stdout: err.message };
+    if (err instanceof S2benchError) return { code: exitCodeFor(err.kind), stdout: err.message };
     throw err;
   } finally {
     process.exitCode = saved;

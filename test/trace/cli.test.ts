@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertTrace, formatInfo, traceInfo, validateCommand } from '../../src/cli/commands/trace.js';
-import { UserError } from '../../src/cli/errors.js';
+import { InputError, UsageError } from '../../src/errors.js';
 import { OPS } from '../../src/trace/schema.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
 
@@ -94,9 +94,9 @@ test('convert: CSV -> s2t -> CSV gives back the same bytes; bad output paths are
   await convertTrace(csv, join(dir, 'mid.s2t'));
   await convertTrace(join(dir, 'mid.s2t'), join(dir, 'out.csv'));
   assert.equal(await readFile(join(dir, 'out.csv'), 'utf8'), GOOD);
-  await assert.rejects(convertTrace(csv, join(dir, 'no', 'such', 'dir', 'x.s2t')), (err: unknown) => err instanceof UserError && /cannot write here/.test(err.message));
-  await assert.rejects(convertTrace(join(dir, 'absent.csv'), join(dir, 'x.s2t')), (err: unknown) => err instanceof UserError && /absent\.csv: no such file/.test(err.message));
-  await assert.rejects(convertTrace(csv, join(dir, 'x.txt')), (err: unknown) => err instanceof UserError && err.exitCode === 2);
+  await assert.rejects(convertTrace(csv, join(dir, 'no', 'such', 'dir', 'x.s2t')), (err: unknown) => err instanceof InputError && /cannot write here/.test(err.message));
+  await assert.rejects(convertTrace(join(dir, 'absent.csv'), join(dir, 'x.s2t')), (err: unknown) => err instanceof InputError && /absent\.csv: no such file/.test(err.message));
+  await assert.rejects(convertTrace(csv, join(dir, 'x.txt')), (err: unknown) => err instanceof UsageError);
 });
 
 test('info: metadata, events by op and the gpa span, the same from CSV and s2t', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TraceError } from '../../src/trace/errors.js';
+import { TraceError } from '../../src/errors.js';
 import { parseTraceText, readTrace, validateTraceFile, writeTrace } from '../../src/trace/io.js';
 
 const HEAD = '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\n';

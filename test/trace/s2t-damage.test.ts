@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TraceError } from '../../src/trace/errors.js';
+import { TraceError } from '../../src/errors.js';
 import { formatTraceText, parseTraceText, readTrace, writeTrace } from '../../src/trace/io.js';
 
 const TEXT =

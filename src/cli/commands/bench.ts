@@ -7,7 +7,7 @@ import { runMicro, microJobResult, type MicroFigure } from '../../bench/micro.js
 import { parseProfile } from '../../core/profile.js';
 import { collectRunInfo } from '../../report/run-info.js';
 import { writeRun } from '../../report/write.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 import { newRunId } from './run-id.js';
 
 interface BenchCliOptions {

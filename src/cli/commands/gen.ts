@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { TraceBuilder } from '../../trace/builder.js';
 import { GENERATORS, type Generator, type GeneratorValues } from '../../trace/generators/index.js';
 import { traceKind, writeTrace } from '../../trace/io.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 
 /** ramMiB -> ram-mib, vcpuPages -> vcpu-pages: a unit's capitals stay one word. */
 function kebab(name: string): string {

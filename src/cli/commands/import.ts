@@ -16,7 +16,7 @@ import { formatWarnings, importMeta, type ImportedRow, type ImportWarning, type 
 import { createStraceImporter, type StraceVm } from '../../trace/import/strace.js';
 import { createTracecmdImporter, type TracecmdImport } from '../../trace/import/tracecmd.js';
 import { openInput, traceKind, writeTrace } from '../../trace/io.js';
-import { UsageError, UserError } from '../errors.js';
+import { InputError, UsageError } from '../../errors.js';
 
 interface StraceCliOptions {
   out: string;
@@ -101,7 +101,7 @@ export function vmOutputPath(out: string, vm: StraceVm, several: boolean): strin
 function report(file: string, warnings: ImportWarning[], strict: boolean): void {
   if (warnings.length === 0) return;
   process.stderr.write(formatWarnings(file, warnings));
-  if (strict) throw new UserError(`${file}: ${warnings.length} line(s) could not be imported (--strict)`);
+  if (strict) throw new InputError(`${file}: ${warnings.length} line(s) could not be imported (--strict)`);
 }
 
 async function importStraceCommand(file: string, opts: StraceCliOptions): Promise<number> {
@@ -117,7 +117,7 @@ async function importStraceCommand(file: string, opts: StraceCliOptions): Promis
     report(opts.faults, faults.warnings, opts.strict);
   }
   if (imported.vms.length === 0) {
-    throw new UserError(
+    throw new InputError(
       vmFd === undefined ? `${file}: no KVM_CREATE_VM in this recording (name the VM fd with --vm)` : `${file}: no VM with fd ${vmFd}`,
     );
   }

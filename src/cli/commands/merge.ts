@@ -2,11 +2,9 @@
 
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { RunDirError } from '../../report/errors.js';
 import { mergeRuns } from '../../report/merge.js';
 import { readRunDir } from '../../report/run-dir.js';
 import { writeRun } from '../../report/write.js';
-import { UsageError } from '../errors.js';
 import { newRunId } from './run-id.js';
 
 export function registerMergeCommand(program: Command): void {
@@ -16,14 +14,8 @@ export function registerMergeCommand(program: Command): void {
     .argument('<dirs...>', 'results directories of the shards')
     .requiredOption('-o, --out <dir>', 'output directory')
     .action(async (dirs: string[], opts: { out: string }) => {
-      let merged;
-      try {
-        merged = mergeRuns(await Promise.all(dirs.map((dir) => readRunDir(dir))), newRunId(new Date()));
-      } catch (err) {
-        // Missing or foreign result directories, or parts that overlap: the inputs are wrong.
-        if (err instanceof RunDirError) throw new UsageError(err.message);
-        throw err;
-      }
+      // Missing or foreign result directories, or parts that overlap, are RunDirErrors (exit 2).
+      const merged = mergeRuns(await Promise.all(dirs.map((dir) => readRunDir(dir))), newRunId(new Date()));
       for (const warning of merged.warnings) process.stderr.write(`s2bench: warning: ${warning}\n`);
       const out = resolve(opts.out);
       await writeRun(out, merged.info, merged.jobs);

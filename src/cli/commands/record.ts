@@ -7,9 +7,9 @@ import { Command } from 'commander';
 import { readTrace, writeTrace } from '../../trace/io.js';
 import { fuzzSequence } from '../../record/fuzz.js';
 import { fuzzSource } from '../../record/differential.js';
-import { RecorderUnavailable } from '../../record/recorder.js';
 import { modelDivergences, recordChunks, recordedMeta, recordRows, recordedText, type RecordedTrace } from '../../record/session.js';
-import { EXIT_FAILURE, UsageError, UserError } from '../errors.js';
+import { InputError, UsageError } from '../../errors.js';
+import { EXIT_FAILURE } from '../exit-codes.js';
 
 interface RecordCliOptions {
   out?: string;
@@ -37,13 +37,8 @@ export function registerRecordCommand(program: Command): void {
     .action(async (trace: string | undefined, opts: RecordCliOptions) => {
       if (opts.out === undefined) throw new UsageError('record needs -o/--out');
       if ((trace === undefined) === (opts.fuzz === undefined)) throw new UsageError('record takes either a TRACE or --fuzz N');
-      try {
-        const recorded = trace !== undefined ? await recordFile(trace, opts.out) : await recordFuzz(opts);
-        await report(recorded, opts.check);
-      } catch (err) {
-        if (err instanceof RecorderUnavailable) throw new UserError(`record: ${err.message}`);
-        throw err;
-      }
+      const recorded = trace !== undefined ? await recordFile(trace, opts.out) : await recordFuzz(opts);
+      await report(recorded, opts.check);
     });
 }
 
@@ -55,7 +50,7 @@ async function recordFile(path: string, out: string): Promise<Array<{ path: stri
   const kept = loaded.meta.comments.filter((c) => !/^#\s*(s2bench trace v|kernel:|source:|arch:)/.test(c)).map((c) => c.replace(/^#\s?/, ''));
   const meta = { ...recordedMeta(source, kept), bodyComments: loaded.meta.bodyComments ?? [] };
   const [recorded] = recordChunks([{ meta, chunks: loaded.chunks }]);
-  if (recorded!.failure !== undefined) throw new UserError(`record: ${path}: ${recorded!.failure}`);
+  if (recorded!.failure !== undefined) throw new InputError(`record: ${path}: ${recorded!.failure}`);
   await writeTrace(resolve(out), recorded!.meta, recorded!.chunks);
   process.stdout.write(`recorded ${path} -> ${out} (${recorded!.unrecorded.length} rows without a ret)\n`);
   return [{ path: out, trace: recorded! }];

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
 import { replayTrace, type ReplayResult } from '../../replay/engine.js';
 import { readTrace } from '../../trace/io.js';
-import { EXIT_FAILURE, EXIT_OK } from '../errors.js';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 
 interface ReplayCliOptions {
   profile?: string;

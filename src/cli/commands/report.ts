@@ -9,12 +9,12 @@ import { parseProfile } from '../../core/profile.js';
 import { pairProfiles } from '../../report/profile-pairs.js';
 import { compareRuns, comparisonFails, DEFAULT_COMPARE_OPTIONS, type Comparison } from '../../report/compare.js';
 import { formatCompareCsv, formatCompareText } from '../../report/compare-output.js';
-import { RunDirError } from '../../report/errors.js';
 import { RUN_FILES } from '../../report/files.js';
 import { renderComparePage } from '../../report/html/compare-page.js';
 import { readRunDir, type LoadedRun } from '../../report/run-dir.js';
 import { renderRunReport } from '../../report/write.js';
-import { EXIT_FAILURE, EXIT_OK, UserError, UsageError } from '../errors.js';
+import { InputError, UsageError } from '../../errors.js';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 
 interface CompareCliOptions {
   threshold: string;
@@ -72,14 +72,9 @@ function parseAlpha(text: string): number {
   return p;
 }
 
-async function loadRun(dir: string): Promise<LoadedRun> {
-  try {
-    return await readRunDir(resolve(dir));
-  } catch (err) {
-    // A missing or malformed results directory is an input error of the command line (exit 2).
-    if (err instanceof RunDirError) throw new UsageError(err.message);
-    throw err;
-  }
+/** A missing or malformed results directory is a RunDirError: exit 2, like any bad argument. */
+function loadRun(dir: string): Promise<LoadedRun> {
+  return readRunDir(resolve(dir));
 }
 
 async function compareCommand(baseDir: string, newDir: string, opts: CompareCliOptions, out: NodeJS.WritableStream): Promise<number> {
@@ -88,22 +83,16 @@ async function compareCommand(baseDir: string, newDir: string, opts: CompareCliO
   if ((opts.baseProfile === undefined) !== (opts.newProfile === undefined)) {
     throw new UsageError('--base-profile and --new-profile go together');
   }
-  let comparison: Comparison;
-  try {
-    if (opts.baseProfile !== undefined && opts.newProfile !== undefined) {
-      [base, next] = pairProfiles(base, next, parseProfile(opts.baseProfile).name, parseProfile(opts.newProfile).name);
-    }
-    comparison = compareRuns(base, next, options);
-  } catch (err) {
-    if (err instanceof RunDirError) throw new UsageError(err.message);
-    throw err;
+  if (opts.baseProfile !== undefined && opts.newProfile !== undefined) {
+    [base, next] = pairProfiles(base, next, parseProfile(opts.baseProfile).name, parseProfile(opts.newProfile).name);
   }
+  const comparison: Comparison = compareRuns(base, next, options);
   const outDir = resolve(opts.out ?? next.dir);
   try {
     await writeFileAtomic(join(outDir, RUN_FILES.compareCsv), formatCompareCsv(comparison));
     await writeFileAtomic(join(outDir, RUN_FILES.compareHtml), renderComparePage(comparison, opts.allowBehaviourChange));
   } catch (err) {
-    throw new UserError(`cannot write the comparison into ${outDir}: ${(err as Error).message}`);
+    throw new InputError(`cannot write the comparison into ${outDir}: ${(err as Error).message}`);
   }
   if (opts.json) out.write(JSON.stringify(comparison, null, 2) + '\n');
   else {

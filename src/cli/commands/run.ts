@@ -14,7 +14,8 @@ import { collectRunInfo } from '../../report/run-info.js';
 import { comparisonFails } from '../../report/compare.js';
 import { formatCompareText } from '../../report/compare-output.js';
 import { writeRun } from '../../report/write.js';
-import { EXIT_FAILURE, UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
+import { EXIT_FAILURE } from '../exit-codes.js';
 import { printSummary } from './run-summary.js';
 import { newRunId } from './run-id.js';
 

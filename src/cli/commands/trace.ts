@@ -2,10 +2,11 @@
 
 import type { Command } from 'commander';
 import { u64 } from '../../trace/columns.js';
-import { TraceError } from '../../trace/errors.js';
+import { TraceError } from '../../errors.js';
 import { openTrace, traceKind, validateTraceFile, writeTrace } from '../../trace/io.js';
 import { F_GPA, F_SIZE, OPS, type TraceMeta } from '../../trace/schema.js';
-import { EXIT_FAILURE, UserError } from '../errors.js';
+import { InputError } from '../../errors.js';
+import { EXIT_FAILURE } from '../exit-codes.js';
 
 export function registerTraceCommands(program: Command): void {
   program
@@ -57,7 +58,7 @@ export async function validateCommand(files: string[], json: boolean, print: (te
     } catch (err) {
       if (err instanceof TraceError) problems.push(toProblem(err));
       // A file that cannot be read is a problem of that file; the others are still checked.
-      else if (err instanceof UserError && err.exitCode === EXIT_FAILURE) {
+      else if (err instanceof InputError) {
         problems.push({ file, line: 0, record: false, field: '', message: err.message });
       } else throw err;
     }

@@ -2,7 +2,7 @@
 // reported against the line of the recording it came from, like any other bad line.
 
 import { TraceBuilder } from '../builder.js';
-import { TraceError } from '../errors.js';
+import { TraceError } from '../../errors.js';
 import type { TraceChunk } from '../schema.js';
 import type { ImportedRow, ImportWarning } from './result.js';
 

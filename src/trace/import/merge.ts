@@ -3,7 +3,7 @@
 // second recording's times) lines them up when they do not (trace-cmd's default clock is not wall
 // time: record with `-C tai` and pass -37, or with perf `-k CLOCK_REALTIME` and no offset).
 
-import { UserError } from '../../cli/errors.js';
+import { InputError } from '../../errors.js';
 import type { ImportedRow } from './result.js';
 
 /**
@@ -15,7 +15,7 @@ export function mergeByTime(a: readonly ImportedRow[], b: readonly ImportedRow[]
   const untimed = (rows: readonly ImportedRow[], name: string): void => {
     const row = rows.find((r) => r.time === undefined);
     if (row) {
-      throw new UserError(`${name}: line ${row.line} has no timestamp; merging needs timestamps on both recordings (strace -ttt)`);
+      throw new InputError(`${name}: line ${row.line} has no timestamp; merging needs timestamps on both recordings (strace -ttt)`);
     }
   };
   untimed(a, names[0]);
