@@ -4,6 +4,7 @@
 import { formatSi } from '../../report/format.js';
 import { groupJobs } from '../../report/groups.js';
 import { median } from '../../report/stats.js';
+import { terminalText } from '../../report/terminal.js';
 import type { JobResult } from '../../report/types.js';
 
 export function printSummary(results: JobResult[], outDir: string, out: NodeJS.WritableStream = process.stdout): void {
@@ -11,8 +12,8 @@ export function printSummary(results: JobResult[], outDir: string, out: NodeJS.W
   for (const g of groupJobs(results)) {
     const m = g.modeled;
     rows.push([
-      g.trace,
-      g.profile,
+      terminalText(g.trace),
+      terminalText(g.profile),
       String(m['events'] ?? '-'),
       String(m['faults'] ?? '-'),
       m['events'] !== undefined ? `${m['leaves.4k'] ?? 0}/${m['leaves.2m'] ?? 0}/${m['leaves.1g'] ?? 0}` : '-',
@@ -24,7 +25,9 @@ export function printSummary(results: JobResult[], outDir: string, out: NodeJS.W
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   for (const row of rows) out.write(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
   for (const r of results) {
-    if (r.status === 'failed') out.write(`FAILED ${r.trace} [${r.profile}] repeat ${r.repeat}: ${r.error ?? 'unknown error'}\n`);
+    if (r.status === 'failed') {
+      out.write(`FAILED ${terminalText(r.trace)} [${terminalText(r.profile)}] repeat ${r.repeat}: ${terminalText(r.error ?? 'unknown error', 300)}\n`);
+    }
   }
-  out.write(`report: ${outDir}/report.html\n`);
+  out.write(`report: ${terminalText(outDir, 400)}/report.html\n`);
 }
