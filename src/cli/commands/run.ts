@@ -9,11 +9,13 @@ import { microJobResult, runMicro } from '../../bench/micro.js';
 import { parseProfile } from '../../core/profile.js';
 import { runSuite, type SuiteOptions } from '../../replay/run-suite.js';
 import { parseSuiteShard } from '../../replay/suite.js';
-import type { JobResult, PoolInfo } from '../../report/types.js';
+import type { JobResult, PoolInfo, RunInfo } from '../../report/types.js';
 import { collectRunInfo } from '../../report/run-info.js';
 import { comparisonFails } from '../../report/compare.js';
 import { formatCompareText } from '../../report/compare-output.js';
-import { writeRun } from '../../report/write.js';
+import { renderRunReport, writeRun } from '../../report/write.js';
+import { RunJournal } from '../../report/journal.js';
+import { terminalText } from '../../report/terminal.js';
 import { UsageError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
 import { printSummary } from './run-summary.js';
@@ -33,7 +35,12 @@ interface RunCliOptions {
   shard?: string;
   baseline?: string;
   micro: boolean;
+  force: boolean;
+  jobTimeout: string;
 }
+
+/** Ten minutes: the largest shipped trace replays in well under a second. */
+const DEFAULT_JOB_TIMEOUT_S = 600;
 
 export function registerRunCommand(program: Command): void {
   program
@@ -56,9 +63,17 @@ export function registerRunCommand(program: Command): void {
     .option('--shard <i/n>', 'run only shard i of n of the suite (for CI runners)')
     .option('--baseline <dir>', 'a previous run to compare with, embedded in the report')
     .option('--micro', 'also run the core micro-benchmarks (after the suite, on the main thread)', false)
+    .option('--force', 'replace a non-empty output directory (or the leftovers of a run that did not finish)', false)
+    .option('--job-timeout <seconds>', 'stop a job that runs longer and record it as failed (0 = no limit; needs workers >= 1)', String(DEFAULT_JOB_TIMEOUT_S))
     .action(async (inputs: string[], opts: RunCliOptions) => {
       process.exitCode = await runCommand(inputs, opts);
     });
+}
+
+function jobTimeoutMs(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--job-timeout takes a number of seconds >= 0, not '${text}'`);
+  return seconds === 0 ? Infinity : seconds * 1000;
 }
 
 function positiveInt(name: string, text: string, min: number): number {
@@ -83,38 +98,55 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
     ...(opts.shard !== undefined ? { shard: parseSuiteShard(opts.shard) } : {}),
   };
 
+  suiteOptions.jobTimeoutMs = jobTimeoutMs(opts.jobTimeout);
+  const planInfo = await collectRunInfo({ runId, startedAt, finishedAt: startedAt, options: plainOptions(suiteOptions), traces: [], results: [] });
+  const journal = await RunJournal.open(outDir, planInfo, opts.force);
+
   const bar = !opts.quiet && process.stderr.isTTY ? newProgressBar() : undefined;
   suiteOptions.onPlan = (jobs) => bar?.start(jobs.length, 0, { job: '' });
-  suiteOptions.onResult = (result: JobResult, done: number) =>
-    bar?.update(done, { job: `${result.trace} ${result.profile}` });
+  suiteOptions.onResult = (result: JobResult, done: number) => {
+    bar?.update(done, { job: terminalText(`${result.trace} ${result.profile}`) });
+    return journal.record(result);
+  };
   let suite;
   try {
     suite = await runSuite(suiteOptions);
+    if (suite.jobs.length === 0) throw new UsageError(`no traces found in ${inputs.join(', ')}${opts.filter ? ` matching ${opts.filter}` : ''}`);
+  } catch (err) {
+    await journal.abandon();
+    throw err;
   } finally {
     bar?.stop();
   }
-  if (suite.jobs.length === 0) throw new UsageError(`no traces found in ${inputs.join(', ')}${opts.filter ? ` matching ${opts.filter}` : ''}`);
 
   const results = [...suite.results];
   if (opts.micro) {
     // After the pool has stopped, so the micro figures are not measured against busy workers.
     const profile = parseProfile(opts.profile[0] ?? 'x86-tdp');
-    results.push(microJobResult(profile, await runMicro(profile, { timeMs: MICRO_TIME_MS })));
+    const micro = microJobResult(profile, await runMicro(profile, { timeMs: MICRO_TIME_MS }));
+    results.push(micro);
+    await journal.record(micro);
   }
-  const runInfo = {
+  await journal.close();
+  const pool = poolInfo(suite.results, Math.max(1, suiteOptions.workers), suite.wallMs);
+  const runInfo: RunInfo = {
     ...(await collectRunInfo({
       runId,
       startedAt,
       finishedAt: new Date(),
-      options: { ...suiteOptions, onPlan: undefined, onResult: undefined },
+      options: plainOptions(suiteOptions),
       traces: suite.traces,
       results,
     })),
-    pool: poolInfo(suite.results, Math.max(1, suiteOptions.workers), suite.wallMs),
+    complete: true,
+    pool,
   };
-  const written = await writeRun(outDir, runInfo, results, opts.baseline !== undefined ? { baselineDir: opts.baseline } : {});
+  // The whole run into the staging directory, then into place; the baseline comparison after, so
+  // that it names the run's real directory.
+  await writeRun(journal.staging, runInfo, results);
+  await journal.commit();
+  const written = opts.baseline !== undefined ? await renderRunReport(outDir, runInfo, results, { baselineDir: opts.baseline }) : {};
   printSummary(results, outDir);
-  const pool = runInfo.pool;
   process.stdout.write(
     `pool: ${pool.workers} worker(s), ${(pool.wallMs / 1000).toFixed(2)} s wall, utilization ${(pool.utilization * 100).toFixed(0)}% (timed loads and replays; JIT warm-ups not counted)\n`,
   );
@@ -126,6 +158,12 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
     regressed = comparisonFails(written.comparison, false);
   }
   return regressed || results.some((r) => r.status === 'failed') ? EXIT_FAILURE : 0;
+}
+
+/** The suite's options as run.json records them: no callbacks, no infinities (JSON has none). */
+function plainOptions(options: SuiteOptions): object {
+  const { onPlan: _plan, onResult: _result, workerFile: _worker, jobTimeoutMs, ...rest } = options;
+  return { ...rest, jobTimeoutS: Number.isFinite(jobTimeoutMs) ? jobTimeoutMs! / 1000 : 0 };
 }
 
 function poolInfo(results: readonly JobResult[], workers: number, wallMs: number): PoolInfo {
