@@ -15,6 +15,8 @@ export interface SuiteOptions {
   profiles: string[];
   filter?: string;
   check: boolean;
+  /** Per trace (io.ts DEFAULT_MAX_EVENTS when not given). */
+  maxEvents?: number;
   shard?: { index: number; count: number };
   /** Tests substitute a worker module to inject failures. */
   workerFile?: URL;
@@ -52,7 +54,11 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
       return { ...t, profiles: profilesFor(fields, options.profiles) };
     }),
   );
-  const jobs: JobRequest[] = planJobs(planned, options.repeat).map((job) => ({ ...job, check: options.check }));
+  const jobs: JobRequest[] = planJobs(planned, options.repeat).map((job) => ({
+    ...job,
+    check: options.check,
+    ...(options.maxEvents !== undefined ? { maxEvents: options.maxEvents } : {}),
+  }));
   options.onPlan?.(jobs);
 
   const start = performance.now();

@@ -133,11 +133,31 @@ export async function openTrace(path: string, chunkRows?: number): Promise<OpenT
   };
 }
 
+/**
+ * The most events `readTrace` holds by default: about 1.5 GB of columns (77 bytes an event). Replay
+ * needs the whole trace in memory (it replays it more than once); past this, a clear error beats an
+ * out-of-memory abort that takes the whole process with it.
+ */
+export const DEFAULT_MAX_EVENTS = 20_000_000;
+
+export interface ReadTraceOptions {
+  /** Stop with an InputError once the trace has more events than this (default DEFAULT_MAX_EVENTS). */
+  maxEvents?: number;
+}
+
 /** The whole trace in memory (fine for the few-MB traces of a suite; stream big ones). */
-export async function readTrace(path: string, chunkRows?: number): Promise<LoadedTrace> {
+export async function readTrace(path: string, chunkRows?: number, options: ReadTraceOptions = {}): Promise<LoadedTrace> {
+  const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   const trace = await openTrace(path, chunkRows);
   const chunks: TraceChunk[] = [];
-  for await (const chunk of trace.chunks()) chunks.push(chunk);
+  let events = 0;
+  for await (const chunk of trace.chunks()) {
+    events += chunk.length;
+    if (events > maxEvents) {
+      throw new InputError(`${path}: more than ${maxEvents} events: replay holds the whole trace in memory (about 77 bytes an event); raise --max-events or split the trace`);
+    }
+    chunks.push(chunk);
+  }
   return { meta: trace.meta, chunks };
 }
 

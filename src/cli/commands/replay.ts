@@ -5,13 +5,15 @@
 import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
 import { replayTrace, type ReplayResult } from '../../replay/engine.js';
-import { readTrace } from '../../trace/io.js';
+import { DEFAULT_MAX_EVENTS, readTrace } from '../../trace/io.js';
+import { UsageError } from '../../errors.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 
 interface ReplayCliOptions {
   profile?: string;
   check: boolean;
   json: boolean;
+  maxEvents?: string;
 }
 
 export function registerReplayCommand(program: Command): void {
@@ -22,6 +24,7 @@ export function registerReplayCommand(program: Command): void {
     .option('-p, --profile <profile>', "profile, e.g. arm64-s2 or x86-tdp,eager-split=off (default: the trace's own, else x86-tdp)")
     .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
     .option('--json', 'print the result as JSON', false)
+    .option('--max-events <n>', 'refuse a trace with more events than this (replay holds it in memory)', String(DEFAULT_MAX_EVENTS))
     .action(async (trace: string, opts: ReplayCliOptions) => {
       process.exitCode = await replayCommand(trace, opts, (text) => process.stdout.write(text));
     });
@@ -32,10 +35,20 @@ export async function replayCommand(
   opts: ReplayCliOptions,
   write: (text: string) => void,
 ): Promise<number> {
-  const trace = await readTrace(path);
+  const trace = await readTrace(path, undefined, { maxEvents: maxEventsOption(opts.maxEvents) });
   const result = replayTrace(trace, opts.profile, { check: opts.check });
   write(opts.json ? `${JSON.stringify(toJson(path, result), null, 2)}\n` : formatResult(path, result, opts.check));
   return opts.check && result.divergences.length > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** The first divergences are the ones to read; a trace that diverges everywhere would print millions. */
+export const MAX_LISTED_DIVERGENCES = 100;
+
+export function maxEventsOption(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_EVENTS;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--max-events takes a whole number >= 1, not '${text}'`);
+  return n;
 }
 
 function toJson(path: string, result: ReplayResult): object {
@@ -43,7 +56,8 @@ function toJson(path: string, result: ReplayResult): object {
     trace: path,
     profile: result.profile,
     counters: result.counters,
-    divergences: result.divergences,
+    divergences: result.divergences.slice(0, MAX_LISTED_DIVERGENCES),
+    divergencesTotal: result.divergences.length,
   };
 }
 
@@ -61,9 +75,11 @@ export function formatResult(path: string, result: ReplayResult, check: boolean)
       lines.push('check: 0 divergences');
     } else {
       lines.push(`check: ${result.divergences.length} divergence(s)`);
-      for (const d of result.divergences) {
+      for (const d of result.divergences.slice(0, MAX_LISTED_DIVERGENCES)) {
         lines.push(`  line ${d.line}: ${d.op}: expected ${d.expected}, got ${d.got}`);
       }
+      const rest = result.divergences.length - MAX_LISTED_DIVERGENCES;
+      if (rest > 0) lines.push(`  ... and ${rest} more`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -19,6 +19,8 @@ import { terminalText } from '../../report/terminal.js';
 import { UsageError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
 import { printSummary } from './run-summary.js';
+import { maxEventsOption } from './replay.js';
+import { DEFAULT_MAX_EVENTS } from '../../trace/io.js';
 import { newRunId } from './run-id.js';
 
 /** Per micro-benchmark case when `run --micro`: short, since the suite is the main job. */
@@ -37,6 +39,7 @@ interface RunCliOptions {
   micro: boolean;
   force: boolean;
   jobTimeout: string;
+  maxEvents: string;
 }
 
 /** Ten minutes: the largest shipped trace replays in well under a second. */
@@ -63,6 +66,7 @@ export function registerRunCommand(program: Command): void {
     .option('--shard <i/n>', 'run only shard i of n of the suite (for CI runners)')
     .option('--baseline <dir>', 'a previous run to compare with, embedded in the report')
     .option('--micro', 'also run the core micro-benchmarks (after the suite, on the main thread)', false)
+    .option('--max-events <n>', 'fail a trace with more events than this (replay holds a trace in memory)', String(DEFAULT_MAX_EVENTS))
     .option('--force', 'replace a non-empty output directory (or the leftovers of a run that did not finish)', false)
     .option('--job-timeout <seconds>', 'stop a job that runs longer and record it as failed (0 = no limit; needs workers >= 1)', String(DEFAULT_JOB_TIMEOUT_S))
     .action(async (inputs: string[], opts: RunCliOptions) => {
@@ -94,6 +98,7 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
     repeat: positiveInt('repeat', opts.repeat, 1),
     profiles: opts.profile,
     check: opts.check,
+    maxEvents: maxEventsOption(opts.maxEvents),
     ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
     ...(opts.shard !== undefined ? { shard: parseSuiteShard(opts.shard) } : {}),
   };
