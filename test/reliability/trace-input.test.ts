@@ -7,7 +7,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TraceError } from '../../src/errors.js';
-import { crc32 } from '../../src/trace/crc32.js';
+import { withMetaJson, withSideJson } from './s2t-bytes.js';
 import { MAX_LINE_CHARS, readTrace, writeTrace, parseTraceText, formatTraceText } from '../../src/trace/io.js';
 import { validateCommand } from '../../src/cli/commands/trace.js';
 
@@ -88,38 +88,6 @@ test('an expect metric name with a comma survives CSV -> CSV', async () => {
   const again = await parseTraceText(formatTraceText(meta, chunks));
   assert.equal(again.chunks[0]!.names[0], 'odd,name');
 });
-
-/** Rewrites the metadata JSON of an .s2t file and fixes its CRC, so only the JSON is wrong. */
-function withMetaJson(s2t: Buffer, json: string): Buffer {
-  const metaBytes = s2t.readUInt32LE(12);
-  const body = s2t.subarray(32 + metaBytes);
-  const meta = Buffer.from(json, 'utf8');
-  const header = Buffer.from(s2t.subarray(0, 32));
-  header.writeUInt32LE(meta.length, 12);
-  header.writeUInt32LE(crc32(meta), 28);
-  return Buffer.concat([header, meta, body]);
-}
-
-/** Replaces the side-table JSON of the first chunk and fixes the chunk's CRC. */
-function withSideJson(s2t: Buffer, json: string): Buffer {
-  const metaBytes = s2t.readUInt32LE(12);
-  const at = 32 + metaBytes;
-  const head = Buffer.from(s2t.subarray(at, at + 28));
-  const rows = head.readUInt32LE(4);
-  const sideBytes = head.readUInt32LE(16);
-  const mask = head.readUInt32LE(24);
-  // Column bytes = everything between the chunk header and the side table.
-  const total = s2t.length - at - 28;
-  void rows;
-  void mask;
-  const columns = s2t.subarray(at + 28, at + 28 + total - sideBytes);
-  const side = Buffer.from(json, 'utf8');
-  head.writeUInt32LE(side.length, 16);
-  let crc = crc32(head.subarray(24, 28));
-  crc = crc32(columns, crc);
-  head.writeUInt32LE(crc32(side, crc), 20);
-  return Buffer.concat([s2t.subarray(0, at), head, columns, side]);
-}
 
 async function oneChunkS2t(dir: string): Promise<Buffer> {
   const path = join(dir, 'base.s2t');
