@@ -4,7 +4,7 @@
 // zod rather than hand-written checks: one declaration gives the check, the message and the path.
 
 import { z } from 'zod';
-import { RESULTS_COLUMNS } from './types.js';
+import { firstIssue } from '../schema-issue.js';
 
 const JOB_STATUS = z.enum(['ok', 'failed']);
 const COUNT = z.number().int().nonnegative();
@@ -74,11 +74,9 @@ export const RESULT_ROW_SCHEMA = z.object({
   value: z.string().regex(PLAIN_DECIMAL, 'not a plain decimal number').transform(Number),
 });
 
-export const RESULTS_HEADER: readonly string[] = RESULTS_COLUMNS;
 
 /** The first issue of a failed parse as `field 'a.b[0]': message`. */
 export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-  return path === '' ? issue.message : `field '${path}': ${issue.message}`;
+  const { path, message } = firstIssue(error);
+  return path === '' ? message : `field '${path}': ${message}`;
 }

@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import { TraceError } from '../errors.js';
+import { firstIssue } from '../schema-issue.js';
 import { FIELDS, type TraceMeta } from './schema.js';
 
 /** A comment line as a CSV trace holds it: starts with `#`, one line. */
@@ -30,13 +31,6 @@ const SIDE_TABLE = z.object({
 
 export type SideTable = z.infer<typeof SIDE_TABLE>;
 
-/** `a.b[2]` style path of a zod issue, for the field of a TraceError. */
-function issueText(error: z.ZodError): { field: string; detail: string } {
-  const issue = error.issues[0]!;
-  const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-  return { field, detail: issue.message };
-}
-
 function parseJson(bytes: Uint8Array, fail: (field: string, detail: string) => TraceError): unknown {
   try {
     return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
@@ -50,8 +44,8 @@ export function parseMetaJson(bytes: Uint8Array, path: string): TraceMeta {
   const fail = (field: string, detail: string): TraceError => new TraceError(path, 0, field ? `metadata.${field}` : 'metadata', `metadata: ${detail}`, true);
   const result = META.safeParse(parseJson(bytes, fail));
   if (!result.success) {
-    const { field, detail } = issueText(result.error);
-    throw fail(field, detail);
+    const { path: field, message } = firstIssue(result.error);
+    throw fail(field, message);
   }
   return { comments: result.data.comments ?? [], fields: result.data.fields ?? {} };
 }
@@ -71,8 +65,8 @@ export function parseSideTable(bytes: Uint8Array, at: SideTablePlace): SideTable
     new TraceError(at.path, at.record, field ? `side table ${field}` : 'side table', `chunk ${at.chunk} side table: ${detail}`, true);
   const result = SIDE_TABLE.safeParse(parseJson(bytes, fail));
   if (!result.success) {
-    const { field, detail } = issueText(result.error);
-    throw fail(field, detail);
+    const { path: field, message } = firstIssue(result.error);
+    throw fail(field, message);
   }
   const table = result.data;
   table.v?.forEach(([key], k) => {
