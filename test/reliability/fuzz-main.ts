@@ -15,8 +15,8 @@ const failures = await fuzz({
   onProgress: (done) => {
     if (done % 250 === 0) process.stderr.write(`fuzz: ${done}/${cases}\n`);
   },
+  onFailure: (f) => process.stdout.write(`case ${f.index} (seed ${f.seed}) ${f.command} ${f.file}: ${f.why}\n${f.output}\n`),
 });
-for (const f of failures) process.stdout.write(`case ${f.index} (seed ${f.seed}) ${f.command} ${f.file}: ${f.why}\n${f.output}\n`);
 const seconds = (performance.now() - started) / 1000;
 process.stdout.write(`fuzz: ${cases} cases, seed ${seed}, ${failures.length} failure(s), ${seconds.toFixed(1)} s, peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
 process.exitCode = failures.length > 0 ? 1 : 0;

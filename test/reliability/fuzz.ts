@@ -170,6 +170,8 @@ export interface FuzzOptions {
   /** Resident memory above this after a case is a failure. */
   maxRssBytes: number;
   onProgress?: (done: number) => void;
+  /** Each failure as it is found (a long run shows them before it ends). */
+  onFailure?: (failure: FuzzFailure) => void;
 }
 
 /**
@@ -188,6 +190,10 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzFailure[]> {
     s2tSeeds.push(await readFile(path));
   }
   const failures: FuzzFailure[] = [];
+  const fail = (failure: FuzzFailure): void => {
+    failures.push(failure);
+    options.onFailure?.(failure);
+  };
   try {
     for (let index = 0; index < options.cases; index++) {
       const k = uniformInt(rng, 0, seeds.length - 1);
@@ -200,12 +206,12 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzFailure[]> {
       for (const args of [['validate', file], ['info', file], ['replay', file, '--max-events', MAX_EVENTS], ['convert', file, other]]) {
         const run = await runCliCaptured(args);
         const why = judge(run, file);
-        if (why !== undefined) failures.push({ seed: options.seed, index, file, command: args[0]!, why, output: (run.stdout + run.stderr).slice(0, 2000) });
+        if (why !== undefined) fail({ seed: options.seed, index, file, command: args[0]!, why, output: (run.stdout + run.stderr).slice(0, 2000) });
       }
       const ms = performance.now() - start;
-      if (ms > options.maxCaseMs) failures.push({ seed: options.seed, index, file, command: 'all', why: `took ${ms.toFixed(0)} ms`, output: '' });
+      if (ms > options.maxCaseMs) fail({ seed: options.seed, index, file, command: 'all', why: `took ${ms.toFixed(0)} ms`, output: '' });
       const rss = process.memoryUsage().rss;
-      if (rss > options.maxRssBytes) failures.push({ seed: options.seed, index, file, command: 'all', why: `resident memory ${(rss / 2 ** 20).toFixed(0)} MiB`, output: '' });
+      if (rss > options.maxRssBytes) fail({ seed: options.seed, index, file, command: 'all', why: `resident memory ${(rss / 2 ** 20).toFixed(0)} MiB`, output: '' });
       // Keep a failing case's files to look at; drop the rest as we go.
       if (!failures.some((f) => f.index === index)) await Promise.all([rm(file, { force: true }), rm(other, { force: true })]);
       options.onProgress?.(index + 1);
