@@ -22,20 +22,24 @@ async function suiteDir(...names: string[]): Promise<string> {
   return dir;
 }
 
+const TINY = '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nmemslot,,0,0x200000,0,,0x7f0000000000,,,,0\nread,0,0x1000,,,,,,,,ok\n';
+
 test('a hung job is stopped at the job timeout and fails; finished repeats and other traces are kept', async () => {
-  const dir = await suiteDir('good', 'hang');
+  // Tiny traces: a job that does not hang takes milliseconds, far below the timeout even on a busy machine.
+  const dir = await mkdtemp(join(tmpdir(), 's2bench-run-'));
+  for (const name of ['good', 'hang']) await writeFile(join(dir, `${name}.csv`), TINY);
   const { results } = await runSuite({
     inputs: [dir],
     workers: 2,
     repeat: 3,
     profiles: [],
     check: false,
-    jobTimeoutMs: 2000,
+    jobTimeoutMs: 5000,
     workerFile: new URL('../replay/fixtures/failing-worker.js', import.meta.url),
   });
   const hang = results.filter((r) => r.trace === 'hang');
   assert.deepEqual(hang.map((r) => r.status), ['ok', 'failed', 'failed']);
-  assert.match(hang[1]!.error ?? '', /timed out after 2 s/);
+  assert.match(hang[1]!.error ?? '', /timed out after 5 s/);
   assert.match(hang[2]!.error ?? '', /not run: repeat 1/);
   assert.ok(results.filter((r) => r.trace === 'good').every((r) => r.status === 'ok'));
 });
