@@ -15,7 +15,7 @@ import { terminalText } from '../../src/report/terminal.js';
 import { writeRun } from '../../src/report/write.js';
 import { MAX_LISTED_DIVERGENCES } from '../../src/cli/commands/replay.js';
 import { job, syntheticRunInfo } from '../report/synthetic.js';
-import { runCliCaptured } from '../helpers/cli.js';
+import { runCliCaptured } from '../helpers/cli-in-process.js';
 
 const HEAD = '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\n';
 

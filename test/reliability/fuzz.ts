@@ -10,7 +10,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { parseTraceText, writeTrace } from '../../src/trace/io.js';
 import { OPS } from '../../src/trace/schema.js';
-import { runCliCaptured, type CliRun } from '../helpers/cli.js';
+import { runCliCaptured, type CliRun } from '../helpers/cli-in-process.js';
 import { repoPath } from '../helpers/paths.js';
 import { metaJsonOf, withMetaJson, withSideJson } from './s2t-bytes.js';
 

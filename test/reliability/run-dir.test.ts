@@ -11,7 +11,7 @@ import { RunDirError } from '../../src/errors.js';
 import { readRunDir } from '../../src/report/run-dir.js';
 import { writeRun } from '../../src/report/write.js';
 import { syntheticJobs, syntheticRunInfo } from '../report/synthetic.js';
-import { runCliCaptured } from '../helpers/cli.js';
+import { runCliCaptured } from '../helpers/cli-in-process.js';
 
 /** The synthetic run (one failed job among four), or with `allOk` only its successful jobs. */
 async function goodRun(allOk = false): Promise<string> {

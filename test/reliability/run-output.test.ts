@@ -12,7 +12,7 @@ import { runSuite } from '../../src/replay/run-suite.js';
 import { stagingDir } from '../../src/report/journal.js';
 import { readRunDir } from '../../src/report/run-dir.js';
 import { repoPath } from '../helpers/paths.js';
-import { runCliCaptured } from '../helpers/cli.js';
+import { runCliCaptured } from '../helpers/cli-in-process.js';
 
 const SMALL = repoPath('traces', 'memslots', 'churn-256.csv');
 
