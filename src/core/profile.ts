@@ -1,4 +1,4 @@
-// Profiles select architecture rules and policy knobs: `NAME[,knob=value...]` (DESIGN.md section 2).
+// Profiles select architecture rules and policy knobs: `NAME[,knob=value...]` (docs/architecture.md, "Profiles").
 // Parsed and validated once, at the boundary; the core reads the resulting plain object.
 
 export const ARCHES = ['x86-tdp', 'arm64-s2'] as const;

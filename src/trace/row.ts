@@ -41,7 +41,7 @@ export interface TraceRow {
   ret?: number | string;
 }
 
-/** Fields each op cannot do without (DESIGN.md section 3). Others are optional or ignored. */
+/** Fields each op cannot do without (docs/trace-format.md). Others are optional or ignored. */
 export const REQUIRED_FIELDS: Readonly<Record<OpName, readonly number[]>> = {
   memslot: [F_SLOT, F_GPA, F_SIZE, F_HVA],
   gmem_create: [F_SIZE, F_FD],

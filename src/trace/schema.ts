@@ -1,5 +1,5 @@
 // Trace format v1: the ops, the columns, the symbolic flag vocabularies, and the columnar chunk that
-// readers yield and the replay engine consumes (DESIGN.md section 3).
+// readers yield and the replay engine consumes (docs/trace-format.md).
 
 import {
   ACCESS_NISV,
