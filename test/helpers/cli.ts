@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// The CLI beside this helper: dist/src/cli/main.js when compiled, src/cli/main.ts under tsx (whose
+// The CLI beside this module: dist/src/cli/main.js when compiled, src/cli/main.ts under tsx (whose
 // loader flags are in process.execArgv, so the child runs the same way).
 const CLI_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const CLI_PATH = existsSync(CLI_JS) ? CLI_JS : CLI_JS.replace(/\.js$/, '.ts');
