@@ -1,5 +1,5 @@
 // The results schema: modeled counters by name. Users' scripts and `expect` rows depend on these names
-// (DESIGN.md section 4): add new ones at the end freely, rename none. The core keeps the values in one
+// (docs/metrics.md): add new ones at the end freely, rename none. The core keeps the values in one
 // Float64Array indexed by these ids, so counting on the hot path is a typed-array increment.
 
 export const METRIC_NAMES = [

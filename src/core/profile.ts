@@ -1,4 +1,4 @@
-// Profiles select architecture rules and policy knobs: `NAME[,knob=value...]` (DESIGN.md section 2).
+// Profiles select architecture rules and policy knobs: `NAME[,knob=value...]` (docs/architecture.md, "Profiles").
 // Parsed and validated once, at the boundary; the core reads the resulting plain object.
 
 import { ProfileError } from '../errors.js';

@@ -103,7 +103,7 @@ export const OP_TABLE = {
     shard: 'barrier',
     ret: 'errno',
     flags: { names: [['log', KVM_MEM_LOG_DIRTY_PAGES], ['ro', KVM_MEM_READONLY], ['gmem', KVM_MEM_GUEST_MEMFD]] },
-    doc: 'KVM_SET_USER_MEMORY_REGION2: create, move, change flags of, or (size 0) delete a memslot; fd/offset bind a guest_memfd',
+    doc: 'KVM_SET_USER_MEMORY_REGION2; `slot` is as_id<<16 | id; size 0 deletes the slot',
     // kvm_userspace_memory_region2.flags is a u32: higher bits cannot reach the kernel.
     replay: (vm, c, i) =>
       vm.setUserMemoryRegion2(c.slot[i]!, c.flagsLo[i]! | 0, u64Field(c, F_GPA, i), u64Field(c, F_SIZE, i), u64Field(c, F_HVA, i), fd(c, i), offset(c, i)),
@@ -114,7 +114,7 @@ export const OP_TABLE = {
     shard: 'barrier',
     ret: 'errno',
     flags: { names: [['mmap', 1], ['init_shared', 2]] },
-    doc: 'KVM_CREATE_GUEST_MEMFD of `size` bytes, known to later rows as `fd`',
+    doc: 'KVM_CREATE_GUEST_MEMFD; `fd` is the id the trace gives the new file',
     replay: (vm, c, i) => vm.createGuestMemfd(fd(c, i), u64Field(c, F_SIZE, i), u64Field(c, F_FLAGS, i)),
   },
   gmem_punch: {
@@ -122,7 +122,7 @@ export const OP_TABLE = {
     fields: ['fd', 'offset', 'size'],
     shard: 'whole',
     ret: 'errno',
-    doc: 'fallocate(PUNCH_HOLE|KEEP_SIZE) on a guest_memfd: frees the range and zaps what maps it',
+    doc: 'fallocate(PUNCH_HOLE | KEEP_SIZE) on a guest_memfd: frees the pages, zaps their mappings',
     replay: (vm, c, i) => vm.gmemFallocate(fd(c, i), true, offset(c, i), u64Field(c, F_SIZE, i)),
   },
   gmem_alloc: {
@@ -130,7 +130,7 @@ export const OP_TABLE = {
     fields: ['fd', 'offset', 'size'],
     shard: 'barrier',
     ret: 'errno',
-    doc: 'fallocate() allocating a guest_memfd range',
+    doc: 'fallocate() allocating guest_memfd pages ahead of faults',
     replay: (vm, c, i) => vm.gmemFallocate(fd(c, i), false, offset(c, i), u64Field(c, F_SIZE, i)),
   },
   gmem_close: {
@@ -138,7 +138,7 @@ export const OP_TABLE = {
     fields: ['fd'],
     shard: 'whole',
     ret: 'errno',
-    doc: 'close() of a guest_memfd',
+    doc: 'close() of a guest_memfd (bindings stay until their slots go)',
     replay: (vm, c, i) => vm.closeGuestMemfd(fd(c, i)),
   },
   attrs: {
@@ -146,7 +146,7 @@ export const OP_TABLE = {
     fields: ['gpa', 'size', 'attrs'],
     shard: 'whole',
     ret: 'errno',
-    doc: 'KVM_SET_MEMORY_ATTRIBUTES: private<->shared conversion of a gpa range',
+    doc: 'KVM_SET_MEMORY_ATTRIBUTES: `attrs` `private` or 0; a change is a private/shared conversion',
     replay: (vm, c, i) => vm.setMemoryAttributes(u64Field(c, F_GPA, i), u64Field(c, F_SIZE, i), u64Field(c, F_ATTRS, i), u64Field(c, F_FLAGS, i)),
   },
   dirty_get: {
@@ -154,7 +154,7 @@ export const OP_TABLE = {
     fields: ['slot'],
     shard: 'barrier',
     ret: 'errno',
-    doc: 'KVM_GET_DIRTY_LOG of a slot; ret is the number of dirty pages',
+    doc: 'KVM_GET_DIRTY_LOG of `slot` (harvests and write-protects again) (ret: the number of pages reported dirty)',
     replay: (vm, c, i) => vm.getDirtyLog(c.slot[i]!),
   },
   dirty_clear: {
@@ -162,7 +162,7 @@ export const OP_TABLE = {
     fields: ['slot', 'offset', 'size'],
     shard: 'barrier',
     ret: 'errno',
-    doc: 'KVM_CLEAR_DIRTY_LOG of `size` pages from page `offset` of a slot (manual protect)',
+    doc: 'KVM_CLEAR_DIRTY_LOG of `slot`, `offset` and `size` in pages',
     replay: (vm, c, i) => vm.clearDirtyLog(c.slot[i]!, offset(c, i), u64Field(c, F_SIZE, i)),
   },
   backing: {
@@ -171,7 +171,7 @@ export const OP_TABLE = {
     shard: 'barrier',
     ret: 'errno',
     flags: { names: [['anon', BACKING_ANON], ['thp', BACKING_THP], ['hugetlb2m', BACKING_HUGETLB_2M], ['hugetlb1g', BACKING_HUGETLB_1G], ['shmem', BACKING_SHMEM]] },
-    doc: 'what backs a host virtual range (mmap of anonymous, THP, hugetlb or shmem memory)',
+    doc: 'the host memory behind an hva range: `anon`, `thp`, `hugetlb2m`, `hugetlb1g` or `shmem` (ret: always 0)',
     replay: (vm, c, i) => {
       vm.setBacking(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i), c.flagsLo[i]!);
       return 0;
@@ -182,7 +182,7 @@ export const OP_TABLE = {
     fields: ['hva', 'size'],
     shard: 'barrier',
     ret: 'errno',
-    doc: 'the host unmaps a range (munmap, MADV_DONTNEED): MMU notifier invalidation',
+    doc: 'MADV_DONTNEED / munmap / hole punch of the backing: an mmu notifier invalidation (ret: always 0)',
     replay: (vm, c, i) => {
       vm.unmapHva(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i));
       return 0;
@@ -194,7 +194,7 @@ export const OP_TABLE = {
     shard: 'whole',
     ret: 'errno',
     flags: { names: [['page', UFFD_PAGE]] },
-    doc: 'UFFDIO_REGISTER (missing mode) of a host range',
+    doc: 'register an hva range for userfaultfd missing faults; the handler fills the whole range on its first fault, or one page per fault with `page` (ret: always 0)',
     replay: (vm, c, i) => {
       vm.registerUffd(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i), c.flagsLo[i]!);
       return 0;
@@ -206,7 +206,7 @@ export const OP_TABLE = {
     shard: 'whole',
     ret: 'errno',
     flags: NO_NAMES,
-    doc: 'the VMM reads guest memory through its mapping',
+    doc: 'the VMM reading guest memory through its own mapping (may take a userfaultfd fault; not dirty-logged)',
     replay: (vm, c, i) => vm.hostAccess(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i), false),
   },
   host_write: {
@@ -215,7 +215,7 @@ export const OP_TABLE = {
     shard: 'whole',
     ret: 'errno',
     flags: NO_NAMES,
-    doc: 'the VMM writes guest memory through its mapping',
+    doc: 'the VMM writing guest memory through its own mapping (may take a userfaultfd fault; not dirty-logged)',
     replay: (vm, c, i) => vm.hostAccess(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i), true),
   },
   read: {
@@ -225,7 +225,7 @@ export const OP_TABLE = {
     shard: 'granule',
     ret: 'outcome',
     flags: ACCESS_FLAGS,
-    doc: 'guest reads: every 4K page of [gpa, gpa+size) in order (one page without a size)',
+    doc: 'guest load from every 4K page of [gpa, gpa + size)',
   },
   write: {
     code: 14,
@@ -234,7 +234,7 @@ export const OP_TABLE = {
     shard: 'granule',
     ret: 'outcome',
     flags: ACCESS_FLAGS,
-    doc: 'guest writes, as `read`',
+    doc: 'guest store to every 4K page of [gpa, gpa + size)',
   },
   exec: {
     code: 15,
@@ -243,7 +243,7 @@ export const OP_TABLE = {
     shard: 'granule',
     ret: 'outcome',
     flags: ACCESS_FLAGS,
-    doc: 'guest instruction fetches, as `read`',
+    doc: 'guest instruction fetch from every 4K page of [gpa, gpa + size)',
   },
   iotlb_update: {
     code: 16,
@@ -251,7 +251,7 @@ export const OP_TABLE = {
     shard: 'shard0',
     ret: 'errno',
     flags: { names: [['rw', VHOST_ACCESS_RW], ['ro', VHOST_ACCESS_RO], ['wo', VHOST_ACCESS_WO]], value: true },
-    doc: 'vhost-vdpa VHOST_IOTLB_UPDATE: slot = asid, gpa = iova, hva = uaddr, flags = perm',
+    doc: 'vhost-vdpa VHOST_IOTLB_UPDATE: `slot` is the asid, `gpa` the iova, `flags` the perm',
     replay: (vm, c, i) => vm.iotlb.update(c.slot[i]!, u64Field(c, F_GPA, i), u64Field(c, F_SIZE, i), u64Field(c, F_HVA, i), c.flagsLo[i]!),
   },
   iotlb_invalidate: {
@@ -259,7 +259,7 @@ export const OP_TABLE = {
     fields: ['slot', 'gpa', 'size'],
     shard: 'shard0',
     ret: 'errno',
-    doc: 'vhost-vdpa VHOST_IOTLB_INVALIDATE of an iova range of an asid',
+    doc: 'vhost-vdpa VHOST_IOTLB_INVALIDATE of [iova, iova + size) in asid `slot`',
     replay: (vm, c, i) => vm.iotlb.invalidate(c.slot[i]!, u64Field(c, F_GPA, i), u64Field(c, F_SIZE, i)),
   },
   iotlb_batch_begin: {
@@ -267,7 +267,7 @@ export const OP_TABLE = {
     fields: [],
     shard: 'shard0',
     ret: 'errno',
-    doc: 'vhost-vdpa VHOST_IOTLB_BATCH_BEGIN',
+    doc: 'vhost-vdpa VHOST_IOTLB_BATCH_BEGIN (asid `slot`, 0 when empty)',
     replay: (vm, c, i) => vm.iotlb.batchBegin(c.slot[i]!),
   },
   iotlb_batch_end: {
@@ -275,7 +275,7 @@ export const OP_TABLE = {
     fields: [],
     shard: 'shard0',
     ret: 'errno',
-    doc: 'vhost-vdpa VHOST_IOTLB_BATCH_END',
+    doc: 'vhost-vdpa VHOST_IOTLB_BATCH_END (asid `slot`): one device update for the whole batch',
     replay: (vm, c, i) => vm.iotlb.batchEnd(c.slot[i]!),
   },
   vdpa_close: {
@@ -283,7 +283,7 @@ export const OP_TABLE = {
     fields: [],
     shard: 'shard0',
     ret: 'errno',
-    doc: 'the vhost-vdpa device is released (the VMM exits or is killed)',
+    doc: 'the VMM closes the vhost-vdpa device (vhost_vdpa_release(); policy `vdpa-release`)',
     replay: (vm) => vm.iotlb.close(),
   },
   hyp_share: {
@@ -291,7 +291,7 @@ export const OP_TABLE = {
     fields: ['gpa'],
     shard: 'shard0',
     ret: 'errno',
-    doc: 'pKVM __pkvm_host_share_hyp of the page at gpa (pfn << 12); a recorded error is injected',
+    doc: 'pKVM kvm_share_hyp() of one page, `gpa` = pfn << 12 (a recorded failure is injected as the hypercall\'s answer)',
     replay: (vm, c, i) => vm.hypshare.share(gfn(c, i), injected(c, i)),
   },
   hyp_unshare: {
@@ -299,7 +299,7 @@ export const OP_TABLE = {
     fields: ['gpa'],
     shard: 'shard0',
     ret: 'errno',
-    doc: 'pKVM __pkvm_host_unshare_hyp, as `hyp_share`',
+    doc: 'pKVM kvm_unshare_hyp() of one page, `gpa` = pfn << 12 (a recorded failure is injected as the hypercall\'s answer)',
     replay: (vm, c, i) => vm.hypshare.unshare(gfn(c, i), injected(c, i)),
   },
   expect: {
@@ -307,7 +307,7 @@ export const OP_TABLE = {
     fields: ['flags', 'ret'],
     shard: 'check',
     ret: 'value',
-    doc: 'a check: the metric named in `flags` has the value `ret` at this point of the replay',
+    doc: 'an assertion: metric `flags` has value `ret` at this point of the replay',
     // The engine evaluates expect rows itself (they compare counters, not an answer).
     replay: () => NO_RESULT,
   },

@@ -1,4 +1,4 @@
-// The arm64 stage-2 fault matrix of KVM's selftest page_fault_test.c (../shared/page-fault-test.md,
+// The arm64 stage-2 fault matrix of KVM's selftest page_fault_test.c (docs/page-fault-test.md,
 // rows 50-65 from the selftest's tests[]): every row, for every backing the selftest's -s takes here,
 // replayed under arm64-s2 with the events the selftest asserts as expect rows and dirty_get checks.
 

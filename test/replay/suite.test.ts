@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { discoverTraces, parseSuiteShard, planJobs, profilesFor, selectShard } from '../../src/replay/suite.js';
 import { UsageError } from '../../src/errors.js';
+import { tempDir } from '../helpers/temp.js';
 
 async function tree(files: string[]): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 's2bench-suite-'));
+  const root = await tempDir('suite');
   for (const f of files) {
     await mkdir(join(root, f, '..'), { recursive: true });
     await writeFile(join(root, f), '');

@@ -3,7 +3,7 @@
 
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runMicro, microJobResult, type MicroFigure } from '../../bench/micro.js';
+import { runMicro, microJobResult, type MicroFigure } from '../../microbench/micro.js';
 import { parseProfile } from '../../core/profile.js';
 import { collectRunInfo } from '../../report/run-info.js';
 import { writeRun } from '../../report/write.js';

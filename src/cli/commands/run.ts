@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { microJobResult, runMicro } from '../../bench/micro.js';
+import { microJobResult, runMicro } from '../../microbench/micro.js';
 import { parseProfile } from '../../core/profile.js';
 import { runSuite, type SuiteOptions } from '../../replay/run-suite.js';
 import { parseSuiteShard } from '../../replay/suite.js';

@@ -1,5 +1,5 @@
 // Generator `boot`: a QEMU-like guest boot, laid out as the recorded QEMU 7.2 capture of a 512 MiB q35
-// guest does it (../shared/fixtures/strace/qemu72-minimal-512m.strace): all RAM in slot 0 and the
+// guest does it (test/fixtures/strace/qemu72-minimal-512m.strace): all RAM in slot 0 and the
 // 256 KiB BIOS ROM read-only at 0xfffc0000; then RAM re-split around the legacy holes - low RAM below
 // the VGA window (0xa0000), read-only option-ROM and BIOS-shadow slots at 0xc0000 and 0xe0000, RAM from
 // 1 MiB up; a VGA framebuffer slot with dirty logging (QEMU's display refresh reads its dirty log).

@@ -16,7 +16,7 @@ export type PftAccess = 'read64' | 'write64' | 'cas' | 'at' | 'dc_zva' | 'ld_pre
 export type PftBacking = 'anon' | 'thp' | 'hugetlb2m' | 'shmem';
 
 export interface PftRow {
-  /** Row number in the order of the shared page-fault-test.md (the selftest's tests[] order), from 1. */
+  /** Row number in the order of docs/page-fault-test.md (the selftest's tests[] order), from 1. */
   n: number;
   access: PftAccess;
   /** with_af: the guest clears TEST_GVA's access flag first and the walk's hardware AF update writes it back. */
