@@ -4,6 +4,8 @@
 import { ProfileError } from '../errors.js';
 
 export const ARCHES = ['x86-tdp', 'arm64-s2'] as const;
+/** What a trace without a `# profile:` and a command without `--profile` replay under. */
+export const DEFAULT_PROFILE_NAME = 'x86-tdp';
 export type Arch = (typeof ARCHES)[number];
 
 /** Every knob with its allowed values; the first value is the default. */
@@ -65,7 +67,8 @@ function makeProfile(arch: Arch, knobs: Knobs): Profile {
   const changed = (Object.keys(KNOBS) as KnobName[])
     .filter((knob) => knobs[knob] !== defaults[knob])
     .map((knob) => `${knob}=${knobs[knob]}`);
-  return { name: [arch, ...changed].join(','), arch, knobs };
+  // Frozen: one object is made at the boundary and shared by the suite, its jobs and every Vm.
+  return Object.freeze({ name: [arch, ...changed].join(','), arch, knobs: Object.freeze(knobs) });
 }
 
 export function describeKnobs(): string {
@@ -74,4 +77,4 @@ export function describeKnobs(): string {
     .join(', ');
 }
 
-export const DEFAULT_PROFILE: Profile = makeProfile('x86-tdp', defaultKnobs());
+export const DEFAULT_PROFILE: Profile = parseProfile(DEFAULT_PROFILE_NAME);

@@ -101,23 +101,23 @@ export function diverge(state: ReplayState, line: number, op: number, expected: 
   state.divergences.push({ line, op: OPS[op] ?? '?', expected, got });
 }
 
-/** The profile a trace replays under: the one given, else the trace's `# profile:`, else x86-tdp. */
-export function resolveProfile(meta: TraceMeta, profile?: Profile | string): Profile {
-  if (profile !== undefined) return typeof profile === 'string' ? parseProfile(profile) : profile;
+/** The profile a trace replays under: the one given, else the trace's `# profile:`, else the default. */
+export function resolveProfile(meta: TraceMeta, profile?: Profile): Profile {
+  if (profile !== undefined) return profile;
   const own = meta.fields['profile'];
   return own !== undefined && own !== '' ? parseProfile(own) : DEFAULT_PROFILE;
 }
 
 /** Replay a loaded trace (or a file, read first) and return the modeled counters and divergences. */
-export function replayTrace(trace: LoadedTrace, profile?: Profile | string, options?: ReplayOptions): ReplayResult;
+export function replayTrace(trace: LoadedTrace, profile?: Profile, options?: ReplayOptions): ReplayResult;
 export function replayTrace(
   trace: string,
-  profile?: Profile | string,
+  profile?: Profile,
   options?: ReplayOptions,
 ): Promise<ReplayResult>;
 export function replayTrace(
   trace: LoadedTrace | string,
-  profile?: Profile | string,
+  profile?: Profile,
   options: ReplayOptions = {},
 ): ReplayResult | Promise<ReplayResult> {
   if (typeof trace === 'string') {
@@ -126,7 +126,7 @@ export function replayTrace(
   return replayLoaded(trace, profile, options);
 }
 
-function replayLoaded(trace: LoadedTrace, profile: Profile | string | undefined, options: ReplayOptions): ReplayResult {
+function replayLoaded(trace: LoadedTrace, profile: Profile | undefined, options: ReplayOptions): ReplayResult {
   void options;
   const resolved = resolveProfile(trace.meta, profile);
   const vm = new Vm(resolved);

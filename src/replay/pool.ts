@@ -45,7 +45,7 @@ function failed(job: JobRequest, error: string): JobResult {
   return {
     trace: job.trace,
     tracePath: job.tracePath,
-    profile: job.profile,
+    profile: job.profile.name,
     repeat: job.repeat,
     status: 'failed',
     error,

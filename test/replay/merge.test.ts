@@ -8,9 +8,10 @@ import { writeRun } from '../../src/report/write.js';
 import { runSuite } from '../../src/replay/run-suite.js';
 import { repoPath } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
+import { parseProfile } from '../../src/core/profile.js';
 
 async function runToDir(shard: { index: number; count: number } | undefined, dir: string): Promise<void> {
-  const suite = await runSuite({ inputs: [repoPath('traces')], workers: 0, repeat: 1, profiles: ['x86-tdp'], check: false, ...(shard ? { shard } : {}) });
+  const suite = await runSuite({ inputs: [repoPath('traces')], workers: 0, repeat: 1, profiles: [parseProfile('x86-tdp')], check: false, ...(shard ? { shard } : {}) });
   const now = new Date();
   const info = await collectRunInfo({ runId: `run-${shard?.index ?? 'all'}`, startedAt: now, finishedAt: now, options: {}, traces: suite.traces, results: suite.results });
   await writeRun(dir, info, suite.results);

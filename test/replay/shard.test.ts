@@ -47,11 +47,11 @@ function mixedTrace(): LoadedTrace {
 test('a sharded replay merges to exactly the single-thread counters and divergences', async () => {
   const trace = mixedTrace();
   for (const profile of ['x86-tdp', 'x86-tdp,eager-split=off', 'arm64-s2']) {
-    const whole = replayTrace(trace, profile);
+    const whole = replayTrace(trace, parseProfile(profile));
     assert.ok(whole.counters['faults']! > 5000, 'the trace does real work');
     assert.ok(whole.divergences.length >= 5, 'the wrong expect and dirty_get values diverge');
     for (const shards of [1, 2, 3, 4]) {
-      const sharded = await replaySharded(trace, shards, { profile, workers: 0 });
+      const sharded = await replaySharded(trace, shards, { profile: parseProfile(profile), workers: 0 });
       assert.equal(sharded.shards, shards);
       assert.deepEqual(sharded.counters, whole.counters, `${profile}, ${shards} shards`);
       assert.deepEqual(sharded.divergences, whole.divergences, `${profile}, ${shards} shards`);
@@ -62,7 +62,7 @@ test('a sharded replay merges to exactly the single-thread counters and divergen
 test('shards run on worker threads give the same merge', async () => {
   const trace = mixedTrace();
   const whole = replayTrace(trace, parseProfile('x86-tdp'));
-  const sharded = await replaySharded(trace, 4, { profile: 'x86-tdp', workers: 2 });
+  const sharded = await replaySharded(trace, 4, { profile: parseProfile('x86-tdp'), workers: 2 });
   assert.deepEqual(sharded.counters, whole.counters);
 });
 
@@ -89,12 +89,13 @@ test('every shardable shipped trace merges to its single-thread counters under e
   for (const t of await discoverTraces([repoPath('traces')])) {
     const trace = await readTrace(t.path);
     for (const profile of profilesFor(trace.meta.fields, [])) {
+      assert.ok(!('error' in profile), `${t.name}: ${profile.name} parses`);
       const whole = replayTrace(trace, profile);
       const result = await replaySharded(trace, 3, { profile, workers: 0 });
       if (result.unshardable !== undefined) continue;
       sharded++;
-      assert.deepEqual(result.counters, whole.counters, `${t.name} [${profile}]`);
-      assert.deepEqual(result.divergences, whole.divergences, `${t.name} [${profile}]`);
+      assert.deepEqual(result.counters, whole.counters, `${t.name} [${profile.name}]`);
+      assert.deepEqual(result.divergences, whole.divergences, `${t.name} [${profile.name}]`);
     }
   }
   assert.ok(sharded >= 4, `at least the boot, demand-paging and migration traces shard (${sharded} did)`);

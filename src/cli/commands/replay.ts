@@ -4,6 +4,7 @@
 
 import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
+import { parseProfile } from '../../core/profile.js';
 import { replayTrace, type ReplayResult } from '../../replay/engine.js';
 import { readTrace } from '../../trace/io.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
@@ -33,7 +34,8 @@ export async function replayCommand(
   write: (text: string) => void,
 ): Promise<number> {
   const trace = await readTrace(path);
-  const result = replayTrace(trace, opts.profile, { check: opts.check });
+  const profile = opts.profile === undefined ? undefined : parseProfile(opts.profile);
+  const result = replayTrace(trace, profile, { check: opts.check });
   write(opts.json ? `${JSON.stringify(toJson(path, result), null, 2)}\n` : formatResult(path, result, opts.check));
   return opts.check && result.divergences.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }

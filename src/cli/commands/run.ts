@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { microJobResult, runMicro } from '../../microbench/micro.js';
-import { parseProfile } from '../../core/profile.js';
+import { DEFAULT_PROFILE, parseProfile } from '../../core/profile.js';
 import { runSuite, type SuiteOptions } from '../../replay/run-suite.js';
 import { parseSuiteShard } from '../../replay/suite.js';
 import type { JobResult, PoolInfo } from '../../report/types.js';
@@ -71,13 +71,13 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const outDir = resolve(opts.out ?? join('reports', runId));
-  // Command-line profiles are checked here, at the boundary: a typo is a usage error, not failed jobs.
-  for (const profile of opts.profile) parseProfile(profile);
+  // Command-line profiles are parsed here, at the boundary: a typo is a usage error, not failed jobs.
+  const profiles = opts.profile.map(parseProfile);
   const suiteOptions: SuiteOptions = {
     inputs,
     workers: positiveInt('workers', opts.workers, 0),
     repeat: positiveInt('repeat', opts.repeat, 1),
-    profiles: opts.profile,
+    profiles,
     check: opts.check,
     ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
     ...(opts.shard !== undefined ? { shard: parseSuiteShard(opts.shard) } : {}),
@@ -98,7 +98,7 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   const results = [...suite.results];
   if (opts.micro) {
     // After the pool has stopped, so the micro figures are not measured against busy workers.
-    const profile = parseProfile(opts.profile[0] ?? 'x86-tdp');
+    const profile = profiles[0] ?? DEFAULT_PROFILE;
     results.push(microJobResult(profile, await runMicro(profile, { timeMs: MICRO_TIME_MS })));
   }
   const runInfo = {
@@ -106,7 +106,7 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
       runId,
       startedAt,
       finishedAt: new Date(),
-      options: { ...suiteOptions, onPlan: undefined, onResult: undefined },
+      options: { ...suiteOptions, profiles: profiles.map((p) => p.name), onPlan: undefined, onResult: undefined },
       traces: suite.traces,
       results,
     })),
