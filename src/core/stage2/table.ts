@@ -1,8 +1,9 @@
 // The stage-2 page table: a radix tree of 512-entry tables in one growable Int32Array pool with a free
 // list. All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries
 // (and empty ones), before descending into a table and after returning from it, as arm64's
-// kvm_pgtable_walk() does. Map, zap, split, write-protect and count are small visitors
-// (./visitors.ts); none of them has its own loop over the tree.
+// kvm_pgtable_walk() does: one callback per walker, told which visit it is in, given a context (range,
+// entry, level, the walker's data) rather than reading fields of the table. Map, zap, split,
+// write-protect and count are small visitors (./visitors.ts); none has its own loop over the tree.
 
 import { M } from '../metrics.js';
 import {
@@ -16,19 +17,39 @@ import {
   tablePte,
 } from './pte.js';
 
-/** When a visitor wants to be called (kvm_pgtable_walk_flags). */
+/** What a walker asks to visit, and which visit a callback is in (kvm_pgtable_walk_flags). */
 export const WALK_LEAF = 1 << 0;
 export const WALK_TABLE_PRE = 1 << 1;
 export const WALK_TABLE_POST = 1 << 2;
 
-export interface Visitor {
-  readonly walkFlags: number;
-  /** A non-table entry (a leaf or an empty entry) at pool index `idx` covering gfns from `gfn`. */
-  leaf(s: Stage2, idx: number, level: number, gfn: number): void;
-  /** A table entry, before the walker descends (the visitor may replace it). */
-  tablePre(s: Stage2, idx: number, level: number, gfn: number): void;
-  /** A table entry, after the walker returned from it. */
-  tablePost(s: Stage2, idx: number, level: number, gfn: number): void;
+/**
+ * The entry being visited (arm64's struct kvm_pgtable_visit_ctx): the walk's range, the entry's pool
+ * index (the ptep), its level and first gfn (the addr), the walker's own data and flags. One context
+ * per walk in progress, reused for every entry of that walk: visitors read it during the callback and
+ * must not keep it.
+ */
+export interface WalkCtx<A = unknown> {
+  readonly s2: Stage2;
+  /** The range of this walk: gfns [start, end). */
+  start: number;
+  end: number;
+  /** Pool index of the entry. */
+  idx: number;
+  level: number;
+  /** First gfn the entry covers. */
+  gfn: number;
+  arg: A;
+  flags: number;
+}
+
+/** One callback for every visit; `visit` is WALK_LEAF, WALK_TABLE_PRE or WALK_TABLE_POST. */
+export type VisitorFn<A> = (ctx: WalkCtx<A>, visit: number) => void;
+
+/** A walk's callback, its data and the visits it wants (arm64's struct kvm_pgtable_walker). */
+export interface Walker<A> {
+  readonly cb: VisitorFn<A>;
+  readonly arg: A;
+  readonly flags: number;
 }
 
 const INITIAL_TABLES = 64;
@@ -53,9 +74,12 @@ export class Stage2 {
    */
   flushLog: ((flushed: boolean) => void) | null = null;
   onTablesChanged: (() => void) | null = null;
-  /** The range of the walk in progress: visitors read it. */
-  walkStart = 0;
-  walkEnd = 0;
+  /**
+   * Contexts of the walks in progress, innermost last: a walk started from inside a callback (a
+   * subtree torn down while mapping) gets its own. Made once and reused, so walking allocates nothing.
+   */
+  private readonly ctxs: WalkCtx[] = [];
+  private depth = 0;
 
   constructor(
     rootLevel: number,
@@ -70,51 +94,66 @@ export class Stage2 {
     this.allocTable(); // the root, table 0
   }
 
-  /** Walk every entry overlapping gfns [start, end), calling `v` as its walkFlags ask. */
-  walk(start: number, end: number, v: Visitor): void {
-    const savedStart = this.walkStart;
-    const savedEnd = this.walkEnd;
-    this.walkStart = start;
-    this.walkEnd = end;
-    this.walkTable(0, this.rootLevel, 0, start, end, v);
-    this.walkStart = savedStart;
-    this.walkEnd = savedEnd;
+  /** Walk every entry overlapping gfns [start, end), calling the walker as its flags ask (kvm_pgtable_walk()). */
+  walk<A>(start: number, end: number, walker: Walker<A>): void {
+    this.walkFrom(0, this.rootLevel, 0, start, end, walker);
   }
 
   /** Walk one table's subtree only (used to tear a subtree down from inside another walk). */
-  walkSubtree(table: number, level: number, base: number, v: Visitor): void {
-    const savedStart = this.walkStart;
-    const savedEnd = this.walkEnd;
-    const end = base + LEVEL_PAGES[level]! * PTRS_PER_TABLE;
-    this.walkStart = base;
-    this.walkEnd = end;
-    this.walkTable(table, level, base, base, end, v);
-    this.walkStart = savedStart;
-    this.walkEnd = savedEnd;
+  walkSubtree<A>(table: number, level: number, base: number, walker: Walker<A>): void {
+    this.walkFrom(table, level, base, base, base + LEVEL_PAGES[level]! * PTRS_PER_TABLE, walker);
   }
 
-  private walkTable(table: number, level: number, base: number, start: number, end: number, v: Visitor): void {
+  private walkFrom<A>(table: number, level: number, base: number, start: number, end: number, walker: Walker<A>): void {
+    const ctx = (this.ctxs[this.depth] ??= newCtx(this)) as WalkCtx<A>;
+    this.depth++;
+    ctx.start = start;
+    ctx.end = end;
+    ctx.arg = walker.arg;
+    ctx.flags = walker.flags;
+    // Visitors do not throw (they only edit the pool), so the depth needs no finally.
+    this.walkTable(table, level, base, ctx, walker.cb);
+    ctx.arg = undefined as A; // do not keep the walker's data alive
+    this.depth--;
+  }
+
+  private walkTable<A>(table: number, level: number, base: number, ctx: WalkCtx<A>, cb: VisitorFn<A>): void {
     const span = LEVEL_PAGES[level]!;
     // Multiplying by 2^-9k is exact and cheaper than dividing.
     const inv = LEVEL_INV[level]!;
+    const start = ctx.start;
     let i = start > base ? Math.floor((start - base) * inv) : 0;
-    const last = Math.min(PTRS_PER_TABLE, Math.ceil((end - base) * inv));
-    const flags = v.walkFlags;
+    const last = Math.min(PTRS_PER_TABLE, Math.ceil((ctx.end - base) * inv));
+    const flags = ctx.flags;
     for (; i < last; i++) {
       const idx = table * PTRS_PER_TABLE + i;
       const gfn = base + i * span;
       let pte = this.pool[idx]!;
       if ((pte & PTE_TABLE) === 0) {
-        if ((flags & WALK_LEAF) !== 0) v.leaf(this, idx, level, gfn);
+        if ((flags & WALK_LEAF) !== 0) {
+          ctx.idx = idx;
+          ctx.level = level;
+          ctx.gfn = gfn;
+          cb(ctx, WALK_LEAF);
+        }
         pte = this.pool[idx]!;
         if ((pte & PTE_TABLE) === 0) continue;
       } else if ((flags & WALK_TABLE_PRE) !== 0) {
-        v.tablePre(this, idx, level, gfn);
+        ctx.idx = idx;
+        ctx.level = level;
+        ctx.gfn = gfn;
+        cb(ctx, WALK_TABLE_PRE);
         pte = this.pool[idx]!;
         if ((pte & PTE_TABLE) === 0) continue;
       }
-      this.walkTable(pteChild(pte), level - 1, gfn, start, end, v);
-      if ((flags & WALK_TABLE_POST) !== 0) v.tablePost(this, idx, level, gfn);
+      this.walkTable(pteChild(pte), level - 1, gfn, ctx, cb);
+      if ((flags & WALK_TABLE_POST) !== 0) {
+        // The descent visited the children through the same context: point it back at this entry.
+        ctx.idx = idx;
+        ctx.level = level;
+        ctx.gfn = gfn;
+        cb(ctx, WALK_TABLE_POST);
+      }
     }
   }
 
@@ -230,4 +269,8 @@ export class Stage2 {
   isLeafAt(idx: number): boolean {
     return isLeaf(this.pool[idx]!);
   }
+}
+
+function newCtx(s2: Stage2): WalkCtx {
+  return { s2, start: 0, end: 0, idx: 0, level: 0, gfn: 0, arg: undefined, flags: 0 };
 }
