@@ -1,8 +1,8 @@
 // The stage-2 page table: a radix tree of 512-entry tables in one growable Int32Array pool with a free
 // list. All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries
 // (and empty ones), before descending into a table and after returning from it, as arm64's
-// kvm_pgtable_walk() does: one callback per walker, told which visit it is in, given a context (range,
-// entry, level, the walker's data) rather than reading fields of the table. Map, zap, split,
+// kvm_pgtable_walk() does: one callback per walker, told which visit it is in, given the visit's
+// context (entry, level, the walk's range) as arguments rather than reading fields of the table. Map, zap, split,
 // write-protect and count are small visitors (./visitors.ts); none has its own loop over the tree.
 
 import { M } from '../metrics.js';
@@ -23,33 +23,19 @@ export const WALK_TABLE_PRE = 1 << 1;
 export const WALK_TABLE_POST = 1 << 2;
 
 /**
- * The entry being visited (arm64's struct kvm_pgtable_visit_ctx): the walk's range, the entry's pool
- * index (the ptep), its level and first gfn (the addr), the walker's own data and flags. One context
- * per walk in progress, reused for every entry of that walk: visitors read it during the callback and
- * must not keep it.
+ * A walk's callback and the visits it wants (arm64's struct kvm_pgtable_walker). The walker object is
+ * also its own data (pgtable.c's `arg`): a method rather than a function value, so that V8 keeps the
+ * call site's feedback per walker class and can inline the callback into the walk.
  */
-export interface WalkCtx<A = unknown> {
-  readonly s2: Stage2;
-  /** The range of this walk: gfns [start, end). */
-  start: number;
-  end: number;
-  /** Pool index of the entry. */
-  idx: number;
-  level: number;
-  /** First gfn the entry covers. */
-  gfn: number;
-  arg: A;
-  flags: number;
-}
-
-/** One callback for every visit; `visit` is WALK_LEAF, WALK_TABLE_PRE or WALK_TABLE_POST. */
-export type VisitorFn<A> = (ctx: WalkCtx<A>, visit: number) => void;
-
-/** A walk's callback, its data and the visits it wants (arm64's struct kvm_pgtable_walker). */
-export interface Walker<A> {
-  readonly cb: VisitorFn<A>;
-  readonly arg: A;
+export interface Walker {
   readonly flags: number;
+  /**
+   * Called for every visit the flags ask for; `visit` is WALK_LEAF, WALK_TABLE_PRE or WALK_TABLE_POST.
+   * The rest is pgtable.c's struct kvm_pgtable_visit_ctx, passed as arguments so that a walk allocates
+   * nothing: the entry's pool index (ptep), level and first gfn (addr), and the walk's range
+   * [start, end).
+   */
+  visit(s: Stage2, visit: number, idx: number, level: number, gfn: number, start: number, end: number): void;
 }
 
 const INITIAL_TABLES = 64;
@@ -74,13 +60,6 @@ export class Stage2 {
    */
   flushLog: ((flushed: boolean) => void) | null = null;
   onTablesChanged: (() => void) | null = null;
-  /**
-   * Contexts of the walks in progress, innermost last: a walk started from inside a callback (a
-   * subtree torn down while mapping) gets its own. Made once and reused, so walking allocates nothing.
-   */
-  private readonly ctxs: WalkCtx[] = [];
-  private depth = 0;
-
   constructor(
     rootLevel: number,
     readonly counters: Float64Array,
@@ -95,65 +74,37 @@ export class Stage2 {
   }
 
   /** Walk every entry overlapping gfns [start, end), calling the walker as its flags ask (kvm_pgtable_walk()). */
-  walk<A>(start: number, end: number, walker: Walker<A>): void {
-    this.walkFrom(0, this.rootLevel, 0, start, end, walker);
+  walk(start: number, end: number, walker: Walker): void {
+    this.walkTable(0, this.rootLevel, 0, start, end, walker);
   }
 
   /** Walk one table's subtree only (used to tear a subtree down from inside another walk). */
-  walkSubtree<A>(table: number, level: number, base: number, walker: Walker<A>): void {
-    this.walkFrom(table, level, base, base, base + LEVEL_PAGES[level]! * PTRS_PER_TABLE, walker);
+  walkSubtree(table: number, level: number, base: number, walker: Walker): void {
+    this.walkTable(table, level, base, base, base + LEVEL_PAGES[level]! * PTRS_PER_TABLE, walker);
   }
 
-  private walkFrom<A>(table: number, level: number, base: number, start: number, end: number, walker: Walker<A>): void {
-    const ctx = (this.ctxs[this.depth] ??= newCtx(this)) as WalkCtx<A>;
-    this.depth++;
-    ctx.start = start;
-    ctx.end = end;
-    ctx.arg = walker.arg;
-    ctx.flags = walker.flags;
-    // Visitors do not throw (they only edit the pool), so the depth needs no finally.
-    this.walkTable(table, level, base, ctx, walker.cb);
-    ctx.arg = undefined as A; // do not keep the walker's data alive
-    this.depth--;
-  }
-
-  private walkTable<A>(table: number, level: number, base: number, ctx: WalkCtx<A>, cb: VisitorFn<A>): void {
+  /** __kvm_pgtable_walk() of one table: its entries in [start, end), children depth first. */
+  private walkTable(table: number, level: number, base: number, start: number, end: number, walker: Walker): void {
     const span = LEVEL_PAGES[level]!;
     // Multiplying by 2^-9k is exact and cheaper than dividing.
     const inv = LEVEL_INV[level]!;
-    const start = ctx.start;
     let i = start > base ? Math.floor((start - base) * inv) : 0;
-    const last = Math.min(PTRS_PER_TABLE, Math.ceil((ctx.end - base) * inv));
-    const flags = ctx.flags;
+    const last = Math.min(PTRS_PER_TABLE, Math.ceil((end - base) * inv));
+    const flags = walker.flags;
     for (; i < last; i++) {
       const idx = table * PTRS_PER_TABLE + i;
       const gfn = base + i * span;
       let pte = this.pool[idx]!;
-      if ((pte & PTE_TABLE) === 0) {
-        if ((flags & WALK_LEAF) !== 0) {
-          ctx.idx = idx;
-          ctx.level = level;
-          ctx.gfn = gfn;
-          cb(ctx, WALK_LEAF);
-        }
+      // __kvm_pgtable_visit(): a leaf (or empty) entry gets WALK_LEAF, a table entry WALK_TABLE_PRE;
+      // the entry is read again after the callback, which may have replaced it.
+      const visit = (pte & PTE_TABLE) === 0 ? WALK_LEAF : WALK_TABLE_PRE;
+      if ((flags & visit) !== 0) {
+        walker.visit(this, visit, idx, level, gfn, start, end);
         pte = this.pool[idx]!;
-        if ((pte & PTE_TABLE) === 0) continue;
-      } else if ((flags & WALK_TABLE_PRE) !== 0) {
-        ctx.idx = idx;
-        ctx.level = level;
-        ctx.gfn = gfn;
-        cb(ctx, WALK_TABLE_PRE);
-        pte = this.pool[idx]!;
-        if ((pte & PTE_TABLE) === 0) continue;
       }
-      this.walkTable(pteChild(pte), level - 1, gfn, ctx, cb);
-      if ((flags & WALK_TABLE_POST) !== 0) {
-        // The descent visited the children through the same context: point it back at this entry.
-        ctx.idx = idx;
-        ctx.level = level;
-        ctx.gfn = gfn;
-        cb(ctx, WALK_TABLE_POST);
-      }
+      if ((pte & PTE_TABLE) === 0) continue;
+      this.walkTable(pteChild(pte), level - 1, gfn, start, end, walker);
+      if ((flags & WALK_TABLE_POST) !== 0) walker.visit(this, WALK_TABLE_POST, idx, level, gfn, start, end);
     }
   }
 
@@ -271,6 +222,3 @@ export class Stage2 {
   }
 }
 
-function newCtx(s2: Stage2): WalkCtx {
-  return { s2, start: 0, end: 0, idx: 0, level: 0, gfn: 0, arg: undefined, flags: 0 };
-}

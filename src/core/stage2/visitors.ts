@@ -1,7 +1,7 @@
 // The stage-2 operations, each a short visitor of Stage2.walk() (arm64 pgtable.c style): map one
-// leaf, zap a range, split huge leaves, write-protect, count. Each is one module-level callback with a
-// data object (the walker's `arg`); walkers and their data are allocated once per table and reused,
-// so an operation allocates nothing.
+// leaf, zap a range, split huge leaves, write-protect, count. Each walker has one callback, told by
+// WALK_* which visit it is in, and keeps its arguments and results in fields; walkers are allocated
+// once per table and reused, so an operation allocates nothing.
 
 import {
   LEVEL_PAGES,
@@ -14,7 +14,7 @@ import {
   pteChild,
   pteLevel,
 } from './pte.js';
-import { Stage2, WALK_LEAF, WALK_TABLE_POST, WALK_TABLE_PRE, type WalkCtx, type Walker } from './table.js';
+import { Stage2, WALK_LEAF, WALK_TABLE_POST, WALK_TABLE_PRE, type Walker } from './table.js';
 
 /** map() results. */
 export const MAP_NEW = 0;
@@ -23,177 +23,171 @@ export const MAP_UPDATED = 1;
 /** The leaf already allowed the access: KVM's RET_PF_SPURIOUS. */
 export const MAP_SPURIOUS = 2;
 
-interface MapData {
-  level: number;
-  perms: number;
-  result: number;
-  /** Tears down a table a huge leaf replaces. */
-  readonly zapper: Walker<ZapData>;
-}
-
 /** stage2_map_walker(): install the leaf at the target level, making room above it. */
-function mapVisitor(ctx: WalkCtx<MapData>, visit: number): void {
-  const s = ctx.s2;
-  const d = ctx.arg;
-  const idx = ctx.idx;
-  const level = ctx.level;
-  if (visit === WALK_TABLE_PRE) {
-    if (level !== d.level) return;
-    // A huge mapping replaces a table of smaller ones: tear the subtree down first.
-    zapSubtree(s, d.zapper, idx, level, ctx.gfn);
-    s.setLeaf(idx, level, d.perms);
-    d.result = MAP_NEW;
-    return;
-  }
-  const pte = s.pool[idx]!;
-  if (level === d.level) {
-    if (pte === 0) {
-      s.setLeaf(idx, level, d.perms);
-      d.result = MAP_NEW;
+class MapWalker implements Walker {
+  readonly flags = WALK_LEAF | WALK_TABLE_PRE;
+  level = 0;
+  perms = 0;
+  result = MAP_NEW;
+  /** Tears down a table a huge leaf replaces. */
+  constructor(private readonly zapper: ZapWalker) {}
+
+  visit(s: Stage2, visit: number, idx: number, level: number, gfn: number): void {
+        if (visit === WALK_TABLE_PRE) {
+      if (level !== this.level) return;
+      // A huge mapping replaces a table of smaller ones: tear the subtree down first.
+      this.zapper.zapSubtree(s, idx, level, gfn);
+      s.setLeaf(idx, level, this.perms);
+      this.result = MAP_NEW;
       return;
     }
-    // Keep what the hardware recorded; add what the fault asked for.
-    const updated = leafPte(level, d.perms | (pte & (PTE_DIRTY | PTE_ACCESSED)));
-    if (updated === pte) {
-      d.result = MAP_SPURIOUS;
-    } else {
-      s.pool[idx] = updated;
-      d.result = MAP_UPDATED;
+    const pte = s.pool[idx]!;
+    if (level === this.level) {
+      if (pte === 0) {
+        s.setLeaf(idx, level, this.perms);
+        this.result = MAP_NEW;
+        return;
+      }
+      // Keep what the hardware recorded; add what the fault asked for.
+      const updated = leafPte(level, this.perms | (pte & (PTE_DIRTY | PTE_ACCESSED)));
+      if (updated === pte) {
+        this.result = MAP_SPURIOUS;
+      } else {
+        s.pool[idx] = updated;
+        this.result = MAP_UPDATED;
+      }
+      return;
     }
-    return;
+    // Above the target level: make room for a table (tdp_mmu_map(): link a new page table, or split
+    // the huge page that is in the way).
+    if (pte === 0) s.linkTable(idx);
+    else if (isLeaf(pte)) s.splitLeaf(idx, pteLevel(pte));
   }
-  // Above the target level: make room for a table (tdp_mmu_map(): link a new page table, or split
-  // the huge page that is in the way).
-  if (pte === 0) s.linkTable(idx);
-  else if (isLeaf(pte)) s.splitLeaf(idx, pteLevel(pte));
-}
-
-interface ZapData {
-  zapped: number;
 }
 
 /** stage2_unmap_walker(): clear leaves, free the tables the range wholly covered. */
-function zapVisitor(ctx: WalkCtx<ZapData>, visit: number): void {
-  const s = ctx.s2;
-  const idx = ctx.idx;
-  if (visit === WALK_LEAF) {
-    // A huge leaf that only partly overlaps the range is zapped whole, as KVM does.
-    if (isLeaf(s.pool[idx]!)) {
-      s.clearLeaf(idx);
-      ctx.arg.zapped++;
+class ZapWalker implements Walker {
+  readonly flags = WALK_LEAF | WALK_TABLE_POST;
+  zapped = 0;
+
+  visit(s: Stage2, visit: number, idx: number, level: number, gfn: number, start: number, end: number): void {
+        if (visit === WALK_LEAF) {
+      // A huge leaf that only partly overlaps the range is zapped whole, as KVM does.
+      if (isLeaf(s.pool[idx]!)) {
+        s.clearLeaf(idx);
+        this.zapped++;
+      }
+      return;
     }
-    return;
+    // WALK_TABLE_POST: every entry below was inside the range, so the child is empty now: free it.
+    if (gfn >= start && gfn + LEVEL_PAGES[level]! <= end) {
+      const child = pteChild(s.pool[idx]!);
+      s.pool[idx] = 0;
+      s.freeTable(child);
+    }
   }
-  // WALK_TABLE_POST: every entry below was inside the range, so the child is empty now: free it.
-  if (ctx.gfn >= ctx.start && ctx.gfn + LEVEL_PAGES[ctx.level]! <= ctx.end) {
+
+  /** Zap everything under the table entry `idx` and free its tables. */
+  zapSubtree(s: Stage2, idx: number, level: number, gfn: number): void {
     const child = pteChild(s.pool[idx]!);
+    s.walkSubtree(child, level - 1, gfn, this);
     s.pool[idx] = 0;
     s.freeTable(child);
   }
 }
 
-/** Zap everything under the table entry `idx` and free its tables. */
-function zapSubtree(s: Stage2, zapper: Walker<ZapData>, idx: number, level: number, gfn: number): void {
-  const child = pteChild(s.pool[idx]!);
-  s.walkSubtree(child, level - 1, gfn, zapper);
-  s.pool[idx] = 0;
-  s.freeTable(child);
-}
-
-interface SplitData {
-  target: number;
-  split: number;
-}
-
 /** stage2_split_walker(): split every huge leaf above the target level. */
-function splitVisitor(ctx: WalkCtx<SplitData>): void {
-  const s = ctx.s2;
-  if (ctx.level > ctx.arg.target && isLeaf(s.pool[ctx.idx]!)) {
-    s.splitLeaf(ctx.idx, ctx.level);
-    ctx.arg.split++;
-  }
-}
+class SplitWalker implements Walker {
+  readonly flags = WALK_LEAF;
+  target = 0;
+  split = 0;
 
-interface WrprotData {
-  changed: number;
+  visit(s: Stage2, _visit: number, idx: number, level: number): void {
+        if (level > this.target && isLeaf(s.pool[idx]!)) {
+      s.splitLeaf(idx, level);
+      this.split++;
+    }
+  }
 }
 
 /** stage2_attr_walker() clearing the write permission. */
-function wrprotVisitor(ctx: WalkCtx<WrprotData>): void {
-  const s = ctx.s2;
-  const pte = s.pool[ctx.idx]!;
-  if (isLeaf(pte) && (pte & PTE_W) !== 0) {
-    s.pool[ctx.idx] = pte & ~PTE_W;
-    ctx.arg.changed++;
+class WrprotWalker implements Walker {
+  readonly flags = WALK_LEAF;
+  changed = 0;
+
+  visit(s: Stage2, _visit: number, idx: number, level: number): void {
+        const pte = s.pool[idx]!;
+    if (isLeaf(pte) && (pte & PTE_W) !== 0) {
+      s.pool[idx] = pte & ~PTE_W;
+      this.changed++;
+    }
   }
 }
 
-interface CountData {
-  readonly byLevel: Float64Array;
-}
+/** Present leaves per level. */
+class CountWalker implements Walker {
+  readonly flags = WALK_LEAF;
+  readonly byLevel = new Float64Array(3);
 
-function countVisitor(ctx: WalkCtx<CountData>): void {
-  const pte = ctx.s2.pool[ctx.idx]!;
-  if (isLeaf(pte)) ctx.arg.byLevel[pteLevel(pte)]!++;
+  visit(s: Stage2, _visit: number, idx: number, level: number): void {
+    const pte = s.pool[idx]!;
+    if (isLeaf(pte)) this.byLevel[pteLevel(pte)]!++;
+  }
 }
 
 /** The operations the fault handler and the ioctls perform on a stage-2 table. */
 export class Stage2Mmu {
-  private readonly zapper: Walker<ZapData> = { cb: zapVisitor, arg: { zapped: 0 }, flags: WALK_LEAF | WALK_TABLE_POST };
-  private readonly mapper: Walker<MapData> = {
-    cb: mapVisitor,
-    arg: { level: 0, perms: 0, result: MAP_NEW, zapper: this.zapper },
-    flags: WALK_LEAF | WALK_TABLE_PRE,
-  };
-  private readonly splitter: Walker<SplitData> = { cb: splitVisitor, arg: { target: 0, split: 0 }, flags: WALK_LEAF };
-  private readonly wrprotector: Walker<WrprotData> = { cb: wrprotVisitor, arg: { changed: 0 }, flags: WALK_LEAF };
-  private readonly counter: Walker<CountData> = { cb: countVisitor, arg: { byLevel: new Float64Array(3) }, flags: WALK_LEAF };
+  private readonly zapper = new ZapWalker();
+  private readonly mapper = new MapWalker(this.zapper);
+  private readonly splitter = new SplitWalker();
+  private readonly wrprotector = new WrprotWalker();
+  private readonly counter = new CountWalker();
 
   constructor(readonly s2: Stage2) {}
 
   /** Map gfn at `level` (gfn need not be aligned) with `perms` (PTE_W / PTE_X / ... bits). */
   map(gfn: number, level: number, perms: number): number {
-    const d = this.mapper.arg;
-    d.level = level;
-    d.perms = perms;
-    d.result = MAP_NEW;
-    this.s2.walk(gfn, gfn + 1, this.mapper);
-    return d.result;
+    const w = this.mapper;
+    w.level = level;
+    w.perms = perms;
+    w.result = MAP_NEW;
+    this.s2.walk(gfn, gfn + 1, w);
+    return w.result;
   }
 
   /** Zap every leaf overlapping gfns [start, end); one TLB flush if anything went. */
   zap(start: number, end: number): number {
-    const d = this.zapper.arg;
-    d.zapped = 0;
-    this.s2.walk(start, end, this.zapper);
-    this.s2.flushIf(d.zapped > 0);
-    return d.zapped;
+    const w = this.zapper;
+    w.zapped = 0;
+    this.s2.walk(start, end, w);
+    this.s2.flushIf(w.zapped > 0);
+    return w.zapped;
   }
 
   /** Split the huge leaves in [start, end) down to `level` (kvm_mmu_slot_try_split_huge_pages). */
   split(start: number, end: number, level: number): number {
-    const d = this.splitter.arg;
-    d.target = level;
-    d.split = 0;
-    this.s2.walk(start, end, this.splitter);
-    this.s2.flushIf(d.split > 0);
-    return d.split;
+    const w = this.splitter;
+    w.target = level;
+    w.split = 0;
+    this.s2.walk(start, end, w);
+    this.s2.flushIf(w.split > 0);
+    return w.split;
   }
 
   /** Write-protect the leaves in [start, end); returns how many changed (the caller flushes once). */
   wrprot(start: number, end: number): number {
-    const d = this.wrprotector.arg;
-    d.changed = 0;
-    this.s2.walk(start, end, this.wrprotector);
-    return d.changed;
+    const w = this.wrprotector;
+    w.changed = 0;
+    this.s2.walk(start, end, w);
+    return w.changed;
   }
 
   /** Count present leaves per level in [start, end) into `out` (length 3). */
   count(start: number, end: number, out: Float64Array): void {
-    const d = this.counter.arg;
-    d.byLevel.fill(0);
-    this.s2.walk(start, end, this.counter);
-    out.set(d.byLevel);
+    const w = this.counter;
+    w.byLevel.fill(0);
+    this.s2.walk(start, end, w);
+    out.set(w.byLevel);
   }
 }
 
