@@ -4,24 +4,12 @@
 // mark_page_dirty_in_slot()).
 
 import { ERRNO, KVM_ADDRESS_SPACE_NUM, KVM_USER_MEM_SLOTS } from './abi.js';
-import type { Memslots } from './memslots.js';
 import { M } from './metrics.js';
-import type { Stage2 } from './stage2/table.js';
-import type { Stage2Mmu } from './stage2/visitors.js';
 import type { VmParts } from './vm-parts.js';
 
 export class DirtyLog {
-  private readonly counters: Float64Array;
-  private readonly slots: Memslots;
-  private readonly stage2: Stage2;
-  private readonly mmu: Stage2Mmu;
 
-  constructor(vm: VmParts) {
-    this.counters = vm.counters;
-    this.slots = vm.slots;
-    this.stage2 = vm.stage2;
-    this.mmu = vm.mmu;
-  }
+  constructor(private readonly vm: VmParts) {}
 
   /**
    * KVM_GET_DIRTY_LOG (kvm_get_dirty_log_protect()): the number of dirty pages; without manual
@@ -30,10 +18,10 @@ export class DirtyLog {
   get(slot: number, manualProtect: boolean): number {
     const id = slot & 0xffff;
     if (slot >>> 16 >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS) return -ERRNO.EINVAL;
-    if (this.slots.used[id] !== 1 || !this.slots.isLogging(id)) return -ERRNO.ENOENT;
-    const bitmap = this.slots.dirtyBitmap[id]!;
-    if (manualProtect) return countBits(bitmap, 0, this.slots.npages[id]!);
-    return this.clearAndProtect(id, 0, this.slots.npages[id]!);
+    if (this.vm.slots.used[id] !== 1 || !this.vm.slots.isLogging(id)) return -ERRNO.ENOENT;
+    const bitmap = this.vm.slots.dirtyBitmap[id]!;
+    if (manualProtect) return countBits(bitmap, 0, this.vm.slots.npages[id]!);
+    return this.clearAndProtect(id, 0, this.vm.slots.npages[id]!);
   }
 
   /** KVM_CLEAR_DIRTY_LOG (kvm_clear_dirty_log_protect()) for pages [firstPage, firstPage + npages). */
@@ -41,8 +29,8 @@ export class DirtyLog {
     const id = slot & 0xffff;
     if (slot >>> 16 >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS) return -ERRNO.EINVAL;
     if ((firstPage & 63n) !== 0n) return -ERRNO.EINVAL;
-    if (this.slots.used[id] !== 1 || !this.slots.isLogging(id)) return -ERRNO.ENOENT;
-    const slotPages = BigInt(this.slots.npages[id]!);
+    if (this.vm.slots.used[id] !== 1 || !this.vm.slots.isLogging(id)) return -ERRNO.ENOENT;
+    const slotPages = BigInt(this.vm.slots.npages[id]!);
     if (
       firstPage > slotPages ||
       npages > slotPages - firstPage ||
@@ -59,8 +47,8 @@ export class DirtyLog {
    * (kvm_arch_mmu_enable_log_dirty_pt_masked()); one flush for the call. Returns how many were dirty.
    */
   private clearAndProtect(id: number, from: number, to: number): number {
-    const bitmap = this.slots.dirtyBitmap[id]!;
-    const base = this.slots.baseGfn[id]!;
+    const bitmap = this.vm.slots.dirtyBitmap[id]!;
+    const base = this.vm.slots.baseGfn[id]!;
     let n = 0;
     let changed = 0;
     for (let page = from; page < to; page++) {
@@ -69,21 +57,21 @@ export class DirtyLog {
       if ((bitmap[word]! & bit) === 0) continue;
       bitmap[word] = bitmap[word]! & ~bit;
       n++;
-      changed += this.mmu.wrprot(base + page, base + page + 1);
+      changed += this.vm.mmu.wrprot(base + page, base + page + 1);
     }
-    this.stage2.flushIf(n > 0 || changed > 0);
+    this.vm.stage2.flushIf(n > 0 || changed > 0);
     return n;
   }
 
   /** A write fault made gfn writable in a logging slot (mark_page_dirty_in_slot()). */
   markDirty(id: number, gfn: number): void {
-    const page = gfn - this.slots.baseGfn[id]!;
-    const bitmap = this.slots.dirtyBitmap[id]!;
+    const page = gfn - this.vm.slots.baseGfn[id]!;
+    const bitmap = this.vm.slots.dirtyBitmap[id]!;
     const word = page >>> 5;
     const bit = 1 << (page & 31);
     if ((bitmap[word]! & bit) === 0) {
       bitmap[word] = bitmap[word]! | bit;
-      this.counters[M.dirty_pages]!++;
+      this.vm.counters[M.dirty_pages]!++;
     }
   }
 }

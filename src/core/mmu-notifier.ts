@@ -3,28 +3,16 @@
 // kvm_unmap_gfn_range()), and userfaultfd registrations, resolved by the guest's faults or by the
 // VMM's own accesses (fs/userfaultfd.c handle_userfault()). The host memory itself is hostmm.ts.
 
-import type { HostMemory } from './hostmm.js';
-import type { Memslots } from './memslots.js';
 import { M } from './metrics.js';
-import type { Stage2Mmu } from './stage2/visitors.js';
 import { PAGE_SHIFT_N, pagesOf, type VmParts } from './vm-parts.js';
 
 export class MmuNotifier {
-  private readonly counters: Float64Array;
-  private readonly slots: Memslots;
-  private readonly host: HostMemory;
-  private readonly mmu: Stage2Mmu;
 
-  constructor(vm: VmParts) {
-    this.counters = vm.counters;
-    this.slots = vm.slots;
-    this.host = vm.host;
-    this.mmu = vm.mmu;
-  }
+  constructor(private readonly vm: VmParts) {}
 
   /** `backing`: what host memory is behind [hva, hva + size) (BACKING_* bits). */
   setBacking(hva: bigint, size: bigint, kind: number): void {
-    this.host.setBacking(Number(hva >> PAGE_SHIFT_N), pagesOf(hva, size), kind);
+    this.vm.host.setBacking(Number(hva >> PAGE_SHIFT_N), pagesOf(hva, size), kind);
   }
 
   /** Invalidation of [hva, hva + size): zap every leaf mapping it, in every slot (kvm_unmap_gfn_range()). */
@@ -32,8 +20,8 @@ export class MmuNotifier {
     const start = Number(hva >> PAGE_SHIFT_N);
     const npages = pagesOf(hva, size);
     const end = start + npages;
-    this.host.unmap(start, npages);
-    const s = this.slots;
+    this.vm.host.unmap(start, npages);
+    const s = this.vm.slots;
     for (let i = 0; i < s.count; i++) {
       const id = s.sortedId[i]!;
       const slotHva = s.hvaPfn[id]!;
@@ -41,25 +29,25 @@ export class MmuNotifier {
       const to = Math.min(end, slotHva + s.npages[id]!);
       if (from >= to) continue;
       const gfn = s.baseGfn[id]! + (from - slotHva);
-      this.mmu.zap(gfn, gfn + (to - from));
+      this.vm.mmu.zap(gfn, gfn + (to - from));
     }
   }
 
   /** Register [hva, hva + size) with userfaultfd for missing faults (UFFD_PAGE: fill per page). */
   registerUffd(hva: bigint, size: bigint, flags: number): void {
-    this.host.registerUffd(Number(hva >> PAGE_SHIFT_N), pagesOf(hva, size), flags);
+    this.vm.host.registerUffd(Number(hva >> PAGE_SHIFT_N), pagesOf(hva, size), flags);
   }
 
   /** The VMM touches guest memory through its own mapping: may take userfaultfd faults; not logged. */
   hostAccess(hva: bigint, size: bigint): number {
     const start = Number(hva >> PAGE_SHIFT_N);
     const end = start + pagesOf(hva, size);
-    if (this.host.uffdCount === 0) return 0;
+    if (this.vm.host.uffdCount === 0) return 0;
     for (let pfn = start; pfn < end; pfn++) {
-      const reg = this.host.uffdMissing(pfn);
+      const reg = this.vm.host.uffdMissing(pfn);
       if (reg >= 0) {
-        this.counters[M.uffd_faults]!++;
-        this.host.uffdFill(reg, pfn);
+        this.vm.counters[M.uffd_faults]!++;
+        this.vm.host.uffdFill(reg, pfn);
       }
     }
     return 0;

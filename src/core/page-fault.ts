@@ -18,6 +18,8 @@ import { MAP_NEW, MAP_SPURIOUS, type Stage2Mmu } from './stage2/visitors.js';
 import type { VmArch, VmParts } from './vm-parts.js';
 
 export class PageFault {
+  // The parts the fault path reads, held directly (not through the Vm) to save a load per use on the
+  // one path that runs for every missed access.
   private readonly counters: Float64Array;
   private readonly slots: Memslots;
   private readonly host: HostMemory;

@@ -4,44 +4,22 @@
 // cost in conversions.ts; this module joins them to the memslots and the stage-2.
 
 import { ERRNO } from './abi.js';
-import { type MemoryAttributes, checkSetMemoryAttributes } from './attributes.js';
-import type { ConversionLog } from './conversions.js';
-import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FOLIO_LEVELS, type GuestMemfds } from './gmem.js';
-import type { Memslots } from './memslots.js';
+import { checkSetMemoryAttributes } from './attributes.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FOLIO_LEVELS } from './gmem.js';
 import { M } from './metrics.js';
-import type { Profile } from './profile.js';
-import type { Stage2 } from './stage2/table.js';
-import type { Stage2Mmu } from './stage2/visitors.js';
 import { PAGE_SHIFT_N, type VmArch, type VmParts } from './vm-parts.js';
 
 export class PrivateMemory {
-  private readonly profile: Profile;
-  private readonly counters: Float64Array;
-  private readonly slots: Memslots;
-  private readonly gmem: GuestMemfds;
-  private readonly attributes: MemoryAttributes;
-  private readonly conversions: ConversionLog;
-  private readonly stage2: Stage2;
-  private readonly mmu: Stage2Mmu;
 
   constructor(
-    vm: VmParts,
+    private readonly vm: VmParts,
     private readonly arch: VmArch,
-  ) {
-    this.profile = vm.profile;
-    this.counters = vm.counters;
-    this.slots = vm.slots;
-    this.gmem = vm.gmem;
-    this.attributes = vm.attributes;
-    this.conversions = vm.conversions;
-    this.stage2 = vm.stage2;
-    this.mmu = vm.mmu;
-  }
+  ) {}
 
   /** KVM_CREATE_GUEST_MEMFD (kvm_gmem_create()); the folio size and split policy come from the profile. */
   createGuestMemfd(fd: number, size: bigint, flags: bigint): number {
-    const knobs = this.profile.knobs;
-    return this.gmem.create(fd, size, flags, FOLIO_LEVELS[knobs['gmem-folio']], knobs['gmem-split'] === 'minimal');
+    const knobs = this.vm.profile.knobs;
+    return this.vm.gmem.create(fd, size, flags, FOLIO_LEVELS[knobs['gmem-folio']], knobs['gmem-split'] === 'minimal');
   }
 
   /**
@@ -51,20 +29,20 @@ export class PrivateMemory {
    */
   fallocate(fd: number, punchHole: boolean, offset: bigint, size: bigint, mode: number): number {
     const m = punchHole ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : mode;
-    const r = this.gmem.fallocate(fd, m, offset, size);
+    const r = this.vm.gmem.fallocate(fd, m, offset, size);
     if (r !== 0 || !punchHole) return r;
     const start = Number(offset >> PAGE_SHIFT_N);
     const end = start + Number(size >> PAGE_SHIFT_N);
-    this.zapGmem(this.gmem.handleOf(fd), start, end);
+    this.zapGmem(this.vm.gmem.handleOf(fd), start, end);
     return 0;
   }
 
   /** close() of a guest_memfd (kvm_gmem_release()): every binding's mappings go; the slots stay. */
   close(fd: number): number {
-    const h = this.gmem.handleOf(fd);
+    const h = this.vm.gmem.handleOf(fd);
     if (h < 0) return -ERRNO.EBADF;
     this.zapGmem(h, 0, Number.MAX_SAFE_INTEGER);
-    return this.gmem.close(fd);
+    return this.vm.gmem.close(fd);
   }
 
   /**
@@ -74,16 +52,16 @@ export class PrivateMemory {
    * attribute filter selects roots, not leaves.
    */
   private zapGmem(h: number, start: number, end: number): void {
-    const c = this.counters;
+    const c = this.vm.counters;
     const flushes = c[M.tlb_flushes]!;
     let zapped = 0;
-    for (const id of this.gmem.bindingsOf(h)) {
-      const pgoff = this.gmem.slotPgoff[id]!;
+    for (const id of this.vm.gmem.bindingsOf(h)) {
+      const pgoff = this.vm.gmem.slotPgoff[id]!;
       const from = Math.max(start, pgoff);
-      const to = Math.min(end, pgoff + this.gmem.slotNpages[id]!);
+      const to = Math.min(end, pgoff + this.vm.gmem.slotNpages[id]!);
       if (from >= to) continue;
-      const gfn = this.slots.baseGfn[id]! + (from - pgoff);
-      zapped += this.mmu.zap(gfn, gfn + (to - from));
+      const gfn = this.vm.slots.baseGfn[id]! + (from - pgoff);
+      zapped += this.vm.mmu.zap(gfn, gfn + (to - from));
     }
     c[M.tlb_flushes] = flushes + (zapped > 0 ? 1 : 0);
   }
@@ -100,25 +78,25 @@ export class PrivateMemory {
     const start = Number(gpa >> PAGE_SHIFT_N);
     const end = Number((gpa + size) >> PAGE_SHIFT_N);
     const priv = attrs !== 0n;
-    const a = this.attributes;
+    const a = this.vm.attributes;
     if (a.rangeIs(start, end, priv)) return 0;
-    const log = this.conversions;
+    const log = this.vm.conversions;
     const t0 = log.now();
-    const c = this.counters;
-    const s2 = this.stage2;
+    const c = this.vm.counters;
+    const s2 = this.vm.stage2;
     const leaves0 = s2.leaves[0]!;
     const leaves1 = s2.leaves[1]!;
     const leaves2 = s2.leaves[2]!;
     const tables = s2.tablesLive;
     const pages = priv ? end - start - a.countPrivate(start, end) : a.countPrivate(start, end);
-    this.gmem.beginConversion(this.slots.baseGfn, start, end, a);
-    const zapped = this.mmu.zap(start, end);
+    this.vm.gmem.beginConversion(this.vm.slots.baseGfn, start, end, a);
+    const zapped = this.vm.mmu.zap(start, end);
     a.set(start, end, priv);
-    this.gmem.endConversion(a);
-    const splits = this.gmem.lastSplits;
+    this.vm.gmem.endConversion(a);
+    const splits = this.vm.gmem.lastSplits;
     c[M.conversions]!++;
     c[M.gmem_splits]! += splits;
-    c[M.gmem_merges]! += this.gmem.lastMerges;
+    c[M.gmem_merges]! += this.vm.gmem.lastMerges;
     // x86: kvm_handle_gfn_range() flushes the whole VM once; arm64's stage-2 unmap invalidates the
     // range itself (FEAT_TLBIRANGE) and asks for no further flush.
     const flushed = zapped > 0 ? 1 : 0;
@@ -129,7 +107,7 @@ export class PrivateMemory {
       zaps2m: leaves1 - s2.leaves[1]!,
       zaps1g: leaves2 - s2.leaves[2]!,
       splits,
-      merges: this.gmem.lastMerges,
+      merges: this.vm.gmem.lastMerges,
       tablesFreed: tables - s2.tablesLive,
       tlbFull: arm64 ? 0 : flushed,
       tlbRange: arm64 ? flushed : 0,
