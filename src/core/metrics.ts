@@ -42,6 +42,17 @@ export const METRIC_NAMES = [
   'gmem.splits',
   'gmem.merges',
   'exits.internal',
+  // Per-op counts the time estimates price (src/estimate/, docs/calibration.md).
+  'memslot.creates',
+  'memslot.deletes',
+  'memslot.moves',
+  'memslot.flag_changes',
+  'memslot.zaps',
+  'memslot.wrprots',
+  'dirty.gets',
+  'dirty.harvested',
+  'conversions.pages',
+  'gmem.punches',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -52,6 +63,18 @@ export const M = Object.fromEntries(METRIC_NAMES.map((name, i) => [name.replace(
 };
 
 export const METRIC_COUNT = METRIC_NAMES.length;
+
+/**
+ * Counters of ioctls that every shard of a sharded replay performs (memslot changes and dirty-log
+ * calls are barriers, src/replay/shard.ts): one shard's value is the whole trace's, not the sum.
+ */
+export const PER_BARRIER_METRICS: readonly MetricName[] = [
+  'memslot.creates',
+  'memslot.deletes',
+  'memslot.moves',
+  'memslot.flag_changes',
+  'dirty.gets',
+];
 
 /** Units for results.csv: bytes for mapped.*, count for everything else. */
 export function metricUnit(name: string): 'bytes' | 'count' {

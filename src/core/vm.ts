@@ -112,8 +112,12 @@ export class Vm {
     if (r !== 0) return r;
     if (ch.change === KVM_MR_NONE) return 0;
     const id = ch.id;
+    const c = this.counters;
     if (ch.change === KVM_MR_DELETE) {
+      const zaps = c[M.zaps]!;
       this.deleteSlot(id);
+      c[M.memslot_deletes]!++;
+      c[M.memslot_zaps]! += c[M.zaps]! - zaps;
       return 0;
     }
     // kvm_gmem_bind() comes after the overlap check and before the arch checks.
@@ -127,20 +131,25 @@ export class Vm {
       if (bindGmem) this.gmem.unbind(gmemFd, slot);
       return a;
     }
+    const zaps = c[M.zaps]!;
     if (ch.change === KVM_MR_CREATE) {
       this.slots.install(id, ch.baseGfn, ch.npages, flags, ch.hvaPfn);
       if (bindGmem) {
         this.slots.gmemFd[id] = gmemFd;
         this.slots.gmemPgoff[id] = Number(gmemOffset >> PAGE_SHIFT_N);
       }
+      c[M.memslot_creates]!++;
     } else if (ch.change === KVM_MR_MOVE) {
       // kvm_invalidate_memslot(): nothing may stay mapped at the old place.
       this.zapSlot(id);
       this.slots.move(id, ch.baseGfn);
       this.applyFlags(id, flags);
+      c[M.memslot_moves]!++;
     } else if (ch.change === KVM_MR_FLAGS_ONLY) {
       this.applyFlags(id, flags);
+      c[M.memslot_flag_changes]!++;
     }
+    c[M.memslot_zaps]! += c[M.zaps]! - zaps;
     return 0;
   }
 
@@ -177,7 +186,9 @@ export class Vm {
     const end = base + this.slots.npages[id]!;
     if (logging && !wasLogging) {
       if (this.eagerSplit) this.mmu.split(base, end, LEVEL_4K);
-      this.stage2.flushIf(this.mmu.wrprot(base, end) > 0);
+      const protectedLeaves = this.mmu.wrprot(base, end);
+      this.counters[M.memslot_wrprots]! += protectedLeaves;
+      this.stage2.flushIf(protectedLeaves > 0);
     } else if (!logging && wasLogging) {
       this.zapCollapsible(id);
     }
@@ -206,8 +217,11 @@ export class Vm {
     if (slot >>> 16 >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS) return -ERRNO.EINVAL;
     if (this.slots.used[id] !== 1 || !this.slots.isLogging(id)) return -ERRNO.ENOENT;
     const bitmap = this.slots.dirtyBitmap[id]!;
+    this.counters[M.dirty_gets]!++;
     if (this.manualDirtyLogProtect) return countBits(bitmap, 0, this.slots.npages[id]!);
-    return this.clearAndProtect(id, 0, this.slots.npages[id]!);
+    const harvested = this.clearAndProtect(id, 0, this.slots.npages[id]!);
+    this.counters[M.dirty_harvested]! += harvested;
+    return harvested;
   }
 
   /** KVM_CLEAR_DIRTY_LOG for pages [firstPage, firstPage + npages) of the slot. */
@@ -454,6 +468,7 @@ export class Vm {
     const m = punchHole ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : mode;
     const r = this.gmem.fallocate(fd, m, offset, size);
     if (r !== 0 || !punchHole) return r;
+    this.counters[M.gmem_punches]!++;
     const start = Number(offset >> PAGE_SHIFT_N);
     const end = start + Number(size >> PAGE_SHIFT_N);
     this.zapGmem(this.gmem.handleOf(fd), start, end);
@@ -518,6 +533,7 @@ export class Vm {
     this.gmem.endConversion(a);
     const splits = this.gmem.lastSplits;
     c[M.conversions]!++;
+    c[M.conversions_pages]! += pages;
     c[M.gmem_splits]! += splits;
     c[M.gmem_merges]! += this.gmem.lastMerges;
     // x86: kvm_handle_gfn_range() flushes the whole VM once; arm64's stage-2 unmap invalidates the

@@ -15,7 +15,7 @@
 // bound slots), or accesses crossing a 1 GiB boundary are not shardable: `planShards` says why and the
 // caller replays them whole.
 
-import { M, METRIC_NAMES, METRIC_COUNT, metricId } from '../core/metrics.js';
+import { M, METRIC_NAMES, METRIC_COUNT, PER_BARRIER_METRICS, metricId } from '../core/metrics.js';
 import type { Profile } from '../core/profile.js';
 import { Vm } from '../core/vm.js';
 import { allocChunk, appendRows } from '../trace/chunk.js';
@@ -23,6 +23,8 @@ import { F_RET, F_SIZE, OP, OPS, type TraceChunk } from '../trace/schema.js';
 import { newReplayState, replayChunk, retText, type Divergence } from './engine.js';
 import { gfnAt, has } from './fields.js';
 
+/** Counters of barrier ioctls: every shard counts each once, so shard 0's value is the trace's. */
+const PER_BARRIER: readonly number[] = PER_BARRIER_METRICS.map(metricId);
 const GRANULE_SHIFT = 18; // 1 GiB in 4K pages
 const GFNS_PER_GRANULE = 1 << GRANULE_SHIFT;
 
@@ -218,6 +220,7 @@ export function mergeShards(
   const merged = new Array<number>(METRIC_COUNT).fill(0);
   for (const o of sorted) for (let m = 0; m < METRIC_COUNT; m++) merged[m]! += o.final[m]!;
   merged[M.events] = totalRows;
+  for (const id of PER_BARRIER) merged[id] = sorted[0]?.final[id] ?? 0;
   merged[M.tlb_flushes] = countUnion(sorted.flatMap((o) => o.flushes), Number.MAX_SAFE_INTEGER);
   merged[M.tables_peak] = tablesPeak(sorted, Number.MAX_SAFE_INTEGER);
 
@@ -257,6 +260,7 @@ function metricAtRow(outcomes: readonly ShardOutcome[], id: number, row: number,
   if (id === M.events) return Math.min(row, totalRows);
   if (id === M.tlb_flushes) return countUnion(outcomes.flatMap((o) => o.flushes), row);
   if (id === M.tables_peak) return tablesPeak(outcomes, row);
+  if (PER_BARRIER.includes(id)) return outcomes[0]?.atExpect.find(([r]) => r === row)?.[1][id] ?? 0;
   let sum = 0;
   for (const o of outcomes) sum += o.atExpect.find(([r]) => r === row)?.[1][id] ?? 0;
   return sum;
