@@ -18,7 +18,7 @@ export interface Validation {
   repeats: number;
   /** The recorder's KVM_RUN time of the run, over the repeats (ms). */
   measuredMs: Spread;
-  /** The model's counts priced with the table: faults plus one KVM_RUN (entry, write, hlt) per page. */
+  /** The model's counts priced with the table: faults plus one KVM_RUN round trip per page. */
   estimatedMs: number;
   /** (estimate - measured median) / measured median, in percent. */
   errorPct: number;
@@ -36,7 +36,7 @@ export function validateDemandPaging(pages: number, repeats: number, costs: Prof
   if (measured.some((m) => !Number.isFinite(m))) return { skipped: 'the recorder did not report its KVM_RUN time' };
   const replay = replayTrace({ meta: recordedMeta('s2bench calibrate validation'), chunks }, 'x86-tdp', { check: true });
   const estimatedMs = recorderGuestMs(replay.counters, costs);
-  if (estimatedMs === undefined) return { skipped: 'the table lacks run_roundtrip or hit, which price one recorded access' };
+  if (estimatedMs === undefined) return { skipped: 'the table lacks run_roundtrip, which prices one recorded access' };
   const m = spread(measured);
   return {
     trace: `demand-paging: 1 vCPU writes ${pages} fresh 4K pages (anonymous, no THP), one KVM_RUN per page`,

@@ -89,13 +89,13 @@ export function estimateMetrics(counts: Readonly<Record<string, number>>, costs:
 
 /**
  * What the recorder's guest would take for these counts: every 4K access is one KVM_RUN of its own
- * (entry, one write, hlt, exit) plus the faults it takes. Used to check a calibration against a
- * recorded run's measured KVM_RUN time; not a figure for real guests, whose hits cost no exit.
+ * (entry, one write, hlt, exit: `run_roundtrip`, whose guest runs only the hlt; the one write is not
+ * priced) plus the faults it takes. Used to check a calibration against a recorded run's measured
+ * KVM_RUN time; not a figure for real guests, whose accesses to mapped memory take no exit.
  */
 export function recorderGuestMs(counts: Readonly<Record<string, number>>, costs: ProfileCosts): number | undefined {
   const floor = costs.run_roundtrip?.ns;
-  const hit = costs.hit?.ns;
-  if (floor === undefined || hit === undefined) return undefined;
+  if (floor === undefined) return undefined;
   const est = estimateMetrics(counts, costs);
-  return est['estimate.faults_ms']! + ((counts['accesses'] ?? 0) * (floor + hit)) / 1e6;
+  return est['estimate.faults_ms']! + ((counts['accesses'] ?? 0) * floor) / 1e6;
 }
