@@ -23,6 +23,10 @@ function round(x: number): number {
 export function buildCostTable(out: CalibratorOutput, info: CalibrationInfo): CostTable {
   const costs: ProfileCosts = {};
   const skipped: Record<string, string> = { ...out.skipped };
+  if (skipped['attributes_call'] !== undefined && info.host.tdpMmu === 'N') {
+    // kvm_x86_vendor_init() (arch/x86/kvm/x86.c) offers KVM_X86_SW_PROTECTED_VM only with the TDP MMU.
+    skipped['attributes_call'] += '; this host runs KVM with tdp_mmu=N, and KVM offers that VM type only with the TDP MMU (and CONFIG_KVM_SW_PROTECTED_VM)';
+  }
   for (const [name, { per, values }] of Object.entries(out.samples)) {
     if (!(COST_NAMES as readonly string[]).includes(name)) continue;
     const s = spread(values);

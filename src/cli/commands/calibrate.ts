@@ -7,8 +7,9 @@ import { Command } from 'commander';
 import { runCalibrator, type CalibratorOptions } from '../../calibrate/calibrator.js';
 import { calibrationHost } from '../../calibrate/host.js';
 import { buildCostTable } from '../../calibrate/table.js';
-import { validateDemandPaging } from '../../calibrate/validate.js';
-import { COST_NAMES, type CostTable } from '../../estimate/costs.js';
+import { validateDemandPaging, type Validation } from '../../calibrate/validate.js';
+import { COST_NAMES, costsFor, type CostTable } from '../../estimate/costs.js';
+import { loadCostsOption } from './costs-option.js';
 import { RecorderUnavailable } from '../../record/recorder.js';
 import { UsageError, UserError } from '../errors.js';
 
@@ -20,6 +21,7 @@ interface CalibrateCliOptions {
   huge?: string;
   label?: string;
   validatePages?: string;
+  check?: string;
 }
 
 /** Full runs take about a minute on a busy 2-core machine; --quick takes seconds (for tests). */
@@ -43,6 +45,7 @@ export function registerCalibrateCommand(program: Command): void {
     .option('--pages <n>', '4K pages per measured batch')
     .option('--huge <n>', '2M pages per THP batch')
     .option('--validate-pages <n>', 'pages of the recorded demand-paging run the table is checked against')
+    .option('--check <costs>', 'measure nothing new: check an existing cost table against a fresh recorded demand-paging run')
     .option('--label <text>', "where the numbers come from, shown beside every estimate (default: this host's kernel and CPU)")
     .action(async (opts: CalibrateCliOptions) => {
       const base = opts.quick ? QUICK : FULL;
@@ -53,6 +56,10 @@ export function registerCalibrateCommand(program: Command): void {
       };
       const validatePages = whole('validate-pages', opts.validatePages, base.validatePages, 1, 1 << 18);
       try {
+        if (opts.check !== undefined) {
+          process.stdout.write(await checkTable(opts.check, validatePages, base.validateRepeats));
+          return;
+        }
         const table = calibrate(options, validatePages, base.validateRepeats, opts.label);
         await writeFile(opts.out, JSON.stringify(table, null, 2) + '\n');
         process.stdout.write(describeTable(table) + `cost table: ${opts.out}\n`);
@@ -77,6 +84,23 @@ export function calibrate(options: CalibratorOptions, validatePages: number, val
   return table;
 }
 
+/** `--check FILE`: the table's estimate of a fresh recorded run, and its error. */
+async function checkTable(file: string, pages: number, repeats: number): Promise<string> {
+  const loaded = await loadCostsOption(file, 'calibrate --check');
+  const costs = costsFor(loaded.table, 'x86-tdp');
+  if (costs === undefined) throw new UserError(`calibrate --check: ${file} has no costs for x86-tdp`);
+  return `${loaded.source}\n` + validationLine(validateDemandPaging(pages, repeats, costs));
+}
+
+function validationLine(v: Validation | { skipped: string } | undefined): string {
+  if (v === undefined) return '';
+  if ('skipped' in v) return `check: skipped: ${v.skipped}\n`;
+  return (
+    `check: ${v.trace}: measured ${v.measuredMs.median.toFixed(2)} ms (median of ${v.repeats}, range ${v.measuredMs.min.toFixed(2)} .. ${v.measuredMs.max.toFixed(2)}), ` +
+    `estimated ${v.estimatedMs.toFixed(2)} ms: error ${v.errorPct >= 0 ? '+' : ''}${v.errorPct.toFixed(1)}%${v.divergences > 0 ? ` (${v.divergences} model divergences!)` : ''}\n`
+  );
+}
+
 function ns(x: number | undefined): string {
   if (x === undefined) return '-';
   return x >= 1e6 ? `${(x / 1e6).toFixed(2)} ms` : x >= 1e3 ? `${(x / 1e3).toFixed(2)} us` : `${x.toFixed(1)} ns`;
@@ -91,13 +115,5 @@ export function describeTable(table: CostTable): string {
     if (c !== undefined) lines.push(`  ${name.padEnd(16)} ${ns(c.ns).padStart(11)} per ${c.per ?? '?'}   IQR ${ns(c.q1)} .. ${ns(c.q3)}, range ${ns(c.min)} .. ${ns(c.max)}, n=${c.n ?? '?'}`);
   }
   for (const [name, why] of Object.entries(table.skipped ?? {})) lines.push(`  ${name.padEnd(16)} skipped: ${why}`);
-  const v = table['validation'] as ReturnType<typeof validateDemandPaging> | undefined;
-  if (v !== undefined && 'skipped' in v) lines.push(`check: skipped: ${v.skipped}`);
-  else if (v !== undefined) {
-    lines.push(
-      `check: ${v.trace}: measured ${v.measuredMs.median.toFixed(2)} ms (median of ${v.repeats}, range ${v.measuredMs.min.toFixed(2)} .. ${v.measuredMs.max.toFixed(2)}), ` +
-        `estimated ${v.estimatedMs.toFixed(2)} ms: error ${v.errorPct >= 0 ? '+' : ''}${v.errorPct.toFixed(1)}%${v.divergences > 0 ? ` (${v.divergences} model divergences!)` : ''}`,
-    );
-  }
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + validationLine(table['validation'] as Validation | { skipped: string } | undefined);
 }

@@ -7,12 +7,12 @@ import { UserError } from '../errors.js';
 
 export const COSTS_OPTION_HELP = 'cost table for the estimate.* metrics (from s2bench calibrate; default: the shipped table from this machine kind)';
 
-export async function loadCostsOption(file: string | undefined): Promise<LoadedCostTable & { source: string }> {
+export async function loadCostsOption(file: string | undefined, flag = '--costs'): Promise<LoadedCostTable & { source: string }> {
   try {
     const loaded = await resolveCostTable(file);
     return { ...loaded, source: costSource(loaded) };
   } catch (err) {
-    if (err instanceof CostTableError) throw new UserError(`--costs: ${err.message}`);
+    if (err instanceof CostTableError) throw new UserError(`${flag}: ${err.message}`);
     throw err;
   }
 }
