@@ -28,6 +28,12 @@ function unit(metric: string): string {
   return metric.endsWith('_ms') ? 'ms' : 'count';
 }
 
+/** A profile comparison labels both sides `P -> Q` (src/report/profile-pairs.ts): each side is priced as its own profile. */
+function sideProfile(label: string, side: 0 | 1): string {
+  const parts = label.split(' -> ');
+  return parts.length === 2 ? parts[side]! : label;
+}
+
 /** Every estimate of every trace x profile present, with counts, on both sides. */
 export function compareEstimates(base: readonly Group[], next: readonly Group[], costs: CompareCosts): EstimateComparison[] {
   const newGroups = new Map(next.map((g) => [groupKey(g.trace, g.profile), g]));
@@ -35,8 +41,8 @@ export function compareEstimates(base: readonly Group[], next: readonly Group[],
   for (const b of base) {
     const n = newGroups.get(groupKey(b.trace, b.profile));
     if (!n || Object.keys(b.modeled).length === 0 || Object.keys(n.modeled).length === 0) continue;
-    const be = withEstimateMetrics(b.modeled, costs.table, b.profile);
-    const ne = withEstimateMetrics(n.modeled, costs.table, n.profile);
+    const be = withEstimateMetrics(b.modeled, costs.table, sideProfile(b.profile, 0));
+    const ne = withEstimateMetrics(n.modeled, costs.table, sideProfile(n.profile, 1));
     for (const metric of ESTIMATE_METRICS) {
       const bv = be[metric];
       const nv = ne[metric];

@@ -87,6 +87,17 @@ describe('estimate.* in results', () => {
     assert.match(out.costs, /my laptop/);
   });
 
+  it('compare between two profiles lists estimate deltas, each side priced as its own profile', async () => {
+    const two = s2bench('run', join(dir, 'traces'), '-w', '0', '-r', '1', '-q', '-p', 'x86-tdp', '-p', 'x86-tdp,eager-split=off', '-o', join(dir, 'two'));
+    assert.equal(two.status, 0, two.stderr);
+    const c = s2bench('compare', join(dir, 'two'), join(dir, 'two'), '--base-profile', 'x86-tdp', '--new-profile', 'x86-tdp,eager-split=off', '--allow-behaviour-change');
+    assert.equal(c.status, 0, c.stderr + c.stdout);
+    assert.match(c.stdout, /estimated guest-visible time \(ESTIMATES from counts x costs: default table/);
+    assert.match(c.stdout, /dirty-log\s+x86-tdp -> x86-tdp,eager-split=off\s+estimate\.dirty_log_ms/);
+    const csv = await readFile(join(dir, 'two', 'compare.csv'), 'utf8');
+    assert.match(csv, /^estimate,dirty-log,"x86-tdp -> x86-tdp,eager-split=off",estimate\.total_ms,ms,/m);
+  });
+
   it('a bad --costs file stops the command, naming the file and the field', async () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify({ format: 1, label: 'x', profiles: { 'x86-tdp': { fault_4k: { ns: 0 } } } }));
