@@ -97,7 +97,8 @@ function validationLine(v: Validation | { skipped: string } | undefined): string
   if ('skipped' in v) return `check: skipped: ${v.skipped}\n`;
   return (
     `check: ${v.trace}: measured ${v.measuredMs.median.toFixed(2)} ms (median of ${v.repeats}, range ${v.measuredMs.min.toFixed(2)} .. ${v.measuredMs.max.toFixed(2)}), ` +
-    `estimated ${v.estimatedMs.toFixed(2)} ms: error ${v.errorPct >= 0 ? '+' : ''}${v.errorPct.toFixed(1)}%${v.divergences > 0 ? ` (${v.divergences} model divergences!)` : ''}\n`
+    `estimated ${v.estimatedMs.toFixed(2)} ms: error ${v.errorPct >= 0 ? '+' : ''}${v.errorPct.toFixed(1)}% ` +
+    `(${v.withinTolerance ? 'within' : 'OUTSIDE'} the stated ±${v.tolerancePct}%)${v.divergences > 0 ? ` (${v.divergences} model divergences!)` : ''}\n`
   );
 }
 

@@ -119,7 +119,7 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   };
   const compare = { ...DEFAULT_COMPARE_OPTIONS, costs: { table: costs.table, source: costs.source } };
   const written = await writeRun(outDir, runInfo, results, opts.baseline !== undefined ? { baselineDir: opts.baseline, compare } : {});
-  printSummary(results, outDir);
+  printSummary(results, outDir, costs.source);
   const pool = runInfo.pool;
   process.stdout.write(
     `pool: ${pool.workers} worker(s), ${(pool.wallMs / 1000).toFixed(2)} s wall, utilization ${(pool.utilization * 100).toFixed(0)}% (timed loads and replays; JIT warm-ups not counted)\n`,
