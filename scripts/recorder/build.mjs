@@ -37,7 +37,7 @@ function build(program) {
   const out = join(dir, 'build', program.out);
   if (!force && mtime(out) >= Math.max(...sources.map(mtime))) return out;
   if (process.platform !== 'linux') {
-    console.error(`s2bench ${program.out}: needs Linux with /dev/kvm (this is ${process.platform})`);
+    console.error(`${program.out}: needs Linux with /dev/kvm (this is ${process.platform})`);
     process.exit(1);
   }
   mkdirSync(join(dir, 'build'), { recursive: true });
@@ -45,11 +45,11 @@ function build(program) {
   const result = spawnSync(cc, args, { encoding: 'utf8' });
   if (result.error) {
     const why = result.error.code === 'ENOENT' ? `no C compiler: '${cc}' not found (install gcc or set CC)` : result.error.message;
-    console.error(`s2bench ${program.out}: ${why}`);
+    console.error(`${program.out}: ${why}`);
     process.exit(1);
   }
   if (result.status !== 0) {
-    console.error(`s2bench ${program.out}: '${cc} ${args.join(' ')}' failed:\n${result.stderr}`);
+    console.error(`${program.out}: '${cc} ${args.join(' ')}' failed:\n${result.stderr}`);
     process.exit(1);
   }
   if (result.stderr.trim() !== '') process.stderr.write(result.stderr);
