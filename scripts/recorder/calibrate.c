@@ -208,7 +208,7 @@ static double diff_per(uint64_t a, uint64_t b, uint64_t n)
 
 /* ---- samples ---- */
 
-#define MAX_COSTS 24
+#define MAX_COSTS 32
 #define MAX_REPEATS 1000
 struct cost {
 	const char *name, *per;
@@ -470,7 +470,18 @@ static const char *measure_uffd(uint64_t n)
 	return NULL;
 }
 
-/* A guest_memfd hole punch over n allocated pages (fallocate PUNCH_HOLE|KEEP_SIZE), per call. */
+static uint64_t timed_punch(int fd, uint64_t first, uint64_t pages)
+{
+	uint64_t t0 = now_ns();
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(first * PAGE), (off_t)(pages * PAGE)) < 0)
+		die("fallocate punch");
+	return now_ns() - t0;
+}
+
+/*
+ * guest_memfd hole punches (fallocate PUNCH_HOLE|KEEP_SIZE) of allocated pages: one page, then the
+ * other n - 1. With cost(k) = call + k x page: page = (t(n-1) - t(1)) / (n - 2), call = t(1).
+ */
 static const char *measure_gmem_punch(uint64_t n, int vm_type)
 {
 	struct vm v = vm_new(vm_type);
@@ -482,10 +493,10 @@ static const char *measure_gmem_punch(uint64_t n, int vm_type)
 	}
 	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)(n * PAGE)) < 0) /* guest_memfd allocates only with KEEP_SIZE */
 		die("fallocate");
-	uint64_t t0 = now_ns();
-	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)(n * PAGE)) < 0)
-		die("fallocate punch");
-	sample("gmem_punch", "call", (double)(now_ns() - t0));
+	uint64_t one = timed_punch(fd, 0, 1);
+	uint64_t rest = timed_punch(fd, 1, n - 1);
+	sample("gmem_punch", "call", (double)one);
+	sample("gmem_punch_page", "page", diff_per(rest, one, n > 2 ? n - 2 : 1));
 	close(fd);
 	vm_free(&v);
 	return NULL;
@@ -516,7 +527,7 @@ static void measure_attributes(uint64_t n)
 	uint64_t all = set_attributes(v.fd, MEM_GPA, n * PAGE, KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	all += set_attributes(v.fd, MEM_GPA, n * PAGE, 0);
 	sample("attributes_call", "call", (double)one / 2);
-	sample("attributes_page", "page", diff_per(all, one, 2 * (n - 1 > 0 ? n - 1 : 1)));
+	sample("attributes_page", "page", diff_per(all, one, 2 * (n - 1))); /* cost(k) = call + (k - 1) x page */
 	close(fd);
 	vm_free(&v);
 	munmap(mem, n * PAGE);
@@ -600,13 +611,14 @@ int main(int argc, char **argv)
 	printf("n memslot_delete slot_pages=%llu mappings_zapped=0\n", (unsigned long long)n);
 	printf("n memslot_zap slot_pages=%llu mappings_zapped=%llu\n", (unsigned long long)n, (unsigned long long)n);
 	printf("n memslot_wrprot slot_pages=%llu mappings_write_protected=%llu\n", (unsigned long long)n, (unsigned long long)n);
-	printf("n gmem_punch pages=%llu mappings_zapped=0\n", (unsigned long long)n);
+	printf("n gmem_punch pages=1 allocated=yes mappings_zapped=0\n");
+	printf("n gmem_punch_page pages=%llu allocated=yes mappings_zapped=0\n", (unsigned long long)n - 1);
 	if (thp_max == 0)
 		printf("s fault_2m the host backed none of the MADV_HUGEPAGE range with THP (AnonHugePages 0 in smaps)\n");
 	if (uffd_skip)
 		printf("s uffd_roundtrip %s\n", uffd_skip);
 	if (punch_skip)
-		printf("s gmem_punch %s\n", punch_skip);
+		printf("s gmem_punch %s\ns gmem_punch_page %s\n", punch_skip, punch_skip);
 	if (!sw_protected) {
 		printf("s attributes_call KVM_CAP_VM_TYPES does not offer KVM_X86_SW_PROTECTED_VM, and the default VM type has no "
 		       "KVM_CAP_MEMORY_ATTRIBUTES (KVM_SET_MEMORY_ATTRIBUTES fails with ENOTTY)\n");

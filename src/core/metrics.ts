@@ -53,6 +53,7 @@ export const METRIC_NAMES = [
   'dirty.harvested',
   'conversions.pages',
   'gmem.punches',
+  'gmem.punched_pages',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -469,6 +469,7 @@ export class Vm {
     const r = this.gmem.fallocate(fd, m, offset, size);
     if (r !== 0 || !punchHole) return r;
     this.counters[M.gmem_punches]!++;
+    this.counters[M.gmem_punched_pages]! += pagesOf(offset, size);
     const start = Number(offset >> PAGE_SHIFT_N);
     const end = start + Number(size >> PAGE_SHIFT_N);
     this.zapGmem(this.gmem.handleOf(fd), start, end);

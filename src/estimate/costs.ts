@@ -24,7 +24,8 @@ export const COSTS = {
   memslot_zap: 'per mapping a memslot change zaps',
   memslot_wrprot: 'per mapping dirty logging being turned on write-protects',
   uffd_roundtrip: 'userfaultfd round trip (handler thread, UFFDIO_COPY) beyond a plain first touch',
-  gmem_punch: 'fallocate(PUNCH_HOLE) of a guest_memfd range',
+  gmem_punch: 'fallocate(PUNCH_HOLE) of one allocated guest_memfd page',
+  gmem_punch_page: 'fallocate(PUNCH_HOLE) per further page punched',
   attributes_call: 'KVM_SET_MEMORY_ATTRIBUTES call converting one page',
   attributes_page: 'KVM_SET_MEMORY_ATTRIBUTES per further page converted',
 } as const;

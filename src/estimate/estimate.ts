@@ -19,8 +19,11 @@ export function isEstimateMetric(name: string): boolean {
   return name.startsWith('estimate.');
 }
 
-/** Each cause: the counters it prices and the cost of one of each. */
-const CAUSES: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, CostName | null]>]> = [
+/** A priced quantity: a counter, or the pages of calls beyond each call's first (priced per call). */
+type Quantity = string | { pagesOf: string; calls: string };
+
+/** Each cause: the quantities it prices and the cost of one of each (null: no cost is calibrated). */
+const CAUSES: ReadonlyArray<readonly [string, ReadonlyArray<readonly [Quantity, CostName | null]>]> = [
   [
     'estimate.faults_ms',
     [
@@ -52,15 +55,19 @@ const CAUSES: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, Co
   [
     'estimate.conversions_ms',
     [
+      // A call's cost covers its first page; each further page costs the per-page price.
       ['conversions', 'attributes_call'],
-      ['conversions.pages', 'attributes_page'],
+      [{ pagesOf: 'conversions.pages', calls: 'conversions' }, 'attributes_page'],
       ['gmem.punches', 'gmem_punch'],
+      [{ pagesOf: 'gmem.punched_pages', calls: 'gmem.punches' }, 'gmem_punch_page'],
     ],
   ],
 ];
 
-/** The counters the estimates read: what results.csv must hold to reproduce them. */
-export const PRICED_COUNTERS: readonly string[] = CAUSES.flatMap(([, terms]) => terms.map(([counter]) => counter));
+function quantity(q: Quantity, counts: Readonly<Record<string, number>>): number {
+  if (typeof q === 'string') return counts[q] ?? 0;
+  return Math.max(0, (counts[q.pagesOf] ?? 0) - (counts[q.calls] ?? 0));
+}
 
 /**
  * estimate.* for one job's counts. A count whose cost the table lacks adds to `estimate.unpriced`
@@ -72,8 +79,8 @@ export function estimateMetrics(counts: Readonly<Record<string, number>>, costs:
   let unpriced = 0;
   for (const [metric, terms] of CAUSES) {
     let ns = 0;
-    for (const [counter, cost] of terms) {
-      const n = counts[counter] ?? 0;
+    for (const [q, cost] of terms) {
+      const n = quantity(q, counts);
       if (n === 0) continue;
       const price = cost === null ? undefined : costs[cost]?.ns;
       if (price === undefined) unpriced += n;

@@ -18,6 +18,7 @@ const COSTS: ProfileCosts = {
   memslot_zap: { ns: 100 },
   memslot_wrprot: { ns: 10 },
   gmem_punch: { ns: 1_000_000 },
+  gmem_punch_page: { ns: 100 },
   run_roundtrip: { ns: 5000 },
 };
 
@@ -37,6 +38,7 @@ describe('estimateMetrics', () => {
         'memslot.zaps': 300,
         'memslot.wrprots': 1000,
         'gmem.punches': 1,
+        'gmem.punched_pages': 11,
         faults: 999_999, // not a priced counter: ignored
       },
       COSTS,
@@ -45,7 +47,7 @@ describe('estimateMetrics', () => {
     assert.equal(est['estimate.faults_ms'], (1000 * 2000 + 10 * 100_000 + 200 * 500 + 3 * 30_000) / 1e6);
     assert.equal(est['estimate.dirty_log_ms'], (4 * 1000 + 500 * 20) / 1e6);
     assert.equal(est['estimate.memslots_ms'], (2 * 50_000 + 40_000 + 2 * 30_000 + 300 * 100 + 1000 * 10) / 1e6);
-    assert.equal(est['estimate.conversions_ms'], 1);
+    assert.equal(est['estimate.conversions_ms'], (1_000_000 + 10 * 100) / 1e6); // the call covers its first page
     const causes = ['faults', 'dirty_log', 'memslots', 'conversions'].reduce((s, c) => s + est[`estimate.${c}_ms`]!, 0);
     assert.ok(Math.abs(est['estimate.total_ms']! - causes) < 1e-9);
     assert.equal(est['estimate.unpriced'], 0);
@@ -53,7 +55,7 @@ describe('estimateMetrics', () => {
 
   it('counts events the table has no price for instead of guessing one', () => {
     const est = estimateMetrics({ 'leaves.1g': 2, 'memslot.moves': 1, conversions: 5, 'conversions.pages': 80, 'leaves.4k': 1 }, COSTS);
-    assert.equal(est['estimate.unpriced'], 2 + 1 + 5 + 80);
+    assert.equal(est['estimate.unpriced'], 2 + 1 + 5 + (80 - 5)); // pages beyond each call's first
     assert.equal(est['estimate.conversions_ms'], 0);
     assert.equal(est['estimate.total_ms'], 0.002);
   });

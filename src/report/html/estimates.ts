@@ -10,7 +10,7 @@ const CAUSES: ReadonlyArray<readonly [string, string, ReadonlyArray<readonly [st
   ['faults', 'estimate.faults_ms', [['leaves.4k', '4K maps'], ['leaves.2m', '2M maps'], ['faults.wp', 'wp faults'], ['uffd.faults', 'uffd']]],
   ['dirty logging', 'estimate.dirty_log_ms', [['dirty.gets', 'GET_DIRTY_LOG'], ['dirty.harvested', 'pages harvested']]],
   ['memslot updates', 'estimate.memslots_ms', [['memslot.creates', 'creates'], ['memslot.deletes', 'deletes'], ['memslot.flag_changes', 'flag changes'], ['memslot.zaps', 'mappings zapped']]],
-  ['conversions', 'estimate.conversions_ms', [['conversions', 'conversions'], ['conversions.pages', 'pages'], ['gmem.punches', 'punches']]],
+  ['conversions', 'estimate.conversions_ms', [['conversions', 'conversions'], ['conversions.pages', 'pages'], ['gmem.punches', 'punches'], ['gmem.punched_pages', 'pages punched']]],
 ];
 
 /** The cost table's source as the run recorded it (run.json options.costs), if any. */
