@@ -358,6 +358,7 @@ static long get_dirty_log(int vm_fd, uint32_t slot, uint64_t *bitmap, uint64_t n
 }
 
 #define WP_ROUNDS 4
+#define CALL_ROUNDS 16 /* cheap calls are timed this many times per sample */
 
 /* Write-protect faults on a dirty-logged slot, and KVM_GET_DIRTY_LOG per slot and per dirty page. */
 static void measure_dirty_log(uint64_t n)
@@ -377,12 +378,16 @@ static void measure_dirty_log(uint64_t n)
 		wp += touch(&v, MEM_GPA, n, PAGE);
 		hit += touch(&v, MEM_GPA, n, PAGE);
 	}
-	uint64_t full_ns, empty_ns;
+	uint64_t full_ns, empty_ns = 0, ns1;
 	long dirty = get_dirty_log(v.fd, 0, bitmap, n, &full_ns);
-	get_dirty_log(v.fd, 0, bitmap, n, &empty_ns);
+	for (int k = 0; k < CALL_ROUNDS; k++) {
+		get_dirty_log(v.fd, 0, bitmap, n, &ns1);
+		empty_ns += ns1;
+	}
+	double empty = per(empty_ns, CALL_ROUNDS);
 	sample("wp_fault", "fault", diff_per(wp, hit, n * WP_ROUNDS));
-	sample("dirty_log_slot", "call", (double)empty_ns);
-	sample("dirty_log_page", "dirty page", diff_per(full_ns, empty_ns, dirty > 0 ? (uint64_t)dirty : 1));
+	sample("dirty_log_slot", "call", empty);
+	sample("dirty_log_page", "dirty page", ((double)full_ns - empty) / (double)(dirty > 0 ? dirty : 1));
 	if ((uint64_t)dirty != n)
 		fprintf(stderr, "s2bench-calibrate: KVM_GET_DIRTY_LOG saw %ld of %llu written pages\n", dirty, (unsigned long long)n);
 	vm_free(&v);
@@ -398,27 +403,34 @@ static uint64_t timed_region(int vm_fd, uint32_t slot, uint32_t flags, uint64_t 
 	return now_ns() - t0;
 }
 
-/* KVM_SET_USER_MEMORY_REGION2 create, flags change and delete, on an empty slot and on one with n mappings. */
+/*
+ * KVM_SET_USER_MEMORY_REGION2 create, flags change and delete, on an empty slot (CALL_ROUNDS cycles,
+ * so one sample is long enough to be stable) and on one with n mappings (n makes those long).
+ */
 static void measure_memslots(uint64_t n)
 {
 	struct vm v = vm_new(VM_TYPE_DEFAULT);
 	uint64_t size = n * PAGE;
 	uint8_t *mem = anon(size, 0);
 	guest(&v, ENTRY_HLT, 0, 0, 0);
-	sample("memslot_create", "call", (double)timed_region(v.fd, 1, 0, MEM2_GPA, size, mem));
-	uint64_t flags_empty = timed_region(v.fd, 1, KVM_MEM_LOG_DIRTY_PAGES, MEM2_GPA, size, mem);
-	timed_region(v.fd, 1, 0, MEM2_GPA, size, mem);
-	uint64_t delete_empty = timed_region(v.fd, 1, 0, MEM2_GPA, 0, mem);
+	uint64_t create = 0, flags_empty = 0, delete_empty = 0;
+	for (int k = 0; k < CALL_ROUNDS; k++) {
+		create += timed_region(v.fd, 1, 0, MEM2_GPA, size, mem);
+		flags_empty += timed_region(v.fd, 1, KVM_MEM_LOG_DIRTY_PAGES, MEM2_GPA, size, mem);
+		timed_region(v.fd, 1, 0, MEM2_GPA, size, mem);
+		delete_empty += timed_region(v.fd, 1, 0, MEM2_GPA, 0, mem);
+	}
 	timed_region(v.fd, 1, 0, MEM2_GPA, size, mem);
 	touch(&v, MEM2_GPA, n, PAGE); /* n 4K mappings */
 	uint64_t flags_mapped = timed_region(v.fd, 1, KVM_MEM_LOG_DIRTY_PAGES, MEM2_GPA, size, mem);
 	timed_region(v.fd, 1, 0, MEM2_GPA, size, mem);
 	touch(&v, MEM2_GPA, n, PAGE);
 	uint64_t delete_mapped = timed_region(v.fd, 1, 0, MEM2_GPA, 0, mem);
-	sample("memslot_flags", "call", (double)flags_empty);
-	sample("memslot_delete", "call", (double)delete_empty);
-	sample("memslot_zap", "mapping", diff_per(delete_mapped, delete_empty, n));
-	sample("memslot_wrprot", "mapping", diff_per(flags_mapped, flags_empty, n));
+	sample("memslot_create", "call", per(create, CALL_ROUNDS));
+	sample("memslot_flags", "call", per(flags_empty, CALL_ROUNDS));
+	sample("memslot_delete", "call", per(delete_empty, CALL_ROUNDS));
+	sample("memslot_zap", "mapping", ((double)delete_mapped - per(delete_empty, CALL_ROUNDS)) / (double)n);
+	sample("memslot_wrprot", "mapping", ((double)flags_mapped - per(flags_empty, CALL_ROUNDS)) / (double)n);
 	vm_free(&v);
 	munmap(mem, size);
 }
@@ -491,12 +503,15 @@ static const char *measure_gmem_punch(uint64_t n, int vm_type)
 		vm_free(&v);
 		return "KVM_CREATE_GUEST_MEMFD failed on this VM type";
 	}
-	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)(n * PAGE)) < 0) /* guest_memfd allocates only with KEEP_SIZE */
-		die("fallocate");
-	uint64_t one = timed_punch(fd, 0, 1);
-	uint64_t rest = timed_punch(fd, 1, n - 1);
-	sample("gmem_punch", "call", (double)one);
-	sample("gmem_punch_page", "page", diff_per(rest, one, n > 2 ? n - 2 : 1));
+	uint64_t one = 0, rest = 0;
+	for (int k = 0; k < CALL_ROUNDS; k++) {
+		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)(n * PAGE)) < 0) /* guest_memfd allocates only with KEEP_SIZE */
+			die("fallocate");
+		one += timed_punch(fd, 0, 1);
+		rest += timed_punch(fd, 1, n - 1);
+	}
+	sample("gmem_punch", "call", per(one, CALL_ROUNDS));
+	sample("gmem_punch_page", "page", diff_per(rest, one, (n > 2 ? n - 2 : 1) * CALL_ROUNDS));
 	close(fd);
 	vm_free(&v);
 	return NULL;
@@ -604,14 +619,14 @@ int main(int argc, char **argv)
 	printf("n hit pages=%llu\n", (unsigned long long)n);
 	printf("n fault_2m huge_pages=%llu backing=anon,MADV_HUGEPAGE thp_given_min=%.4f\n", (unsigned long long)huge, thp_min);
 	printf("n wp_fault pages=%llu rounds=%d\n", (unsigned long long)n, WP_ROUNDS);
-	printf("n dirty_log_slot slot_pages=%llu dirty=0\n", (unsigned long long)n);
+	printf("n dirty_log_slot slot_pages=%llu dirty=0 calls_per_sample=%d\n", (unsigned long long)n, CALL_ROUNDS);
 	printf("n dirty_log_page slot_pages=%llu dirty=%llu\n", (unsigned long long)n, (unsigned long long)n);
-	printf("n memslot_create slot_pages=%llu\n", (unsigned long long)n);
-	printf("n memslot_flags slot_pages=%llu change=LOG_DIRTY_PAGES-on mappings=0\n", (unsigned long long)n);
-	printf("n memslot_delete slot_pages=%llu mappings_zapped=0\n", (unsigned long long)n);
+	printf("n memslot_create slot_pages=%llu calls_per_sample=%d\n", (unsigned long long)n, CALL_ROUNDS);
+	printf("n memslot_flags slot_pages=%llu change=LOG_DIRTY_PAGES-on mappings=0 calls_per_sample=%d\n", (unsigned long long)n, CALL_ROUNDS);
+	printf("n memslot_delete slot_pages=%llu mappings_zapped=0 calls_per_sample=%d\n", (unsigned long long)n, CALL_ROUNDS);
 	printf("n memslot_zap slot_pages=%llu mappings_zapped=%llu\n", (unsigned long long)n, (unsigned long long)n);
 	printf("n memslot_wrprot slot_pages=%llu mappings_write_protected=%llu\n", (unsigned long long)n, (unsigned long long)n);
-	printf("n gmem_punch pages=1 allocated=yes mappings_zapped=0\n");
+	printf("n gmem_punch pages=1 allocated=yes mappings_zapped=0 calls_per_sample=%d\n", CALL_ROUNDS);
 	printf("n gmem_punch_page pages=%llu allocated=yes mappings_zapped=0\n", (unsigned long long)n - 1);
 	if (thp_max == 0)
 		printf("s fault_2m the host backed none of the MADV_HUGEPAGE range with THP (AnonHugePages 0 in smaps)\n");
