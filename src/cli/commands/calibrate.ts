@@ -75,7 +75,7 @@ export function calibrate(options: CalibratorOptions, validatePages: number, val
   const host = calibrationHost(out.meta['kernel'] ?? 'unknown');
   const table = buildCostTable(out, {
     label: label ?? `calibrated on ${host.cpuModel}, Linux ${host.kernel}, KVM ${host.kvmModules.join('+')} (tdp_mmu=${host.tdpMmu})`,
-    command: ['s2bench', ...process.argv.slice(2)].join(' '),
+    command: ['s2bench', ...process.argv.slice(2)].map(shellWord).join(' '),
     createdAt: new Date().toISOString(),
     host,
     repeats: options.repeats,
@@ -100,6 +100,11 @@ function validationLine(v: Validation | { skipped: string } | undefined): string
     `estimated ${v.estimatedMs.toFixed(2)} ms: error ${v.errorPct >= 0 ? '+' : ''}${v.errorPct.toFixed(1)}% ` +
     `(${v.withinTolerance ? 'within' : 'OUTSIDE'} the stated ±${v.tolerancePct}%)${v.divergences > 0 ? ` (${v.divergences} model divergences!)` : ''}\n`
   );
+}
+
+/** An argument as a shell would need it typed again: quoted when it holds anything but plain characters. */
+function shellWord(arg: string): string {
+  return /^[A-Za-z0-9_./=:,+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 function ns(x: number | undefined): string {
