@@ -114,7 +114,7 @@ let conversions = 0;
 let events = 0;
 const bench = new Bench({ iterations: 5, warmupIterations: 1 });
 bench.add('replay conversions default workload', () => {
-  const r = replayTrace({ meta: trace.meta, chunks }, 'x86-tdp');
+  const r = replayTrace({ meta: trace.meta, chunks }, parseProfile('x86-tdp'));
   if (r.divergences.length > 0) throw new Error(`divergence: ${JSON.stringify(r.divergences[0])}`);
   conversions = r.counters['conversions']!;
   events = r.counters['events']!;

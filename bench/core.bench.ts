@@ -5,14 +5,14 @@
 //   npm run bench:core            (compiled)     npx tsx bench/core.bench.ts   (from source)
 
 import { Bench } from 'tinybench';
-import { BATCH, FAULT_WINDOW_PAGES, HIT_SET_PAGES, randomInts } from '../src/bench/micro-cases.js';
-import { runMicro, type MicroFigure } from '../src/bench/micro.js';
+import { BATCH, FAULT_WINDOW_PAGES, HIT_SET_PAGES, randomInts } from '../src/microbench/micro-cases.js';
+import { runMicro, type MicroFigure } from '../src/microbench/micro.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../src/core/outcome.js';
 import { DEFAULT_PROFILE } from '../src/core/profile.js';
-import { ReferenceVm } from '../test/core/reference-model.js';
+import { ReferenceVm } from './reference-model.js';
 
 const HVA_PAGE = 0x7f0000000;
-const SLOT_PAGES = 2 ** 26; // as in src/bench/micro-cases.ts
+const SLOT_PAGES = 2 ** 26; // as in src/microbench/micro-cases.ts
 
 function referenceVm(): ReferenceVm {
   const ref = new ReferenceVm();

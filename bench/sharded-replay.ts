@@ -4,13 +4,14 @@
 // threads are started once, before timing. The counters of both runs are compared too.
 
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { replayTrace } from '../src/replay/engine.js';
 import { median } from '../src/report/stats.js';
 import { newShardPool, replaySharded } from '../src/replay/sharded.js';
 import { readTrace } from '../src/trace/io.js';
-import { repoPath } from '../test/helpers/paths.js';
+import { packageRoot } from '../src/package-info.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -20,7 +21,7 @@ const { values, positionals } = parseArgs({
     runs: { type: 'string', default: '5' },
   },
 });
-const path = positionals[0] ?? repoPath('traces', 'migration', 'dirty-log-2g.csv');
+const path = positionals[0] ?? join(packageRoot(), 'traces', 'migration', 'dirty-log-2g.csv');
 const shards = Number(values.shards);
 const workers = Number(values.workers);
 const runs = Number(values.runs);

@@ -14,7 +14,7 @@ import { findGenerator } from '../dist/src/trace/generators/index.js';
 
 const ROOT = join(import.meta.dirname, '..', 'traces');
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
-const STRACE = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'strace', 'qemu72-minimal-512m.strace');
+const STRACE = join(import.meta.dirname, '..', 'test', 'fixtures', 'strace', 'qemu72-minimal-512m.strace');
 
 const SUITE = [
   { name: 'boot/qemu-like-512m', gen: 'boot', values: { ramMiB: 512, frames: 16 }, profiles: ['x86-tdp', 'x86-tdp,nx-huge-pages=on'] },

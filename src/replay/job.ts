@@ -3,7 +3,6 @@
 
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { parseProfile } from '../core/profile.js';
 import { readTrace } from '../trace/io.js';
 import type { JobResult } from '../report/types.js';
 import { replayTrace } from './engine.js';
@@ -25,9 +24,10 @@ export interface JobRequest extends Job {
 const warmedUp = new Set<string>();
 
 export async function runJob(job: JobRequest): Promise<JobResult> {
-  const base = { trace: job.trace, tracePath: job.tracePath, profile: job.profile, repeat: job.repeat };
+  const profile = job.profile;
+  const base = { trace: job.trace, tracePath: job.tracePath, profile: profile.name, repeat: job.repeat };
+  if ('error' in profile) return { ...base, status: 'failed', error: profile.error, modeled: {}, timing: {}, divergences: 0 };
   try {
-    const profile = parseProfile(job.profile);
     // Every repeat loads the trace again: trace load MB/s is a measured figure with its own spread.
     const bytes = (await stat(job.tracePath)).size;
     const loadStart = performance.now();

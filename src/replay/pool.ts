@@ -53,7 +53,7 @@ export function failedResult(job: JobRequest, error: string): JobResult {
   return {
     trace: job.trace,
     tracePath: job.tracePath,
-    profile: job.profile,
+    profile: job.profile.name,
     repeat: job.repeat,
     status: 'failed',
     error,

@@ -2,6 +2,7 @@
 // report writer. Failures of single traces are results, not exceptions.
 
 import { performance } from 'node:perf_hooks';
+import type { Profile } from '../core/profile.js';
 import { openTrace } from '../trace/io.js';
 import type { JobResult } from '../report/types.js';
 import { runPool } from './pool.js';
@@ -12,7 +13,8 @@ export interface SuiteOptions {
   inputs: string[];
   workers: number;
   repeat: number;
-  profiles: string[];
+  /** From the command line, parsed there; empty: each trace's own. */
+  profiles: Profile[];
   filter?: string;
   check: boolean;
   /** Per trace (io.ts DEFAULT_MAX_EVENTS when not given). */

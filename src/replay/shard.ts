@@ -15,29 +15,20 @@
 // bound slots), or accesses crossing a 1 GiB boundary are not shardable: `planShards` says why and the
 // caller replays them whole.
 
-import { M, METRIC_NAMES, METRIC_COUNT, metricId } from '../core/metrics.js';
+import { M, METRICS, METRIC_NAMES, metricId } from '../core/metrics.js';
 import type { Profile } from '../core/profile.js';
 import { Vm } from '../core/vm.js';
 import { allocChunk, appendRows } from '../trace/chunk.js';
-import { F_RET, F_SIZE, OP, OPS, type TraceChunk } from '../trace/schema.js';
-import { newReplayState, replayChunk, retText, type Divergence } from './engine.js';
-import { gfnAt, has } from './fields.js';
+import { accessPages, gfn, has } from '../trace/columns.js';
+import { OP_SPECS, retText, type ShardRule } from '../trace/ops.js';
+import { F_RET, OP, OPS, type TraceChunk } from '../trace/schema.js';
+import { expectMismatch, newReplayState, replayChunk, type Divergence } from './engine.js';
 
 const GRANULE_SHIFT = 18; // 1 GiB in 4K pages
 const GFNS_PER_GRANULE = 1 << GRANULE_SHIFT;
 
-/** Ops whose state is shared across granules in ways a shard cannot see. */
-const UNSHARDABLE = new Set<number>([OP.uffd, OP.host_read, OP.host_write, OP.attrs, OP.gmem_punch, OP.gmem_close]);
-/** Ops beside the stage-2 (vdpa, pKVM): replayed by shard 0 only. */
-const SHARD0_ONLY = new Set<number>([
-  OP.iotlb_update,
-  OP.iotlb_invalidate,
-  OP.iotlb_batch_begin,
-  OP.iotlb_batch_end,
-  OP.vdpa_close,
-  OP.hyp_share,
-  OP.hyp_unshare,
-]);
+/** Each op's sharding rule, by code (the op table's `shard`). */
+const SHARD_RULE: readonly ShardRule[] = OP_SPECS.map((spec) => spec.shard);
 
 /** One shard's input: its rows in trace order, cut so that barrier rows stand alone. */
 export interface ShardPlan {
@@ -54,29 +45,18 @@ export interface ShardPlan {
 
 export type Shardability = { ok: true; plans: ShardPlan[] } | { ok: false; reason: string };
 
-function isAccess(op: number): boolean {
-  return op === OP.read || op === OP.write || op === OP.exec;
-}
-
-/** Pages an access row touches (its size rounded up to pages; one page without a size). */
-function accessPages(chunk: TraceChunk, i: number): number {
-  if (!has(chunk, i, F_SIZE)) return 1;
-  const size = chunk.sizeHi[i]! * 0x1_0000_0000 + chunk.sizeLo[i]!;
-  const offset = chunk.gpaLo[i]! & 0xfff;
-  return Math.max(1, Math.ceil((offset + size) / 4096));
-}
-
 export function planShards(chunks: readonly TraceChunk[], count: number): Shardability {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`shard count must be >= 1, got ${count}`);
   let rows = 0;
   for (const chunk of chunks) {
     for (let i = 0; i < chunk.length; i++) {
       const op = chunk.op[i]!;
-      if (UNSHARDABLE.has(op)) return { ok: false, reason: `line ${chunk.line[i]}: ${OPS[op]} rows share state across 1 GiB granules` };
-      if (isAccess(op)) {
-        const gfn = gfnAt(chunk.gpaHi, chunk.gpaLo, i);
-        const last = gfn + accessPages(chunk, i) - 1;
-        if (Math.floor(gfn / GFNS_PER_GRANULE) !== Math.floor(last / GFNS_PER_GRANULE)) {
+      const rule = SHARD_RULE[op];
+      if (rule === 'whole') return { ok: false, reason: `line ${chunk.line[i]}: ${OPS[op]} rows share state across 1 GiB granules` };
+      if (rule === 'granule') {
+        const first = gfn(chunk, i);
+        const last = first + accessPages(chunk, i) - 1;
+        if (Math.floor(first / GFNS_PER_GRANULE) !== Math.floor(last / GFNS_PER_GRANULE)) {
           return { ok: false, reason: `line ${chunk.line[i]}: the access crosses a 1 GiB boundary` };
         }
       }
@@ -110,17 +90,17 @@ function buildShard(chunks: readonly TraceChunk[], index: number, count: number,
     flushRun();
     source = chunk;
     for (let i = 0; i < chunk.length; i++) {
-      const op = chunk.op[i]!;
+      const rule = SHARD_RULE[chunk.op[i]!];
       const row = chunk.firstRow + i;
-      if (op === OP.expect) {
+      if (rule === 'check') {
         expectRows.push(row);
         flushRun();
         continue;
       }
-      if (isAccess(op)) {
-        if (Math.floor(gfnAt(chunk.gpaHi, chunk.gpaLo, i) / GFNS_PER_GRANULE) % count !== index) continue;
+      if (rule === 'granule') {
+        if (Math.floor(gfn(chunk, i) / GFNS_PER_GRANULE) % count !== index) continue;
         picked[pickedCount++] = i;
-      } else if (SHARD0_ONLY.has(op)) {
+      } else if (rule === 'shard0') {
         if (index !== 0) continue;
         picked[pickedCount++] = i;
       } else {
@@ -215,11 +195,7 @@ export function mergeShards(
   checks: { dirtyGets: Map<number, { line: number; ret: number | null }>; expects: Map<number, { line: number; metric: string; value: number }> },
 ): MergedReplay {
   const sorted = [...outcomes].sort((a, b) => a.index - b.index);
-  const merged = new Array<number>(METRIC_COUNT).fill(0);
-  for (const o of sorted) for (let m = 0; m < METRIC_COUNT; m++) merged[m]! += o.final[m]!;
-  merged[M.events] = totalRows;
-  merged[M.tlb_flushes] = countUnion(sorted.flatMap((o) => o.flushes), Number.MAX_SAFE_INTEGER);
-  merged[M.tables_peak] = tablesPeak(sorted, Number.MAX_SAFE_INTEGER);
+  const merged = METRIC_NAMES.map((_, id) => metricAtRow(sorted, id, Number.MAX_SAFE_INTEGER, totalRows));
 
   const divergences = mergeDivergences(sorted);
   // dirty_get: the kernel's one answer is the sum of the shards' parts; an errno is the same in every
@@ -234,15 +210,13 @@ export function mergeShards(
   for (const [row, check] of checks.dirtyGets) {
     const got = dirtyByRow.get(row) ?? 0;
     if (check.ret !== null && check.ret !== got) {
-      divergences.push({ line: check.line, op: 'dirty_get', expected: retText(check.ret), got: retText(got) });
+      divergences.push({ line: check.line, op: 'dirty_get', expected: retText(OP.dirty_get, check.ret), got: retText(OP.dirty_get, got) });
     }
   }
   for (const [row, expect] of checks.expects) {
     const id = metricId(expect.metric);
-    const got = metricAtRow(sorted, id, row, totalRows);
-    if (got !== expect.value) {
-      divergences.push({ line: expect.line, op: 'expect', expected: `${expect.metric} = ${expect.value}`, got: `${expect.metric} = ${got}` });
-    }
+    const mismatch = expectMismatch(expect.metric, expect.value, id < 0 ? undefined : metricAtRow(sorted, id, row, totalRows));
+    if (mismatch !== undefined) divergences.push({ line: expect.line, op: 'expect', ...mismatch });
   }
   divergences.sort((a, b) => a.line - b.line);
   merged[M.divergences] = divergences.length;
@@ -253,13 +227,40 @@ export function mergeShards(
   return { counters, divergences };
 }
 
+/**
+ * The single run's value of metric `id` before row `row` (MAX_SAFE_INTEGER: at the end), by the
+ * metric's merge rule (src/core/metrics.ts). `divergences` is summed here and replaced by the
+ * merged list's length once that is known.
+ */
 function metricAtRow(outcomes: readonly ShardOutcome[], id: number, row: number, totalRows: number): number {
-  if (id === M.events) return Math.min(row, totalRows);
-  if (id === M.tlb_flushes) return countUnion(outcomes.flatMap((o) => o.flushes), row);
-  if (id === M.tables_peak) return tablesPeak(outcomes, row);
-  let sum = 0;
-  for (const o of outcomes) sum += o.atExpect.find(([r]) => r === row)?.[1][id] ?? 0;
-  return sum;
+  const rule = METRICS[METRIC_NAMES[id]!].merge;
+  switch (rule) {
+    case 'rows':
+      return Math.min(row, totalRows);
+    case 'once':
+      return valuesAt(outcomes[0], row)?.[id] ?? 0;
+    case 'flush-union':
+      return countUnion(outcomes.flatMap((o) => o.flushes), row);
+    case 'tables-peak':
+      return tablesPeak(outcomes, row);
+    case 'sum':
+    case 'divergences': {
+      let sum = 0;
+      for (const o of outcomes) sum += valuesAt(o, row)?.[id] ?? 0;
+      return sum;
+    }
+    default:
+      return unhandled(rule);
+  }
+}
+
+/** A shard's counters before `row` (its snapshot at that expect row), or at the end. */
+function valuesAt(o: ShardOutcome | undefined, row: number): readonly number[] | undefined {
+  return row === Number.MAX_SAFE_INTEGER ? o?.final : o?.atExpect.find(([r]) => r === row)?.[1];
+}
+
+function unhandled(rule: never): never {
+  throw new Error(`shard merge: no rule for '${String(rule)}'`);
 }
 
 /** Distinct (row, n-th flush) pairs before `beforeRow`. */

@@ -16,7 +16,7 @@ export interface ShardedResult extends ReplayResult {
 
 const SHARD_WORKER = new URL('./shard-worker.js', import.meta.url);
 
-export type ShardPool = Piscina<{ plan: ShardPlan; profile: string }, ShardOutcome>;
+export type ShardPool = Piscina<{ plan: ShardPlan; profile: Profile }, ShardOutcome>;
 
 /** A pool of shard workers, for callers that replay several traces sharded (destroy it when done). */
 export function newShardPool(workers: number): ShardPool {
@@ -30,7 +30,7 @@ export function newShardPool(workers: number): ShardPool {
 export async function replaySharded(
   trace: LoadedTrace,
   count: number,
-  options: { profile?: Profile | string; workers: number; pool?: ShardPool },
+  options: { profile?: Profile; workers: number; pool?: ShardPool },
 ): Promise<ShardedResult> {
   const profile = resolveProfile(trace.meta, options.profile);
   const chunks = [...trace.chunks];
@@ -40,9 +40,9 @@ export async function replaySharded(
   }
   const outcomes =
     options.pool !== undefined
-      ? await runOnPool(options.pool, plan.plans, profile.name)
+      ? await runOnPool(options.pool, plan.plans, profile)
       : options.workers > 0
-        ? await withPool(Math.min(options.workers, count), (pool) => runOnPool(pool, plan.plans, profile.name))
+        ? await withPool(Math.min(options.workers, count), (pool) => runOnPool(pool, plan.plans, profile))
         : plan.plans.map((p) => replayShard(p, profile));
   const rows = chunks.reduce((n, c) => n + c.length, 0);
   const merged = mergeShards(outcomes, rows, shardChecks(chunks));
@@ -58,7 +58,7 @@ async function withPool<T>(workers: number, use: (pool: ShardPool) => Promise<T>
   }
 }
 
-function runOnPool(pool: ShardPool, plans: ShardPlan[], profile: string): Promise<ShardOutcome[]> {
+function runOnPool(pool: ShardPool, plans: ShardPlan[], profile: Profile): Promise<ShardOutcome[]> {
   // The segments' buffers move to the workers instead of being copied.
   return Promise.all(plans.map((plan) => pool.run({ plan, profile }, { transferList: plan.segments.map((s) => s.buffer) })));
 }

@@ -4,7 +4,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { parseProfile } from '../core/profile.js';
+import { DEFAULT_PROFILE_NAME, parseProfile, type Profile } from '../core/profile.js';
 import { ProfileError, UsageError } from '../errors.js';
 
 export const TRACE_EXTENSIONS = ['.csv', '.s2t'] as const;
@@ -15,13 +15,20 @@ export interface SuiteTrace {
   path: string;
 }
 
+/** A trace's own profile that does not parse: its jobs fail with `error`, and the suite runs on. */
+export interface UnparsableProfile {
+  /** As the trace wrote it. */
+  readonly name: string;
+  readonly error: string;
+}
+
 export interface Job {
   /** Position in the suite's job list: stable for the same inputs and options. */
   index: number;
   trace: string;
   tracePath: string;
-  /** Canonical profile name (core/profile.ts). */
-  profile: string;
+  /** Parsed once, when the suite was planned; the job and its Vm use this object. */
+  profile: Profile | UnparsableProfile;
   repeat: number;
 }
 
@@ -89,35 +96,38 @@ export async function discoverTraces(inputs: string[], filter?: string): Promise
 }
 
 /**
- * Profiles a trace runs under: those given on the command line, else the trace's own `# profiles:`
- * (`;`-separated, since a profile contains commas) or `# profile:` metadata, else the default. Names
- * are canonical; one that does not parse is kept as written, so its jobs fail with the parser's
- * message (naming the valid profiles) while the rest of the suite runs.
+ * Profiles a trace runs under: those given on the command line (parsed there), else the trace's own
+ * `# profiles:` (`;`-separated, since a profile contains commas) or `# profile:` metadata, else the
+ * default. One of the trace's that does not parse is kept as an UnparsableProfile, so its jobs fail
+ * with the parser's message (naming the valid profiles) while the rest of the suite runs. Distinct by
+ * canonical name, in order.
  */
-export function profilesFor(meta: Record<string, string>, cliProfiles: string[]): string[] {
-  const texts =
+export function profilesFor(meta: Record<string, string>, cliProfiles: readonly Profile[]): Array<Profile | UnparsableProfile> {
+  const profiles =
     cliProfiles.length > 0
       ? cliProfiles
-      : meta['profiles'] !== undefined
-        ? meta['profiles'].split(';').map((p) => p.trim()).filter((p) => p !== '')
-        : meta['profile'] !== undefined
-          ? [meta['profile']]
-          : ['x86-tdp'];
-  return [...new Set(texts.map(canonicalOrAsWritten))];
+      : (meta['profiles'] !== undefined
+          ? meta['profiles'].split(';').map((p) => p.trim()).filter((p) => p !== '')
+          : meta['profile'] !== undefined
+            ? [meta['profile']]
+            : [DEFAULT_PROFILE_NAME]
+        ).map(parseOrKeep);
+  const byName = new Map(profiles.map((p) => [p.name, p]));
+  return [...byName.values()];
 }
 
-function canonicalOrAsWritten(text: string): string {
+function parseOrKeep(text: string): Profile | UnparsableProfile {
   try {
-    return parseProfile(text).name;
+    return parseProfile(text);
   } catch (err) {
-    if (err instanceof ProfileError) return text;
+    if (err instanceof ProfileError) return { name: text, error: err.message };
     throw err;
   }
 }
 
 /** Jobs in a fixed order: trace, then profile, then repeat. */
 export function planJobs(
-  traces: ReadonlyArray<SuiteTrace & { profiles: string[] }>,
+  traces: ReadonlyArray<SuiteTrace & { profiles: ReadonlyArray<Profile | UnparsableProfile> }>,
   repeat: number,
 ): Job[] {
   const jobs: Job[] = [];

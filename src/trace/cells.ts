@@ -3,25 +3,20 @@
 
 import { ERRNO, errnoName, type ErrnoName } from '../core/abi.js';
 import { OUTCOME_NAMES } from '../core/outcome.js';
-import { setU64, u64 } from './columns.js';
+import { hiColumn, loColumn, setU64, u64 } from './columns.js';
 import {
   ATTR_NAMES,
   FIELDS,
-  FLAG_NAMES,
   F_ATTRS,
   F_FD,
   F_FLAGS,
-  F_GPA,
-  F_HVA,
-  F_OFFSET,
   F_RET,
-  F_SIZE,
   F_SLOT,
   F_VCPU,
   OP,
   OPS,
+  OP_SPECS,
   isAccessOp,
-  type OpName,
   type TraceChunk,
 } from './schema.js';
 
@@ -113,28 +108,7 @@ function isCanonicalNumber(text: string, hex: boolean): boolean {
   return hex ? CANONICAL_HEX.test(text) : CANONICAL_DECIMAL.test(text);
 }
 
-const U64_FIELDS: Partial<Record<number, readonly [keyof TraceChunk, keyof TraceChunk]>> = {
-  [F_GPA]: ['gpaHi', 'gpaLo'],
-  [F_SIZE]: ['sizeHi', 'sizeLo'],
-  [F_HVA]: ['hvaHi', 'hvaLo'],
-  [F_OFFSET]: ['offsetHi', 'offsetLo'],
-  [F_FLAGS]: ['flagsHi', 'flagsLo'],
-  [F_ATTRS]: ['attrsHi', 'attrsLo'],
-};
 const U32_FIELDS: Partial<Record<number, keyof TraceChunk>> = { [F_VCPU]: 'vcpu', [F_SLOT]: 'slot', [F_FD]: 'fd' };
-
-function pair(chunk: TraceChunk, f: number): [Uint32Array, Uint32Array] {
-  const [hi, lo] = U64_FIELDS[f]!;
-  return [chunk[hi] as Uint32Array, chunk[lo] as Uint32Array];
-}
-
-/** The hi (or lo) column of 64-bit field `f`, without allocating (per-cell path). */
-function hiColumn(chunk: TraceChunk, f: number): Uint32Array {
-  return f === F_GPA ? chunk.gpaHi : f === F_SIZE ? chunk.sizeHi : f === F_HVA ? chunk.hvaHi : f === F_OFFSET ? chunk.offsetHi : f === F_FLAGS ? chunk.flagsHi : chunk.attrsHi;
-}
-function loColumn(chunk: TraceChunk, f: number): Uint32Array {
-  return f === F_GPA ? chunk.gpaLo : f === F_SIZE ? chunk.sizeLo : f === F_HVA ? chunk.hvaLo : f === F_OFFSET ? chunk.offsetLo : f === F_FLAGS ? chunk.flagsLo : chunk.attrsLo;
-}
 
 function symbolicValue(names: ReadonlyArray<readonly [string, number]>, text: string, field: string, op: string): number {
   let value = 0;
@@ -165,9 +139,14 @@ function symbolicText(names: ReadonlyArray<readonly [string, number]>, value: bi
   return covered === v && parts.length > 0 ? parts.join('|') : undefined;
 }
 
+/** The symbolic names of the flags column for an op (none: numbers only). */
+function flagNames(op: number): ReadonlyArray<readonly [string, number]> {
+  return OP_SPECS[op]?.flags?.names ?? [];
+}
+
 /** iotlb perm is one value (rw = ro|wo), not a set of bits. */
 function isValueVocabulary(op: number): boolean {
-  return op === OP.iotlb_update;
+  return OP_SPECS[op]?.flags?.value === true;
 }
 
 /** Parse `text` (non-empty) as field `f` of row `i`, whose op is already set. */
@@ -183,10 +162,9 @@ export function parseCell(chunk: TraceChunk, i: number, f: number, text: string)
     setU64(chunk.flagsHi, chunk.flagsLo, i, BigInt(index));
     canonical = true;
   } else if ((f === F_FLAGS || f === F_ATTRS) && !DECIMAL.test(text) && !HEX.test(text)) {
-    const names = f === F_FLAGS ? FLAG_NAMES[opName as OpName] ?? [] : ATTR_NAMES;
+    const names = f === F_FLAGS ? flagNames(op) : ATTR_NAMES;
     const value = symbolicValue(names, text, FIELDS[f]!, opName);
-    const [hi, lo] = pair(chunk, f);
-    setU64(hi, lo, i, BigInt(value));
+    setU64(hiColumn(chunk, f), loColumn(chunk, f), i, BigInt(value));
     chunk.hex[i]! |= f === F_FLAGS ? SYMBOLIC_FLAGS : SYMBOLIC_ATTRS;
     canonical = symbolicText(names, BigInt(value), f === F_FLAGS && isValueVocabulary(op)) === text;
   } else if (scanNumber(text) >= 0) {
@@ -206,8 +184,7 @@ export function parseCell(chunk: TraceChunk, i: number, f: number, text: string)
     const { value, hex } = parseUnsigned(f, text, u32 !== undefined ? 0xffffffffn : U64_MAX);
     if (u32 !== undefined) (chunk[u32] as Uint32Array)[i] = Number(value);
     else {
-      const [hi, lo] = pair(chunk, f);
-      setU64(hi, lo, i, value);
+      setU64(hiColumn(chunk, f), loColumn(chunk, f), i, value);
     }
     if (hex) chunk.hex[i]! |= 1 << f;
     canonical = isCanonicalNumber(text, hex);
@@ -260,11 +237,10 @@ export function renderCell(chunk: TraceChunk, i: number, f: number): string {
     const v = (chunk[u32] as Uint32Array)[i]!;
     return (bits & (1 << f)) !== 0 ? `0x${v.toString(16)}` : String(v);
   }
-  const [hi, lo] = pair(chunk, f);
-  const value = u64(hi, lo, i);
+  const value = u64(hiColumn(chunk, f), loColumn(chunk, f), i);
   if (f === F_FLAGS && op === OP.expect) return chunk.names[Number(value)]!;
   if ((f === F_FLAGS && (bits & SYMBOLIC_FLAGS) !== 0) || (f === F_ATTRS && (bits & SYMBOLIC_ATTRS) !== 0)) {
-    const names = f === F_FLAGS ? FLAG_NAMES[OPS[op] as OpName] ?? [] : ATTR_NAMES;
+    const names = f === F_FLAGS ? flagNames(op) : ATTR_NAMES;
     const text = symbolicText(names, value, f === F_FLAGS && isValueVocabulary(op));
     if (text !== undefined) return text;
   }

@@ -19,6 +19,7 @@ import {
   F_VCPU,
   OP,
   OPS,
+  OP_SPECS,
   isAccessOp,
   type OpName,
   type TraceChunk,
@@ -41,43 +42,15 @@ export interface TraceRow {
   ret?: number | string;
 }
 
-/** Fields each op cannot do without (DESIGN.md section 3). Others are optional or ignored. */
-export const REQUIRED_FIELDS: Readonly<Record<OpName, readonly number[]>> = {
-  memslot: [F_SLOT, F_GPA, F_SIZE, F_HVA],
-  gmem_create: [F_SIZE, F_FD],
-  gmem_punch: [F_FD, F_OFFSET, F_SIZE],
-  gmem_alloc: [F_FD, F_OFFSET, F_SIZE],
-  gmem_close: [F_FD],
-  attrs: [F_GPA, F_SIZE, F_ATTRS],
-  dirty_get: [F_SLOT],
-  dirty_clear: [F_SLOT, F_OFFSET, F_SIZE],
-  backing: [F_HVA, F_SIZE, F_FLAGS],
-  unmap_hva: [F_HVA, F_SIZE],
-  uffd: [F_HVA, F_SIZE],
-  host_read: [F_HVA, F_SIZE],
-  host_write: [F_HVA, F_SIZE],
-  read: [F_GPA],
-  write: [F_GPA],
-  exec: [F_GPA],
-  iotlb_update: [F_SLOT, F_GPA, F_SIZE, F_HVA, F_FLAGS],
-  iotlb_invalidate: [F_SLOT, F_GPA, F_SIZE],
-  iotlb_batch_begin: [],
-  iotlb_batch_end: [],
-  vdpa_close: [],
-  hyp_share: [F_GPA],
-  hyp_unshare: [F_GPA],
-  expect: [F_FLAGS, F_RET],
-};
-
-/** REQUIRED_FIELDS as `present` bitmasks, by op code: the per-row check is one AND. */
-const REQUIRED_MASK = OPS.map((op) => REQUIRED_FIELDS[op].reduce((mask, f) => mask | (1 << f), 0));
+/** Required fields as `present` bitmasks, by op code (from the op table): the per-row check is one AND. */
+const REQUIRED_MASK = OP_SPECS.map((spec) => spec.fields.reduce((mask, name) => mask | (1 << FIELDS.indexOf(name)), 0));
 
 /** The names of required fields row `i` lacks (empty when it has them all). */
 export function missingFields(chunk: TraceChunk, i: number): string[] {
   const present = chunk.present[i]!;
   const mask = REQUIRED_MASK[chunk.op[i]!]!;
   if ((present & mask) === mask) return NONE_MISSING;
-  return REQUIRED_FIELDS[OPS[chunk.op[i]!]!].filter((f) => (present & (1 << f)) === 0).map((f) => FIELDS[f]!);
+  return OP_SPECS[chunk.op[i]!]!.fields.filter((name) => (present & (1 << FIELDS.indexOf(name))) === 0);
 }
 
 const NONE_MISSING: string[] = [];

@@ -1,87 +1,20 @@
-// Trace format v1: the ops, the columns, the symbolic flag vocabularies, and the columnar chunk that
-// readers yield and the replay engine consumes (DESIGN.md section 3).
+// Trace format v1: the columns, the ops (their table is ops.ts), the symbolic vocabularies, and the
+// columnar chunk that readers yield and the replay engine consumes (docs/trace-format.md).
 
-import {
-  ACCESS_NISV,
-  ACCESS_PRIVATE,
-  ACCESS_S1PTW,
-} from '../core/outcome.js';
-import {
-  BACKING_ANON,
-  BACKING_HUGETLB_1G,
-  BACKING_HUGETLB_2M,
-  BACKING_SHMEM,
-  BACKING_THP,
-  UFFD_PAGE,
-} from '../core/hostmm.js';
-import {
-  KVM_MEM_GUEST_MEMFD,
-  KVM_MEM_LOG_DIRTY_PAGES,
-  KVM_MEM_READONLY,
-  VHOST_ACCESS_RO,
-  VHOST_ACCESS_RW,
-  VHOST_ACCESS_WO,
-} from '../core/abi.js';
+import { OP_SPECS, OP_TABLE, type OpCodes, type OpName } from './ops.js';
 
 export const TRACE_MAGIC_LINE = '# s2bench trace v1';
 export const TRACE_VERSION = 1;
 
-/** The CSV header, in column order. Field ids below index this list. */
-export const FIELDS = [
-  'op',
-  'vcpu',
-  'gpa',
-  'size',
-  'slot',
-  'flags',
-  'hva',
-  'fd',
-  'offset',
-  'attrs',
-  'ret',
-] as const;
-export type FieldName = (typeof FIELDS)[number];
-export const F_OP = 0;
-export const F_VCPU = 1;
-export const F_GPA = 2;
-export const F_SIZE = 3;
-export const F_SLOT = 4;
-export const F_FLAGS = 5;
-export const F_HVA = 6;
-export const F_FD = 7;
-export const F_OFFSET = 8;
-export const F_ATTRS = 9;
-export const F_RET = 10;
+export * from './fields.js';
 
-/** Ops, by code. The code is the `op` column of a chunk; the order is the format: append only. */
-export const OPS = [
-  'memslot',
-  'gmem_create',
-  'gmem_punch',
-  'gmem_alloc',
-  'gmem_close',
-  'attrs',
-  'dirty_get',
-  'dirty_clear',
-  'backing',
-  'unmap_hva',
-  'uffd',
-  'host_read',
-  'host_write',
-  'read',
-  'write',
-  'exec',
-  'iotlb_update',
-  'iotlb_invalidate',
-  'iotlb_batch_begin',
-  'iotlb_batch_end',
-  'vdpa_close',
-  'hyp_share',
-  'hyp_unshare',
-  'expect',
-] as const;
-export type OpName = (typeof OPS)[number];
-export const OP = Object.fromEntries(OPS.map((name, i) => [name, i])) as { readonly [K in OpName]: number };
+// The ops and everything known about each live in the op table (ops.ts); these are its views by code.
+export { OP_SPECS, OP_TABLE, type OpName, type OpSpec } from './ops.js';
+
+/** Op names by code (the `op` column's value indexes this). */
+export const OPS: readonly OpName[] = (Object.keys(OP_TABLE) as OpName[]).sort((a, b) => OP_TABLE[a].code - OP_TABLE[b].code);
+/** Op codes by name, as literal types (`switch` over them can be exhaustive). */
+export const OP = Object.fromEntries(OPS.map((name) => [name, OP_TABLE[name].code])) as OpCodes;
 
 const OP_BY_NAME = new Map<string, number>(OPS.map((name, i) => [name, i]));
 
@@ -92,54 +25,11 @@ export function opCode(name: string): number {
 
 /** Guest accesses: the hot path. */
 export function isAccessOp(op: number): boolean {
-  return op === OP.read || op === OP.write || op === OP.exec;
+  return OP_SPECS[op]?.access !== undefined;
 }
 
 // `backing` kinds and the `uffd` flag are the core's own bits (core/hostmm.ts); the trace names them.
 export { BACKING_ANON, BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_SHMEM, BACKING_THP, UFFD_PAGE } from '../core/hostmm.js';
-
-/**
- * Symbolic names of flag bits, per op (the `flags` column). A cell may also be numeric (decimal or
- * 0x hex), which is how unknown bits are written. Ops not listed take numeric flags only.
- */
-export const FLAG_NAMES: Partial<Record<OpName, ReadonlyArray<readonly [string, number]>>> = {
-  memslot: [
-    ['log', KVM_MEM_LOG_DIRTY_PAGES],
-    ['ro', KVM_MEM_READONLY],
-    ['gmem', KVM_MEM_GUEST_MEMFD],
-  ],
-  gmem_create: [
-    ['mmap', 1],
-    ['init_shared', 2],
-  ],
-  backing: [
-    ['anon', BACKING_ANON],
-    ['thp', BACKING_THP],
-    ['hugetlb2m', BACKING_HUGETLB_2M],
-    ['hugetlb1g', BACKING_HUGETLB_1G],
-    ['shmem', BACKING_SHMEM],
-  ],
-  uffd: [['page', UFFD_PAGE]],
-  read: accessFlagNames(),
-  write: accessFlagNames(),
-  exec: accessFlagNames(),
-  host_read: [],
-  host_write: [],
-  // vhost_iotlb_msg.perm is a value, not a set of bits: rw is written as one name.
-  iotlb_update: [
-    ['rw', VHOST_ACCESS_RW],
-    ['ro', VHOST_ACCESS_RO],
-    ['wo', VHOST_ACCESS_WO],
-  ],
-};
-
-function accessFlagNames(): ReadonlyArray<readonly [string, number]> {
-  return [
-    ['private', ACCESS_PRIVATE],
-    ['nisv', ACCESS_NISV],
-    ['s1ptw', ACCESS_S1PTW],
-  ];
-}
 
 /** The `attrs` column's symbolic name: KVM_MEMORY_ATTRIBUTE_PRIVATE. */
 export const ATTR_NAMES: ReadonlyArray<readonly [string, number]> = [['private', 1 << 3]];

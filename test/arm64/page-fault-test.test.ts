@@ -1,4 +1,4 @@
-// The arm64 stage-2 fault matrix of KVM's selftest page_fault_test.c (../shared/page-fault-test.md,
+// The arm64 stage-2 fault matrix of KVM's selftest page_fault_test.c (docs/page-fault-test.md,
 // rows 50-65 from the selftest's tests[]): every row, for every backing the selftest's -s takes here,
 // replayed under arm64-s2 with the events the selftest asserts as expect rows and dirty_get checks.
 
@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { replayTrace } from '../../src/replay/engine.js';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import { PAGE_FAULT_TEST_ROWS, generatePageFaultTest, type PftBacking } from '../../src/trace/generators/page-fault-test.js';
+import { parseProfile } from '../../src/core/profile.js';
 
 const BACKINGS: PftBacking[] = ['anon', 'thp', 'hugetlb2m', 'shmem'];
 
@@ -23,7 +24,7 @@ for (const backing of BACKINGS) {
     for (const row of PAGE_FAULT_TEST_ROWS) {
       const builder = new TraceBuilder(1024, `page-fault-test row ${row.n}`);
       for (const r of generatePageFaultTest(row, backing)) builder.push(r);
-      const result = replayTrace({ meta: { comments: [], fields: {} }, chunks: builder.finish() }, 'arm64-s2');
+      const result = replayTrace({ meta: { comments: [], fields: {} }, chunks: builder.finish() }, parseProfile('arm64-s2'));
       for (const d of result.divergences) failures.push(`row ${row.n} (${row.access}): line ${d.line} ${d.op}: expected ${d.expected}, got ${d.got}`);
     }
     assert.deepEqual(failures, []);

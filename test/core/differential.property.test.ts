@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BACKING_ANON, BACKING_HUGETLB_2M, BACKING_THP } from '../../src/core/hostmm.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../src/core/outcome.js';
-import { ReferenceVm } from './reference-model.js';
+import { ReferenceVm } from '../../bench/reference-model.js';
 import { metrics, newVm } from './vm-helpers.js';
 
 const HVA_PAGE = 0x7f0000000; // hva page number of the host area (2M and 1G aligned)

@@ -8,6 +8,7 @@ import { replayTrace, type ReplayResult } from '../../src/replay/engine.js';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import { generateHypshare } from '../../src/trace/generators/hypshare.js';
 import type { GeneratedTrace } from '../../src/trace/generators/common.js';
+import { parseProfile } from '../../src/core/profile.js';
 
 function load(g: GeneratedTrace): { meta: GeneratedTrace['meta']; chunks: ReturnType<TraceBuilder['finish']> } {
   const b = new TraceBuilder(4096);
@@ -45,7 +46,7 @@ describe('gen hypshare', () => {
     assert.deepEqual([g.rows.length, failures(g)], [2444, 111]);
     const t = load(g);
     assert.deepEqual(figures(replayTrace(t)), { divergences: 0, phantom: 32, lost: 42, desynced: 37 });
-    assert.deepEqual(figures(replayTrace(t, 'arm64-s2,hypshare=fixed')), { divergences: 37, phantom: 0, lost: 0, desynced: 0 });
+    assert.deepEqual(figures(replayTrace(t, parseProfile('arm64-s2,hypshare=fixed'))), { divergences: 37, phantom: 0, lost: 0, desynced: 0 });
   });
 
   it('a fixed recording (seed 4, 5% failures) replays under fixed with no divergence and no desync', () => {
@@ -53,7 +54,7 @@ describe('gen hypshare', () => {
     assert.deepEqual([g.rows.length, failures(g)], [2382, 80]);
     const t = load(g);
     assert.deepEqual(figures(replayTrace(t)), { divergences: 0, phantom: 0, lost: 0, desynced: 0 });
-    assert.deepEqual(figures(replayTrace(t, 'arm64-s2,hypshare=v7.1')), { divergences: 37, phantom: 35, lost: 38, desynced: 43 });
+    assert.deepEqual(figures(replayTrace(t, parseProfile('arm64-s2,hypshare=v7.1'))), { divergences: 37, phantom: 35, lost: 38, desynced: 43 });
   });
 
   it('emits one row per page of each object and only shares pfns from its pool', () => {

@@ -8,11 +8,12 @@ import { replayTrace, type ReplayResult } from '../../src/replay/engine.js';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import type { TraceRow } from '../../src/trace/row.js';
 import { TRACE_MAGIC_LINE } from '../../src/trace/schema.js';
+import { parseProfile } from '../../src/core/profile.js';
 
 function replay(rows: TraceRow[], profile: string): ReplayResult {
   const b = new TraceBuilder(8);
   for (const row of rows) b.push(row);
-  return replayTrace({ meta: { comments: [TRACE_MAGIC_LINE], fields: {} }, chunks: b.finish() }, profile);
+  return replayTrace({ meta: { comments: [TRACE_MAGIC_LINE], fields: {} }, chunks: b.finish() }, parseProfile(profile));
 }
 
 const page = (pfn: number): bigint => BigInt(pfn) << 12n;

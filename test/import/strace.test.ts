@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Command } from 'commander';
-import { registerImportCommands } from '../../src/cli/commands/import.js';
-import { InputError } from '../../src/errors.js';
 import { replayTrace } from '../../src/replay/engine.js';
 import { buildChunks } from '../../src/trace/import/build.js';
 import { ioctlRequest } from '../../src/trace/import/kvm-ioctls.js';
@@ -16,30 +12,10 @@ import { parseStraceLine } from '../../src/trace/import/strace-line.js';
 import { readTrace } from '../../src/trace/io.js';
 import { rowAt } from '../../src/trace/row.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
+import { runCli, runCliOk } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
 
 const FIXTURE = join(FIXTURES_DIR, 'strace', 'qemu72-minimal-512m.strace');
-
-async function cli(args: string[]): Promise<void> {
-  const program = new Command().exitOverride();
-  registerImportCommands(program);
-  await program.parseAsync(['node', 's2bench', 'import', ...args, '--quiet']);
-}
-
-/** Runs `fn` with stderr swallowed (the importer's warnings), returning what it printed. */
-async function quietly(fn: () => Promise<void>): Promise<string> {
-  const write = process.stderr.write.bind(process.stderr);
-  let text = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    text += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    await fn();
-  } finally {
-    process.stderr.write = write;
-  }
-  return text;
-}
 
 describe('strace importer on the recorded QEMU 7.2 boot', () => {
   const imported = importStrace(readFileSync(FIXTURE, 'utf8'));
@@ -79,10 +55,10 @@ describe('strace importer on the recorded QEMU 7.2 boot', () => {
   });
 
   it('round-trips through the CLI to .s2t and back with the same rows and metadata', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 's2b-import-'));
+    const dir = await tempDir('import');
     try {
-      await cli(['strace', FIXTURE, '-o', join(dir, 'boot.s2t')]);
-      await cli(['strace', FIXTURE, '-o', join(dir, 'boot.csv')]);
+      await runCliOk(['import', 'strace', FIXTURE, '-o', join(dir, 'boot.s2t'), '--quiet']);
+      await runCliOk(['import', 'strace', FIXTURE, '-o', join(dir, 'boot.csv'), '--quiet']);
       const bin = await readTrace(join(dir, 'boot.s2t'));
       const csv = await readTrace(join(dir, 'boot.csv'));
       assert.equal(bin.meta.fields['arch'], 'x86_64');
@@ -168,17 +144,17 @@ describe('strace importer on the memory ioctls', () => {
   });
 
   it('--strict turns the warnings into exit 1 and writes nothing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 's2b-strict-'));
+    const dir = await tempDir('strict');
     try {
       const input = join(dir, 'run.strace');
       await import('node:fs/promises').then((fs) => fs.writeFile(input, SAMPLE));
-      const printed = await quietly(async () => {
-        await assert.rejects(cli(['strace', input, '-o', join(dir, 'out.csv'), '--strict']), (err: unknown) => err instanceof InputError);
-      });
+      const strict = await runCli(['import', 'strace', input, '-o', join(dir, 'out.csv'), '--strict', '--quiet']);
+      assert.equal(strict.code, 1);
+      const printed = strict.stderr;
       assert.match(printed, /run\.strace:10: KVM_SET_USER_MEMORY_REGION: argument not decoded/);
       assert.match(printed, /run\.strace:11: not a strace line/);
       await assert.rejects(readFile(join(dir, 'out.csv')));
-      await quietly(() => cli(['strace', input, '-o', join(dir, 'out.csv')]));
+      await runCliOk(['import', 'strace', input, '-o', join(dir, 'out.csv'), '--quiet']);
       const trace = await readTrace(join(dir, 'out.csv'));
       assert.equal(trace.chunks[0]!.length, 7);
     } finally {
@@ -187,7 +163,7 @@ describe('strace importer on the memory ioctls', () => {
   });
 
   it('writes one trace per VM beside OUT when the recording has several', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 's2b-vms-'));
+    const dir = await tempDir('vms');
     try {
       const input = join(dir, 'two.strace');
       const two = [
@@ -197,12 +173,12 @@ describe('strace importer on the memory ioctls', () => {
         'ioctl(9, KVM_SET_USER_MEMORY_REGION, {slot=0, flags=0x2, guest_phys_addr=0, memory_size=8192, userspace_addr=0x7f0000000000}) = 0',
       ].join('\n');
       await import('node:fs/promises').then((fs) => fs.writeFile(input, two));
-      await cli(['strace', input, '-o', join(dir, 'out.csv')]);
+      await runCliOk(['import', 'strace', input, '-o', join(dir, 'out.csv'), '--quiet']);
       const a = await readTrace(join(dir, 'out.vm7.csv'));
       const b = await readTrace(join(dir, 'out.vm9.csv'));
       assert.deepEqual(rowAt(a.chunks[0]!, 0).size, 4096n);
       assert.deepEqual(rowAt(b.chunks[0]!, 0).flags, 2n);
-      await cli(['strace', input, '-o', join(dir, 'only.csv'), '--vm', '9']);
+      await runCliOk(['import', 'strace', input, '-o', join(dir, 'only.csv'), '--vm', '9', '--quiet']);
       assert.equal(rowAt((await readTrace(join(dir, 'only.csv'))).chunks[0]!, 0).size, 8192n);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Command } from 'commander';
-import { registerImportCommands } from '../../src/cli/commands/import.js';
-import { InputError } from '../../src/errors.js';
 import { replayTrace } from '../../src/replay/engine.js';
 import { readTrace } from '../../src/trace/io.js';
 import { rowAt } from '../../src/trace/row.js';
 import { mergeByTime } from '../../src/trace/import/merge.js';
 import { importStrace } from '../../src/trace/import/strace.js';
 import { importTracecmd } from '../../src/trace/import/tracecmd.js';
+import { runCli, runCliOk } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
 
 // trace-cmd report lines, event texts exactly as arch/x86/kvm/trace.h, include/trace/events/kvm.h and
 // arch/x86/kvm/mmu/mmutrace.h print them.
@@ -114,30 +112,13 @@ describe('merging an ioctl recording with a fault recording', () => {
   });
 });
 
-async function cli(args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerImportCommands(program);
-  const write = process.stderr.write.bind(process.stderr);
-  let text = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    text += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(['node', 's2bench', 'import', ...args, '--quiet']);
-  } finally {
-    process.stderr.write = write;
-  }
-  return text;
-}
-
 describe('import tracecmd / --faults on the command line', () => {
   it('writes an arm64 trace with the arm64-s2 profile, round-tripping through .s2t', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 's2b-tc-'));
+    const dir = await tempDir('tc');
     try {
       await writeFile(join(dir, 'arm.txt'), ARM64_PERF);
-      await cli(['tracecmd', join(dir, 'arm.txt'), '-o', join(dir, 'arm.s2t')]);
-      await cli(['tracecmd', join(dir, 'arm.txt'), '-o', join(dir, 'arm.csv')]);
+      await runCliOk(['import', 'tracecmd', join(dir, 'arm.txt'), '-o', join(dir, 'arm.s2t'), '--quiet']);
+      await runCliOk(['import', 'tracecmd', join(dir, 'arm.txt'), '-o', join(dir, 'arm.csv'), '--quiet']);
       const bin = await readTrace(join(dir, 'arm.s2t'));
       const csv = await readTrace(join(dir, 'arm.csv'));
       assert.equal(bin.meta.fields['profile'], 'arm64-s2');
@@ -150,15 +131,14 @@ describe('import tracecmd / --faults on the command line', () => {
   });
 
   it('--strict fails (exit 1) on the unreadable line, naming FILE:LINE', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 's2b-tc-'));
+    const dir = await tempDir('tc');
     try {
       await writeFile(join(dir, 'x86.txt'), X86_TRACECMD);
-      await assert.rejects(
-        cli(['tracecmd', join(dir, 'x86.txt'), '-o', join(dir, 'x86.csv'), '--strict']),
-        (err: unknown) => err instanceof InputError && /1 line\(s\) could not be imported/.test(err.message),
-      );
+      const strict = await runCli(['import', 'tracecmd', join(dir, 'x86.txt'), '-o', join(dir, 'x86.csv'), '--strict', '--quiet']);
+      assert.equal(strict.code, 1);
+      assert.match(strict.stderr, /1 line\(s\) could not be imported/);
       await assert.rejects(readFile(join(dir, 'x86.csv')));
-      const warned = await cli(['tracecmd', join(dir, 'x86.txt'), '-o', join(dir, 'x86.csv')]);
+      const warned = (await runCliOk(['import', 'tracecmd', join(dir, 'x86.txt'), '-o', join(dir, 'x86.csv'), '--quiet'])).stderr;
       assert.match(warned, /x86\.txt:10: kvm_page_fault: unexpected text/);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -166,7 +146,7 @@ describe('import tracecmd / --faults on the command line', () => {
   });
 
   it('strace --faults merges the two recordings into one trace that replays', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 's2b-tc-'));
+    const dir = await tempDir('tc');
     try {
       await writeFile(
         join(dir, 'run.strace'),
@@ -177,7 +157,7 @@ describe('import tracecmd / --faults on the command line', () => {
         ].join('\n'),
       );
       await writeFile(join(dir, 'faults.txt'), X86_TRACECMD.split('\n').slice(0, 9).join('\n'));
-      await cli(['strace', join(dir, 'run.strace'), '-o', join(dir, 'run.csv'), '--faults', join(dir, 'faults.txt')]);
+      await runCliOk(['import', 'strace', join(dir, 'run.strace'), '-o', join(dir, 'run.csv'), '--faults', join(dir, 'faults.txt'), '--quiet']);
       const trace = await readTrace(join(dir, 'run.csv'));
       const ops = Array.from({ length: trace.chunks[0]!.length }, (_, i) => rowAt(trace.chunks[0]!, i).op);
       assert.deepEqual(ops, ['memslot', 'memslot', 'exec', 'write', 'read', 'write']);

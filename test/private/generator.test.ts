@@ -6,12 +6,13 @@ import { describe, it } from 'node:test';
 import { replayTrace } from '../../src/replay/engine.js';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import { generateConversions, type ConversionsGenOptions } from '../../src/trace/generators/conversions.js';
+import { parseProfile } from '../../src/core/profile.js';
 
 function replay(options: Partial<ConversionsGenOptions>, profile = 'x86-tdp') {
   const trace = generateConversions(options);
   const b = new TraceBuilder();
   for (const row of trace.rows) b.push(row);
-  return replayTrace({ meta: trace.meta, chunks: b.finish() }, profile, { check: true });
+  return replayTrace({ meta: trace.meta, chunks: b.finish() }, parseProfile(profile), { check: true });
 }
 
 describe('generator conversions', () => {

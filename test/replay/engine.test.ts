@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { replayTrace, type ReplayResult } from '../../src/replay/engine.js';
 import { parseTraceText } from '../../src/trace/io.js';
+import { parseProfile } from '../../src/core/profile.js';
 
 const HEADER = '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\n';
 
 async function replay(body: string, profile?: string, meta = ''): Promise<ReplayResult> {
-  return replayTrace(await parseTraceText(HEADER.replace('\n', `\n${meta}`) + body), profile);
+  return replayTrace(await parseTraceText(HEADER.replace('\n', `\n${meta}`) + body), profile === undefined ? undefined : parseProfile(profile));
 }
 
 describe('replay engine', () => {

@@ -1,7 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mergeRuns } from '../../src/report/merge.js';
 import { readRunDir } from '../../src/report/run-dir.js';
@@ -9,16 +7,18 @@ import { collectRunInfo } from '../../src/report/run-info.js';
 import { writeRun } from '../../src/report/write.js';
 import { runSuite } from '../../src/replay/run-suite.js';
 import { repoPath } from '../helpers/paths.js';
+import { tempDir } from '../helpers/temp.js';
+import { parseProfile } from '../../src/core/profile.js';
 
 async function runToDir(shard: { index: number; count: number } | undefined, dir: string): Promise<void> {
-  const suite = await runSuite({ inputs: [repoPath('traces')], workers: 0, repeat: 1, profiles: ['x86-tdp'], check: false, ...(shard ? { shard } : {}) });
+  const suite = await runSuite({ inputs: [repoPath('traces')], workers: 0, repeat: 1, profiles: [parseProfile('x86-tdp')], check: false, ...(shard ? { shard } : {}) });
   const now = new Date();
   const info = await collectRunInfo({ runId: `run-${shard?.index ?? 'all'}`, startedAt: now, finishedAt: now, options: {}, traces: suite.traces, results: suite.results });
   await writeRun(dir, info, suite.results);
 }
 
 test('merging the shards of a suite run gives the jobs and modeled counters of the whole run', async () => {
-  const root = await mkdtemp(join(tmpdir(), 's2bench-merge-'));
+  const root = await tempDir('merge');
   await runToDir(undefined, join(root, 'all'));
   await runToDir({ index: 0, count: 2 }, join(root, 'a'));
   await runToDir({ index: 1, count: 2 }, join(root, 'b'));
@@ -31,7 +31,7 @@ test('merging the shards of a suite run gives the jobs and modeled counters of t
 });
 
 test('parts that share a trace are refused', async () => {
-  const root = await mkdtemp(join(tmpdir(), 's2bench-merge-'));
+  const root = await tempDir('merge');
   await runToDir({ index: 0, count: 2 }, join(root, 'a'));
   const a = await readRunDir(join(root, 'a'));
   assert.throws(() => mergeRuns([a, { ...a, dir: 'elsewhere' }], 'm'), /is in both .* and elsewhere/);

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runSuite } from '../../src/replay/run-suite.js';
 import type { JobResult } from '../../src/report/types.js';
 import { repoPath } from '../helpers/paths.js';
+import { tempDir } from '../helpers/temp.js';
 
 const SHIPPED = repoPath('traces');
 
@@ -30,7 +30,7 @@ test('modeled counters are identical for 1, 2 and 4 workers and across repeats',
 });
 
 test('a job that throws and a worker that dies fail alone; every other result is kept', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-pool-'));
+  const dir = await tempDir('pool');
   const good = join(dir, 'good.csv');
   await cp(repoPath('traces', 'demand-paging.csv'), good).catch(async () => {
     await writeFile(good, '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nmemslot,,0,0x200000,0,,0x7f0000000000,,,,0\nread,0,0x1000,,,,,,,,ok\n');
@@ -54,7 +54,7 @@ test('a job that throws and a worker that dies fail alone; every other result is
 });
 
 test('a malformed trace fails its job with the reader\'s message and the suite goes on', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-bad-'));
+  const dir = await tempDir('bad');
   await writeFile(join(dir, 'bad.csv'), '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nfrobnicate,,0,,,,,,,,\n');
   await writeFile(join(dir, 'ok.csv'), '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nmemslot,,0,0x200000,0,,0x7f0000000000,,,,0\n');
   const { results } = await runSuite({ inputs: [dir], workers: 1, repeat: 1, profiles: [], check: false });
@@ -65,7 +65,7 @@ test('a malformed trace fails its job with the reader\'s message and the suite g
 });
 
 test("a trace whose own profile does not parse fails its jobs with the parser's message, not under a default", async () => {
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-profile-'));
+  const dir = await tempDir('profile');
   const body = 'op,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nmemslot,,0,0x200000,0,,0x7f0000000000,,,,0\n';
   await writeFile(join(dir, 'typo.csv'), `# s2bench trace v1\n# profile: x86-tdp,gmem-folio=3m\n${body}`);
   await writeFile(join(dir, 'fine.csv'), `# s2bench trace v1\n${body}`);

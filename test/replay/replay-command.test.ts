@@ -1,12 +1,12 @@
 // `s2bench replay`: counters as a table or JSON; --check lists divergences and sets exit code 1.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { replayCommand } from '../../src/cli/commands/replay.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
+import { tempDir } from '../helpers/temp.js';
 
 async function run(path: string, opts: { profile?: string; check: boolean; json: boolean }): Promise<[number, string]> {
   let out = '';
@@ -26,7 +26,7 @@ describe('s2bench replay', () => {
   });
 
   it('lists divergences and exits 1 under --check, and prints JSON', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 's2bench-replay-'));
+    const dir = await tempDir('replay');
     try {
       const path = join(dir, 't.csv');
       await writeFile(

@@ -34,6 +34,9 @@ function mixedTrace(): LoadedTrace {
   for (let i = 0; i < 3000; i++) rows.push({ op: 'write', vcpu: 2, gpa: 4n * GIB + BigInt(next(1 << 20)) * 4096n });
   rows.push({ op: 'dirty_get', slot: 1, ret: 1 });
   rows.push({ op: 'expect', flags: 'tlb.flushes', ret: 0 });
+  // Barrier ioctls are counted once per trace, not once per shard (PER_BARRIER_METRICS).
+  rows.push({ op: 'expect', flags: 'memslot.creates', ret: 2 });
+  rows.push({ op: 'expect', flags: 'dirty.gets', ret: 1 });
   rows.push({ op: 'unmap_hva', hva: hva1 + GIB - 4n * MIB2, size: 8n * MIB2 });
   rows.push({ op: 'memslot', slot: 2, gpa: 8n * GIB, size: 0n, hva: hva2, ret: 0 });
   rows.push({ op: 'dirty_get', slot: 2, ret: 0 });
@@ -47,11 +50,16 @@ function mixedTrace(): LoadedTrace {
 test('a sharded replay merges to exactly the single-thread counters and divergences', async () => {
   const trace = mixedTrace();
   for (const profile of ['x86-tdp', 'x86-tdp,eager-split=off', 'arm64-s2']) {
-    const whole = replayTrace(trace, profile);
+    const whole = replayTrace(trace, parseProfile(profile));
     assert.ok(whole.counters['faults']! > 5000, 'the trace does real work');
     assert.ok(whole.divergences.length >= 5, 'the wrong expect and dirty_get values diverge');
+    assert.deepEqual(
+      [whole.counters['memslot.creates'], whole.counters['memslot.flag_changes'], whole.counters['memslot.deletes'], whole.counters['dirty.gets']],
+      [2, 1, 1, 1],
+    );
+    assert.ok(!whole.divergences.some((d) => /memslot\.creates|dirty\.gets/.test(d.expected)), 'per-op counts as expected');
     for (const shards of [1, 2, 3, 4]) {
-      const sharded = await replaySharded(trace, shards, { profile, workers: 0 });
+      const sharded = await replaySharded(trace, shards, { profile: parseProfile(profile), workers: 0 });
       assert.equal(sharded.shards, shards);
       assert.deepEqual(sharded.counters, whole.counters, `${profile}, ${shards} shards`);
       assert.deepEqual(sharded.divergences, whole.divergences, `${profile}, ${shards} shards`);
@@ -62,7 +70,7 @@ test('a sharded replay merges to exactly the single-thread counters and divergen
 test('shards run on worker threads give the same merge', async () => {
   const trace = mixedTrace();
   const whole = replayTrace(trace, parseProfile('x86-tdp'));
-  const sharded = await replaySharded(trace, 4, { profile: 'x86-tdp', workers: 2 });
+  const sharded = await replaySharded(trace, 4, { profile: parseProfile('x86-tdp'), workers: 2 });
   assert.deepEqual(sharded.counters, whole.counters);
 });
 
@@ -89,12 +97,13 @@ test('every shardable shipped trace merges to its single-thread counters under e
   for (const t of await discoverTraces([repoPath('traces')])) {
     const trace = await readTrace(t.path);
     for (const profile of profilesFor(trace.meta.fields, [])) {
+      assert.ok(!('error' in profile), `${t.name}: ${profile.name} parses`);
       const whole = replayTrace(trace, profile);
       const result = await replaySharded(trace, 3, { profile, workers: 0 });
       if (result.unshardable !== undefined) continue;
       sharded++;
-      assert.deepEqual(result.counters, whole.counters, `${t.name} [${profile}]`);
-      assert.deepEqual(result.divergences, whole.divergences, `${t.name} [${profile}]`);
+      assert.deepEqual(result.counters, whole.counters, `${t.name} [${profile.name}]`);
+      assert.deepEqual(result.divergences, whole.divergences, `${t.name} [${profile.name}]`);
     }
   }
   assert.ok(sharded >= 4, `at least the boot, demand-paging and migration traces shard (${sharded} did)`);

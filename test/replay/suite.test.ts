@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { discoverTraces, parseSuiteShard, planJobs, profilesFor, selectShard } from '../../src/replay/suite.js';
 import { UsageError } from '../../src/errors.js';
+import { parseProfile } from '../../src/core/profile.js';
+import { tempDir } from '../helpers/temp.js';
 
 async function tree(files: string[]): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 's2bench-suite-'));
+  const root = await tempDir('suite');
   for (const f of files) {
     await mkdir(join(root, f, '..'), { recursive: true });
     await writeFile(join(root, f), '');
@@ -34,22 +35,32 @@ test('a missing input or two traces of one name are usage errors', async () => {
 });
 
 test('profiles: command line first, then # profiles:, then # profile:, then the default', () => {
-  assert.deepEqual(profilesFor({ profile: 'arm64-s2' }, ['x86-tdp,gmem-folio=1g']), ['x86-tdp,gmem-folio=1g']);
-  assert.deepEqual(profilesFor({ profiles: 'x86-tdp; x86-tdp,gmem-split=4k' }, []), ['x86-tdp', 'x86-tdp,gmem-split=4k']);
-  assert.deepEqual(profilesFor({ profile: 'arm64-s2' }, []), ['arm64-s2']);
-  assert.deepEqual(profilesFor({}, []), ['x86-tdp']);
+  const names = (meta: Record<string, string>, cli: string[]): string[] => profilesFor(meta, cli.map(parseProfile)).map((p) => p.name);
+  assert.deepEqual(names({ profile: 'arm64-s2' }, ['x86-tdp,gmem-folio=1g']), ['x86-tdp,gmem-folio=1g']);
+  assert.deepEqual(names({ profiles: 'x86-tdp; x86-tdp,gmem-split=4k; x86-tdp,gmem-folio=2m' }, []), ['x86-tdp', 'x86-tdp,gmem-split=4k']);
+  assert.deepEqual(names({ profile: 'arm64-s2' }, []), ['arm64-s2']);
+  assert.deepEqual(names({}, []), ['x86-tdp']);
+});
+
+test("a trace's profile that does not parse is kept with the parser's message, and is not the default", () => {
+  const [bad, good] = profilesFor({ profiles: 'riscv; arm64-s2' }, []);
+  assert.ok(bad !== undefined && 'error' in bad);
+  assert.equal(bad.name, 'riscv');
+  assert.match(bad.error, /valid profiles are x86-tdp, arm64-s2/);
+  assert.equal(good?.name, 'arm64-s2');
+  assert.ok(Object.isFrozen(good), 'profiles are frozen objects, shared by every job');
 });
 
 test('jobs are laid out trace, profile, repeat, with stable indices', () => {
   const jobs = planJobs(
     [
-      { name: 'a', path: 'a.csv', profiles: ['x86-tdp', 'arm64-s2'] },
-      { name: 'b', path: 'b.csv', profiles: ['x86-tdp'] },
+      { name: 'a', path: 'a.csv', profiles: [parseProfile('x86-tdp'), parseProfile('arm64-s2')] },
+      { name: 'b', path: 'b.csv', profiles: [parseProfile('x86-tdp')] },
     ],
     2,
   );
   assert.deepEqual(
-    jobs.map((j) => `${j.index}:${j.trace}:${j.profile}:${j.repeat}`),
+    jobs.map((j) => `${j.index}:${j.trace}:${j.profile.name}:${j.repeat}`),
     ['0:a:x86-tdp:0', '1:a:x86-tdp:1', '2:a:arm64-s2:0', '3:a:arm64-s2:1', '4:b:x86-tdp:0', '5:b:x86-tdp:1'],
   );
 });

@@ -2,10 +2,9 @@
 // and collects what the report tests check: console errors, network requests, drawn charts, text.
 
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
+import { tempDir } from '../helpers/temp.js';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
@@ -49,7 +48,7 @@ const LAUNCH_ARGS = [
 
 export async function visitPage(chromiumPath: string, htmlPath: string, screenshotPath: string): Promise<PageVisit> {
   const { chromium } = await import('playwright-core');
-  const profile = await mkdtemp(join(tmpdir(), 's2bench-chromium-'));
+  const profile = await tempDir('chromium');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,

@@ -1,19 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { Writable } from 'node:stream';
+import { readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
-import { registerReportCommands } from '../../src/cli/commands/report.js';
-import { S2benchError } from '../../src/errors.js';
-import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { compareRuns, compareSamples, DEFAULT_COMPARE_OPTIONS } from '../../src/report/compare.js';
 import { groupJobs } from '../../src/report/groups.js';
 import type { LoadedRun } from '../../src/report/run-dir.js';
 import type { JobResult } from '../../src/report/types.js';
 import { writeRun } from '../../src/report/write.js';
 import { job, syntheticRunInfo } from './synthetic.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** Replay times of 5 repeats; the slowed run takes 1.5x as long on every repeat. */
 const TIMES = [40.1, 41.3, 39.8, 40.6, 40.9];
@@ -31,30 +27,6 @@ function suite(scale = 1, modeled: Record<string, number> = {}, traces = ['boot'
 
 function loaded(dir: string, jobs: JobResult[]): LoadedRun {
   return { dir, info: syntheticRunInfo(dir, jobs), jobs, groups: groupJobs(jobs) };
-}
-
-/** Runs `s2bench <args>` in-process the way main.ts does; returns the exit code and what it printed. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command('s2bench').exitOverride();
-  let stdout = '';
-  const out = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      stdout += chunk.toString();
-      done();
-    },
-  });
-  registerReportCommands(program, out);
-  const saved = process.exitCode;
-  try {
-    process.exitCode = undefined;
-    await program.parseAsync(['node', 's2bench', ...args]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr: '' };
-  } catch (err) {
-    if (err instanceof S2benchError) return { code: exitCodeFor(err.kind), stdout, stderr: err.message };
-    throw err;
-  } finally {
-    process.exitCode = saved;
-  }
 }
 
 describe('compareRuns', () => {
@@ -127,7 +99,7 @@ describe('s2bench compare', () => {
   let root: string;
   const dirs: Record<string, string> = {};
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), 's2bench-compare-'));
+    root = await tempDir('compare');
     const runs: Record<string, JobResult[]> = {
       base: suite(),
       same: suite(),
@@ -145,7 +117,7 @@ describe('s2bench compare', () => {
   });
 
   it('exits 0 for identical runs and writes compare.csv and compare.html into NEW', async () => {
-    const r = await cli(['compare', dirs['base']!, dirs['same']!]);
+    const r = await runCli(['compare', dirs['base']!, dirs['same']!]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /no timing regression beyond 5%/);
     assert.match(r.stdout, /no behaviour change/);
@@ -160,21 +132,21 @@ describe('s2bench compare', () => {
   });
 
   it('exits 1 on a slowed run and names the regression', async () => {
-    const r = await cli(['compare', dirs['base']!, dirs['slow']!, '--threshold', '10%']);
+    const r = await runCli(['compare', dirs['base']!, dirs['slow']!, '--threshold', '10%']);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /boot\s+x86-tdp\s+time\.replay_ms .*\+50\.0%.*REGRESSION/);
     assert.match(r.stdout, /4 timing regression\(s\) beyond 10%/);
   });
 
   it('exits 0 on the same slowdown when the threshold is above it', async () => {
-    assert.equal((await cli(['compare', dirs['base']!, dirs['slow']!, '--threshold', '60%'])).code, 0);
+    assert.equal((await runCli(['compare', dirs['base']!, dirs['slow']!, '--threshold', '60%'])).code, 0);
   });
 
   it('exits 1 on a behaviour change unless --allow-behaviour-change', async () => {
-    const r = await cli(['compare', dirs['base']!, dirs['changed']!]);
+    const r = await runCli(['compare', dirs['base']!, dirs['changed']!]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /boot\s+x86-tdp\s+faults\s+40\s+41/);
-    assert.equal((await cli(['compare', dirs['base']!, dirs['changed']!, '--allow-behaviour-change'])).code, 0);
+    assert.equal((await runCli(['compare', dirs['base']!, dirs['changed']!, '--allow-behaviour-change'])).code, 0);
   });
 
   it('exits 1 when a job failed in NEW, and names it', async () => {
@@ -182,20 +154,20 @@ describe('s2bench compare', () => {
     jobs[0] = { ...jobs[0]!, status: 'failed', error: 'worker exited with code 134', modeled: {}, timing: {} };
     const dir = join(root, 'failed');
     await writeRun(dir, syntheticRunInfo('failed', jobs), jobs);
-    const r = await cli(['compare', dirs['base']!, dir]);
+    const r = await runCli(['compare', dirs['base']!, dir]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FAILED in new: boot \[x86-tdp\] repeat 0: worker exited with code 134/);
   });
 
   it('prints JSON with --json', async () => {
-    const r = await cli(['compare', dirs['base']!, dirs['changed']!, '--json']);
+    const r = await runCli(['compare', dirs['base']!, dirs['changed']!, '--json']);
     const parsed = JSON.parse(r.stdout) as { behaviourChanges: number; regressions: number };
     assert.equal(parsed.behaviourChanges, 2);
     assert.equal(parsed.regressions, 0);
   });
 
   it('exits 2 for runs of different suites, naming the pairs on one side only', async () => {
-    const r = await cli(['compare', dirs['base']!, dirs['other']!]);
+    const r = await runCli(['compare', dirs['base']!, dirs['other']!]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /different suites/);
     assert.match(r.stderr, /only in .*base: sweep \[x86-tdp\]/);
@@ -203,27 +175,27 @@ describe('s2bench compare', () => {
   });
 
   it('exits 2 for a missing results file or a bad threshold', async () => {
-    const r = await cli(['compare', dirs['base']!, join(root, 'nowhere')]);
+    const r = await runCli(['compare', dirs['base']!, join(root, 'nowhere')]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /nowhere.run\.json: not found/);
-    assert.equal((await cli(['compare', dirs['base']!, dirs['same']!, '--threshold', 'lots'])).code, 2);
+    assert.equal((await runCli(['compare', dirs['base']!, dirs['same']!, '--threshold', 'lots'])).code, 2);
   });
 
   it('re-renders report.html with `s2bench report DIR` from results.csv and run.json', async () => {
     const dir = dirs['same']!;
     const before = await readFile(join(dir, 'report.html'), 'utf8');
     await unlink(join(dir, 'report.html'));
-    const r = await cli(['report', dir]);
+    const r = await runCli(['report', dir]);
     assert.equal(r.code, 0);
     assert.equal(await readFile(join(dir, 'report.html'), 'utf8'), before);
   });
 
   it('embeds a baseline with `s2bench report DIR --baseline BASE`, and exits 2 when BASE is not a run', async () => {
     const dir = dirs['slow']!;
-    const r = await cli(['report', dir, '--baseline', dirs['base']!]);
+    const r = await runCli(['report', dir, '--baseline', dirs['base']!]);
     assert.equal(r.code, 0);
     assert.match(await readFile(join(dir, 'report.html'), 'utf8'), /REGRESSION: 4 timing metric\(s\)/);
     assert.match(await readFile(join(dir, 'compare.csv'), 'utf8'), /timing,boot,x86-tdp,time\.replay_ms,ms,40\.6,60\.9/);
-    assert.equal((await cli(['report', dir, '--baseline', join(root, 'nowhere')])).code, 2);
+    assert.equal((await runCli(['report', dir, '--baseline', join(root, 'nowhere')])).code, 2);
   });
 });

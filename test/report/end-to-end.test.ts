@@ -3,21 +3,17 @@
 // (every guest access burns extra CPU) must be reported as a timing regression with exit code 1.
 
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
-import { registerReportCommands } from '../../src/cli/commands/report.js';
-import { S2benchError } from '../../src/errors.js';
-import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { Vm } from '../../src/core/vm.js';
 import { compareRuns } from '../../src/report/compare.js';
 import { collectRunInfo } from '../../src/report/run-info.js';
 import { readRunDir } from '../../src/report/run-dir.js';
 import { writeRun } from '../../src/report/write.js';
 import { runSuite } from '../../src/replay/run-suite.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
 
 const PAGES = 4096;
 
@@ -53,35 +49,10 @@ function slowCore(): () => void {
   };
 }
 
-async function compareCli(args: string[]): Promise<{ code: number; stdout: string }> {
-  const program = new Command('s2bench').exitOverride();
-  let stdout = '';
-  registerReportCommands(
-    program,
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        stdout += chunk.toString();
-        done();
-      },
-    }),
-  );
-  const saved = process.exitCode;
-  try {
-    process.exitCode = undefined;
-    await program.parseAsync(['node', 's2bench', 'compare', ...args]);
-    return { code: Number(process.exitCode ?? 0), stdout };
-  } catch (err) {
-    if (err instanceof S2benchError) return { code: exitCodeFor(err.kind), stdout: err.message };
-    throw err;
-  } finally {
-    process.exitCode = saved;
-  }
-}
-
 describe('compare on real suite runs', () => {
   let root: string;
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), 's2bench-e2e-'));
+    root = await tempDir('e2e');
     await mkdir(join(root, 'traces'));
     await writeFile(join(root, 'traces', 'sweep.csv'), sweepTrace());
     await suiteRun(join(root, 'traces'), join(root, 'base'), 'base');
@@ -107,7 +78,7 @@ describe('compare on real suite runs', () => {
   });
 
   it('reports the slowed core as a regression of replay time and exits 1', async () => {
-    const r = await compareCli([join(root, 'base'), join(root, 'slow')]);
+    const r = await runCli(['compare', join(root, 'base'), join(root, 'slow')]);
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stdout, /sweep\s+\S+\s+time\.replay_ms .*REGRESSION/);
     assert.match(r.stdout, /no behaviour change/);

@@ -1,8 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { compareRuns, comparisonFails } from '../../src/report/compare.js';
 import { pairProfiles } from '../../src/report/profile-pairs.js';
 import { readRunDir } from '../../src/report/run-dir.js';
@@ -10,9 +7,10 @@ import { collectRunInfo } from '../../src/report/run-info.js';
 import { writeRun } from '../../src/report/write.js';
 import { runSuite } from '../../src/replay/run-suite.js';
 import { repoPath } from '../helpers/paths.js';
+import { tempDir } from '../helpers/temp.js';
 
 test('compare between two knob settings of one run shows the knob as a behaviour change', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-knobs-'));
+  const dir = await tempDir('knobs');
   const suite = await runSuite({ inputs: [repoPath('traces', 'pkvm')], workers: 0, repeat: 1, profiles: [], check: false });
   const now = new Date();
   await writeRun(dir, await collectRunInfo({ runId: 'knobs', startedAt: now, finishedAt: now, options: {}, traces: suite.traces, results: suite.results }), suite.results);

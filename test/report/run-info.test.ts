@@ -1,14 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { collectRunInfo } from '../../src/report/run-info.js';
 import { job } from './synthetic.js';
+import { tempDir } from '../helpers/temp.js';
 
 describe('collectRunInfo', () => {
   it('records each trace with its content hash, size and event count, and each job with its status', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 's2bench-runinfo-'));
+    const dir = await tempDir('runinfo');
     try {
       const path = join(dir, 'abc.csv');
       await writeFile(path, 'abc');

@@ -1,20 +1,16 @@
 import { strict as assert } from 'node:assert';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { writeFileAtomic } from '../../src/report/atomic.js';
 import { parseResultsCsv } from '../../src/report/results.js';
 import { writeRun } from '../../src/report/write.js';
 import { HOSTILE, job, syntheticJobs, syntheticRunInfo } from './synthetic.js';
-
-async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 's2bench-report-'));
-}
+import { tempDir } from '../helpers/temp.js';
 
 describe('writeRun', () => {
   it('writes results.csv in long form, sorted by trace, profile, repeat, schema metrics first', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('report');
     try {
       await writeRun(dir, syntheticRunInfo(), syntheticJobs());
       const text = await readFile(join(dir, 'results.csv'), 'utf8');
@@ -52,7 +48,7 @@ describe('writeRun', () => {
   });
 
   it('quotes names that contain commas and quotes, and reads them back unchanged', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('report');
     try {
       const name = 'odd, "quoted" name';
       const jobs = [{ ...syntheticJobs()[0]!, trace: name, repeat: 0 }];
@@ -66,7 +62,7 @@ describe('writeRun', () => {
   });
 
   it('writes summary.csv with one row per trace x profile and the spread of events/s', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('report');
     try {
       await writeRun(dir, syntheticRunInfo(), syntheticJobs());
       const lines = (await readFile(join(dir, 'summary.csv'), 'utf8')).trimEnd().split('\n');
@@ -86,7 +82,7 @@ describe('writeRun', () => {
   });
 
   it('writes run.json with the failed job and its error', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('report');
     try {
       await writeRun(dir, syntheticRunInfo(), syntheticJobs());
       const info = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as ReturnType<typeof syntheticRunInfo>;
@@ -102,7 +98,7 @@ describe('writeRun', () => {
 
 describe('writeRun with a baseline', () => {
   it('embeds the comparison, writes compare.csv and compare.html, and compares only the shared pairs', async () => {
-    const root = await tempDir();
+    const root = await tempDir('report');
     try {
       const baseJobs = [job('boot', 'x86-tdp', 0), job('gone', 'x86-tdp', 0)];
       const newJobs = [job('boot', 'x86-tdp', 0, { modeled: { ...job('boot', 'x86-tdp', 0).modeled, faults: 5 } }), job('added', 'x86-tdp', 0)];
@@ -123,7 +119,7 @@ describe('writeRun with a baseline', () => {
   });
 
   it('still writes the run when the baseline cannot be read, and says why in the report', async () => {
-    const root = await tempDir();
+    const root = await tempDir('report');
     try {
       const jobs = [job('boot', 'x86-tdp', 0)];
       const result = await writeRun(join(root, 'new'), syntheticRunInfo('new', jobs), jobs, { baselineDir: join(root, 'missing') });
@@ -138,7 +134,7 @@ describe('writeRun with a baseline', () => {
 
 describe('writeFileAtomic', () => {
   it('replaces an existing file whole and leaves no temp files behind', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('report');
     try {
       const path = join(dir, 'results.csv');
       await writeFile(path, 'old\n');
@@ -151,7 +147,7 @@ describe('writeFileAtomic', () => {
   });
 
   it('keeps the old file intact and removes its temp file when the write fails', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('report');
     try {
       const path = join(dir, 'report.html');
       await writeFile(path, 'old report');

@@ -2,16 +2,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { convertTrace, formatInfo, traceInfo, validateCommand } from '../../src/cli/commands/trace.js';
 import { InputError, UsageError } from '../../src/errors.js';
 import { OPS } from '../../src/trace/schema.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
 
 const HEAD = '# s2bench trace v1\n# arch: x86_64\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\n';
 const GOOD =
@@ -21,15 +19,6 @@ const GOOD =
   'write,1,0x13fff0000,0x20000,,,,,,,ok\n' +
   'dirty_get,,,,1,,,,,,33\n';
 
-// The CLI beside this test: dist/src/cli/main.js when compiled, src/cli/main.ts under tsx (whose loader
-// flags are in process.execArgv).
-const CLI_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const CLI = existsSync(CLI_JS) ? CLI_JS : CLI_JS.replace(/\.js$/, '.ts');
-
-async function scratch(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 's2bench-cli-'));
-}
-
 async function validate(files: string[], json = false): Promise<{ code: number; out: string }> {
   let out = '';
   const code = await validateCommand(files, json, (text) => (out += text));
@@ -37,7 +26,7 @@ async function validate(files: string[], json = false): Promise<{ code: number; 
 }
 
 test('validate: exit 0 and a summary for good files, the oracle fixtures included', async () => {
-  const dir = await scratch();
+  const dir = await tempDir('cli');
   const good = join(dir, 'good.csv');
   await writeFile(good, GOOD);
   const { code, out } = await validate([good, join(FIXTURES_DIR, 'kvm-oracle', 'seq-1.csv')]);
@@ -46,7 +35,7 @@ test('validate: exit 0 and a summary for good files, the oracle fixtures include
 });
 
 test('validate: every problem of every file with file, line and field; exit 1', async () => {
-  const dir = await scratch();
+  const dir = await tempDir('cli');
   const bad = join(dir, 'bad.csv');
   await writeFile(
     bad,
@@ -79,7 +68,7 @@ test('validate: every problem of every file with file, line and field; exit 1', 
 });
 
 test('validate: a damaged .s2t is a problem of that file', async () => {
-  const dir = await scratch();
+  const dir = await tempDir('cli');
   const s2t = join(dir, 'damaged.s2t');
   await writeFile(s2t, 'S2BTRACX' + '\0'.repeat(40));
   const { code, out } = await validate([s2t]);
@@ -88,7 +77,7 @@ test('validate: a damaged .s2t is a problem of that file', async () => {
 });
 
 test('convert: CSV -> s2t -> CSV gives back the same bytes; bad output paths are user errors', async () => {
-  const dir = await scratch();
+  const dir = await tempDir('cli');
   const csv = join(dir, 'in.csv');
   await writeFile(csv, GOOD);
   await convertTrace(csv, join(dir, 'mid.s2t'));
@@ -100,7 +89,7 @@ test('convert: CSV -> s2t -> CSV gives back the same bytes; bad output paths are
 });
 
 test('info: metadata, events by op and the gpa span, the same from CSV and s2t', async () => {
-  const dir = await scratch();
+  const dir = await tempDir('cli');
   const csv = join(dir, 'in.csv');
   await writeFile(csv, GOOD);
   await convertTrace(csv, join(dir, 'in.s2t'));
@@ -120,25 +109,23 @@ test('info: metadata, events by op and the gpa span, the same from CSV and s2t',
 });
 
 test('the s2bench process: exit 0 ok, 1 invalid input (message, no stack), 2 usage', async () => {
-  const dir = await scratch();
+  const dir = await tempDir('cli');
   const good = join(dir, 'good.csv');
   await writeFile(good, GOOD);
   const bad = join(dir, 'bad.csv');
   await writeFile(bad, HEAD + 'frobnicate,,,,,,,,,,\n');
-  const run = (...args: string[]): { status: number | null; stdout: string; stderr: string } =>
-    spawnSync(process.execPath, [...process.execArgv, CLI, ...args], { encoding: 'utf8' });
 
-  assert.equal(run('validate', good).status, 0);
-  const invalid = run('validate', good, bad);
-  assert.equal(invalid.status, 1);
+  assert.equal((await runCli(['validate', good])).code, 0);
+  const invalid = await runCli(['validate', good, bad]);
+  assert.equal(invalid.code, 1);
   assert.match(invalid.stdout, /bad\.csv: line 4, field op: unknown op 'frobnicate'/);
-  const info = run('info', bad);
-  assert.equal(info.status, 1);
+  const info = await runCli(['info', bad]);
+  assert.equal(info.code, 1);
   assert.equal(info.stderr, `s2bench: ${bad}: line 4, field op: unknown op 'frobnicate' (expected one of ${OPS.join(', ')})\n`);
-  assert.equal(run('convert', join(dir, 'absent.csv'), join(dir, 'x.s2t')).stderr, `s2bench: ${join(dir, 'absent.csv')}: no such file\n`);
-  assert.equal(run('convert', good, join(dir, 'x.txt')).status, 2);
-  assert.equal(run('validate').status, 2);
-  const json = run('info', good, '--json');
-  assert.equal(json.status, 0);
+  assert.equal((await runCli(['convert', join(dir, 'absent.csv'), join(dir, 'x.s2t')])).stderr, `s2bench: ${join(dir, 'absent.csv')}: no such file\n`);
+  assert.equal((await runCli(['convert', good, join(dir, 'x.txt')])).code, 2);
+  assert.equal((await runCli(['validate'])).code, 2);
+  const json = await runCli(['info', good, '--json']);
+  assert.equal(json.code, 0);
   assert.equal((JSON.parse(json.stdout) as { events: number }).events, 4);
 });

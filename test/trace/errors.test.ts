@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TraceError } from '../../src/errors.js';
 import { parseTraceText, readTrace, validateTraceFile, writeTrace } from '../../src/trace/io.js';
+import { tempDir } from '../helpers/temp.js';
 
 const HEAD = '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\n';
 
@@ -51,7 +51,7 @@ test('an empty file, a missing header and an unknown version are errors', async 
 });
 
 test('validate collects every problem in a file, not just the first', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-validate-'));
+  const dir = await tempDir('validate');
   const path = join(dir, 'bad.csv');
   await writeFile(path, HEAD + 'frob,,,,,,,,,,\nread,0,0x1000,,,,,,,,ok\nread,0,zz,,,,,,,,\n');
   const result = await validateTraceFile(path);
@@ -60,7 +60,7 @@ test('validate collects every problem in a file, not just the first', async () =
 });
 
 async function s2tFile(): Promise<{ path: string; bytes: Buffer }> {
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-s2t-'));
+  const dir = await tempDir('s2t');
   const trace = await parseTraceText(HEAD + 'memslot,,0,0x200000,0,,0x7f0000000000,,,,0\nread,0,0x1000,,,,,,,,ok\n');
   const path = join(dir, 't.s2t');
   await writeTrace(path, trace.meta, trace.chunks);

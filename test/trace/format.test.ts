@@ -3,8 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import { u64 } from '../../src/trace/columns.js';
@@ -12,6 +11,7 @@ import { crc32, crc32Portable } from '../../src/trace/crc32.js';
 import { formatTraceText, openTrace, parseTraceText, readTrace, writeTrace } from '../../src/trace/io.js';
 import { rowAt } from '../../src/trace/row.js';
 import type { TraceChunk } from '../../src/trace/schema.js';
+import { tempDir } from '../helpers/temp.js';
 
 const HEAD = '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\n';
 
@@ -60,7 +60,7 @@ test('absurd sizes are just numbers: a 2^52-byte memslot and a 1 TiB access load
     'memslot,,0,0x10000000000000,0,,0x7f0000000000,,,,\n' +
     'backing,,,0x10000000000000,,hugetlb1g,0x7f0000000000,,,,\n' +
     'read,0,0x0,0xffffffffff,,,,,,,\n';
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-fmt-'));
+  const dir = await tempDir('fmt');
   const trace = await parseTraceText(text);
   await writeTrace(join(dir, 'big.s2t'), trace.meta, trace.chunks);
   // Nothing in the file is proportional to the sizes it names (a few hundred bytes, not petabytes).
@@ -97,7 +97,7 @@ test('comments between rows and expect names survive chunk boundaries, in CSV an
   );
   assert.equal(formatTraceText(trace.meta, trace.chunks), text);
 
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-fmt-'));
+  const dir = await tempDir('fmt');
   await writeTrace(join(dir, 'c.s2t'), trace.meta, trace.chunks);
   await writeTrace(join(dir, 'c.csv'), (await readTrace(join(dir, 'c.s2t'))).meta, (await readTrace(join(dir, 'c.s2t'))).chunks);
   const again = await readTrace(join(dir, 'c.csv'), 2);
@@ -105,7 +105,7 @@ test('comments between rows and expect names survive chunk boundaries, in CSV an
 });
 
 test('openTrace streams: the metadata first, then one chunk at a time with consecutive firstRow', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-fmt-'));
+  const dir = await tempDir('fmt');
   const meta = { comments: ['# s2bench trace v1', '# arch: arm64'], fields: { arch: 'arm64' } };
   for (const name of ['s.csv', 's.s2t']) {
     const path = join(dir, name);

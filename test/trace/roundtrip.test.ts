@@ -1,18 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import { u64 } from '../../src/trace/columns.js';
 import { formatTraceText, parseTraceText, readTrace, writeTrace } from '../../src/trace/io.js';
 import { rowAt } from '../../src/trace/row.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
+import { tempDir } from '../helpers/temp.js';
 
 const ORACLE = join(FIXTURES_DIR, 'kvm-oracle');
 
 test('every kvm-oracle fixture converts CSV -> s2t -> CSV byte-identically', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-rt-'));
+  const dir = await tempDir('rt');
   const files = (await readdir(ORACLE)).filter((f) => f.endsWith('.csv'));
   assert.ok(files.length >= 13);
   for (const f of files) {

@@ -3,11 +3,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TraceError } from '../../src/errors.js';
 import { formatTraceText, parseTraceText, readTrace, writeTrace } from '../../src/trace/io.js';
+import { tempDir } from '../helpers/temp.js';
 
 const TEXT =
   '# s2bench trace v1\n# arch: x86_64\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\n' +
@@ -17,7 +17,7 @@ const TEXT =
   'expect,,,,,faults.fixed,,,,,0\n';
 
 test('flipping any one byte of an .s2t gives a TraceError or the same trace', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 's2bench-damage-'));
+  const dir = await tempDir('damage');
   const path = join(dir, 't.s2t');
   const trace = await parseTraceText(TEXT, 't.csv', 2);
   await writeTrace(path, trace.meta, trace.chunks);

@@ -8,6 +8,7 @@ import { replayTrace } from '../../src/replay/engine.js';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import type { GeneratedTrace } from '../../src/trace/generators/common.js';
 import { generateVdpa } from '../../src/trace/generators/vdpa.js';
+import { parseProfile } from '../../src/core/profile.js';
 
 function load(g: GeneratedTrace): { meta: GeneratedTrace['meta']; chunks: ReturnType<TraceBuilder['finish']> } {
   const b = new TraceBuilder(4096);
@@ -37,7 +38,7 @@ describe('gen vdpa', () => {
   });
 
   it('replays without divergences and keeps every RAM page mapped through the churn', () => {
-    const r = replayTrace(load(generateVdpa({ seed: 5, rounds: 200 })), 'x86-tdp');
+    const r = replayTrace(load(generateVdpa({ seed: 5, rounds: 200 })), parseProfile('x86-tdp'));
     assert.deepEqual(r.divergences, []);
     assert.equal(r.counters['iotlb.pinned'], 0);
     assert.equal(r.counters['iotlb.leaked'], 0);
@@ -49,19 +50,19 @@ describe('gen vdpa', () => {
     const maps = g.rows.find((r) => r.op === 'expect' && r.flags === 'iotlb.maps')!.ret;
     assert.equal(maps, 17);
     const killed = load(g);
-    const leaky = replayTrace(killed, 'x86-tdp,vdpa-release=leaky');
+    const leaky = replayTrace(killed, parseProfile('x86-tdp,vdpa-release=leaky'));
     assert.deepEqual(leaky.divergences, []);
     assert.deepEqual([leaky.counters['iotlb.leaked'], leaky.counters['iotlb.leaked_maps']], [PINNED_4G, 17]);
-    const freeFirst = replayTrace(killed, 'x86-tdp,vdpa-release=free-first');
+    const freeFirst = replayTrace(killed, parseProfile('x86-tdp,vdpa-release=free-first'));
     assert.deepEqual(freeFirst.divergences, []);
     assert.deepEqual([freeFirst.counters['iotlb.freed_domain_uses'], freeFirst.counters['iotlb.leaked']], [17, 0]);
-    const clean = replayTrace(killed, 'x86-tdp');
+    const clean = replayTrace(killed, parseProfile('x86-tdp'));
     assert.deepEqual([clean.counters['iotlb.leaked'], clean.counters['iotlb.freed_domain_uses']], [0, 0]);
   });
 
   it('maps a smaller guest entirely below 2 GiB', () => {
     const g = generateVdpa({ seed: 1, ramMiB: 512, rounds: 0, cvqAsid: false, kill: true });
-    const r = replayTrace(load(g), 'x86-tdp,vdpa-release=leaky');
+    const r = replayTrace(load(g), parseProfile('x86-tdp,vdpa-release=leaky'));
     // [0, 640 KiB) + [1 MiB, 512 MiB) + ROM.
     assert.equal(r.counters['iotlb.leaked'], 160 + 130816 + 64);
     assert.equal(r.counters['iotlb.leaked_maps'], 3);

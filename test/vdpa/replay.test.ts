@@ -9,6 +9,7 @@ import { TraceBuilder } from '../../src/trace/builder.js';
 import { parseTraceText } from '../../src/trace/io.js';
 import type { TraceRow } from '../../src/trace/row.js';
 import { TRACE_MAGIC_LINE } from '../../src/trace/schema.js';
+import { parseProfile } from '../../src/core/profile.js';
 
 function trace(rows: TraceRow[]): { meta: { comments: string[]; fields: Record<string, string> }; chunks: ReturnType<TraceBuilder['finish']> } {
   const b = new TraceBuilder(16);
@@ -25,7 +26,7 @@ const KILLED: TraceRow[] = [
 ];
 
 function leftBehind(profile: string, rows: TraceRow[] = KILLED): Record<string, number> {
-  const r = replayTrace(trace(rows), profile);
+  const r = replayTrace(trace(rows), parseProfile(profile));
   assert.deepEqual(r.divergences, []);
   const c = r.counters;
   return {
@@ -59,7 +60,7 @@ describe('replay: driver answers compared with the recorded ret', () => {
       { op: 'iotlb_invalidate', slot: 0, gpa: 0x1000n, size: 0x1000n, ret: 0 },
       { op: 'expect', flags: 'iotlb.pinned', ret: 0 },
     ];
-    const r = replayTrace(trace(rows), 'x86-tdp');
+    const r = replayTrace(trace(rows), parseProfile('x86-tdp'));
     assert.deepEqual(r.divergences, []);
   });
 
@@ -68,7 +69,7 @@ describe('replay: driver answers compared with the recorded ret', () => {
       { op: 'iotlb_update', slot: 0, gpa: 0n, size: 0x1000n, hva: 0x1000n, flags: 'ro', ret: 0 },
       { op: 'iotlb_update', slot: 0, gpa: 0n, size: 0x1000n, hva: 0x1000n, flags: 'ro', ret: 0 },
     ];
-    const r = replayTrace(trace(rows), 'x86-tdp');
+    const r = replayTrace(trace(rows), parseProfile('x86-tdp'));
     assert.deepEqual(
       r.divergences.map((d) => [d.line, d.op, d.expected, d.got]),
       [[2, 'iotlb_update', '0', '-EEXIST']],
@@ -82,7 +83,7 @@ describe('replay: driver answers compared with the recorded ret', () => {
       { op: 'iotlb_invalidate', slot: 0, gpa: 0n, size: 0x100000n, ret: 0 },
       { op: 'iotlb_batch_end', slot: 0, ret: 0 },
     ];
-    const r = replayTrace(trace(rows), 'x86-tdp');
+    const r = replayTrace(trace(rows), parseProfile('x86-tdp'));
     assert.deepEqual(r.divergences, []);
     assert.equal(r.counters['iotlb.device_commits'], 1);
     assert.equal(r.counters['iotlb.pinned'], 512);
@@ -116,7 +117,7 @@ describe('replay: a CSV trace of a killed VMM', () => {
   });
 
   it('under clean, the in-trace expectation of a leak fails at its line', async () => {
-    const r = replayTrace(await parseTraceText(TEXT, 'killed.csv'), 'x86-tdp');
+    const r = replayTrace(await parseTraceText(TEXT, 'killed.csv'), parseProfile('x86-tdp'));
     assert.deepEqual(
       r.divergences.map((d) => [d.line, d.expected, d.got]),
       [[14, 'iotlb.leaked = 768', 'iotlb.leaked = 0']],

@@ -3,8 +3,8 @@
 
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runMicro, microJobResult, type MicroFigure } from '../../bench/micro.js';
-import { parseProfile } from '../../core/profile.js';
+import { runMicro, microJobResult, type MicroFigure } from '../../microbench/micro.js';
+import { DEFAULT_PROFILE_NAME, parseProfile } from '../../core/profile.js';
 import { collectRunInfo } from '../../report/run-info.js';
 import { writeRun } from '../../report/write.js';
 import { UsageError } from '../../errors.js';
@@ -22,7 +22,7 @@ export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
     .description('micro-benchmarks of the core model (tinybench): lookup, hit, 4K and 2M faults, zap')
-    .option('-p, --profile <profile>', 'profile to benchmark', 'x86-tdp')
+    .option('-p, --profile <profile>', 'profile to benchmark', DEFAULT_PROFILE_NAME)
     .option('-t, --time <ms>', 'time budget per case in milliseconds', '500')
     .option('-f, --filter <text>', 'only cases whose name contains this text')
     .option('-o, --out <dir>', 'output directory (default: reports/<run-id>)')

@@ -5,19 +5,21 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { microJobResult, runMicro } from '../../bench/micro.js';
-import { parseProfile } from '../../core/profile.js';
+import { microJobResult, runMicro } from '../../microbench/micro.js';
+import { DEFAULT_PROFILE, parseProfile } from '../../core/profile.js';
 import { runSuite, type SuiteOptions } from '../../replay/run-suite.js';
 import { parseSuiteShard } from '../../replay/suite.js';
 import type { JobResult, PoolInfo, RunInfo } from '../../report/types.js';
 import { collectRunInfo } from '../../report/run-info.js';
-import { comparisonFails } from '../../report/compare.js';
+import { comparisonFails, DEFAULT_COMPARE_OPTIONS } from '../../report/compare.js';
 import { formatCompareText } from '../../report/compare-output.js';
 import { renderRunReport, writeRun } from '../../report/write.js';
 import { RunJournal } from '../../report/journal.js';
 import { terminalText } from '../../report/terminal.js';
 import { UsageError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
+import { addEstimates } from '../../estimate/apply.js';
+import { COSTS_OPTION_HELP, loadCostsOption } from './costs-option.js';
 import { printSummary } from './run-summary.js';
 import { maxEventsOption } from './replay.js';
 import { DEFAULT_MAX_EVENTS } from '../../trace/io.js';
@@ -40,6 +42,7 @@ interface RunCliOptions {
   force: boolean;
   jobTimeout: string;
   maxEvents: string;
+  costs?: string;
 }
 
 /** Ten minutes: the largest shipped trace replays in well under a second. */
@@ -69,6 +72,7 @@ export function registerRunCommand(program: Command): void {
     .option('--max-events <n>', 'fail a trace with more events than this (replay holds a trace in memory)', String(DEFAULT_MAX_EVENTS))
     .option('--force', 'replace a non-empty output directory (or the leftovers of a run that did not finish)', false)
     .option('--job-timeout <seconds>', 'stop a job that runs longer and record it as failed (0 = no limit; needs workers >= 1)', String(DEFAULT_JOB_TIMEOUT_S))
+    .option('--costs <file>', COSTS_OPTION_HELP)
     .action(async (inputs: string[], opts: RunCliOptions) => {
       process.exitCode = await runCommand(inputs, opts);
     });
@@ -90,13 +94,14 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const outDir = resolve(opts.out ?? join('reports', runId));
-  // Command-line profiles are checked here, at the boundary: a typo is a usage error, not failed jobs.
-  for (const profile of opts.profile) parseProfile(profile);
+  // Command-line profiles are parsed here, at the boundary: a typo is a usage error, not failed jobs.
+  const profiles = opts.profile.map(parseProfile);
+  const costs = await loadCostsOption(opts.costs);
   const suiteOptions: SuiteOptions = {
     inputs,
     workers: positiveInt('workers', opts.workers, 0),
     repeat: positiveInt('repeat', opts.repeat, 1),
-    profiles: opts.profile,
+    profiles,
     check: opts.check,
     maxEvents: maxEventsOption(opts.maxEvents),
     ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
@@ -104,7 +109,7 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   };
 
   suiteOptions.jobTimeoutMs = jobTimeoutMs(opts.jobTimeout);
-  const planInfo = await collectRunInfo({ runId, startedAt, finishedAt: startedAt, options: plainOptions(suiteOptions), traces: [], results: [] });
+  const planInfo = await collectRunInfo({ runId, startedAt, finishedAt: startedAt, options: plainOptions(suiteOptions, costs.source), traces: [], results: [] });
   const journal = await RunJournal.open(outDir, planInfo, opts.force);
 
   const bar = !opts.quiet && process.stderr.isTTY ? newProgressBar() : undefined;
@@ -124,10 +129,11 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
     bar?.stop();
   }
 
-  const results = [...suite.results];
+  // Estimates are priced here, after the replays: the core only counts.
+  const results = addEstimates(suite.results, costs.table);
   if (opts.micro) {
     // After the pool has stopped, so the micro figures are not measured against busy workers.
-    const profile = parseProfile(opts.profile[0] ?? 'x86-tdp');
+    const profile = profiles[0] ?? DEFAULT_PROFILE;
     const micro = microJobResult(profile, await runMicro(profile, { timeMs: MICRO_TIME_MS }));
     results.push(micro);
     await journal.record(micro);
@@ -139,7 +145,7 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
       runId,
       startedAt,
       finishedAt: new Date(),
-      options: plainOptions(suiteOptions),
+      options: plainOptions(suiteOptions, costs.source),
       traces: suite.traces,
       results,
     })),
@@ -150,8 +156,9 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   // that it names the run's real directory.
   await writeRun(journal.staging, runInfo, results);
   await journal.commit();
-  const written = opts.baseline !== undefined ? await renderRunReport(outDir, runInfo, results, { baselineDir: opts.baseline }) : {};
-  printSummary(results, outDir);
+  const compare = { ...DEFAULT_COMPARE_OPTIONS, costs: { table: costs.table, source: costs.source } };
+  const written = opts.baseline !== undefined ? await renderRunReport(outDir, runInfo, results, { baselineDir: opts.baseline, compare }) : {};
+  printSummary(results, outDir, costs.source);
   process.stdout.write(
     `pool: ${pool.workers} worker(s), ${(pool.wallMs / 1000).toFixed(2)} s wall, utilization ${(pool.utilization * 100).toFixed(0)}% (timed loads and replays; JIT warm-ups not counted)\n`,
   );
@@ -166,9 +173,9 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
 }
 
 /** The suite's options as run.json records them: no callbacks, no infinities (JSON has none). */
-function plainOptions(options: SuiteOptions): object {
-  const { onPlan: _plan, onResult: _result, workerFile: _worker, jobTimeoutMs, ...rest } = options;
-  return { ...rest, jobTimeoutS: Number.isFinite(jobTimeoutMs) ? jobTimeoutMs! / 1000 : 0 };
+function plainOptions(options: SuiteOptions, costs: string): object {
+  const { onPlan: _plan, onResult: _result, workerFile: _worker, jobTimeoutMs, profiles, ...rest } = options;
+  return { ...rest, profiles: profiles.map((p) => p.name), costs, jobTimeoutS: Number.isFinite(jobTimeoutMs) ? jobTimeoutMs! / 1000 : 0 };
 }
 
 function poolInfo(results: readonly JobResult[], workers: number, wallMs: number): PoolInfo {

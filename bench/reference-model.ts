@@ -1,10 +1,10 @@
-// A deliberately simple model of the same rules as the core, for differential testing and as the
-// benchmark's baseline: Maps and plain objects, no typed arrays, no tree. It covers the x86-tdp
+// A deliberately simple model of the same rules as the core, as the benchmark's baseline and for the
+// differential test (test/core/differential.property.test.ts): Maps and plain objects, no typed arrays, no tree. It covers the x86-tdp
 // profile with eager page split, no private memory, no userfaultfd. Leaves are keyed "level:gfn".
 
-import { ERRNO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '../../src/core/abi.js';
-import { BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_THP } from '../../src/core/hostmm.js';
-import { ACCESS_WRITE, OUTCOME_MMIO, OUTCOME_OK } from '../../src/core/outcome.js';
+import { ERRNO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '../src/core/abi.js';
+import { BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_THP } from '../src/core/hostmm.js';
+import { ACCESS_WRITE, OUTCOME_MMIO, OUTCOME_OK } from '../src/core/outcome.js';
 
 interface Slot {
   base: number;
