@@ -7,6 +7,7 @@ import { registerImportCommands } from './import.js';
 import { registerMergeCommand } from './merge.js';
 import { registerReportCommands } from './report.js';
 import { registerRecordCommand } from './record.js';
+import { registerRecordVmCommand } from './record-vm.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerTraceCommands } from './trace.js';
@@ -18,6 +19,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerMergeCommand,
   registerReportCommands,
   registerRecordCommand,
+  registerRecordVmCommand,
   registerReplayCommand,
   registerImportCommands,
   registerGenCommand,
