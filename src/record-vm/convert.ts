@@ -10,7 +10,7 @@ const KVM_MEM_LOG_DIRTY_PAGES = 1;
 const KVM_MEM_READONLY = 2;
 const KVM_MEM_GUEST_MEMFD = 4;
 const KVM_MEMORY_EXIT_FLAG_PRIVATE = 8n;
-const KVM_MEMORY_ATTRIBUTE_PRIVATE = 8n;
+const ATTRS: ReadonlyArray<readonly [string, bigint]> = [['private', 8n]];
 const FALLOC_FL_KEEP_SIZE = 1;
 const FALLOC_FL_PUNCH_HOLE = 2;
 // include/uapi/linux/kvm.h exit reasons the library reports.
@@ -105,7 +105,7 @@ export class VmRecordConverter {
         if (!this.ours(r.vmFd)) return;
         if (r.ret >= 0) this.gmemFds.add(r.ret);
         // On failure there is no file; fd 0 (never a guest_memfd) stands in, as in the strace importer.
-        this.emit({ op: 'gmem_create', size: r.size, flags: r.flags, fd: r.ret >= 0 ? r.ret : 0, ret: r.ret >= 0 ? 0 : retCell(r.ret) });
+        this.emit({ op: 'gmem_create', size: r.size, flags: flagsCell(r.flags, GMEM_FLAGS), fd: r.ret >= 0 ? r.ret : 0, ret: r.ret >= 0 ? 0 : retCell(r.ret) });
         return;
       case 'attrs':
         if (!this.ours(r.vmFd)) return;
@@ -113,8 +113,8 @@ export class VmRecordConverter {
           op: 'attrs',
           gpa: r.gpa,
           size: r.size,
-          attrs: r.attrs === KVM_MEMORY_ATTRIBUTE_PRIVATE ? 'private' : r.attrs,
-          flags: r.flags,
+          attrs: flagsCell(r.attrs, ATTRS),
+          flags: flagsCell(r.flags, []),
           ret: retCell(r.ret),
         });
         return;
@@ -177,7 +177,7 @@ export class VmRecordConverter {
         for (const row of this.options.backing(r.hva, r.size)) this.emit(row);
       }
     }
-    const row: TraceRow = { op: 'memslot', slot: r.slot, flags: memslotFlags(r.flags), gpa: r.gpa, size: r.size, hva: r.hva, ret: retCell(r.ret) };
+    const row: TraceRow = { op: 'memslot', slot: r.slot, flags: flagsCell(r.flags, MEMSLOT_FLAGS), gpa: r.gpa, size: r.size, hva: r.hva, ret: retCell(r.ret) };
     // The kernel reads guest_memfd and its offset only from REGION2 with KVM_MEM_GUEST_MEMFD.
     if (r.version === 2 && gmem) {
       row.fd = r.gmemFd;
@@ -277,13 +277,26 @@ function retCell(ret: number): number | string {
   return name === undefined ? ret : `-${name}`;
 }
 
-function memslotFlags(flags: number): string | bigint {
-  const known = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_GUEST_MEMFD;
-  if (flags === 0) return '0';
-  if ((flags & ~known) !== 0) return BigInt(flags);
-  const names: string[] = [];
-  if (flags & KVM_MEM_LOG_DIRTY_PAGES) names.push('log');
-  if (flags & KVM_MEM_READONLY) names.push('ro');
-  if (flags & KVM_MEM_GUEST_MEMFD) names.push('gmem');
-  return names.join('|');
+const MEMSLOT_FLAGS: ReadonlyArray<readonly [string, bigint]> = [
+  ['log', BigInt(KVM_MEM_LOG_DIRTY_PAGES)],
+  ['ro', BigInt(KVM_MEM_READONLY)],
+  ['gmem', BigInt(KVM_MEM_GUEST_MEMFD)],
+];
+const GMEM_FLAGS: ReadonlyArray<readonly [string, bigint]> = [
+  ['mmap', 1n],
+  ['init_shared', 2n],
+];
+
+/** A flags cell: `0`, the trace's names joined by `|` when every bit has one, else the number. */
+function flagsCell(value: bigint | number, names: ReadonlyArray<readonly [string, bigint]>): string | bigint {
+  const v = BigInt(value);
+  if (v === 0n) return '0';
+  let rest = v;
+  const parts: string[] = [];
+  for (const [name, bit] of names) {
+    if ((rest & bit) === 0n) continue;
+    parts.push(name);
+    rest &= ~bit;
+  }
+  return rest === 0n ? parts.join('|') : v;
 }

@@ -96,13 +96,22 @@ export interface GuestRecording {
 
 /**
  * Records QEMU with `args` (whose serial port writes to `serial`) until `marker` appears on the console
- * or `timeoutS` passes; the VMM is then stopped and the trace completed.
+ * or `timeoutS` passes; the VMM is then stopped and the trace completed. `wrapper` runs QEMU under
+ * another command (e.g. strace): the library follows the exec into QEMU.
  */
-export async function recordGuest(args: readonly string[], out: string, serial: string, marker: string, timeoutS: number): Promise<GuestRecording> {
+export async function recordGuest(
+  args: readonly string[],
+  out: string,
+  serial: string,
+  marker: string,
+  timeoutS: number,
+  wrapper: readonly string[] = [],
+): Promise<GuestRecording> {
   const stop = new AbortController();
   const watch = watchConsole(serial, marker, stop);
+  const [command, ...commandArgs] = [...wrapper, QEMU, ...args];
   try {
-    const result = await recordVm({ command: QEMU, args, out, durationS: timeoutS, stdio: 'ignore', stop: stop.signal });
+    const result = await recordVm({ command: command!, args: commandArgs, out, durationS: timeoutS, stdio: 'ignore', stop: stop.signal });
     return { result, markerS: watch.seenAt(), console: readConsole(serial) };
   } finally {
     watch.end();

@@ -4,7 +4,7 @@
 // after --duration, and write the metadata last.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { release } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -69,18 +69,25 @@ export async function recordVm(options: RecordVmOptions): Promise<RecordVmResult
   });
   let stoppedByDuration = false;
   let killTimer: NodeJS.Timeout | undefined;
+  // The command and its descendants: stopping a wrapper (strace, timeout, a script) stops its VMM too.
+  // (Not a process group of its own: an interactive VMM must stay in the terminal's foreground group.)
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    if (child.pid !== undefined) signalTree(child.pid, signal);
+  };
   const stop = (): void => {
     if (stoppedByDuration) return;
     stoppedByDuration = true;
-    child.kill('SIGTERM');
-    killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    signalGroup('SIGTERM');
+    killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
   };
   const durationTimer = options.durationS === undefined ? undefined : setTimeout(stop, options.durationS * 1000);
   options.stop?.addEventListener('abort', stop);
   // Ctrl-C stops the VMM and still writes the trace.
-  const onSigint = (): void => void child.kill('SIGTERM');
+  const onSigint = (): void => signalGroup('SIGTERM');
   process.on('SIGINT', onSigint);
 
+  // The recorded process's executable (the VMM, also when the command is a wrapper).
+  let vmmPath: string | undefined;
   try {
     let line = 0;
     const lines = createInterface({ input: child.stdio[3] as Readable, crlfDelay: Infinity });
@@ -89,6 +96,7 @@ export async function recordVm(options: RecordVmOptions): Promise<RecordVmResult
       if (text === '') continue;
       try {
         converter.feed(parseRecord(text, line));
+        if (vmmPath === undefined && converter.pid !== undefined) vmmPath = executableOf(converter.pid) ?? binary;
       } catch (err) {
         if (err instanceof TraceError) throw new UserError(`record-vm: record stream line ${line}: ${err.detail}`);
         if (err instanceof RecordError) throw new UserError(`record-vm: ${err.message}`);
@@ -98,7 +106,7 @@ export async function recordVm(options: RecordVmOptions): Promise<RecordVmResult
     }
     converter.finish();
   } catch (err) {
-    child.kill('SIGKILL');
+    signalGroup('SIGKILL');
     await output.abort();
     throw err;
   } finally {
@@ -115,10 +123,36 @@ export async function recordVm(options: RecordVmOptions): Promise<RecordVmResult
     const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
     throw new UserError(`record-vm: '${options.command}' ${how} after ${wallS.toFixed(1)} s without creating a KVM VM (nothing recorded)`);
   }
-  const meta = recordingMeta(options, binary, converter, wallS, stoppedByDuration);
+  const meta = recordingMeta(options, vmmPath ?? binary, converter, wallS, stoppedByDuration);
   meta.bodyComments = converter.comments;
   await output.finish(meta);
   return { rows: output.rowCount, counts: converter.counts, wallS, exit: { code: exit.code, signal: exit.signal }, stoppedByDuration, meta };
+}
+
+/** Signals a process and every descendant of it (found through /proc). */
+function signalTree(pid: number, signal: NodeJS.Signals): void {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    todo.push(...(children.get(p) ?? []));
+    try {
+      process.kill(p, signal);
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** The command's path (for the metadata), or a clear error when it does not exist. */
@@ -135,6 +169,14 @@ function findCommand(command: string): string {
   throw new UserError(`record-vm: command '${command}' not found or not executable`);
 }
 
+function executableOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The VMM's own `--version` first line, without the recorder loaded; '' when it has none. */
 function vmmVersion(binary: string): string {
   const r = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -148,7 +190,7 @@ function recordingMeta(options: RecordVmOptions, binary: string, c: VmRecordConv
     ['arch', 'x86_64'],
     ['kernel', release()],
     ['source', `s2bench record-vm -- ${commandLine}`],
-    ['vmm', `${binary}${vmmVersion(binary) ? ` (${vmmVersion(binary)})` : ''}`],
+    ['vmm', vmmVersion(binary) ? `${binary} (${vmmVersion(binary)})` : binary],
     ['duration', `${wallS.toFixed(1)} s${stopped ? ' (stopped after the duration)' : ''}`],
     ['userfaultfd', c.uffd === 'on' ? 'on: first touches of RAM slots recorded' : c.uffd === undefined ? 'not used (no RAM slot)' : `off (${c.uffd}): ioctls and exits only`],
     [
