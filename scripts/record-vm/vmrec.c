@@ -64,7 +64,6 @@ static char uffd_why[160];
 static unsigned long faults, resolved;
 static char zero_page[PAGE] __attribute__((aligned(PAGE)));
 
-static __thread int my_vcpu = -1;
 
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
@@ -433,21 +432,25 @@ static void after_run(int fd, int rc, int err)
 	}
 }
 
-static int kvm_ioctl(int fd, unsigned long req, void *arg)
+static int kvm_ioctl(int fd, unsigned long request, void *arg)
 {
+	/*
+	 * The kernel takes the request as an unsigned int; VMMs that hold it in an int (QEMU's
+	 * kvm_vm_ioctl()) pass _IOR/_IOWR numbers sign-extended, e.g. KVM_CLEAR_DIRTY_LOG as 0xffffffffc018aec0.
+	 */
+	unsigned int req = (unsigned int)request;
 	enum fd_kind kind = fd >= 0 && fd < MAX_FDS ? (enum fd_kind)fd_kind[fd] : FD_NONE;
 	if (req == KVM_RUN && kind == FD_VCPU) {
 		int v = vcpu_of_fd[fd];
-		my_vcpu = v;
 		running_tid[v] = gettid_();
-		int rc = real_ioctl(fd, req, arg);
+		int rc = real_ioctl(fd, request, arg);
 		int err = errno;
 		running_tid[v] = 0;
 		after_run(fd, rc, err);
 		errno = err;
 		return rc;
 	}
-	int rc = real_ioctl(fd, req, arg);
+	int rc = real_ioctl(fd, request, arg);
 	int err = errno;
 	int ret = rc < 0 ? -err : rc;
 	switch (req) {

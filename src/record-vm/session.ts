@@ -191,7 +191,7 @@ function recordingMeta(options: RecordVmOptions, binary: string, c: VmRecordConv
     ['kernel', release()],
     ['source', `s2bench record-vm -- ${commandLine}`],
     ['vmm', vmmVersion(binary) ? `${binary} (${vmmVersion(binary)})` : binary],
-    ['duration', `${wallS.toFixed(1)} s${stopped ? ' (stopped after the duration)' : ''}`],
+    ['duration', `${wallS.toFixed(1)} s${stopped ? ' (stopped by s2bench: --duration or a stop request)' : ''}`],
     ['userfaultfd', c.uffd === 'on' ? 'on: first touches of RAM slots recorded' : c.uffd === undefined ? 'not used (no RAM slot)' : `off (${c.uffd}): ioctls and exits only`],
     [
       'counts',
