@@ -118,20 +118,6 @@ export async function recordGuest(
   }
 }
 
-/** Runs QEMU without the recorder, the same way, for the overhead figure: seconds to the marker. */
-export async function timeGuest(args: readonly string[], serial: string, marker: string, timeoutS: number): Promise<number | undefined> {
-  const { spawn } = await import('node:child_process');
-  const stop = new AbortController();
-  const watch = watchConsole(serial, marker, stop);
-  const child = spawn(QEMU, [...args], { stdio: 'ignore' });
-  const timer = setTimeout(() => stop.abort(), timeoutS * 1000);
-  stop.signal.addEventListener('abort', () => child.kill('SIGTERM'));
-  await new Promise((done) => child.once('exit', done));
-  clearTimeout(timer);
-  watch.end();
-  return watch.seenAt();
-}
-
 function readConsole(path: string): string {
   try {
     return readFileSync(path, 'latin1');
