@@ -7,7 +7,7 @@ import { registerImportCommands } from './import.js';
 import { registerMergeCommand } from './merge.js';
 import { registerReportCommands } from './report.js';
 import { registerRecordCommand } from './record.js';
-import { registerRecordVmCommand } from './record-vm.js';
+import { registerRecordVmCommand, registerVmSummaryCommand } from './record-vm.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerTraceCommands } from './trace.js';
@@ -20,6 +20,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerReportCommands,
   registerRecordCommand,
   registerRecordVmCommand,
+  registerVmSummaryCommand,
   registerReplayCommand,
   registerImportCommands,
   registerGenCommand,

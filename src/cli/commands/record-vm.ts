@@ -3,6 +3,8 @@
 
 import { Command } from 'commander';
 import { recordVm } from '../../record-vm/session.js';
+import { formatRecordedVmSummary, summarizeRecordedVm } from '../../record-vm/summary.js';
+import { readTrace } from '../../trace/io.js';
 import { UsageError } from '../errors.js';
 
 interface RecordVmCliOptions {
@@ -32,5 +34,21 @@ export function registerRecordVmCommand(program: Command): void {
           `${c.guestFaults} guest and ${c.hostFaults} host first touches, ${c.dirtyGets} dirty-log gets (${c.dirtyPages} pages), ` +
           `exits ${JSON.stringify(c.exits)}; VMM ${result.exit.signal ?? `exit ${result.exit.code}`}${result.stoppedByDuration ? ' (--duration)' : ''}\n`,
       );
+    });
+}
+
+/** Profiles the summary replays under unless told: the default, and the knobs that change levels (NX huge pages, eager split under dirty logging). */
+const SUMMARY_PROFILES = ['x86-tdp', 'x86-tdp,nx-huge-pages=on', 'x86-tdp,eager-split=off'];
+
+export function registerVmSummaryCommand(program: Command): void {
+  program
+    .command('vm-summary')
+    .description('a recorded VM: first touches per vCPU and by the host, mapping levels per profile, dirty pages per interval')
+    .argument('<trace>', 'a trace made by record-vm (.csv or .s2t)')
+    .option('-p, --profile <profile...>', `profiles to replay under (default: ${SUMMARY_PROFILES.join('; ')})`)
+    .option('--json', 'print JSON', false)
+    .action(async (path: string, opts: { profile?: string[]; json: boolean }) => {
+      const summary = summarizeRecordedVm(await readTrace(path), opts.profile ?? SUMMARY_PROFILES);
+      process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatRecordedVmSummary(path, summary));
     });
 }
