@@ -106,12 +106,13 @@ export async function recordGuest(
   marker: string,
   timeoutS: number,
   wrapper: readonly string[] = [],
+  extraMeta: ReadonlyArray<readonly [string, string]> = [],
 ): Promise<GuestRecording> {
   const stop = new AbortController();
   const watch = watchConsole(serial, marker, stop);
   const [command, ...commandArgs] = [...wrapper, QEMU, ...args];
   try {
-    const result = await recordVm({ command: command!, args: commandArgs, out, durationS: timeoutS, stdio: 'ignore', stop: stop.signal });
+    const result = await recordVm({ command: command!, args: commandArgs, out, durationS: timeoutS, stdio: 'ignore', stop: stop.signal, extraMeta });
     return { result, markerS: watch.seenAt(), console: readConsole(serial) };
   } finally {
     watch.end();

@@ -31,6 +31,8 @@ export interface RecordVmOptions {
   env?: Record<string, string>;
   /** Stops the VMM like --duration does when aborted (a caller watching the guest's console). */
   stop?: AbortSignal;
+  /** More `key: value` metadata (e.g. how to regenerate a shipped recording). */
+  extraMeta?: ReadonlyArray<readonly [string, string]>;
 }
 
 export interface RecordVmResult {
@@ -121,7 +123,10 @@ export async function recordVm(options: RecordVmOptions): Promise<RecordVmResult
     await output.abort();
     if (exit.error !== undefined) throw new UserError(`record-vm: cannot run '${options.command}': ${exit.error.message}`);
     const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
-    throw new UserError(`record-vm: '${options.command}' ${how} after ${wallS.toFixed(1)} s without creating a KVM VM (nothing recorded)`);
+    throw new UserError(
+      `record-vm: '${options.command}' ${how} after ${wallS.toFixed(1)} s without creating a KVM VM (nothing recorded; ` +
+        'a wrapper that drops LD_PRELOAD or closes inherited fds, such as sudo or a setuid binary, hides the VMM from the recorder)',
+    );
   }
   const meta = recordingMeta(options, vmmPath ?? binary, converter, wallS, stoppedByDuration);
   meta.bodyComments = converter.comments;
@@ -198,11 +203,15 @@ function recordingMeta(options: RecordVmOptions, binary: string, c: VmRecordConv
       `${counts.memslotIoctls} memslot ioctls, ${counts.vcpus} vCPUs, ${counts.guestFaults} guest first touches, ${counts.hostFaults} host first touches, ` +
         `${counts.dirtyGets} dirty-log gets (${counts.dirtyPages} pages), exits ${JSON.stringify(counts.exits)}`,
     ],
+    ...(options.extraMeta ?? []).map(([k, v]): [string, string] => [k, v]),
   ];
   const comments = [
     TRACE_MAGIC_LINE,
     ...fields.map(([k, v]) => `# ${k}: ${v}`),
     '# note: pages the VMM populated before their slot existed were present and did not fault: they have no first-touch row',
+    ...(c.uffd === 'on'
+      ? ['# note: userfaultfd fills registered ranges 4 KiB at a time: the recorded VM ran without THP there; backing rows say what its VMAs allow']
+      : []),
     '# note: dirty pages become write rows of their logging interval in gfn order, before the dirty_get; which vCPU wrote them, and when within the interval, is not known',
     ...c.notes.map((n) => `# note: ${n}`),
   ];
