@@ -40,6 +40,11 @@ export class StreamingTraceOutput {
     this.builder.push(row);
   }
 
+  /** Chunks are waiting for flush(). */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
   /** Writes the chunks filled so far. */
   async flush(): Promise<void> {
     while (this.pending.length > 0) await this.writer.writeChunk(this.pending.shift()!);

@@ -104,7 +104,8 @@ export async function recordVm(options: RecordVmOptions): Promise<RecordVmResult
         if (err instanceof RecordError) throw new UserError(`record-vm: ${err.message}`);
         throw err;
       }
-      await output.flush();
+      // Awaited only when a chunk filled: the pipe is read no faster than rows are written.
+      if (output.hasPending) await output.flush();
     }
     converter.finish();
   } catch (err) {
