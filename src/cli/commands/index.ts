@@ -8,6 +8,7 @@ import { registerImportCommands } from './import.js';
 import { registerMergeCommand } from './merge.js';
 import { registerReportCommands } from './report.js';
 import { registerRecordCommand } from './record.js';
+import { registerRecordVmCommand, registerVmSummaryCommand } from './record-vm.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerTraceCommands } from './trace.js';
@@ -19,6 +20,8 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerMergeCommand,
   registerReportCommands,
   registerRecordCommand,
+  registerRecordVmCommand,
+  registerVmSummaryCommand,
   registerReplayCommand,
   registerImportCommands,
   registerGenCommand,
