@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KERNEL_VERSIONS, parseProfile } from '../../src/core/profile.js';
+import { ARM64_RULES, ruleDiff } from '../../src/core/rules.js';
 import { replayTrace } from '../../src/replay/engine.js';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import type { TraceRow } from '../../src/trace/row.js';
@@ -164,4 +165,12 @@ test('rule 7: without FEAT_DIC a data fault maps non-executable and a later fetc
   ];
   holdsEverywhere(rows, ',dic=off');
   assert.deepEqual(divergences(rows, 'arm64-s2'), ['expect line 6: expected faults = 2, got faults = 1', 'expect line 7: expected faults.exec_perm = 1, got faults.exec_perm = 0']);
+});
+
+test('the arm64 rules answer per profile: a knob changes exactly its rules, x86 has none of them', () => {
+  const ids = (a: string, b: string): string[] => ruleDiff(parseProfile(a), parseProfile(b)).map((d) => d.rule.id);
+  assert.deepEqual(ids('arm64-s2', 'arm64-s2,split-chunk=2m,dic=off,ipa=48'), ['arm64.eager-split', 'arm64.ipa', 'arm64.dic']);
+  assert.deepEqual(ids('arm64-s2@6.6', 'arm64-s2'), []);
+  assert.ok(ARM64_RULES.every((rule) => rule.answer(parseProfile('x86-tdp')) === undefined));
+  assert.equal(ARM64_RULES.length, 7);
 });
