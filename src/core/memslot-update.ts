@@ -15,6 +15,7 @@ import {
 } from './memslot-check.js';
 import type { PageFault } from './page-fault.js';
 import { LEVEL_1G, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
+import { M } from './metrics.js';
 import { PAGE_SHIFT_N, X86_MAX_GFN, type VmArch, type VmParts } from './vm-parts.js';
 
 export { X86_MAX_GFN };
@@ -48,8 +49,13 @@ export class MemslotUpdate {
     if (r !== 0) return r;
     if (ch.change === KVM_MR_NONE) return 0;
     const id = ch.id;
+    const c = this.vm.counters;
+    // Per-change counts and the leaves each change zapped, for the time estimates (src/estimate/).
+    const zapsBefore = c[M.zaps]!;
     if (ch.change === KVM_MR_DELETE) {
       this.deleteSlot(id);
+      c[M.memslot_deletes]!++;
+      c[M.memslot_zaps]! += c[M.zaps]! - zapsBefore;
       return 0;
     }
     // kvm_gmem_bind() comes after the overlap check and before the arch checks.
@@ -69,14 +75,18 @@ export class MemslotUpdate {
         this.vm.slots.gmemFd[id] = gmemFd;
         this.vm.slots.gmemPgoff[id] = Number(gmemOffset >> PAGE_SHIFT_N);
       }
+      c[M.memslot_creates]!++;
     } else if (ch.change === KVM_MR_MOVE) {
       // kvm_invalidate_memslot(): nothing may stay mapped at the old place.
       this.zapSlot(id);
       this.vm.slots.move(id, ch.baseGfn);
       this.applyFlags(id, flags);
+      c[M.memslot_moves]!++;
     } else if (ch.change === KVM_MR_FLAGS_ONLY) {
       this.applyFlags(id, flags);
+      c[M.memslot_flag_changes]!++;
     }
+    c[M.memslot_zaps]! += c[M.zaps]! - zapsBefore;
     return 0;
   }
 
@@ -115,7 +125,9 @@ export class MemslotUpdate {
     const end = base + this.vm.slots.npages[id]!;
     if (logging && !wasLogging) {
       if (this.arch.eagerSplit) this.vm.mmu.split(base, end, LEVEL_4K);
-      this.vm.stage2.flushIf(this.vm.mmu.wrprot(base, end) > 0);
+      const protectedLeaves = this.vm.mmu.wrprot(base, end);
+      this.vm.counters[M.memslot_wrprots]! += protectedLeaves;
+      this.vm.stage2.flushIf(protectedLeaves > 0);
     } else if (!logging && wasLogging && !this.arch.arm64) {
       // arm64's kvm_arch_commit_memory_region() does nothing to the stage-2 when logging stops: the
       // small mappings become blocks again only as they fault (docs/kvm-rules.md, arm64.log-off).

@@ -239,6 +239,8 @@ function metricAtRow(outcomes: readonly ShardOutcome[], id: number, row: number,
   switch (rule) {
     case 'rows':
       return Math.min(row, totalRows);
+    case 'once':
+      return valuesAt(outcomes[0], row)?.[id] ?? 0;
     case 'flush-union':
       return countUnion(outcomes.flatMap((o) => o.flushes), row);
     case 'tables-peak':
@@ -246,15 +248,17 @@ function metricAtRow(outcomes: readonly ShardOutcome[], id: number, row: number,
     case 'sum':
     case 'divergences': {
       let sum = 0;
-      for (const o of outcomes) {
-        const values = row === Number.MAX_SAFE_INTEGER ? o.final : o.atExpect.find(([r]) => r === row)?.[1];
-        sum += values?.[id] ?? 0;
-      }
+      for (const o of outcomes) sum += valuesAt(o, row)?.[id] ?? 0;
       return sum;
     }
     default:
       return unhandled(rule);
   }
+}
+
+/** A shard's counters before `row` (its snapshot at that expect row), or at the end. */
+function valuesAt(o: ShardOutcome | undefined, row: number): readonly number[] | undefined {
+  return row === Number.MAX_SAFE_INTEGER ? o?.final : o?.atExpect.find(([r]) => r === row)?.[1];
 }
 
 function unhandled(rule: never): never {

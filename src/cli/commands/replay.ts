@@ -7,12 +7,15 @@ import { metricUnit } from '../../core/metrics.js';
 import { parseProfile } from '../../core/profile.js';
 import { replayTrace, type ReplayResult } from '../../replay/engine.js';
 import { readTrace } from '../../trace/io.js';
+import { withEstimateMetrics } from '../../estimate/apply.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+import { COSTS_OPTION_HELP, loadCostsOption } from './costs-option.js';
 
 interface ReplayCliOptions {
   profile?: string;
   check: boolean;
   json: boolean;
+  costs?: string;
 }
 
 export function registerReplayCommand(program: Command): void {
@@ -23,6 +26,7 @@ export function registerReplayCommand(program: Command): void {
     .option('-p, --profile <profile>', "profile, e.g. arm64-s2,split-chunk=2m or x86-tdp,eager-split=off (default: the trace's own, else x86-tdp)")
     .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
     .option('--json', 'print the result as JSON', false)
+    .option('--costs <file>', COSTS_OPTION_HELP)
     .action(async (trace: string, opts: ReplayCliOptions) => {
       process.exitCode = await replayCommand(trace, opts, (text) => process.stdout.write(text));
     });
@@ -33,10 +37,14 @@ export async function replayCommand(
   opts: ReplayCliOptions,
   write: (text: string) => void,
 ): Promise<number> {
+  const costs = await loadCostsOption(opts.costs);
   const trace = await readTrace(path);
-  const profile = opts.profile === undefined ? undefined : parseProfile(opts.profile);
-  const result = replayTrace(trace, profile, { check: opts.check });
-  write(opts.json ? `${JSON.stringify(toJson(path, result), null, 2)}\n` : formatResult(path, result, opts.check));
+  const replayed = replayTrace(trace, opts.profile === undefined ? undefined : parseProfile(opts.profile), { check: opts.check });
+  // Priced after the replay, from its counts (src/estimate/); absent when the table has no costs for the profile.
+  const result = { ...replayed, counters: withEstimateMetrics(replayed.counters, costs.table, replayed.profile) };
+  const priced = Object.keys(result.counters).some((name) => name.startsWith('estimate.'));
+  const source = priced ? `estimate.* are estimates priced with ${costs.source}` : `no estimates: ${costs.source} has no costs for ${result.profile}`;
+  write(opts.json ? `${JSON.stringify({ ...toJson(path, result), costs: source }, null, 2)}\n` : formatResult(path, result, opts.check) + `${source}\n`);
   return opts.check && result.divergences.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 
@@ -55,7 +63,8 @@ export function formatResult(path: string, result: ReplayResult, check: boolean)
   const width = Math.max(...names.map((name) => name.length));
   for (const name of names) {
     const value = result.counters[name]!;
-    lines.push(`${name.padEnd(width)}  ${String(value).padStart(14)}${metricUnit(name) === 'bytes' ? ' bytes' : ''}`);
+    const unit = name.startsWith('estimate.') ? (name.endsWith('_ms') ? ' ms (estimate)' : ' (estimate)') : metricUnit(name) === 'bytes' ? ' bytes' : '';
+    lines.push(`${name.padEnd(width)}  ${String(name.endsWith('_ms') ? +value.toFixed(6) : value).padStart(14)}${unit}`);
   }
   if (check) {
     lines.push('');

@@ -1,13 +1,14 @@
 // The few lines `s2bench run` prints when it ends: one row per trace x profile (the report's own
-// grouping), failures spelled out.
+// grouping) with its estimated guest time, failures spelled out.
 
-import { formatSi } from '../../report/format.js';
+import { formatMetric, formatSi } from '../../report/format.js';
 import { groupJobs } from '../../report/groups.js';
 import { median } from '../../report/stats.js';
 import type { JobResult } from '../../report/types.js';
 
-export function printSummary(results: JobResult[], outDir: string, out: NodeJS.WritableStream = process.stdout): void {
-  const rows: string[][] = [['trace', 'profile', 'events', 'faults', '4k/2m/1g leaves', 'events/s', 'diverged', 'status']];
+/** `costs` names the cost table the estimates were priced with. */
+export function printSummary(results: JobResult[], outDir: string, costs?: string, out: NodeJS.WritableStream = process.stdout): void {
+  const rows: string[][] = [['trace', 'profile', 'events', 'faults', '4k/2m/1g leaves', 'est. guest time', 'events/s', 'diverged', 'status']];
   for (const g of groupJobs(results)) {
     const m = g.modeled;
     rows.push([
@@ -16,6 +17,7 @@ export function printSummary(results: JobResult[], outDir: string, out: NodeJS.W
       String(m['events'] ?? '-'),
       String(m['faults'] ?? '-'),
       m['events'] !== undefined ? `${m['leaves.4k'] ?? 0}/${m['leaves.2m'] ?? 0}/${m['leaves.1g'] ?? 0}` : '-',
+      m['estimate.total_ms'] !== undefined ? `~${formatMetric(m['estimate.total_ms'], 'ms')}` : '-',
       `${formatSi(median(g.timing['rate.events_per_s'] ?? []))}/s`,
       String(g.divergences),
       g.failures.length === 0 ? 'ok' : `${g.failures.length}/${g.repeats} failed`,
@@ -27,4 +29,5 @@ export function printSummary(results: JobResult[], outDir: string, out: NodeJS.W
     if (r.status === 'failed') out.write(`FAILED ${r.trace} [${r.profile}] repeat ${r.repeat}: ${r.error ?? 'unknown error'}\n`);
   }
   out.write(`report: ${outDir}/report.html\n`);
+  if (costs !== undefined) out.write(`est. guest time: an estimate, counts x costs from ${costs}\n`);
 }
