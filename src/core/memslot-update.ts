@@ -16,11 +16,11 @@ import {
 import type { PageFault } from './page-fault.js';
 import { LEVEL_1G, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
 import { M } from './metrics.js';
-import { PAGE_SHIFT_N, type VmArch, type VmParts } from './vm-parts.js';
+import { PAGE_SHIFT_N, X86_MAX_GFN, type VmArch, type VmParts } from './vm-parts.js';
 
-/** x86 kvm_mmu_max_gfn() with a 52-bit MAXPHYADDR host (observed: gpa 0xffffffffff000 accepted). */
-export const X86_MAX_GFN = 2 ** 40 - 1;
-/** arm64 default VM: 40-bit IPA space (kvm_phys_size()). */
+export { X86_MAX_GFN };
+
+/** arm64 default VM: 40-bit IPA space (kvm_phys_size()); the `ipa` knob changes it (VmArch.ipaPages). */
 export const ARM64_IPA_PAGES = 2 ** 28;
 
 export class MemslotUpdate {
@@ -93,7 +93,7 @@ export class MemslotUpdate {
   /** kvm_arch_prepare_memory_region(): the guest physical address limit. */
   private archPrepare(ch: RegionChange): number {
     if (this.arch.arm64) {
-      return ch.baseGfn + ch.npages > ARM64_IPA_PAGES ? -ERRNO.EFAULT : 0;
+      return ch.baseGfn + ch.npages > this.arch.ipaPages ? -ERRNO.EFAULT : 0;
     }
     if (ch.change === KVM_MR_CREATE || ch.change === KVM_MR_MOVE) {
       if (ch.baseGfn + ch.npages - 1 > X86_MAX_GFN) return -ERRNO.EINVAL;
@@ -128,7 +128,9 @@ export class MemslotUpdate {
       const protectedLeaves = this.vm.mmu.wrprot(base, end);
       this.vm.counters[M.memslot_wrprots]! += protectedLeaves;
       this.vm.stage2.flushIf(protectedLeaves > 0);
-    } else if (!logging && wasLogging) {
+    } else if (!logging && wasLogging && !this.arch.arm64) {
+      // arm64's kvm_arch_commit_memory_region() does nothing to the stage-2 when logging stops: the
+      // small mappings become blocks again only as they fault (docs/kvm-rules.md, arm64.log-off).
       this.zapCollapsible(id);
     }
   }

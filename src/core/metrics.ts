@@ -78,7 +78,7 @@ export const METRICS = {
   'runs.enosys': {
     unit: 'count',
     merge: 'sum',
-    doc: 'arm64 KVM_RUN failures: an abort without a valid syndrome outside memory (ENOSYS), an instruction fetch outside memory',
+    doc: 'arm64 KVM_RUN failures: an abort without a valid syndrome outside memory (ENOSYS)',
     kernel: '`io_mem_abort()` -ENOSYS, `kvm_handle_guest_abort()`',
   },
   'uffd.faults': {
@@ -327,6 +327,24 @@ export const METRICS = {
     merge: 'sum',
     doc: 'the pages those rows cover',
     kernel: '`truncate_inode_pages_range()` under `kvm_gmem_punch_hole()`',
+  },
+  breaks: {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'arm64 blocks replaced by an empty table on a fault that maps smaller (dirty logging): the rest of the block faults again',
+    kernel: '`stage2_map_walk_leaf()` after `stage2_try_break_pte()` (arm64 hyp/pgtable.c)',
+  },
+  'faults.exec_perm': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'arm64 instruction fetches from a page a data fault mapped non-executable (no FEAT_DIC: `dic=off`)',
+    kernel: '`user_mem_abort()` permission fault -> `kvm_pgtable_stage2_relax_perms()` with the icache invalidated',
+  },
+  'aborts.pabt': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'arm64 instruction fetches from an IPA with no usable memslot: a prefetch abort is injected and KVM_RUN goes on',
+    kernel: '`kvm_handle_guest_abort()` -ENOEXEC -> `kvm_inject_pabt()`',
   },
 } as const satisfies Record<string, MetricSpec>;
 

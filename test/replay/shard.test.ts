@@ -49,7 +49,7 @@ function mixedTrace(): LoadedTrace {
 
 test('a sharded replay merges to exactly the single-thread counters and divergences', async () => {
   const trace = mixedTrace();
-  for (const profile of ['x86-tdp', 'x86-tdp,eager-split=off', 'arm64-s2']) {
+  for (const profile of ['x86-tdp', 'x86-tdp,eager-split=off', 'arm64-s2', 'arm64-s2,ipa=48']) {
     const whole = replayTrace(trace, parseProfile(profile));
     assert.ok(whole.counters['faults']! > 5000, 'the trace does real work');
     assert.ok(whole.divergences.length >= 5, 'the wrong expect and dirty_get values diverge');

@@ -25,7 +25,7 @@ export function registerReplayCommand(program: Command): void {
     .command('replay')
     .description("replay one trace through the model and print its modeled counters")
     .argument('<trace>', 'trace file (.csv or .s2t)')
-    .option('-p, --profile <profile>', "profile, e.g. arm64-s2 or x86-tdp,eager-split=off (default: the trace's own, else x86-tdp)")
+    .option('-p, --profile <profile>', "profile, e.g. arm64-s2,split-chunk=2m or x86-tdp,eager-split=off (default: the trace's own, else x86-tdp)")
     .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
     .option('--json', 'print the result as JSON', false)
     .option('--max-events <n>', 'refuse a trace with more events than this (replay holds it in memory)', String(DEFAULT_MAX_EVENTS))
