@@ -5,8 +5,7 @@
 import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
 import { parseProfile } from '../../core/profile.js';
-import { replayTrace, type ReplayResult } from '../../replay/engine.js';
-import { readTrace } from '../../trace/io.js';
+import { replayFile, type ReplayResult } from '../../replay/engine.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 
 interface ReplayCliOptions {
@@ -33,9 +32,9 @@ export async function replayCommand(
   opts: ReplayCliOptions,
   write: (text: string) => void,
 ): Promise<number> {
-  const trace = await readTrace(path);
   const profile = opts.profile === undefined ? undefined : parseProfile(opts.profile);
-  const result = replayTrace(trace, profile, { check: opts.check });
+  // Streamed: a trace of any length replays in the model's memory plus one chunk.
+  const result = await replayFile(path, profile);
   write(opts.json ? `${JSON.stringify(toJson(path, result), null, 2)}\n` : formatResult(path, result, opts.check));
   return opts.check && result.divergences.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }

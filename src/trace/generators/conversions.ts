@@ -56,7 +56,7 @@ const DATA_HVA = 0x7f0000000000n;
 const GMEM_FD = 1;
 const PAGE = BigInt(PAGE_SIZE);
 
-export function generateConversions(options: Partial<ConversionsGenOptions> = {}): GeneratedTrace {
+export function generateConversions(options: Partial<ConversionsGenOptions> = {}): GeneratedTrace<TraceRow[]> {
   const o = { ...CONVERSIONS_GEN_DEFAULTS, ...options };
   checkOptions(o);
   const rng = xoroshiro128plus(o.seed);

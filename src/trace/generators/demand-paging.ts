@@ -5,7 +5,7 @@
 // (UFFDIO_COPY of a page, as the test does), so every page takes one userfaultfd fault.
 
 import type { TraceRow } from '../row.js';
-import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+import { genMeta, streamedRows, type GeneratedTrace, type GeneratorOption } from './common.js';
 
 export interface DemandPagingGenOptions {
   vcpus: number;
@@ -29,21 +29,23 @@ const MEM_HVA = 0x7f0000000000n;
 const PAGE = 4096n;
 
 export function generateDemandPaging(o: DemandPagingGenOptions): GeneratedTrace {
-  const rows: TraceRow[] = [];
+  return { meta: genMeta('demand-paging', o), rows: streamedRows(() => rowsOf(o)) };
+}
+
+function* rowsOf(o: DemandPagingGenOptions): Generator<TraceRow> {
   const pages = o.vcpus * o.vcpuPages;
   const vcpuSize = BigInt(o.vcpuPages) * PAGE;
-  rows.push({ op: 'backing', hva: MEM_HVA, size: BigInt(pages) * PAGE, flags: 'anon' });
-  rows.push({ op: 'memslot', slot: 1, flags: '0', gpa: MEM_GPA, size: BigInt(pages) * PAGE, hva: MEM_HVA, ret: 0 });
+  yield { op: 'backing', hva: MEM_HVA, size: BigInt(pages) * PAGE, flags: 'anon' };
+  yield { op: 'memslot', slot: 1, flags: '0', gpa: MEM_GPA, size: BigInt(pages) * PAGE, hva: MEM_HVA, ret: 0 };
   if (o.uffd) {
-    for (let v = 0; v < o.vcpus; v++) rows.push({ op: 'uffd', hva: MEM_HVA + BigInt(v) * vcpuSize, size: vcpuSize, flags: 'page' });
+    for (let v = 0; v < o.vcpus; v++) yield { op: 'uffd', hva: MEM_HVA + BigInt(v) * vcpuSize, size: vcpuSize, flags: 'page' };
   }
   for (let start = 0; start < o.vcpuPages; start += o.chunkPages) {
     const n = Math.min(o.chunkPages, o.vcpuPages - start);
     for (let v = 0; v < o.vcpus; v++) {
-      rows.push({ op: 'write', vcpu: v, gpa: MEM_GPA + BigInt(v) * vcpuSize + BigInt(start) * PAGE, size: BigInt(n) * PAGE, ret: 'ok' });
+      yield { op: 'write', vcpu: v, gpa: MEM_GPA + BigInt(v) * vcpuSize + BigInt(start) * PAGE, size: BigInt(n) * PAGE, ret: 'ok' };
     }
   }
-  rows.push({ op: 'expect', flags: 'leaves.4k', ret: pages });
-  rows.push({ op: 'expect', flags: 'uffd.faults', ret: o.uffd ? pages : 0 });
-  return { meta: genMeta('demand-paging', o), rows };
+  yield { op: 'expect', flags: 'leaves.4k', ret: pages };
+  yield { op: 'expect', flags: 'uffd.faults', ret: o.uffd ? pages : 0 };
 }

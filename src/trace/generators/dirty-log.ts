@@ -8,7 +8,7 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { TraceRow } from '../row.js';
-import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+import { genMeta, streamedRows, type GeneratedTrace, type GeneratorOption } from './common.js';
 
 export interface DirtyLogGenOptions {
   seed: number;
@@ -39,16 +39,19 @@ const PAGE = 4096n;
 const SLOT = 1;
 
 export function generateDirtyLog(o: DirtyLogGenOptions): GeneratedTrace {
+  return { meta: genMeta('dirty-log', o), rows: streamedRows(() => rowsOf(o)) };
+}
+
+function* rowsOf(o: DirtyLogGenOptions): Generator<TraceRow> {
   const rng = xoroshiro128plus(o.seed);
-  const rows: TraceRow[] = [];
   const pages = o.vcpus * o.vcpuPages;
   const size = BigInt(pages) * PAGE;
   const base = (v: number): bigint => MEM_GPA + BigInt(v * o.vcpuPages) * PAGE;
-  rows.push({ op: 'backing', hva: MEM_HVA, size, flags: o.backing });
-  rows.push({ op: 'memslot', slot: SLOT, flags: '0', gpa: MEM_GPA, size, hva: MEM_HVA, ret: 0 });
+  yield { op: 'backing', hva: MEM_HVA, size, flags: o.backing };
+  yield { op: 'memslot', slot: SLOT, flags: '0', gpa: MEM_GPA, size, hva: MEM_HVA, ret: 0 };
   // Populate: the test's first pass, before logging.
-  for (let v = 0; v < o.vcpus; v++) rows.push({ op: 'write', vcpu: v, gpa: base(v), size: BigInt(o.vcpuPages) * PAGE, ret: 'ok' });
-  rows.push({ op: 'memslot', slot: SLOT, flags: 'log', gpa: MEM_GPA, size, hva: MEM_HVA, ret: 0 });
+  for (let v = 0; v < o.vcpus; v++) yield { op: 'write', vcpu: v, gpa: base(v), size: BigInt(o.vcpuPages) * PAGE, ret: 'ok' };
+  yield { op: 'memslot', slot: SLOT, flags: 'log', gpa: MEM_GPA, size, hva: MEM_HVA, ret: 0 };
   for (let it = 0; it < o.iterations; it++) {
     let written = 0;
     for (let v = 0; v < o.vcpus; v++) {
@@ -63,16 +66,15 @@ export function generateDirtyLog(o: DirtyLogGenOptions): GeneratedTrace {
           continue;
         }
         if (write !== runWrite || p === o.vcpuPages) {
-          rows.push({ op: runWrite ? 'write' : 'read', vcpu: v, gpa: base(v) + BigInt(runStart) * PAGE, size: BigInt(p - runStart) * PAGE, ret: 'ok' });
+          yield { op: runWrite ? 'write' : 'read', vcpu: v, gpa: base(v) + BigInt(runStart) * PAGE, size: BigInt(p - runStart) * PAGE, ret: 'ok' };
           runStart = p;
           runWrite = write;
         }
       }
     }
-    rows.push({ op: 'dirty_get', slot: SLOT, ret: written });
-    if (o.clear) rows.push({ op: 'dirty_clear', slot: SLOT, offset: 0n, size: BigInt(pages), ret: 0 });
+    yield { op: 'dirty_get', slot: SLOT, ret: written };
+    if (o.clear) yield { op: 'dirty_clear', slot: SLOT, offset: 0n, size: BigInt(pages), ret: 0 };
   }
   // While logging every mapping is 4K: no huge leaf survives a round that wrote every page.
-  if (o.iterations > 0 && o.writePercent === 100) rows.push({ op: 'expect', flags: 'mapped.2m', ret: 0 });
-  return { meta: genMeta('dirty-log', o), rows };
+  if (o.iterations > 0 && o.writePercent === 100) yield { op: 'expect', flags: 'mapped.2m', ret: 0 };
 }

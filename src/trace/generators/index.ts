@@ -8,6 +8,7 @@ import { DEMAND_PAGING_OPTIONS, generateDemandPaging, type DemandPagingGenOption
 import { DIRTY_LOG_OPTIONS, generateDirtyLog, type DirtyLogGenOptions } from './dirty-log.js';
 import { generateHypshare, HYPSHARE_GEN_DEFAULTS, type HypshareGenOptions } from './hypshare.js';
 import { PAGE_FAULT_TEST_OPTIONS, generatePageFaultTestTrace, type PageFaultTestGenOptions } from './page-fault-test.js';
+import { generateScale, SCALE_OPTIONS, type ScaleGenOptions } from './scale.js';
 import { generateMemslots, MEMSLOTS_OPTIONS, type MemslotsGenOptions } from './memslots.js';
 import { generateVdpa, VDPA_GEN_DEFAULTS, type VdpaGenOptions } from './vdpa.js';
 
@@ -100,6 +101,12 @@ export const GENERATORS: readonly Generator[] = [
     'one row of the arm64 stage-2 fault matrix for the arm64-s2 profile (KVM selftest arm64/page_fault_test)',
     PAGE_FAULT_TEST_OPTIONS,
     generatePageFaultTestTrace,
+  ),
+  entry<ScaleGenOptions>(
+    'scale',
+    'a big guest in N events: first touch, repeated hits, a dirty-log pass, memslot moves (npm run bench:scale)',
+    SCALE_OPTIONS,
+    generateScale,
   ),
 ];
 

@@ -8,7 +8,7 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { TraceRow } from '../row.js';
-import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+import { genMeta, streamedRows, type GeneratedTrace, type GeneratorOption } from './common.js';
 
 export interface MemslotsGenOptions {
   seed: number;
@@ -36,26 +36,29 @@ const MEM_HVA = 0x7f0000000000n;
 const PAGE = 4096n;
 
 export function generateMemslots(o: MemslotsGenOptions): GeneratedTrace {
+  return { meta: genMeta('memslots', o), rows: streamedRows(() => rowsOf(o)) };
+}
+
+function* rowsOf(o: MemslotsGenOptions): Generator<TraceRow> {
   const rng = xoroshiro128plus(o.seed);
-  const rows: TraceRow[] = [];
   const slotSize = BigInt(o.slotPages) * PAGE;
   const total = slotSize * BigInt(o.slots);
   const totalPages = o.slots * o.slotPages;
-  rows.push({ op: 'backing', hva: MEM_HVA, size: total, flags: 'anon' });
+  yield { op: 'backing', hva: MEM_HVA, size: total, flags: 'anon' };
   for (let s = 0; s < o.slots; s++) {
-    rows.push({ op: 'memslot', slot: s, flags: '0', gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, hva: MEM_HVA + BigInt(s) * slotSize, ret: 0 });
+    yield { op: 'memslot', slot: s, flags: '0', gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, hva: MEM_HVA + BigInt(s) * slotSize, ret: 0 };
   }
   // map: every page written once, in slot order.
-  for (let s = 0; s < o.slots; s++) rows.push({ op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, ret: 'ok' });
-  rows.push({ op: 'expect', flags: 'leaves.4k', ret: totalPages });
-  rows.push({ op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 });
+  for (let s = 0; s < o.slots; s++) yield { op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, ret: 'ok' };
+  yield { op: 'expect', flags: 'leaves.4k', ret: totalPages };
+  yield { op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 };
   // unmap: the first half of every slot dropped by the host, then touched again by the guest.
   const half = BigInt(Math.floor(o.slotPages / 2)) * PAGE;
   if (half > 0n) {
-    for (let s = 0; s < o.slots; s++) rows.push({ op: 'unmap_hva', hva: MEM_HVA + BigInt(s) * slotSize, size: half });
-    rows.push({ op: 'expect', flags: 'mapped.4k', ret: (totalPages - o.slots * Math.floor(o.slotPages / 2)) * 4096 });
-    for (let s = 0; s < o.slots; s++) rows.push({ op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: half, ret: 'ok' });
-    rows.push({ op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 });
+    for (let s = 0; s < o.slots; s++) yield { op: 'unmap_hva', hva: MEM_HVA + BigInt(s) * slotSize, size: half };
+    yield { op: 'expect', flags: 'mapped.4k', ret: (totalPages - o.slots * Math.floor(o.slotPages / 2)) * 4096 };
+    for (let s = 0; s < o.slots; s++) yield { op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: half, ret: 'ok' };
+    yield { op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 };
   }
   // move: the last slot goes above all others and comes back.
   const last = o.slots - 1;
@@ -63,10 +66,10 @@ export function generateMemslots(o: MemslotsGenOptions): GeneratedTrace {
   const away = MEM_GPA + total;
   for (let m = 0; m < o.moves; m++) {
     const gpa = m % 2 === 0 ? away : home;
-    rows.push({ op: 'memslot', slot: last, flags: '0', gpa, size: slotSize, hva: MEM_HVA + BigInt(last) * slotSize, ret: 0 });
-    rows.push({ op: 'read', vcpu: 0, gpa, size: PAGE, ret: 'ok' });
+    yield { op: 'memslot', slot: last, flags: '0', gpa, size: slotSize, hva: MEM_HVA + BigInt(last) * slotSize, ret: 0 };
+    yield { op: 'read', vcpu: 0, gpa, size: PAGE, ret: 'ok' };
     // The range just vacated is no memslot: an access there is MMIO.
-    rows.push({ op: 'read', vcpu: 0, gpa: m % 2 === 0 ? home : away, size: PAGE, ret: 'mmio' });
+    yield { op: 'read', vcpu: 0, gpa: m % 2 === 0 ? home : away, size: PAGE, ret: 'mmio' };
   }
   const lastAt = o.moves % 2 === 1 ? away : home;
   // rw: random pages of random slots.
@@ -75,8 +78,7 @@ export function generateMemslots(o: MemslotsGenOptions): GeneratedTrace {
     const s = Math.floor(page / o.slotPages);
     const base = s === last ? lastAt : MEM_GPA + BigInt(s) * slotSize;
     const gpa = base + BigInt(page % o.slotPages) * PAGE;
-    rows.push({ op: uniformInt(rng, 0, 1) === 0 ? 'read' : 'write', vcpu: 0, gpa, size: PAGE, ret: 'ok' });
+    yield { op: uniformInt(rng, 0, 1) === 0 ? 'read' : 'write', vcpu: 0, gpa, size: PAGE, ret: 'ok' };
   }
-  rows.push({ op: 'expect', flags: 'exits.mmio', ret: o.moves });
-  return { meta: genMeta('memslots', o), rows };
+  yield { op: 'expect', flags: 'exits.mmio', ret: o.moves };
 }

@@ -203,7 +203,7 @@ export const PAGE_FAULT_TEST_OPTIONS: readonly GeneratorOption[] = [
   { name: 'backing', description: "backing of the PT and data regions (the selftest's -s)", default: 'anon', kind: 'choice', choices: ['anon', 'thp', 'hugetlb2m', 'shmem'] },
 ];
 
-export function generatePageFaultTestTrace(o: PageFaultTestGenOptions): GeneratedTrace {
+export function generatePageFaultTestTrace(o: PageFaultTestGenOptions): GeneratedTrace<TraceRow[]> {
   const row = PAGE_FAULT_TEST_ROWS[o.row - 1]!;
   return { meta: genMeta('page-fault-test', o, 'arm64-s2'), rows: generatePageFaultTest(row, o.backing) };
 }
