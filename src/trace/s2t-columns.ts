@@ -98,24 +98,27 @@ export function encodeColumn(bytes: Uint8Array, width: number): [number, Uint8Ar
 export function decodeColumn(tag: number, data: Uint8Array, out: Uint8Array, width: number): void {
   const rows = out.length / width;
   const base = tag & ~ENC_DELTA;
+  const per = width === 8 ? 2 : 1;
+  // Filled through word views (TypedArray.fill per run), not element by element.
+  const words = wordsOf(out, width);
   if (base === ENC_RAW) {
     if (data.length !== out.length) throw new RangeError(`raw column of ${data.length} bytes, expected ${out.length}`);
-    out.set(data);
+    new Uint8Array(words.buffer, words.byteOffset, out.length).set(data);
   } else if (base === ENC_CONST) {
     if (data.length !== width) throw new RangeError(`constant column of ${data.length} bytes, expected ${width}`);
-    for (let e = 0; e < rows; e++) out.set(data, e * width);
+    fillRun(words, wordsOf(data.slice(), width), 0, 0, rows, per);
   } else if (base === ENC_RLE) {
     if (data.length < 4) throw new RangeError('run-length column without a run count');
     const view = new DataView(data.buffer, data.byteOffset, data.length);
     const runs = view.getUint32(0, true);
     if (data.length !== 4 + runs * (4 + width)) throw new RangeError(`run-length column of ${data.length} bytes for ${runs} runs`);
-    const values = 4 + runs * 4;
+    const values = wordsOf(data.slice(4 + runs * 4), width);
     let e = 0;
     for (let r = 0; r < runs; r++) {
       const length = view.getUint32(4 + r * 4, true);
       if (e + length > rows) throw new RangeError(`run-length column longer than its ${rows} rows`);
-      const value = data.subarray(values + r * width, values + (r + 1) * width);
-      for (let k = 0; k < length; k++, e++) out.set(value, e * width);
+      fillRun(words, values, r, e, e + length, per);
+      e += length;
     }
     if (e !== rows) throw new RangeError(`run-length column of ${e} rows, expected ${rows}`);
   } else {
@@ -123,9 +126,22 @@ export function decodeColumn(tag: number, data: Uint8Array, out: Uint8Array, wid
   }
   if ((tag & ENC_DELTA) !== 0) {
     if (width !== 4) throw new RangeError(`delta encoding of a ${width}-byte column`);
-    const w = wordsOf(out, 4) as Uint32Array;
     let prev = 0;
-    for (let i = 0; i < w.length; i++) prev = w[i] = (w[i]! + prev) >>> 0;
-    if (w.buffer !== out.buffer) out.set(new Uint8Array(w.buffer, w.byteOffset, out.length));
+    for (let i = 0; i < words.length; i++) prev = words[i] = (words[i]! + prev) >>> 0;
+  }
+  if (words.buffer !== out.buffer) out.set(new Uint8Array(words.buffer, words.byteOffset, out.length));
+}
+
+/** Elements [from, to) of `words` set to element `r` of `values` (`per` words an element). */
+function fillRun(words: Words, values: Words, r: number, from: number, to: number, per: number): void {
+  if (per === 1) {
+    words.fill(values[r]!, from, to);
+    return;
+  }
+  const lo = values[r * 2]!;
+  const hi = values[r * 2 + 1]!;
+  for (let e = from; e < to; e++) {
+    words[e * 2] = lo;
+    words[e * 2 + 1] = hi;
   }
 }
