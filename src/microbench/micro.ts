@@ -56,6 +56,7 @@ function warmUntilStable(c: MicroCase, budgetMs: number): { minMs: number; stabl
     minMs = Math.min(minMs, ms);
     recent.push(ms);
     if (recent.length > STABLE_CALLS) recent.shift();
+    if (calls + 1 < (c.warmupCalls ?? 0)) continue;
     if (recent.length === STABLE_CALLS && Math.max(...recent) <= STABLE_SPREAD * Math.min(...recent)) return { minMs, stable: true };
   }
   return { minMs, stable: false };
@@ -68,7 +69,7 @@ export async function runMicro(profile: Profile, options: MicroOptions): Promise
   const counted = new Bench({ time: 0, iterations: Math.max(1, ...cases.map((c) => c.iterations ?? 1)), warmup: false });
   const byName = new Map<string, MicroCase>();
   const warm = new Map<string, { minMs: number; stable: boolean }>();
-  for (const c of cases) warm.set(c.name, warmUntilStable(c, Math.max(200, options.timeMs * 2)));
+  for (const c of cases) warm.set(c.name, warmUntilStable(c, Math.max(400, options.timeMs * 3)));
   for (const c of cases) {
     byName.set(c.name, c);
     (c.iterations === undefined ? timed : counted).add(c.name, c.run, c.beforeEach ? { beforeEach: c.beforeEach } : {});
