@@ -37,7 +37,7 @@ export interface Validation {
 
 export function validateDemandPaging(pages: number, repeats: number, costs: ProfileCosts): Validation | { skipped: string } {
   const { rows } = generateDemandPaging({ vcpus: 1, vcpuPages: pages, chunkPages: pages, uffd: false, seed: 1 });
-  const chunks = rowsToChunks(rows);
+  const chunks = rowsToChunks([...rows]);
   const answers = recordSequences(Array.from({ length: repeats }, () => chunks));
   const failed = answers.find((a) => a.failure !== undefined);
   if (failed) return { skipped: `the recorder could not run the demand-paging trace: ${failed.failure}` };

@@ -27,6 +27,11 @@ export class HostMemory {
   private bStart: number[] = [];
   private bEnd: number[] = [];
   private bKind: number[] = [];
+  /** Backing intervals whose kind allows a huge page: while there is none, every fault maps 4K. */
+  private hugeBackings = 0;
+  // userfaultfd registrations sorted by start, for a binary search; valid while none overlap.
+  private uSorted: number[] = [];
+  private uDisjoint = true;
   // userfaultfd registrations.
   private uStart: number[] = [];
   private uPages: number[] = [];
@@ -68,6 +73,7 @@ export class HostMemory {
     this.bStart = order.map((i) => starts[i]!);
     this.bEnd = order.map((i) => ends[i]!);
     this.bKind = order.map((i) => kinds[i]!);
+    this.hugeBackings = this.bKind.filter((k) => backingLevel(k) > LEVEL_4K).length;
   }
 
   /**
@@ -76,6 +82,8 @@ export class HostMemory {
    * anonymous 4K memory.
    */
   hostLevel(hvaPfn: number, maxLevel: number): number {
+    // 4K-only backings: no search (and unknown ranges are 4K too).
+    if (this.hugeBackings === 0) return LEVEL_4K;
     const starts = this.bStart;
     let lo = 0;
     let hi = starts.length;
@@ -102,11 +110,35 @@ export class HostMemory {
     this.uPages.push(npages);
     this.uFlags.push(flags);
     this.uPopulated.push(new Uint8Array(npages));
-    this.uffdCount++;
+    const id = this.uffdCount++;
+    // Keep the registrations sorted by start; note whether any two overlap (then the linear scan in
+    // registration order decides, as before).
+    let at = this.uSorted.length;
+    while (at > 0 && this.uStart[this.uSorted[at - 1]!]! > hvaPfn) at--;
+    this.uSorted.splice(at, 0, id);
+    const prev = at > 0 ? this.uSorted[at - 1]! : -1;
+    const next = at + 1 < this.uSorted.length ? this.uSorted[at + 1]! : -1;
+    if (prev >= 0 && this.uStart[prev]! + this.uPages[prev]! > hvaPfn) this.uDisjoint = false;
+    if (next >= 0 && hvaPfn + npages > this.uStart[next]!) this.uDisjoint = false;
   }
 
   /** The registration whose range holds hvaPfn with that page missing, or -1. */
   uffdMissing(hvaPfn: number): number {
+    if (this.uDisjoint) {
+      // At most one registration holds hvaPfn: the last one starting at or below it.
+      const sorted = this.uSorted;
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.uStart[sorted[mid]!]! <= hvaPfn) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === 0) return -1;
+      const i = sorted[lo - 1]!;
+      const off = hvaPfn - this.uStart[i]!;
+      return off < this.uPages[i]! && this.uPopulated[i]![off] === 0 ? i : -1;
+    }
     for (let i = 0; i < this.uffdCount; i++) {
       const off = hvaPfn - this.uStart[i]!;
       if (off >= 0 && off < this.uPages[i]! && this.uPopulated[i]![off] === 0) return i;

@@ -19,6 +19,12 @@ export interface MicroCase {
   beforeEach?: () => void;
   /** A fixed number of timed calls instead of a time budget (for cases with a costly beforeEach). */
   iterations?: number;
+  /**
+   * Calls the warm-up makes before it looks for steady timings: enough to run every branch the timed
+   * calls will (a fault case's periodic unmap), so V8 does not optimise without their type feedback
+   * and deoptimise in the middle of the measurement.
+   */
+  warmupCalls?: number;
   run: () => void;
 }
 
@@ -97,6 +103,7 @@ function faultCase(profile: Profile, name: string, kind: number, stride: number)
     name,
     unit: 'fault that installs a leaf',
     opsPerCall: BATCH,
+    warmupCalls: Math.ceil(FAULT_WINDOW_PAGES / BATCH) + 2,
     run: () => {
       if ((next - windowStart) / stride >= FAULT_WINDOW_PAGES) {
         vm.unmapHva(HVA + (BigInt(windowStart) << 12n), BigInt(next - windowStart) << 12n);

@@ -2,6 +2,7 @@
 // so they land in the same results files as the macro run. ns/op is computed from the median latency
 // of a call divided by the ops the call performs (tinybench's own throughput would count calls).
 
+import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 import type { Profile } from '../core/profile.js';
 import type { JobResult } from '../report/types.js';
@@ -22,6 +23,43 @@ export interface MicroFigure {
   /** Relative margin of error of the mean latency, in percent. */
   rme: number;
   samples: number;
+  /** The fastest call this process timed (warm-up included), per op. */
+  minNsPerOp: number;
+  /** Whether the untimed warm-up reached steady timings before its budget ran out. */
+  stable: boolean;
+  /**
+   * The median is far (OUTLIER_RATIO) above the fastest call: this process ran the case mostly in a
+   * slower mode (a deoptimised build, a busy core), and its figure should not be trusted alone.
+   */
+  outlier: boolean;
+}
+
+/** A median this many times the fastest call marks the run an outlier. */
+export const OUTLIER_RATIO = 1.5;
+/** Warm-up ends when the last STABLE_CALLS calls are within STABLE_SPREAD of each other. */
+const STABLE_CALLS = 5;
+const STABLE_SPREAD = 1.15;
+
+/**
+ * Untimed calls until the timings settle (V8 has optimised what it will), or the budget is spent.
+ * Returns the fastest call's time and whether it settled.
+ */
+function warmUntilStable(c: MicroCase, budgetMs: number): { minMs: number; stable: boolean } {
+  const recent: number[] = [];
+  let minMs = Infinity;
+  const end = performance.now() + budgetMs;
+  for (let calls = 0; calls < (c.iterations ?? Infinity) * 2 && performance.now() < end; calls++) {
+    c.beforeEach?.();
+    const t = performance.now();
+    c.run();
+    const ms = performance.now() - t;
+    minMs = Math.min(minMs, ms);
+    recent.push(ms);
+    if (recent.length > STABLE_CALLS) recent.shift();
+    if (calls + 1 < (c.warmupCalls ?? 0)) continue;
+    if (recent.length === STABLE_CALLS && Math.max(...recent) <= STABLE_SPREAD * Math.min(...recent)) return { minMs, stable: true };
+  }
+  return { minMs, stable: false };
 }
 
 export async function runMicro(profile: Profile, options: MicroOptions): Promise<MicroFigure[]> {
@@ -30,6 +68,8 @@ export async function runMicro(profile: Profile, options: MicroOptions): Promise
   // Cases with a costly untimed preparation run a fixed number of times instead of for a time budget.
   const counted = new Bench({ time: 0, iterations: Math.max(1, ...cases.map((c) => c.iterations ?? 1)), warmup: false });
   const byName = new Map<string, MicroCase>();
+  const warm = new Map<string, { minMs: number; stable: boolean }>();
+  for (const c of cases) warm.set(c.name, warmUntilStable(c, Math.max(400, options.timeMs * 3)));
   for (const c of cases) {
     byName.set(c.name, c);
     (c.iterations === undefined ? timed : counted).add(c.name, c.run, c.beforeEach ? { beforeEach: c.beforeEach } : {});
@@ -43,7 +83,12 @@ export async function runMicro(profile: Profile, options: MicroOptions): Promise
       throw new Error(`micro-benchmark ${task.name} did not complete (${result.state})`);
     }
     const nsPerOp = (result.latency.p50 * 1e6) / c.opsPerCall;
+    const w = warm.get(c.name)!;
+    const minNsPerOp = (Math.min(w.minMs, result.latency.min) * 1e6) / c.opsPerCall;
     return {
+      minNsPerOp,
+      stable: w.stable,
+      outlier: nsPerOp > OUTLIER_RATIO * minNsPerOp,
       name: c.name,
       unit: c.unit,
       nsPerOp,
@@ -59,6 +104,7 @@ export function microJobResult(profile: Profile, figures: MicroFigure[]): JobRes
   for (const f of figures) {
     timing[`micro.${f.name}.ns_per_op`] = f.nsPerOp;
     timing[`micro.${f.name}.ops_per_s`] = f.opsPerSecond;
+    timing[`micro.${f.name}.min_ns`] = f.minNsPerOp;
   }
   return {
     trace: 'micro',

@@ -3,14 +3,16 @@
 // entry in the op table (src/trace/ops.ts); guest accesses, the hot path, are looped here page by page.
 // Single-threaded; the pool runs one engine per job.
 
+import { performance } from 'node:perf_hooks';
 import { M, METRIC_NAMES, metricId } from '../core/metrics.js';
 import { OUTCOME_OK } from '../core/outcome.js';
 import { DEFAULT_PROFILE, parseProfile, type Profile } from '../core/profile.js';
 import { Vm } from '../core/vm.js';
 import { accessPages, gfn, has, vcpu } from '../trace/columns.js';
-import { readTrace } from '../trace/io.js';
+import { openTrace } from '../trace/io.js';
 import { OP_SPECS, retText } from '../trace/ops.js';
 import { F_RET, OP, OPS, type TraceChunk, type TraceMeta } from '../trace/schema.js';
+import { InputError } from '../errors.js';
 
 export interface Divergence {
   /** CSV line (or .s2t record) of the row. */
@@ -108,7 +110,50 @@ export function resolveProfile(meta: TraceMeta, profile?: Profile): Profile {
   return own !== undefined && own !== '' ? parseProfile(own) : DEFAULT_PROFILE;
 }
 
-/** Replay a loaded trace (or a file, read first) and return the modeled counters and divergences. */
+/**
+ * One replay in progress: a Vm under the trace's profile, fed chunk by chunk. Holds nothing of the
+ * trace itself, so a streamed replay's memory is the model plus the chunk being replayed.
+ */
+export class Replay {
+  readonly vm: Vm;
+  readonly profile: Profile;
+  private readonly state = newReplayState();
+
+  constructor(meta: TraceMeta, profile?: Profile) {
+    this.profile = resolveProfile(meta, profile);
+    this.vm = new Vm(this.profile);
+  }
+
+  feed(chunk: TraceChunk): void {
+    replayChunk(this.vm, chunk, this.state);
+  }
+
+  result(): ReplayResult {
+    const final = this.vm.finish();
+    const counters: Record<string, number> = {};
+    METRIC_NAMES.forEach((name, id) => {
+      counters[name] = final[id]!;
+    });
+    // Per-conversion distributions: conv.* join the modeled counters, time.conversion_* the timings.
+    const conv = this.vm.conversionStats();
+    Object.assign(counters, conv.modeled);
+    return { profile: this.profile.name, counters, divergences: this.state.divergences, timing: conv.timing };
+  }
+}
+
+/** A trace whose chunks may still be coming (a file being read, a generator). */
+export interface StreamedTrace {
+  meta: TraceMeta;
+  chunks: AsyncIterable<TraceChunk> | Iterable<TraceChunk>;
+}
+
+/** Timings of a streamed replay: the time spent in the model, and the rest (reading, generating). */
+export interface StreamTiming {
+  replayMs: number;
+  waitMs: number;
+}
+
+/** Replay a loaded trace (or a file, streamed) and return the modeled counters and divergences. */
 export function replayTrace(trace: LoadedTrace, profile?: Profile, options?: ReplayOptions): ReplayResult;
 export function replayTrace(
   trace: string,
@@ -120,26 +165,48 @@ export function replayTrace(
   profile?: Profile,
   options: ReplayOptions = {},
 ): ReplayResult | Promise<ReplayResult> {
-  if (typeof trace === 'string') {
-    return readTrace(trace).then((loaded) => replayLoaded(loaded, profile, options));
-  }
-  return replayLoaded(trace, profile, options);
-}
-
-function replayLoaded(trace: LoadedTrace, profile: Profile | undefined, options: ReplayOptions): ReplayResult {
   void options;
-  const resolved = resolveProfile(trace.meta, profile);
-  const vm = new Vm(resolved);
-  const state = newReplayState();
-  for (const chunk of trace.chunks) replayChunk(vm, chunk, state);
-  const final = vm.finish();
-  const counters: Record<string, number> = {};
-  METRIC_NAMES.forEach((name, id) => {
-    counters[name] = final[id]!;
-  });
-  // Per-conversion distributions: conv.* join the modeled counters, time.conversion_* the timings.
-  const conv = vm.conversionStats();
-  Object.assign(counters, conv.modeled);
-  return { profile: resolved.name, counters, divergences: state.divergences, timing: conv.timing };
+  if (typeof trace === 'string') return replayFile(trace, profile);
+  const replay = new Replay(trace.meta, profile);
+  for (const chunk of trace.chunks) replay.feed(chunk);
+  return replay.result();
 }
 
+/**
+ * Replay a trace file one chunk at a time: memory stays the model plus a chunk, whatever its length.
+ * `maxEvents` bounds the work: a trace with more rows stops with an InputError naming the file.
+ */
+export async function replayFile(path: string, profile?: Profile, timing?: StreamTiming, maxEvents = Number.MAX_SAFE_INTEGER): Promise<ReplayResult> {
+  const trace = await openTrace(path);
+  try {
+    return await replayStream({ meta: trace.meta, chunks: limitRows(trace.chunks(), path, maxEvents) }, profile, timing);
+  } finally {
+    await trace.close();
+  }
+}
+
+async function* limitRows(chunks: AsyncIterable<TraceChunk>, path: string, maxEvents: number): AsyncGenerator<TraceChunk> {
+  let rows = 0;
+  for await (const chunk of chunks) {
+    rows += chunk.length;
+    if (rows > maxEvents) throw new InputError(`${path}: more than ${maxEvents} events; raise --max-events to replay it`);
+    yield chunk;
+  }
+}
+
+/** Replay chunks as they come; `timing`, if given, receives where the time went. */
+export async function replayStream(trace: StreamedTrace, profile?: Profile, timing?: StreamTiming): Promise<ReplayResult> {
+  const replay = new Replay(trace.meta, profile);
+  const start = performance.now();
+  let inModel = 0;
+  for await (const chunk of trace.chunks) {
+    const t = performance.now();
+    replay.feed(chunk);
+    inModel += performance.now() - t;
+  }
+  if (timing) {
+    timing.replayMs = inModel;
+    timing.waitMs = performance.now() - start - inModel;
+  }
+  return replay.result();
+}

@@ -5,7 +5,8 @@ import { metricUnit } from '../core/metrics.js';
 
 export type MetricKind = 'modeled' | 'timing';
 
-const TIMING_PREFIXES = ['time.', 'rate.', 'micro.'];
+// `mem.`: measured memory (peak RSS), which varies run to run like a time.
+const TIMING_PREFIXES = ['time.', 'rate.', 'micro.', 'mem.'];
 
 /** Timing metrics vary run to run and are compared statistically; every other metric is modeled. */
 export function metricKind(name: string): MetricKind {
@@ -20,6 +21,7 @@ export function unitOf(name: string): string {
   if (name.endsWith('_ms')) return 'ms';
   if (name.endsWith('_ns')) return 'ns';
   if (name.endsWith('_mb_per_s')) return 'MB/s';
+  if (name.endsWith('_mib')) return 'MiB';
   const perS = /[._]?([a-z0-9]+)_per_s$/.exec(name);
   if (perS) return `${perS[1]}/s`;
   return '';

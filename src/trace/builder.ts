@@ -5,7 +5,11 @@ import { CellError, parseCell } from './cells.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { rowCells, rowProblem, type TraceRow } from './row.js';
-import { FIELDS, OPS, opCode, type TraceChunk } from './schema.js';
+import { F_GPA, F_OP, F_SIZE, F_VCPU, FIELDS, OP_SPECS, OPS, opCode, type TraceChunk } from './schema.js';
+
+/** By op code: 1 for guest accesses (the ops pushAccess writes). */
+const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
+const ACCESS_PRESENT = (1 << F_OP) | (1 << F_VCPU) | (1 << F_GPA) | (1 << F_SIZE);
 
 export class TraceBuilder {
   private chunk: TraceChunk;
@@ -70,6 +74,31 @@ export class TraceBuilder {
   }
 
   /**
+   * A guest access row written straight into the columns: what push() would store for
+   * { op, vcpu, gpa: gfn * 4096, size: pages * 4096 }, without the detour through cell texts. For
+   * generators of very long traces. Valid by construction when `op` is an access op, gfn < 2^40 and
+   * 1 <= pages < 2^28 (the row limit, src/trace/row.ts): checked here with plain compares.
+   */
+  pushAccess(op: number, vcpu: number, gfn: number, pages: number): void {
+    if (ACCESS_OPS[op] !== 1 || !(gfn >= 0 && gfn < 2 ** 40) || !(pages >= 1 && pages < 2 ** 28) || !(vcpu >= 0 && vcpu < 2 ** 32)) {
+      throw new RangeError(`pushAccess(${op}, ${vcpu}, ${gfn}, ${pages}): not a valid access row`);
+    }
+    const chunk = this.chunk;
+    const i = chunk.length;
+    chunk.op[i] = op;
+    chunk.present[i] = ACCESS_PRESENT;
+    chunk.line[i] = ++this.rows;
+    chunk.vcpu[i] = vcpu;
+    // gpa = gfn * 4096: the high word holds gfn's bits above 20, the low word the rest shifted by 12.
+    chunk.gpaHi[i] = Math.floor(gfn / 0x100000);
+    chunk.gpaLo[i] = (gfn % 0x100000) * 4096;
+    chunk.sizeHi[i] = Math.floor(pages / 0x100000);
+    chunk.sizeLo[i] = (pages % 0x100000) * 4096;
+    chunk.length = i + 1;
+    if (chunk.length === chunkCapacity(chunk)) this.seal();
+  }
+
+  /**
    * Undo a rejected row. Its columns are zeroed too: readers such as replay take an absent field's
    * column as 0 (vcpu, flags), so a half-parsed row must not leave values behind for the next one.
    */
@@ -90,4 +119,19 @@ export class TraceBuilder {
     if (this.chunk.length > 0) this.seal();
     return this.done.splice(0);
   }
+}
+
+/**
+ * Rows to chunks as they come: a chunk is handed on as soon as it fills, so a consumer that writes or
+ * replays each one holds a chunk at a time, however many rows there are.
+ */
+export function* chunksOf(rows: Iterable<TraceRow>, file?: string, chunkRows?: number): Generator<TraceChunk> {
+  const ready: TraceChunk[] = [];
+  const builder = new TraceBuilder(chunkRows, file, (chunk) => ready.push(chunk));
+  for (const row of rows) {
+    builder.push(row);
+    if (ready.length > 0) yield ready.pop()!;
+  }
+  builder.finish();
+  yield* ready.splice(0);
 }

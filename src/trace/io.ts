@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { InputError, TraceError, UsageError } from '../errors.js';
 import { CsvTraceParser, formatCsvChunk, formatCsvHead, formatCsvTail, readCsvLines, type CsvReadResult } from './csv.js';
-import { openS2t, S2tWriter } from './s2t.js';
+import { openS2t, S2tWriter, type S2tWriteOptions } from './s2t.js';
 import type { TraceChunk, TraceMeta } from './schema.js';
 
 export type TraceKind = 'csv' | 's2t';
@@ -190,6 +190,7 @@ export async function writeTrace(
   path: string,
   meta: TraceMeta,
   chunks: Iterable<TraceChunk> | AsyncIterable<TraceChunk>,
+  options: S2tWriteOptions = {},
 ): Promise<void> {
   const kind = traceKind(path);
   const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
@@ -197,7 +198,7 @@ export async function writeTrace(
   await (await openOutput(temp, path)).close();
   try {
     if (kind === 's2t') {
-      const writer = await S2tWriter.create(temp, meta);
+      const writer = await S2tWriter.create(temp, meta, options);
       try {
         for await (const chunk of chunks) await writer.writeChunk(chunk);
       } catch (err) {

@@ -12,21 +12,39 @@
 // chunk has no hva, offset, attrs, slot or fd: about half the bytes). The reader puts each column in
 // place in one chunk-sized ArrayBuffer, so what it yields transfers to a worker as one buffer.
 //
+// Version 2 (written now; version 1 files still read) stores each column in the smallest of the
+// per-column encodings of ./s2t-columns.ts (constant, run-length, each also on the differences between
+// rows), optionally deflated as a whole (node:zlib), and says how many bytes that takes:
+//
+//   chunk   "CHNK" | u32 rows | u32 firstRow lo | u32 firstRow hi | u32 sideBytes
+//           | u32 crc32(mask + payloadBytes + flags + payload + side) | u32 column mask
+//           | u32 payloadBytes | u32 flags (bit 0: payload deflated) | payload | side JSON
+//   payload for each column in the mask: u32 encoding | u32 bytes | the encoded column
+//
 // Reading holds one chunk at a time, so memory stays bounded whatever the file's size.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { decodeColumn, encodeColumn } from './s2t-columns.js';
 import { crc32 } from './crc32.js';
 import { chunkBytes, chunkOver, COLUMN_LAYOUT } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { rowProblem } from './row.js';
 import { parseMetaJson, parseSideTable, type SideTable } from './s2t-json.js';
-import { OP, OPS, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
+import { OP, OPS, type TraceChunk, type TraceMeta } from './schema.js';
+
+/** The .s2t version written; readers take this one and every earlier one (S2T_VERSIONS). */
+export const S2T_VERSION = 2;
+const S2T_VERSIONS = [1, 2];
 
 export const S2T_MAGIC = 'S2BTRACE';
 const CHUNK_MAGIC = 'CHNK';
 const HEADER_BYTES = 32;
 const CHUNK_HEADER_BYTES = 28;
+/** A v2 chunk header: v1's, then payloadBytes and flags. */
+const CHUNK_HEADER_BYTES_V2 = 36;
+const FLAG_DEFLATED = 1 << 0;
 /** Every row has its op bit in `present`, so this column is never left out. */
 const PRESENT_BIT = 1 << COLUMN_LAYOUT.findIndex(([name]) => name === 'present');
 /** The most rows a chunk may claim: a damaged header must not make the reader allocate gigabytes. */
@@ -38,6 +56,11 @@ if (endianness() !== 'LE') {
 }
 
 /** Writes chunks to an .s2t file as they come; the header's counts are patched at the end. */
+export interface S2tWriteOptions {
+  /** Deflate each chunk's encoded columns (node:zlib, fastest level): smaller, slower to write and read. */
+  compress?: boolean;
+}
+
 export class S2tWriter {
   private events = 0;
   private chunks = 0;
@@ -46,15 +69,16 @@ export class S2tWriter {
   private constructor(
     private readonly handle: FileHandle,
     private readonly meta: TraceMeta,
+    private readonly compress: boolean,
   ) {}
 
-  static async create(path: string, meta: TraceMeta): Promise<S2tWriter> {
+  static async create(path: string, meta: TraceMeta, options: S2tWriteOptions = {}): Promise<S2tWriter> {
     const handle = await open(path, 'w');
-    const writer = new S2tWriter(handle, meta);
+    const writer = new S2tWriter(handle, meta, options.compress === true);
     const metaJson = Buffer.from(JSON.stringify({ comments: meta.comments, fields: meta.fields }), 'utf8');
     const header = Buffer.alloc(HEADER_BYTES);
     header.write(S2T_MAGIC, 0, 'latin1');
-    header.writeUInt32LE(TRACE_VERSION, 8);
+    header.writeUInt32LE(S2T_VERSION, 8);
     header.writeUInt32LE(metaJson.length, 12);
     header.writeUInt32LE(crc32(metaJson), 28);
     await writer.write(header);
@@ -77,22 +101,39 @@ export class S2tWriter {
     const comments = this.commentsBefore(chunk.firstRow + rows);
     if (comments.length > 0) side.c = comments.map((c) => [c.row, c.text]);
     const sideJson = Buffer.from(JSON.stringify(side), 'utf8');
-    const header = Buffer.alloc(CHUNK_HEADER_BYTES);
+    const payload = this.encodePayload(mask, columns);
+    const header = Buffer.alloc(CHUNK_HEADER_BYTES_V2);
     header.write(CHUNK_MAGIC, 0, 'latin1');
     header.writeUInt32LE(rows, 4);
     header.writeUInt32LE(chunk.firstRow % 0x1_0000_0000, 8);
     header.writeUInt32LE(Math.floor(chunk.firstRow / 0x1_0000_0000), 12);
     header.writeUInt32LE(sideJson.length, 16);
     header.writeUInt32LE(mask, 24);
-    // The mask is checksummed too: it decides which column the bytes belong to.
-    let crc = crc32(header.subarray(24, 28));
-    for (const column of columns) crc = crc32(column, crc);
-    header.writeUInt32LE(crc32(sideJson, crc), 20);
+    header.writeUInt32LE(payload.length, 28);
+    header.writeUInt32LE(this.compress ? FLAG_DEFLATED : 0, 32);
+    // The mask, sizes and flags are checksummed too: they decide how the bytes are read.
+    header.writeUInt32LE(crc32(sideJson, crc32(payload, crc32(header.subarray(24, CHUNK_HEADER_BYTES_V2)))), 20);
     await this.write(header);
-    for (const column of columns) await this.write(column);
+    await this.write(payload);
     await this.write(sideJson);
     this.events += rows;
     this.chunks++;
+  }
+
+  /** The columns, each in its smallest encoding, behind its encoding and size; deflated if asked. */
+  private encodePayload(mask: number, columns: Uint8Array[]): Uint8Array {
+    const parts: Uint8Array[] = [];
+    let k = 0;
+    COLUMN_LAYOUT.forEach(([, width], c) => {
+      if ((mask & (1 << c)) === 0) return;
+      const [tag, bytes] = encodeColumn(columns[k++]!, width);
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(tag, 0);
+      head.writeUInt32LE(bytes.length, 4);
+      parts.push(head, bytes);
+    });
+    const payload = Buffer.concat(parts);
+    return this.compress ? deflateRawSync(payload, { level: 1 }) : payload;
   }
 
   /** Comments (from the metadata) that stand before row `end`, not yet written. */
@@ -110,13 +151,13 @@ export class S2tWriter {
     const tail = (this.meta.bodyComments ?? []).filter((c) => c.row >= this.events);
     if (tail.length > 0) {
       const sideJson = Buffer.from(JSON.stringify({ c: tail.map((c) => [c.row, c.text]) }), 'utf8');
-      const header = Buffer.alloc(CHUNK_HEADER_BYTES);
+      const header = Buffer.alloc(CHUNK_HEADER_BYTES_V2);
       header.write(CHUNK_MAGIC, 0, 'latin1');
       header.writeUInt32LE(0, 4);
       header.writeUInt32LE(this.events % 0x1_0000_0000, 8);
       header.writeUInt32LE(Math.floor(this.events / 0x1_0000_0000), 12);
       header.writeUInt32LE(sideJson.length, 16);
-      header.writeUInt32LE(crc32(sideJson, crc32(header.subarray(24, 28))), 20);
+      header.writeUInt32LE(crc32(sideJson, crc32(header.subarray(24, CHUNK_HEADER_BYTES_V2))), 20);
       await this.write(header);
       await this.write(sideJson);
       this.chunks++;
@@ -182,7 +223,7 @@ export async function openS2t(path: string): Promise<S2tReader> {
     }
     if (got < HEADER_BYTES) throw fail(0, `truncated header: ${got} of ${HEADER_BYTES} bytes`);
     const version = header.readUInt32LE(8);
-    if (version !== TRACE_VERSION) throw fail(0, `wrong version ${version}: this s2bench reads .s2t v${TRACE_VERSION}`);
+    if (!S2T_VERSIONS.includes(version)) throw fail(0, `wrong version ${version}: this s2bench reads .s2t v${S2T_VERSIONS.join(' and v')}`);
     const metaBytes = header.readUInt32LE(12);
     const events = header.readUInt32LE(16) + header.readUInt32LE(20) * 0x1_0000_0000;
     if (HEADER_BYTES + metaBytes > size) throw fail(0, 'truncated: metadata runs past the end of the file');
@@ -191,14 +232,14 @@ export async function openS2t(path: string): Promise<S2tReader> {
     if (crc32(metaJson) !== header.readUInt32LE(28)) throw fail(0, 'checksum mismatch in the metadata');
     const meta = parseMetaJson(metaJson, path);
     await handle.close();
-    return { meta, events, chunks: () => readChunks(path, HEADER_BYTES + metaBytes, events, meta) };
+    return { meta, events, chunks: () => readChunks(path, HEADER_BYTES + metaBytes, events, meta, version) };
   } catch (err) {
     await handle.close();
     throw err;
   }
 }
 
-async function* readChunks(path: string, start: number, events: number, meta: TraceMeta): AsyncGenerator<TraceChunk> {
+async function* readChunks(path: string, start: number, events: number, meta: TraceMeta, version: number): AsyncGenerator<TraceChunk> {
   const handle = await open(path, 'r');
   try {
     const size = (await handle.stat()).size;
@@ -206,10 +247,11 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
     let rowsRead = 0;
     let index = 0;
     const fail = (record: number, detail: string): TraceError => new TraceError(path, record, '', detail, true);
-    const head = Buffer.alloc(CHUNK_HEADER_BYTES);
+    const headBytes = version === 1 ? CHUNK_HEADER_BYTES : CHUNK_HEADER_BYTES_V2;
+    const head = Buffer.alloc(headBytes);
     while (position < size) {
-      if (size - position < CHUNK_HEADER_BYTES) throw fail(rowsRead, `truncated: chunk ${index} header cut off`);
-      await handle.read(head, 0, CHUNK_HEADER_BYTES, position);
+      if (size - position < headBytes) throw fail(rowsRead, `truncated: chunk ${index} header cut off`);
+      await handle.read(head, 0, headBytes, position);
       if (head.toString('latin1', 0, 4) !== CHUNK_MAGIC) throw fail(rowsRead, `corrupted: chunk ${index} has no chunk magic`);
       const rows = head.readUInt32LE(4);
       const firstRow = head.readUInt32LE(8) + head.readUInt32LE(12) * 0x1_0000_0000;
@@ -222,29 +264,42 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
       COLUMN_LAYOUT.forEach(([, width], c) => {
         if ((mask & (1 << c)) !== 0) columnBytes += width * rows;
       });
+      if (version !== 1) columnBytes = head.readUInt32LE(28);
       if (firstRow !== rowsRead) throw fail(rowsRead, `corrupted: chunk ${index} starts at record ${firstRow}, expected ${rowsRead}`);
-      if (position + CHUNK_HEADER_BYTES + columnBytes + sideBytes > size) {
+      if (position + headBytes + columnBytes + sideBytes > size) {
         throw fail(rowsRead, `chunk ${index} (${rows} records) runs past the end of the file (truncated)`);
       }
       // Left-out columns stay as the fresh buffer's zeros.
       const chunk = chunkOver(new ArrayBuffer(rows > 0 ? chunkBytes(rows) : 0), rows, rows, firstRow);
-      let at = position + CHUNK_HEADER_BYTES;
-      let crc = crc32(head.subarray(24, 28));
-      for (let c = 0; c < COLUMN_LAYOUT.length; c++) {
-        if ((mask & (1 << c)) === 0) continue;
-        const bytes = columnView(chunk, COLUMN_LAYOUT[c]![0]);
-        await handle.read(bytes, 0, bytes.length, at);
-        crc = crc32(bytes, crc);
-        at += bytes.length;
-      }
-      const side = Buffer.alloc(sideBytes);
-      await handle.read(side, 0, sideBytes, at);
-      if (crc32(side, crc) !== head.readUInt32LE(20)) {
-        throw fail(rowsRead, `checksum mismatch in chunk ${index} (records ${rowsRead}..${rowsRead + rows - 1})`);
+      let at = position + headBytes;
+      let side: Buffer;
+      if (version === 1) {
+        let crc = crc32(head.subarray(24, 28));
+        for (let c = 0; c < COLUMN_LAYOUT.length; c++) {
+          if ((mask & (1 << c)) === 0) continue;
+          const bytes = columnView(chunk, COLUMN_LAYOUT[c]![0]);
+          await handle.read(bytes, 0, bytes.length, at);
+          crc = crc32(bytes, crc);
+          at += bytes.length;
+        }
+        side = Buffer.alloc(sideBytes);
+        await handle.read(side, 0, sideBytes, at);
+        if (crc32(side, crc) !== head.readUInt32LE(20)) {
+          throw fail(rowsRead, `checksum mismatch in chunk ${index} (records ${rowsRead}..${rowsRead + rows - 1})`);
+        }
+      } else {
+        const body = Buffer.alloc(columnBytes + sideBytes);
+        await handle.read(body, 0, body.length, at);
+        if (crc32(body, crc32(head.subarray(24, CHUNK_HEADER_BYTES_V2))) !== head.readUInt32LE(20)) {
+          throw fail(rowsRead, `checksum mismatch in chunk ${index} (records ${rowsRead}..${rowsRead + rows - 1})`);
+        }
+        const problem = decodePayload(chunk, mask, head.readUInt32LE(32), body.subarray(0, columnBytes));
+        if (problem !== undefined) throw fail(rowsRead, `corrupted: chunk ${index} ${problem}`);
+        side = body.subarray(columnBytes);
       }
       const table: SideTable = parseSideTable(side, { path, record: rowsRead, chunk: index, rows, firstRow });
       if (table.c) for (const [row, text] of table.c) (meta.bodyComments ??= []).push({ row, text });
-      position += CHUNK_HEADER_BYTES + columnBytes + sideBytes;
+      position += headBytes + columnBytes + sideBytes;
       index++;
       if (rows === 0) continue;
       if (table.v) for (const [key, text] of table.v) chunk.verbatim.set(key, text);
@@ -257,6 +312,39 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A v2 chunk's payload into the chunk's columns: undefined, or what is wrong with it (a file whose
+ * checksum holds was still written by someone: nothing in it is trusted).
+ */
+function decodePayload(chunk: TraceChunk, mask: number, flags: number, stored: Buffer): string | undefined {
+  if ((flags & ~FLAG_DEFLATED) !== 0) return `has unknown flags 0x${flags.toString(16)}`;
+  let payload: Buffer = stored;
+  if ((flags & FLAG_DEFLATED) !== 0) {
+    try {
+      payload = inflateRawSync(stored, { maxOutputLength: chunkBytes(Math.max(1, chunk.length)) + 8 * COLUMN_LAYOUT.length });
+    } catch (err) {
+      return `does not inflate (${(err as Error).message})`;
+    }
+  }
+  let at = 0;
+  for (let c = 0; c < COLUMN_LAYOUT.length; c++) {
+    if ((mask & (1 << c)) === 0) continue;
+    const [name, width] = COLUMN_LAYOUT[c]!;
+    if (at + 8 > payload.length) return `column ${name} is cut off`;
+    const tag = payload.readUInt32LE(at);
+    const bytes = payload.readUInt32LE(at + 4);
+    if (at + 8 + bytes > payload.length) return `column ${name} runs past its chunk`;
+    try {
+      decodeColumn(tag, payload.subarray(at + 8, at + 8 + bytes), columnView(chunk, name), width);
+    } catch (err) {
+      if (err instanceof RangeError) return `column ${name}: ${err.message}`;
+      throw err;
+    }
+    at += 8 + bytes;
+  }
+  return at === payload.length ? undefined : `has ${payload.length - at} bytes after its columns`;
 }
 
 /** The columns are only as good as the file: op codes, required fields and bounds are checked again. */

@@ -9,7 +9,7 @@ test('boot traces keep their known-by-construction counts at every RAM size (no 
   for (const ramMiB of [64, 324, 512, 3072]) {
     const { meta, rows } = findGenerator('boot')!.generate({ ramMiB, frames: 2 });
     const builder = new TraceBuilder();
-    rows.forEach((row) => builder.push(row));
+    for (const row of rows) builder.push(row);
     const result = replayTrace({ meta, chunks: builder.finish() }, parseProfile('x86-tdp'));
     assert.deepEqual(result.divergences, [], `${ramMiB} MiB`);
     assert.equal(result.counters['leaves.2m'], ramMiB / 2 - 1, `${ramMiB} MiB`);

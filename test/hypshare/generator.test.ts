@@ -8,6 +8,7 @@ import { replayTrace, type ReplayResult } from '../../src/replay/engine.js';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import { generateHypshare } from '../../src/trace/generators/hypshare.js';
 import type { GeneratedTrace } from '../../src/trace/generators/common.js';
+import type { TraceRow } from '../../src/trace/row.js';
 import { parseProfile } from '../../src/core/profile.js';
 
 function load(g: GeneratedTrace): { meta: GeneratedTrace['meta']; chunks: ReturnType<TraceBuilder['finish']> } {
@@ -16,7 +17,7 @@ function load(g: GeneratedTrace): { meta: GeneratedTrace['meta']; chunks: Return
   return { meta: g.meta, chunks: b.finish() };
 }
 
-const failures = (g: GeneratedTrace): number => g.rows.filter((r) => typeof r.ret === 'number' && r.ret < 0).length;
+const failures = (g: GeneratedTrace<TraceRow[]>): number => g.rows.filter((r) => typeof r.ret === 'number' && r.ret < 0).length;
 
 describe('gen hypshare', () => {
   it('is deterministic per seed and differs between seeds', () => {

@@ -51,12 +51,14 @@ export function registerBenchCommand(program: Command): void {
 }
 
 export function formatFigures(figures: MicroFigure[]): string {
-  const rows = [['case', 'ns/op', 'ops/s', '±%', 'samples', 'op']];
+  const rows = [['case', 'ns/op', 'min', 'ops/s', '±%', 'samples', 'op']];
   for (const f of figures) {
-    rows.push([f.name, f.nsPerOp.toFixed(1), formatOps(f.opsPerSecond), f.rme.toFixed(1), String(f.samples), f.unit]);
+    // An outlier run's median is far above the fastest call it timed: rerun before trusting it.
+    const flag = f.outlier ? ' OUTLIER' : f.stable ? '' : ' (unsteady warm-up)';
+    rows.push([f.name, f.nsPerOp.toFixed(1), f.minNsPerOp.toFixed(1), formatOps(f.opsPerSecond), f.rme.toFixed(1), String(f.samples), f.unit + flag]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 || c === 5 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return rows.map((r) => r.map((cell, c) => (c === 0 || c === 6 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
 function formatOps(perSecond: number): string {

@@ -2,7 +2,7 @@
 // modeled on a KVM selftest (its help says which). Deterministic for a given seed.
 
 import { Command, Option } from 'commander';
-import { TraceBuilder } from '../../trace/builder.js';
+import { chunksOf } from '../../trace/builder.js';
 import { GENERATORS, type Generator, type GeneratorValues } from '../../trace/generators/index.js';
 import { traceKind, writeTrace } from '../../trace/io.js';
 import { UsageError } from '../../errors.js';
@@ -56,8 +56,7 @@ function registerOne(parent: Command, g: Generator): void {
       if (err instanceof RangeError) throw new UsageError(err.message);
       throw err;
     }
-    const builder = new TraceBuilder(undefined, `gen ${g.name}`);
-    for (const row of trace.rows) builder.push(row);
-    await writeTrace(opts['out'] as string, trace.meta, builder.finish());
+    // Streamed: each chunk is written as soon as it fills, so memory stays flat however many rows.
+    await writeTrace(opts['out'] as string, trace.meta, trace.chunks ? trace.chunks() : chunksOf(trace.rows, `gen ${g.name}`));
   });
 }

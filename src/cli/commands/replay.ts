@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
 import { parseProfile } from '../../core/profile.js';
-import { replayTrace, type ReplayResult } from '../../replay/engine.js';
-import { DEFAULT_MAX_EVENTS, readTrace } from '../../trace/io.js';
+import { replayFile, type ReplayResult } from '../../replay/engine.js';
+import { DEFAULT_MAX_EVENTS } from '../../trace/io.js';
 import { UsageError } from '../../errors.js';
 import { withEstimateMetrics } from '../../estimate/apply.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
@@ -28,7 +28,7 @@ export function registerReplayCommand(program: Command): void {
     .option('-p, --profile <profile>', "profile, e.g. arm64-s2,split-chunk=2m or x86-tdp,eager-split=off (default: the trace's own, else x86-tdp)")
     .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
     .option('--json', 'print the result as JSON', false)
-    .option('--max-events <n>', 'refuse a trace with more events than this (replay holds it in memory)', String(DEFAULT_MAX_EVENTS))
+    .option('--max-events <n>', 'stop at a trace with more events than this (a bound on the work)', String(DEFAULT_MAX_EVENTS))
     .option('--costs <file>', COSTS_OPTION_HELP)
     .action(async (trace: string, opts: ReplayCliOptions) => {
       process.exitCode = await replayCommand(trace, opts, (text) => process.stdout.write(text));
@@ -41,8 +41,9 @@ export async function replayCommand(
   write: (text: string) => void,
 ): Promise<number> {
   const costs = await loadCostsOption(opts.costs);
-  const trace = await readTrace(path, undefined, { maxEvents: maxEventsOption(opts.maxEvents) });
-  const replayed = replayTrace(trace, opts.profile === undefined ? undefined : parseProfile(opts.profile), { check: opts.check });
+  const profile = opts.profile === undefined ? undefined : parseProfile(opts.profile);
+  // Streamed: a trace of any length replays in the model's memory plus one chunk.
+  const replayed = await replayFile(path, profile, undefined, maxEventsOption(opts.maxEvents));
   // Priced after the replay, from its counts (src/estimate/); absent when the table has no costs for the profile.
   const result = { ...replayed, counters: withEstimateMetrics(replayed.counters, costs.table, replayed.profile) };
   const priced = Object.keys(result.counters).some((name) => name.startsWith('estimate.'));

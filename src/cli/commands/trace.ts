@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { u64 } from '../../trace/columns.js';
 import { TraceError } from '../../errors.js';
 import { openTrace, traceKind, validateTraceFile, writeTrace } from '../../trace/io.js';
+import type { S2tWriteOptions } from '../../trace/s2t.js';
 import { F_GPA, F_SIZE, OPS, type TraceMeta } from '../../trace/schema.js';
 import { InputError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
@@ -23,8 +24,9 @@ export function registerTraceCommands(program: Command): void {
     .description('convert a trace between CSV and binary .s2t (by extension), losslessly')
     .argument('<in>', 'input trace')
     .argument('<out>', 'output trace (.csv or .s2t)')
-    .action(async (input: string, output: string) => {
-      await convertTrace(input, output);
+    .option('--compress', 'deflate each .s2t chunk (smaller; slower to write and read)', false)
+    .action(async (input: string, output: string, opts: { compress: boolean }) => {
+      await convertTrace(input, output, { compress: opts.compress });
     });
 
   program
@@ -87,11 +89,11 @@ export interface TraceInfo {
 }
 
 /** `convert`: streams IN to OUT (formats by extension), one chunk in memory at a time. */
-export async function convertTrace(input: string, output: string): Promise<void> {
+export async function convertTrace(input: string, output: string, options: S2tWriteOptions = {}): Promise<void> {
   traceKind(output); // a usage error before any file is touched
   const trace = await openTrace(input);
   try {
-    await writeTrace(output, trace.meta, trace.chunks());
+    await writeTrace(output, trace.meta, trace.chunks(), options);
   } finally {
     await trace.close();
   }

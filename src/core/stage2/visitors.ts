@@ -4,7 +4,10 @@
 // once per table and reused, so an operation allocates nothing.
 
 import {
+  LEVEL_2M,
+  LEVEL_4K,
   LEVEL_PAGES,
+  PTE_TABLE,
   PTE_ACCESSED,
   PTE_DIRTY,
   PTE_W,
@@ -15,6 +18,9 @@ import {
   pteLevel,
 } from './pte.js';
 import { Stage2, WALK_LEAF, WALK_TABLE_POST, WALK_TABLE_PRE, type Walker } from './table.js';
+
+/** gfns one root entry covers (512 GiB): the fast map path splits a gfn as Stage2.lookup() does. */
+const ROOT_ENTRY_PAGES = LEVEL_PAGES[3];
 
 /** map() results. */
 export const MAP_NEW = 0;
@@ -150,16 +156,73 @@ export class Stage2Mmu {
   private readonly wrprotector = new WrprotWalker();
   private readonly counter = new CountWalker();
 
+  /**
+   * The direct descent of map() covers x86's 4-level table and its leaf update only: arm64 (a
+   * concatenated 3-level root with ipa=40, break-before-make and its own permission rules) always
+   * takes the map walker.
+   */
+  private readonly fastMap: boolean;
+
   /** `breakBlocks`: arm64's map walker (stage2_map_walk_leaf()), see MapWalker. */
   constructor(
     readonly s2: Stage2,
     breakBlocks = false,
   ) {
     this.mapper = new MapWalker(this.zapper, breakBlocks);
+    this.fastMap = s2.rootLevel === 3 && !breakBlocks;
   }
 
-  /** Map gfn at `level` (gfn need not be aligned) with `perms` (PTE_W / PTE_X / ... bits). */
+  /**
+   * Map gfn at `level` (gfn need not be aligned) with `perms` (PTE_W / PTE_X / ... bits).
+   *
+   * A 4K or 2M mapping descends the table directly, linking empty entries on the way down, as arm64's
+   * kvm_pgtable_stage2_map() fast path and the hardware walk do: no visitor call per level. What the
+   * descent cannot do by itself (a huge leaf in the way, to be split; a table where a huge leaf goes,
+   * to be torn down; a 1G leaf) goes to the map walker, which redoes the descent from the root: the
+   * tables the fast path linked are simply walked through, so the result is the walker's in every case.
+   */
   map(gfn: number, level: number, perms: number): number {
+    if (level > LEVEL_2M || !this.fastMap) return this.walkMap(gfn, level, perms);
+    // Root index and a 27-bit remainder, as Stage2.lookup() splits them (gfn < maxGfn = 2^36).
+    const top = Math.floor(gfn / ROOT_ENTRY_PAGES);
+    const low = gfn - top * ROOT_ENTRY_PAGES;
+    let idx = this.descend(top, low, 18);
+    if (idx >= 0) idx = this.descend(idx, low, 9);
+    if (idx >= 0 && level === LEVEL_4K) idx = this.descend(idx, low, 0);
+    if (idx < 0) return this.walkMap(gfn, level, perms);
+    const s = this.s2;
+    const pte = s.pool[idx]!;
+    if (pte === 0) {
+      s.setLeaf(idx, level, perms);
+      return MAP_NEW;
+    }
+    if ((pte & PTE_TABLE) !== 0) return this.walkMap(gfn, level, perms);
+    // The map walker's leaf update: keep what the hardware recorded, add what the fault asked for.
+    const updated = leafPte(level, perms | (pte & (PTE_DIRTY | PTE_ACCESSED)));
+    if (updated === pte) return MAP_SPURIOUS;
+    s.pool[idx] = updated;
+    return MAP_UPDATED;
+  }
+
+  /**
+   * One step down from the table entry `idx` (above the target level): the child entry indexed by
+   * the remainder's bits at `shift`, linking a fresh table into an empty entry; -1 when the entry is a
+   * leaf, which only the walker handles (it splits it).
+   */
+  private descend(idx: number, low: number, shift: number): number {
+    const s = this.s2;
+    let pte = s.pool[idx]!;
+    if (pte === 0) {
+      s.linkTable(idx);
+      pte = s.pool[idx]!;
+    } else if ((pte & PTE_TABLE) === 0) {
+      return -1;
+    }
+    return (pteChild(pte) << 9) | ((low >>> shift) & 511);
+  }
+
+  /** stage2_map_walker() through the generic walk: every case, including the fast path's leftovers. */
+  walkMap(gfn: number, level: number, perms: number): number {
     const w = this.mapper;
     w.level = level;
     w.perms = perms;

@@ -41,7 +41,7 @@ const HIGH_GPA = 0x100000n;
 /** Where QEMU's std-vga puts its VRAM BAR on q35. */
 const VGA_GPA = 0xfd000000n;
 
-export function generateBoot(o: BootGenOptions): GeneratedTrace {
+export function generateBoot(o: BootGenOptions): GeneratedTrace<TraceRow[]> {
   if (o.ramMiB % 2 !== 0) throw new RangeError(`boot: ramMiB must be even (got ${o.ramMiB})`);
   if (o.vgaKiB % 4 !== 0) throw new RangeError(`boot: vgaKiB must be a multiple of 4 (got ${o.vgaKiB})`);
   const rng = xoroshiro128plus(o.seed);

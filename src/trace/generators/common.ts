@@ -2,11 +2,25 @@
 // trace, and the metadata lines naming the generator and its options so a trace can be regenerated.
 
 import type { TraceRow } from '../row.js';
-import { TRACE_MAGIC_LINE, type TraceMeta } from '../schema.js';
+import { TRACE_MAGIC_LINE, type TraceChunk, type TraceMeta } from '../schema.js';
 
-export interface GeneratedTrace {
+/**
+ * A generated trace. The generators whose length grows with their options give `rows` as a lazy
+ * iterable (streamedRows) so that `gen` holds a chunk at a time; small ones give an array.
+ */
+export interface GeneratedTrace<Rows extends Iterable<TraceRow> = Iterable<TraceRow>> {
   meta: TraceMeta;
-  rows: TraceRow[];
+  rows: Rows;
+  /**
+   * The same trace as chunks built straight from columns, for generators of very long traces: what
+   * `gen` writes when given (the rows then are a slow view of the same chunks, for tests).
+   */
+  chunks?: () => Iterable<TraceChunk>;
+}
+
+/** Rows made on demand, each pass anew: iterating twice gives the same rows twice. */
+export function streamedRows(make: () => Generator<TraceRow>): Iterable<TraceRow> {
+  return { [Symbol.iterator]: make };
 }
 
 /** One option of a generator, as the CLI and the validator see it. */

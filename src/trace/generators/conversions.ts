@@ -34,7 +34,7 @@ export const CONVERSIONS_GEN_DEFAULTS: ConversionsGenOptions = defaultsOf(CONVER
 const DATA_GPA = 1n << 32n;
 const GMEM_FD = 1;
 
-export function generateConversions(options: Partial<ConversionsGenOptions> = {}): GeneratedTrace {
+export function generateConversions(options: Partial<ConversionsGenOptions> = {}): GeneratedTrace<TraceRow[]> {
   const o = { ...CONVERSIONS_GEN_DEFAULTS, ...options };
   checkOptions(o);
   const rng = xoroshiro128plus(o.seed);

@@ -5,7 +5,7 @@
 // (UFFDIO_COPY of a page, as the test does), so every page takes one userfaultfd fault.
 
 import type { TraceRow } from '../row.js';
-import { bool, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { bool, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, streamedRows, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export const DEMAND_PAGING_OPTIONS = {
   seed: int(1, 'random seed (the access order is fixed; kept for uniformity)'),
@@ -19,21 +19,23 @@ export type DemandPagingGenOptions = OptionValues<typeof DEMAND_PAGING_OPTIONS>;
 const MEM_GPA = 1n << 32n;
 
 export function generateDemandPaging(o: DemandPagingGenOptions): GeneratedTrace {
-  const rows: TraceRow[] = [];
+  return { meta: genMeta('demand-paging', o), rows: streamedRows(() => rowsOf(o)) };
+}
+
+function* rowsOf(o: DemandPagingGenOptions): Generator<TraceRow> {
   const pages = o.vcpus * o.vcpuPages;
   const vcpuSize = BigInt(o.vcpuPages) * PAGE_BYTES;
-  rows.push({ op: 'backing', hva: GUEST_RAM_HVA, size: BigInt(pages) * PAGE_BYTES, flags: 'anon' });
-  rows.push({ op: 'memslot', slot: 1, flags: '0', gpa: MEM_GPA, size: BigInt(pages) * PAGE_BYTES, hva: GUEST_RAM_HVA, ret: 0 });
+  yield { op: 'backing', hva: GUEST_RAM_HVA, size: BigInt(pages) * PAGE_BYTES, flags: 'anon' };
+  yield { op: 'memslot', slot: 1, flags: '0', gpa: MEM_GPA, size: BigInt(pages) * PAGE_BYTES, hva: GUEST_RAM_HVA, ret: 0 };
   if (o.uffd) {
-    for (let v = 0; v < o.vcpus; v++) rows.push({ op: 'uffd', hva: GUEST_RAM_HVA + BigInt(v) * vcpuSize, size: vcpuSize, flags: 'page' });
+    for (let v = 0; v < o.vcpus; v++) yield { op: 'uffd', hva: GUEST_RAM_HVA + BigInt(v) * vcpuSize, size: vcpuSize, flags: 'page' };
   }
   for (let start = 0; start < o.vcpuPages; start += o.chunkPages) {
     const n = Math.min(o.chunkPages, o.vcpuPages - start);
     for (let v = 0; v < o.vcpus; v++) {
-      rows.push({ op: 'write', vcpu: v, gpa: MEM_GPA + BigInt(v) * vcpuSize + BigInt(start) * PAGE_BYTES, size: BigInt(n) * PAGE_BYTES, ret: 'ok' });
+      yield { op: 'write', vcpu: v, gpa: MEM_GPA + BigInt(v) * vcpuSize + BigInt(start) * PAGE_BYTES, size: BigInt(n) * PAGE_BYTES, ret: 'ok' };
     }
   }
-  rows.push({ op: 'expect', flags: 'leaves.4k', ret: pages });
-  rows.push({ op: 'expect', flags: 'uffd.faults', ret: o.uffd ? pages : 0 });
-  return { meta: genMeta('demand-paging', o), rows };
+  yield { op: 'expect', flags: 'leaves.4k', ret: pages };
+  yield { op: 'expect', flags: 'uffd.faults', ret: o.uffd ? pages : 0 };
 }

@@ -8,7 +8,7 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { TraceRow } from '../row.js';
-import { bool, choice, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { bool, choice, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, streamedRows, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export const DIRTY_LOG_OPTIONS = {
   seed: int(1, 'random seed'),
@@ -25,16 +25,19 @@ const MEM_GPA = 1n << 32n;
 const SLOT = 1;
 
 export function generateDirtyLog(o: DirtyLogGenOptions): GeneratedTrace {
+  return { meta: genMeta('dirty-log', o), rows: streamedRows(() => rowsOf(o)) };
+}
+
+function* rowsOf(o: DirtyLogGenOptions): Generator<TraceRow> {
   const rng = xoroshiro128plus(o.seed);
-  const rows: TraceRow[] = [];
   const pages = o.vcpus * o.vcpuPages;
   const size = BigInt(pages) * PAGE_BYTES;
   const base = (v: number): bigint => MEM_GPA + BigInt(v * o.vcpuPages) * PAGE_BYTES;
-  rows.push({ op: 'backing', hva: GUEST_RAM_HVA, size, flags: o.backing });
-  rows.push({ op: 'memslot', slot: SLOT, flags: '0', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 });
+  yield { op: 'backing', hva: GUEST_RAM_HVA, size, flags: o.backing };
+  yield { op: 'memslot', slot: SLOT, flags: '0', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 };
   // Populate: the test's first pass, before logging.
-  for (let v = 0; v < o.vcpus; v++) rows.push({ op: 'write', vcpu: v, gpa: base(v), size: BigInt(o.vcpuPages) * PAGE_BYTES, ret: 'ok' });
-  rows.push({ op: 'memslot', slot: SLOT, flags: 'log', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 });
+  for (let v = 0; v < o.vcpus; v++) yield { op: 'write', vcpu: v, gpa: base(v), size: BigInt(o.vcpuPages) * PAGE_BYTES, ret: 'ok' };
+  yield { op: 'memslot', slot: SLOT, flags: 'log', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 };
   for (let it = 0; it < o.iterations; it++) {
     let written = 0;
     for (let v = 0; v < o.vcpus; v++) {
@@ -49,16 +52,15 @@ export function generateDirtyLog(o: DirtyLogGenOptions): GeneratedTrace {
           continue;
         }
         if (write !== runWrite || p === o.vcpuPages) {
-          rows.push({ op: runWrite ? 'write' : 'read', vcpu: v, gpa: base(v) + BigInt(runStart) * PAGE_BYTES, size: BigInt(p - runStart) * PAGE_BYTES, ret: 'ok' });
+          yield { op: runWrite ? 'write' : 'read', vcpu: v, gpa: base(v) + BigInt(runStart) * PAGE_BYTES, size: BigInt(p - runStart) * PAGE_BYTES, ret: 'ok' };
           runStart = p;
           runWrite = write;
         }
       }
     }
-    rows.push({ op: 'dirty_get', slot: SLOT, ret: written });
-    if (o.clear) rows.push({ op: 'dirty_clear', slot: SLOT, offset: 0n, size: BigInt(pages), ret: 0 });
+    yield { op: 'dirty_get', slot: SLOT, ret: written };
+    if (o.clear) yield { op: 'dirty_clear', slot: SLOT, offset: 0n, size: BigInt(pages), ret: 0 };
   }
   // While logging every mapping is 4K: no huge leaf survives a round that wrote every page.
-  if (o.iterations > 0 && o.writePercent === 100) rows.push({ op: 'expect', flags: 'mapped.2m', ret: 0 });
-  return { meta: genMeta('dirty-log', o), rows };
+  if (o.iterations > 0 && o.writePercent === 100) yield { op: 'expect', flags: 'mapped.2m', ret: 0 };
 }

@@ -42,7 +42,7 @@ interface SharedObject {
   pages: number;
 }
 
-export function generateHypshare(options: Partial<HypshareGenOptions> = {}): GeneratedTrace {
+export function generateHypshare(options: Partial<HypshareGenOptions> = {}): GeneratedTrace<TraceRow[]> {
   const o = { ...HYPSHARE_GEN_DEFAULTS, ...options };
   checkOptions(o);
   const rng = xoroshiro128plus(o.seed);

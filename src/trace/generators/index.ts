@@ -8,6 +8,7 @@ import { DEMAND_PAGING_OPTIONS, generateDemandPaging } from './demand-paging.js'
 import { DIRTY_LOG_OPTIONS, generateDirtyLog } from './dirty-log.js';
 import { generateHypshare, HYPSHARE_OPTIONS } from './hypshare.js';
 import { PAGE_FAULT_TEST_OPTIONS, generatePageFaultTestTrace } from './page-fault-test.js';
+import { generateScale, SCALE_OPTIONS } from './scale.js';
 import { generateMemslots, MEMSLOTS_OPTIONS } from './memslots.js';
 import { generateVdpa, VDPA_OPTIONS } from './vdpa.js';
 
@@ -70,6 +71,12 @@ export const GENERATORS: readonly Generator[] = [
     'one row of the arm64 stage-2 fault matrix for the arm64-s2 profile (KVM selftest arm64/page_fault_test)',
     PAGE_FAULT_TEST_OPTIONS,
     generatePageFaultTestTrace,
+  ),
+  entry(
+    'scale',
+    'a big guest in N events: first touch, repeated hits, a dirty-log pass, memslot moves (npm run bench:scale)',
+    SCALE_OPTIONS,
+    generateScale,
   ),
 ];
 

@@ -8,7 +8,7 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { TraceRow } from '../row.js';
-import { genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, streamedRows, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export const MEMSLOTS_OPTIONS = {
   seed: int(1, 'random seed'),
@@ -23,26 +23,29 @@ export type MemslotsGenOptions = OptionValues<typeof MEMSLOTS_OPTIONS>;
 const MEM_GPA = 1n << 32n;
 
 export function generateMemslots(o: MemslotsGenOptions): GeneratedTrace {
+  return { meta: genMeta('memslots', o), rows: streamedRows(() => rowsOf(o)) };
+}
+
+function* rowsOf(o: MemslotsGenOptions): Generator<TraceRow> {
   const rng = xoroshiro128plus(o.seed);
-  const rows: TraceRow[] = [];
   const slotSize = BigInt(o.slotPages) * PAGE_BYTES;
   const total = slotSize * BigInt(o.slots);
   const totalPages = o.slots * o.slotPages;
-  rows.push({ op: 'backing', hva: GUEST_RAM_HVA, size: total, flags: 'anon' });
+  yield { op: 'backing', hva: GUEST_RAM_HVA, size: total, flags: 'anon' };
   for (let s = 0; s < o.slots; s++) {
-    rows.push({ op: 'memslot', slot: s, flags: '0', gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, hva: GUEST_RAM_HVA + BigInt(s) * slotSize, ret: 0 });
+    yield { op: 'memslot', slot: s, flags: '0', gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, hva: GUEST_RAM_HVA + BigInt(s) * slotSize, ret: 0 };
   }
   // map: every page written once, in slot order.
-  for (let s = 0; s < o.slots; s++) rows.push({ op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, ret: 'ok' });
-  rows.push({ op: 'expect', flags: 'leaves.4k', ret: totalPages });
-  rows.push({ op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 });
+  for (let s = 0; s < o.slots; s++) yield { op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, ret: 'ok' };
+  yield { op: 'expect', flags: 'leaves.4k', ret: totalPages };
+  yield { op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 };
   // unmap: the first half of every slot dropped by the host, then touched again by the guest.
   const half = BigInt(Math.floor(o.slotPages / 2)) * PAGE_BYTES;
   if (half > 0n) {
-    for (let s = 0; s < o.slots; s++) rows.push({ op: 'unmap_hva', hva: GUEST_RAM_HVA + BigInt(s) * slotSize, size: half });
-    rows.push({ op: 'expect', flags: 'mapped.4k', ret: (totalPages - o.slots * Math.floor(o.slotPages / 2)) * 4096 });
-    for (let s = 0; s < o.slots; s++) rows.push({ op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: half, ret: 'ok' });
-    rows.push({ op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 });
+    for (let s = 0; s < o.slots; s++) yield { op: 'unmap_hva', hva: GUEST_RAM_HVA + BigInt(s) * slotSize, size: half };
+    yield { op: 'expect', flags: 'mapped.4k', ret: (totalPages - o.slots * Math.floor(o.slotPages / 2)) * 4096 };
+    for (let s = 0; s < o.slots; s++) yield { op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: half, ret: 'ok' };
+    yield { op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 };
   }
   // move: the last slot goes above all others and comes back.
   const last = o.slots - 1;
@@ -50,10 +53,10 @@ export function generateMemslots(o: MemslotsGenOptions): GeneratedTrace {
   const away = MEM_GPA + total;
   for (let m = 0; m < o.moves; m++) {
     const gpa = m % 2 === 0 ? away : home;
-    rows.push({ op: 'memslot', slot: last, flags: '0', gpa, size: slotSize, hva: GUEST_RAM_HVA + BigInt(last) * slotSize, ret: 0 });
-    rows.push({ op: 'read', vcpu: 0, gpa, size: PAGE_BYTES, ret: 'ok' });
+    yield { op: 'memslot', slot: last, flags: '0', gpa, size: slotSize, hva: GUEST_RAM_HVA + BigInt(last) * slotSize, ret: 0 };
+    yield { op: 'read', vcpu: 0, gpa, size: PAGE_BYTES, ret: 'ok' };
     // The range just vacated is no memslot: an access there is MMIO.
-    rows.push({ op: 'read', vcpu: 0, gpa: m % 2 === 0 ? home : away, size: PAGE_BYTES, ret: 'mmio' });
+    yield { op: 'read', vcpu: 0, gpa: m % 2 === 0 ? home : away, size: PAGE_BYTES, ret: 'mmio' };
   }
   const lastAt = o.moves % 2 === 1 ? away : home;
   // rw: random pages of random slots.
@@ -62,8 +65,7 @@ export function generateMemslots(o: MemslotsGenOptions): GeneratedTrace {
     const s = Math.floor(page / o.slotPages);
     const base = s === last ? lastAt : MEM_GPA + BigInt(s) * slotSize;
     const gpa = base + BigInt(page % o.slotPages) * PAGE_BYTES;
-    rows.push({ op: uniformInt(rng, 0, 1) === 0 ? 'read' : 'write', vcpu: 0, gpa, size: PAGE_BYTES, ret: 'ok' });
+    yield { op: uniformInt(rng, 0, 1) === 0 ? 'read' : 'write', vcpu: 0, gpa, size: PAGE_BYTES, ret: 'ok' };
   }
-  rows.push({ op: 'expect', flags: 'exits.mmio', ret: o.moves });
-  return { meta: genMeta('memslots', o), rows };
+  yield { op: 'expect', flags: 'exits.mmio', ret: o.moves };
 }

@@ -197,7 +197,7 @@ export const PAGE_FAULT_TEST_OPTIONS = {
 } satisfies OptionSpecs;
 export type PageFaultTestGenOptions = OptionValues<typeof PAGE_FAULT_TEST_OPTIONS>;
 
-export function generatePageFaultTestTrace(o: PageFaultTestGenOptions): GeneratedTrace {
+export function generatePageFaultTestTrace(o: PageFaultTestGenOptions): GeneratedTrace<TraceRow[]> {
   const row = PAGE_FAULT_TEST_ROWS[o.row - 1]!;
   return { meta: genMeta('page-fault-test', o, 'arm64-s2'), rows: generatePageFaultTest(row, o.backing) };
 }

@@ -47,7 +47,7 @@ interface Mapping {
   perm: 'rw' | 'ro';
 }
 
-export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTrace {
+export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTrace<TraceRow[]> {
   const o = { ...VDPA_GEN_DEFAULTS, ...options };
   checkOptions(o);
   const rng = xoroshiro128plus(o.seed);

@@ -1,0 +1,23 @@
+// Child process of test/replay/streaming-memory.test.ts: does one thing to a trace and prints its
+// peak resident set (maxRSS, KiB) as JSON, so that each measurement starts from a fresh process.
+//   node rss-child.js gen OUT.s2t EVENTS GUEST_GIB    write a `scale` trace
+//   node rss-child.js replay TRACE                    replay it (streamed, as `s2bench replay` does)
+
+import { replayFile } from '../../src/replay/engine.js';
+import { findGenerator } from '../../src/trace/generators/index.js';
+import { writeTrace } from '../../src/trace/io.js';
+
+const [mode, path, events, guest] = process.argv.slice(2);
+let rows = 0;
+if (mode === 'gen') {
+  const trace = findGenerator('scale')!.generate({ events: Number(events), guestGiB: Number(guest) });
+  await writeTrace(path!, trace.meta, trace.chunks!());
+  rows = Number(events);
+} else if (mode === 'replay') {
+  const result = await replayFile(path!);
+  rows = result.counters['events']!;
+  if (result.divergences.length > 0) throw new Error(`${path}: ${result.divergences.length} divergence(s)`);
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+process.stdout.write(`${JSON.stringify({ rows, maxRssKiB: process.resourceUsage().maxRSS })}\n`);
