@@ -65,6 +65,7 @@ export const METRIC_DOCS = {
   'gmem.splits': ['guest_memfd huge folios split by conversions (`gmem-folio`, `gmem-split`)', 'guest_memfd huge-folio designs (not upstream)'],
   'gmem.merges': ['guest_memfd folios merged back once their range is uniform again', 'guest_memfd huge-folio designs (not upstream)'],
   'exits.internal': ['x86 instruction fetches from a gpa with no memslot', '`KVM_EXIT_INTERNAL_ERROR` from `handle_emulation_failure()`'],
+  behaviour_changes: ['rows whose recorded `ret` the model answered differently under a profile other than the trace\'s `# recorded-under:` (another kernel\'s answer, not a divergence)', '-'],
 };
 
 /** Throws unless `docs` describes exactly `names`: a new name must be described, a removed one dropped. */

@@ -33,7 +33,9 @@ const SUITE = [
 async function save(name, meta, chunks, profiles) {
   const path = join(ROOT, `${name}.csv`);
   await mkdir(dirname(path), { recursive: true });
-  const comments = meta.comments.filter((c) => !/^#\s*profiles?:/.test(c));
+  // A trace listed under both architectures (a guest touching memory) suits both: it names no arch.
+  const bothArches = new Set(profiles.map((p) => p.split(',')[0])).size > 1;
+  const comments = meta.comments.filter((c) => !/^#\s*profiles?:/.test(c) && !(bothArches && /^#\s*arch:/.test(c)));
   comments.push(`# profiles: ${profiles.join('; ')}`);
   await writeTrace(path, { ...meta, comments }, chunks);
   console.log(`${path}: ${chunks.reduce((n, c) => n + c.length, 0)} rows`);

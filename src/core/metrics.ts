@@ -42,6 +42,7 @@ export const METRIC_NAMES = [
   'gmem.splits',
   'gmem.merges',
   'exits.internal',
+  'behaviour_changes',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -22,6 +22,13 @@ export interface Divergence {
 
 export interface ReplayState {
   divergences: Divergence[];
+  /**
+   * Rows whose recorded `ret` the model answered differently while replaying under a profile other than
+   * the trace's `# recorded-under:`: another kernel's answer, not a fault of the model.
+   */
+  behaviourChanges: Divergence[];
+  /** Whether a differing `ret` is a divergence (the recorded profile, or none named) or a behaviour change. */
+  underRecorded: boolean;
 }
 
 export interface LoadedTrace {
@@ -38,14 +45,31 @@ export interface ReplayResult {
   profile: string;
   counters: Record<string, number>;
   divergences: Divergence[];
+  /** Differing `ret`s under a profile other than the recorded one (see ReplayState). */
+  behaviourChanges: Divergence[];
   timing: Record<string, number>;
 }
 
 /** By op code: the ACCESS_* kind of guest accesses, -1 for other ops (one load per row on the hot path). */
 const ACCESS_KIND = Int8Array.from(OP_SPECS, (spec) => spec.access ?? -1);
 
-export function newReplayState(): ReplayState {
-  return { divergences: [] };
+export function newReplayState(underRecorded = true): ReplayState {
+  return { divergences: [], behaviourChanges: [], underRecorded };
+}
+
+/**
+ * Whether replaying under `profile` is replaying under the profile the trace's `ret`s were recorded
+ * under (`# recorded-under:`). A trace that names none is held to its `ret`s under every profile.
+ */
+export function isRecordedProfile(meta: TraceMeta, profile: Profile): boolean {
+  const recorded = meta.fields['recorded-under'];
+  if (recorded === undefined || recorded === '') return true;
+  try {
+    return parseProfile(recorded).name === profile.name;
+  } catch {
+    // An unknown profile name (a newer s2bench's): no profile of ours is that one.
+    return false;
+  }
 }
 
 /** Replay every row of one chunk through `vm`. */
@@ -63,10 +87,11 @@ export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void
     const got = kind >= 0 ? replayAccess(vm, chunk, i, kind) : OP_SPECS[op]!.replay!(vm, chunk, i);
     // NaN: the model answers nothing comparable for this op (yet).
     if (got === got && has(chunk, i, F_RET) && chunk.ret[i] !== got) {
-      diverge(state, chunk.line[i]!, op, retText(op, chunk.ret[i]!), retText(op, got));
+      diverge(state.underRecorded ? state.divergences : state.behaviourChanges, chunk.line[i]!, op, retText(op, chunk.ret[i]!), retText(op, got));
     }
   }
   c[M.divergences] = state.divergences.length;
+  c[M.behaviour_changes] = state.behaviourChanges.length;
 }
 
 /** An access row: every 4K page of [gpa, gpa + size) in order; the first exit ends the row. */
@@ -96,9 +121,9 @@ export function expectMismatch(name: string, expected: number, got: number | und
   return { expected: `${name} = ${expected}`, got: got === undefined ? `no such metric '${name}'` : `${name} = ${got}` };
 }
 
-/** Records that row `line` (op code `op`) answered `got` where the trace recorded `expected`. */
-export function diverge(state: ReplayState, line: number, op: number, expected: string, got: string): void {
-  state.divergences.push({ line, op: OPS[op] ?? '?', expected, got });
+/** Records in `list` that row `line` (op code `op`) answered `got` where the trace recorded `expected`. */
+export function diverge(list: Divergence[], line: number, op: number, expected: string, got: string): void {
+  list.push({ line, op: OPS[op] ?? '?', expected, got });
 }
 
 /** The profile a trace replays under: the one given, else the trace's `# profile:`, else the default. */
@@ -130,7 +155,7 @@ function replayLoaded(trace: LoadedTrace, profile: Profile | undefined, options:
   void options;
   const resolved = resolveProfile(trace.meta, profile);
   const vm = new Vm(resolved);
-  const state = newReplayState();
+  const state = newReplayState(isRecordedProfile(trace.meta, resolved));
   for (const chunk of trace.chunks) replayChunk(vm, chunk, state);
   const final = vm.finish();
   const counters: Record<string, number> = {};
@@ -140,6 +165,6 @@ function replayLoaded(trace: LoadedTrace, profile: Profile | undefined, options:
   // Per-conversion distributions: conv.* join the modeled counters, time.conversion_* the timings.
   const conv = vm.conversionStats();
   Object.assign(counters, conv.modeled);
-  return { profile: resolved.name, counters, divergences: state.divergences, timing: conv.timing };
+  return { profile: resolved.name, counters, divergences: state.divergences, behaviourChanges: state.behaviourChanges, timing: conv.timing };
 }
 

@@ -16,6 +16,7 @@ import { formatWarnings, importMeta, type ImportedRow, type ImportWarning, type 
 import { createStraceImporter, type StraceVm } from '../../trace/import/strace.js';
 import { createTracecmdImporter, type TracecmdImport } from '../../trace/import/tracecmd.js';
 import { openInput, traceKind, writeTrace } from '../../trace/io.js';
+import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import { InputError, UsageError } from '../../errors.js';
 
 interface StraceCliOptions {
@@ -137,7 +138,7 @@ async function importStraceCommand(file: string, opts: StraceCliOptions): Promis
       ['source', `strace importer, file ${basename(file)}, vm fd ${vm.fd}${faults ? `, faults ${basename(opts.faults!)}` : ''}`],
       ['arch', arch],
     ];
-    if (arch === 'arm64') fields.push(['profile', 'arm64-s2']);
+    fields.push(...profileFields(arch));
     const out = vmOutputPath(opts.out, vm, several);
     await writeTrace(out, importMeta(fields), chunks);
     if (!opts.quiet) process.stderr.write(`${out}: ${rows.length - warnings.length} row(s) for VM fd ${vm.fd} (line ${vm.line})\n`);
@@ -154,6 +155,16 @@ async function importStraceCommand(file: string, opts: StraceCliOptions): Promis
   return 0;
 }
 
+/**
+ * The profile an imported trace replays under and whose answers its `ret`s are (`# recorded-under:`):
+ * the recording's own architecture's (docs/trace-format.md, "Metadata keys").
+ */
+function profileFields(arch: string): Array<[string, string]> {
+  return arch === 'arm64'
+    ? [['profile', 'arm64-s2'], ['recorded-under', 'arm64-s2']]
+    : [['recorded-under', DEFAULT_PROFILE_NAME]];
+}
+
 async function importTracecmdCommand(file: string, opts: TracecmdCliOptions): Promise<number> {
   traceKind(opts.out);
   const imported = await feedFile(file, createTracecmdImporter({ expectLevels: opts.expectLevels, vendor: opts.vendor }));
@@ -165,7 +176,7 @@ async function importTracecmdCommand(file: string, opts: TracecmdCliOptions): Pr
     ['source', `trace-cmd importer, file ${basename(file)}`],
     ['arch', arch],
   ];
-  if (arch === 'arm64') fields.push(['profile', 'arm64-s2']);
+  fields.push(...profileFields(arch));
   await writeTrace(opts.out, importMeta(fields), chunks);
   if (!opts.quiet) {
     const s = imported.stats;

@@ -1,12 +1,17 @@
-// `s2bench replay TRACE`: one trace through the model on this thread; prints the modeled counters
-// (a table, or JSON). With --check, every divergence from a recorded `ret` or an `expect` row is
-// listed and the exit code is 1 if there is any.
+// `s2bench replay TRACE`: one trace through the model on this thread, under each of the trace's own
+// profiles (as `run` does) or the one given; prints the modeled counters (a block per profile, or
+// JSON). With --check, every divergence from a recorded `ret` or an `expect` row is listed and the exit
+// code is 1 if there is any; behaviour changes (a differing `ret` under a profile other than the
+// recorded one) are listed apart and fail nothing (docs/trace-format.md, "ret").
 
 import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
-import { parseProfile } from '../../core/profile.js';
-import { replayTrace, type ReplayResult } from '../../replay/engine.js';
+import { parseProfile, type Arch, type Profile } from '../../core/profile.js';
+import { ProfileError } from '../../errors.js';
+import { replayTrace, type Divergence, type ReplayResult } from '../../replay/engine.js';
+import { profilesFor } from '../../replay/suite.js';
 import { readTrace } from '../../trace/io.js';
+import type { TraceMeta } from '../../trace/schema.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 
 interface ReplayCliOptions {
@@ -20,7 +25,7 @@ export function registerReplayCommand(program: Command): void {
     .command('replay')
     .description("replay one trace through the model and print its modeled counters")
     .argument('<trace>', 'trace file (.csv or .s2t)')
-    .option('-p, --profile <profile>', "profile, e.g. arm64-s2 or x86-tdp,eager-split=off (default: the trace's own, else x86-tdp)")
+    .option('-p, --profile <profile>', "profile, e.g. arm64-s2 or x86-tdp,eager-split=off (default: each of the trace's own, else x86-tdp)")
     .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
     .option('--json', 'print the result as JSON', false)
     .action(async (trace: string, opts: ReplayCliOptions) => {
@@ -34,10 +39,37 @@ export async function replayCommand(
   write: (text: string) => void,
 ): Promise<number> {
   const trace = await readTrace(path);
-  const profile = opts.profile === undefined ? undefined : parseProfile(opts.profile);
-  const result = replayTrace(trace, profile, { check: opts.check });
-  write(opts.json ? `${JSON.stringify(toJson(path, result), null, 2)}\n` : formatResult(path, result, opts.check));
-  return opts.check && result.divergences.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  const profiles = replayProfiles(path, trace.meta, opts.profile);
+  // The trace's chunks are arrays, so each profile replays the same loaded trace.
+  const results = profiles.map((profile) => replayTrace(trace, profile, { check: opts.check }));
+  if (opts.json) {
+    const json = results.map((result) => toJson(path, result));
+    write(`${JSON.stringify(json.length === 1 ? json[0] : json, null, 2)}\n`);
+  } else {
+    write(results.map((result) => formatResult(path, result, opts.check)).join('\n'));
+  }
+  return opts.check && results.some((r) => r.divergences.length > 0) ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** `x86_64` / `aarch64` (or `arm64`, as importers spell it) of a trace's `# arch:`, to a profile arch. */
+const ARCH_OF_MACHINE: Record<string, Arch> = { x86_64: 'x86-tdp', aarch64: 'arm64-s2', arm64: 'arm64-s2' };
+
+/**
+ * The profiles `replay` runs a trace under: `--profile`, else the trace's own (`# profiles:` or
+ * `# profile:`, every one), else the default. One that does not parse, or whose architecture is not the
+ * trace's `# arch:`, is a profile error (exit 2): an x86 trace's answers mean nothing on arm64.
+ */
+export function replayProfiles(path: string, meta: TraceMeta, cliProfile?: string): Profile[] {
+  const profiles = profilesFor(meta.fields, cliProfile === undefined ? [] : [parseProfile(cliProfile)]);
+  const machine = meta.fields['arch'];
+  const arch = machine === undefined ? undefined : ARCH_OF_MACHINE[machine];
+  return profiles.map((profile) => {
+    if ('error' in profile) throw new ProfileError(`${path}: ${profile.error}`);
+    if (arch !== undefined && profile.arch !== arch) {
+      throw new ProfileError(`${path}: profile '${profile.name}' models ${profile.arch}, but the trace is '# arch: ${machine}': give an ${arch} profile`);
+    }
+    return profile;
+  });
 }
 
 function toJson(path: string, result: ReplayResult): object {
@@ -46,7 +78,12 @@ function toJson(path: string, result: ReplayResult): object {
     profile: result.profile,
     counters: result.counters,
     divergences: result.divergences,
+    behaviourChanges: result.behaviourChanges,
   };
+}
+
+function listRows(title: string, rows: readonly Divergence[]): string[] {
+  return [title, ...rows.map((d) => `  line ${d.line}: ${d.op}: expected ${d.expected}, got ${d.got}`)];
 }
 
 export function formatResult(path: string, result: ReplayResult, check: boolean): string {
@@ -59,14 +96,14 @@ export function formatResult(path: string, result: ReplayResult, check: boolean)
   }
   if (check) {
     lines.push('');
-    if (result.divergences.length === 0) {
-      lines.push('check: 0 divergences');
-    } else {
-      lines.push(`check: ${result.divergences.length} divergence(s)`);
-      for (const d of result.divergences) {
-        lines.push(`  line ${d.line}: ${d.op}: expected ${d.expected}, got ${d.got}`);
-      }
-    }
+    if (result.divergences.length === 0) lines.push('check: 0 divergences');
+    else lines.push(...listRows(`check: ${result.divergences.length} divergence(s)`, result.divergences));
+  }
+  if (result.behaviourChanges.length > 0) {
+    lines.push('');
+    const title = `${result.behaviourChanges.length} behaviour change(s): recorded under another profile, answered differently here`;
+    lines.push(...listRows(title, check ? result.behaviourChanges : result.behaviourChanges.slice(0, 10)));
+    if (!check && result.behaviourChanges.length > 10) lines.push(`  ... (--check lists all ${result.behaviourChanges.length})`);
   }
   return `${lines.join('\n')}\n`;
 }

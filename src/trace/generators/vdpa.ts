@@ -11,9 +11,10 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 import { PAGE_SHIFT } from '../../core/abi.js';
+import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import type { TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE } from '../schema.js';
-import type { GeneratedTrace } from './common.js';
+import { withRecordedUnder, type GeneratedTrace } from './common.js';
 
 export interface VdpaGenOptions {
   seed: number;
@@ -115,10 +116,10 @@ export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTr
   rows.push({ op: 'vdpa_close', ret: 0 });
 
   return {
-    meta: {
-      comments: [TRACE_MAGIC_LINE, `# source: s2bench gen vdpa ${describe(o)}`],
-      fields: { source: `s2bench gen vdpa ${describe(o)}` },
-    },
+    meta: withRecordedUnder(
+      { comments: [TRACE_MAGIC_LINE, `# source: s2bench gen vdpa ${describe(o)}`], fields: { source: `s2bench gen vdpa ${describe(o)}` } },
+      DEFAULT_PROFILE_NAME,
+    ),
     rows,
   };
 }
