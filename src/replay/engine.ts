@@ -10,6 +10,8 @@ import { Vm } from '../core/vm.js';
 import { accessPages, gfn, has, vcpu } from '../trace/columns.js';
 import { readTrace } from '../trace/io.js';
 import { OP_SPECS, retText } from '../trace/ops.js';
+import type { JobSeries } from '../report/series.js';
+import { sampleInterval, SeriesSampler } from './series.js';
 import { F_RET, OP, OPS, type TraceChunk, type TraceMeta } from '../trace/schema.js';
 
 export interface Divergence {
@@ -29,6 +31,8 @@ export interface ReplayState {
   behaviourChanges: Divergence[];
   /** Whether a differing `ret` is a divergence (the recorded profile, or none named) or a behaviour change. */
   underRecorded: boolean;
+  /** Samples counters every N events when set (src/replay/series.ts). */
+  sampler?: SeriesSampler;
 }
 
 export interface LoadedTrace {
@@ -39,6 +43,8 @@ export interface LoadedTrace {
 export interface ReplayOptions {
   /** Kept for callers: divergences are always collected; `check` decides what they mean. */
   check?: boolean;
+  /** Sample counters over the course of the replay (ReplayResult.series). */
+  series?: boolean;
 }
 
 export interface ReplayResult {
@@ -48,6 +54,8 @@ export interface ReplayResult {
   /** Differing `ret`s under a profile other than the recorded one (see ReplayState). */
   behaviourChanges: Divergence[];
   timing: Record<string, number>;
+  /** Counters over the course of the replay, when asked for. */
+  series?: JobSeries;
 }
 
 /** By op code: the ACCESS_* kind of guest accesses, -1 for other ops (one load per row on the hot path). */
@@ -76,7 +84,11 @@ export function isRecordedProfile(meta: TraceMeta, profile: Profile): boolean {
 export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void {
   const c = vm.counters;
   const n = chunk.length;
+  const sampler = state.sampler;
+  // One decrement per row; never reaches 0 without a sampler.
+  let countdown = sampler === undefined ? Infinity : sampler.countdown;
   for (let i = 0; i < n; i++) {
+    if (--countdown === 0) countdown = sampler!.take(vm);
     const op = chunk.op[i]!;
     c[M.events]!++;
     if (op === OP.expect) {
@@ -84,7 +96,13 @@ export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void
       continue;
     }
     const kind = ACCESS_KIND[op]!;
-    const got = kind >= 0 ? replayAccess(vm, chunk, i, kind) : OP_SPECS[op]!.replay!(vm, chunk, i);
+    let got: number;
+    if (kind >= 0) {
+      got = replayAccess(vm, chunk, i, kind);
+    } else {
+      got = OP_SPECS[op]!.replay!(vm, chunk, i);
+      if (op === OP.dirty_get && sampler !== undefined) sampler.dirtyPass(c[M.events]!, got);
+    }
     // NaN: the model answers nothing comparable for this op (yet).
     if (got === got && has(chunk, i, F_RET) && chunk.ret[i] !== got) {
       diverge(state.underRecorded ? state.divergences : state.behaviourChanges, chunk.line[i]!, op, retText(op, chunk.ret[i]!), retText(op, got));
@@ -92,6 +110,7 @@ export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void
   }
   c[M.divergences] = state.divergences.length;
   c[M.behaviour_changes] = state.behaviourChanges.length;
+  if (sampler !== undefined) sampler.countdown = countdown;
 }
 
 /** An access row: every 4K page of [gpa, gpa + size) in order; the first exit ends the row. */
@@ -152,11 +171,13 @@ export function replayTrace(
 }
 
 function replayLoaded(trace: LoadedTrace, profile: Profile | undefined, options: ReplayOptions): ReplayResult {
-  void options;
   const resolved = resolveProfile(trace.meta, profile);
   const vm = new Vm(resolved);
   const state = newReplayState(isRecordedProfile(trace.meta, resolved));
-  for (const chunk of trace.chunks) replayChunk(vm, chunk, state);
+  const chunks = [...trace.chunks];
+  if (options.series) state.sampler = new SeriesSampler(sampleInterval(chunks.reduce((rows, chunk) => rows + chunk.length, 0)));
+  for (const chunk of chunks) replayChunk(vm, chunk, state);
+  const series = state.sampler?.finish(vm);
   const final = vm.finish();
   const counters: Record<string, number> = {};
   METRIC_NAMES.forEach((name, id) => {
@@ -165,6 +186,13 @@ function replayLoaded(trace: LoadedTrace, profile: Profile | undefined, options:
   // Per-conversion distributions: conv.* join the modeled counters, time.conversion_* the timings.
   const conv = vm.conversionStats();
   Object.assign(counters, conv.modeled);
-  return { profile: resolved.name, counters, divergences: state.divergences, behaviourChanges: state.behaviourChanges, timing: conv.timing };
+  return {
+    profile: resolved.name,
+    counters,
+    divergences: state.divergences,
+    behaviourChanges: state.behaviourChanges,
+    timing: conv.timing,
+    ...(series !== undefined ? { series } : {}),
+  };
 }
 

@@ -38,7 +38,9 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
       warmedUp.add(warmKey);
     }
     const replayStart = performance.now();
-    const outcome = replayTrace(trace, profile, { check: job.check });
+    // Every timed replay samples its counters (one countdown per row), so repeats time the same work;
+    // the first repeat's samples go into series.csv.
+    const outcome = replayTrace(trace, profile, { check: job.check, series: true });
     const replayMs = performance.now() - replayStart;
 
     const modeled = outcome.counters;
@@ -63,7 +65,7 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
         divergences,
       };
     }
-    return { ...base, status: 'ok', modeled, timing, divergences };
+    return { ...base, status: 'ok', modeled, timing, divergences, ...(job.repeat === 0 && outcome.series ? { series: outcome.series } : {}) };
   } catch (err) {
     return { ...base, status: 'failed', error: describeError(err), modeled: {}, timing: {}, divergences: 0 };
   }
