@@ -1,11 +1,14 @@
 // `s2bench gen NAME [--option value ...] -o FILE`: a synthetic trace from one of the generators, each
-// modeled on a KVM selftest (its help says which). Deterministic for a given seed.
+// modeled on a KVM selftest (its help says which). Deterministic for a given seed. A large trace shows
+// a progress bar on a terminal (src/cli/progress.ts).
 
 import { Command, Option } from 'commander';
 import { TraceBuilder } from '../../trace/builder.js';
 import { GENERATORS, type Generator, type GeneratorValues } from '../../trace/generators/index.js';
 import { traceKind, writeTrace } from '../../trace/io.js';
+import type { TraceChunk } from '../../trace/schema.js';
 import { UsageError } from '../../errors.js';
+import { LateProgress } from '../progress.js';
 
 /** ramMiB -> ram-mib, vcpuPages -> vcpu-pages: a unit's capitals stay one word. */
 function kebab(name: string): string {
@@ -56,8 +59,28 @@ function registerOne(parent: Command, g: Generator): void {
       if (err instanceof RangeError) throw new UsageError(err.message);
       throw err;
     }
-    const builder = new TraceBuilder(undefined, `gen ${g.name}`);
-    for (const row of trace.rows) builder.push(row);
-    await writeTrace(opts['out'] as string, trace.meta, builder.finish());
+    // Rows are built, then written: the bar counts each row twice.
+    const rows = trace.rows.length;
+    const progress = new LateProgress(2 * rows, { label: `gen ${g.name}` });
+    try {
+      const builder = new TraceBuilder(undefined, `gen ${g.name}`);
+      trace.rows.forEach((row, i) => {
+        builder.push(row);
+        if ((i & 0xfff) === 0) progress.update(i);
+      });
+      await writeTrace(opts['out'] as string, trace.meta, counted(builder.finish(), (written) => progress.update(rows + written)));
+    } finally {
+      progress.stop();
+    }
   });
+}
+
+/** The chunks, calling `done(rows so far)` after each one is taken. */
+function* counted(chunks: readonly TraceChunk[], done: (rows: number) => void): IterableIterator<TraceChunk> {
+  let rows = 0;
+  for (const chunk of chunks) {
+    yield chunk;
+    rows += chunk.length;
+    done(rows);
+  }
 }

@@ -5,7 +5,7 @@
 // picks one. `--faults FILE` merges a trace-cmd/perf fault recording of the same run by timestamp
 // (both need timestamps: strace -ttt; see --faults-offset for clocks).
 // Bad lines are warnings (FILE:LINE: message on stderr); --strict makes any of them fatal (exit 1,
-// nothing written).
+// nothing written). A long recording shows a progress bar on a terminal (src/cli/progress.ts).
 
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +18,7 @@ import { createTracecmdImporter, type TracecmdImport } from '../../trace/import/
 import { openInput, traceKind, writeTrace } from '../../trace/io.js';
 import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import { InputError, UsageError } from '../../errors.js';
+import { LateProgress } from '../progress.js';
 
 interface StraceCliOptions {
   out: string;
@@ -74,12 +75,20 @@ export function registerImportCommands(program: Command): void {
 }
 
 /** Feeds a file to an importer line by line: recordings of long runs do not fit in one string. */
+/** Feeds `file` to `importer` line by line; a recording that takes a while shows a bar of bytes read. */
 async function feedFile<T>(file: string, importer: LineImporter<T>): Promise<T> {
   const handle = await openInput(file);
-  const lines = createInterface({ input: handle.createReadStream({ encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = handle.createReadStream({ encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  const progress = new LateProgress((await handle.stat()).size, { label: `import ${basename(file)}` });
+  let n = 0;
   try {
-    for await (const line of lines) importer.feed(line);
+    for await (const line of lines) {
+      importer.feed(line);
+      if ((++n & 0xfff) === 0) progress.update(input.bytesRead);
+    }
   } finally {
+    progress.stop();
     lines.close();
     await handle.close();
   }
