@@ -4,16 +4,16 @@
 // around them is written by hand. test/docs/generated.test.ts regenerates in memory and fails when a
 // committed doc differs, or when an op or a metric has no description here.
 //
-// Everything about an op is read from the op table (src/trace/ops.ts), the outcomes and the metric
-// names and units from the built code. What each metric counts is not in the code yet: it is kept
-// in METRIC_DOCS below, and every metric must have an entry.
+// Everything about an op is read from the op table (src/trace/ops.ts), everything about a metric from
+// the metric table (src/core/metrics.ts), the outcomes from src/core/outcome.ts: a new op or metric
+// without a description does not compile, so the docs cannot leave one out.
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ATTR_NAMES, OP_TABLE } from '../dist/src/trace/schema.js';
 import { OUTCOME_NAMES } from '../dist/src/core/outcome.js';
-import { METRIC_NAMES, metricUnit } from '../dist/src/core/metrics.js';
+import { METRICS } from '../dist/src/core/metrics.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -23,58 +23,6 @@ const RET_STYLES = {
   outcome: 'an outcome name; compared',
   value: "the metric's value; a miss is a divergence",
 };
-
-/** What each metric counts and its kernel counterpart. Every metric of METRIC_NAMES needs one. */
-export const METRIC_DOCS = {
-  events: ['every trace row replayed, `expect` rows included', '-'],
-  accesses: ['every 4K page a `read`/`write`/`exec` row touches (a row with a size counts each page)', 'a guest load, store or fetch'],
-  faults: ['accesses that found no stage-2 mapping with the permission they need, including those that end in an exit', '`kvm_tdp_page_fault()` (x86), `kvm_handle_guest_abort()` (arm64)'],
-  'faults.fixed': ['faults that installed or changed a mapping', '`kvm_tdp_mmu_map()` (x86), `user_mem_abort()` -> `kvm_pgtable_stage2_map()` (arm64)'],
-  'faults.spurious': ['faults that found the mapping already as wanted (another vCPU installed it)', '`RET_PF_SPURIOUS` in `tdp_mmu_map_handle_target_level()`; `-EAGAIN` from `stage2_map_walker_try_leaf()`'],
-  'faults.wp': ['write faults on a write-protected 4K leaf of a dirty-logged slot', 'dirty-log write protection: `fast_page_fault()` (x86), `user_mem_abort()` with logging active (arm64)'],
-  'exits.mmio': ['accesses that exit to the VMM as MMIO: no memslot, or a write with a valid syndrome to a read-only slot', '`KVM_EXIT_MMIO`; `io_mem_abort()` (arm64)'],
-  'exits.memfault': ['accesses whose private bit disagrees with the memory attributes, or private accesses with no guest_memfd page', '`KVM_EXIT_MEMORY_FAULT` from `kvm_mmu_prepare_memory_fault_exit()`'],
-  'runs.enosys': ['arm64 KVM_RUN failures: an abort without a valid syndrome outside memory (ENOSYS), an instruction fetch outside memory', '`io_mem_abort()` -ENOSYS, `kvm_handle_guest_abort()`'],
-  'uffd.faults': ['first touches of a missing page of a userfaultfd-registered range, by a guest fault or a `host_read`/`host_write`', '`handle_userfault()` on the fault\'s `hva_to_pfn()`'],
-  'leaves.4k': ['4K leaves installed by faults (cumulative; split children not counted)', 'x86 `pages_4k` stat increments (`kvm_update_page_stats()`)'],
-  'leaves.2m': ['2M leaves installed by faults (cumulative)', 'x86 `pages_2m` stat increments'],
-  'leaves.1g': ['1G leaves installed by faults (cumulative)', 'x86 `pages_1g` stat increments'],
-  'mapped.4k': ['bytes mapped by 4K leaves now (end of run; at the row, for `expect`)', 'x86 `pages_4k` stat x 4 KiB'],
-  'mapped.2m': ['bytes mapped by 2M leaves now', 'x86 `pages_2m` stat x 2 MiB'],
-  'mapped.1g': ['bytes mapped by 1G leaves now', 'x86 `pages_1g` stat x 1 GiB'],
-  splits: ['huge leaves replaced by a table of 512 smaller ones (eager split, dirty logging, conversions)', '`tdp_mmu_split_huge_page()` (x86), `kvm_pgtable_stage2_split()` (arm64)'],
-  zaps: ['leaves removed by any invalidation (memslot delete or move, mmu notifier, punch hole, conversion)', '`tdp_mmu_zap_leafs()` (x86), `kvm_pgtable_stage2_unmap()` (arm64)'],
-  'tlb.flushes': ['TLB flushes: one per operation that changed a live entry', '`kvm_flush_remote_tlbs()` / `kvm_flush_remote_tlbs_range()`'],
-  'tables.peak': ['the most 512-entry page-table pages live at once', 'SecPageTables (`kvm_account_pgtable_pages()`)'],
-  conversions: ['KVM_SET_MEMORY_ATTRIBUTES calls that changed the private/shared state of some page', '`kvm_vm_set_mem_attributes()`'],
-  'dirty.pages': ['pages newly marked in a slot\'s dirty bitmap (once until harvested)', '`mark_page_dirty_in_slot()`'],
-  'iotlb.pinned': ['pages pinned by vhost-vdpa IOTLB entries now (a leaky release keeps them)', '`pin_user_pages()` in `vhost_vdpa_pa_map()`, unpinned by `vhost_vdpa_pa_unmap()`'],
-  'iotlb.leaked': ['pages left pinned when the device was released (`vdpa-release=leaky`)', '`vhost_vdpa_release()` -> `vhost_vdpa_cleanup()`'],
-  'iotlb.freed_domain_uses': ['unmaps done after the IOMMU domain was freed (`vdpa-release=free-first`)', '`vhost_vdpa_cleanup()` ordering against `vhost_vdpa_free_domain()`'],
-  'hypshare.phantom': ['pfns that became phantom shares: a host tree node, EL2 not sharing the page', '`kvm_share_hyp()` / `__pkvm_host_share_hyp`'],
-  'hypshare.lost': ['pfns that became lost shares: EL2 sharing the page, no host tree node', '`kvm_unshare_hyp()` / `__pkvm_host_unshare_hyp`'],
-  divergences: ['rows whose recorded `ret` the model answered differently, and `expect` rows that failed', '-'],
-  'iotlb.maps': ['vhost-vdpa IOTLB entries live now', '`vhost_iotlb_add_range()` / `vhost_iotlb_del_range()`'],
-  'iotlb.leaked_maps': ['IOTLB entries abandoned by a leaky release', '`vhost_vdpa_cleanup()`'],
-  'iotlb.device_commits': ['IOTLB changes that reached the device: one per message outside a batch, one per batch end', '`set_map()` / `dma_map()` from `vhost_vdpa_process_iotlb_msg()`'],
-  'iotlb.perm_warns': ['updates whose perm is not RO, WO or RW (mapped anyway, with no access bits)', 'the WARN in `perm_to_iommu_flags()`'],
-  'hypshare.shared': ['pages EL2 shares with the host now', 'the page state kept by `__pkvm_host_share_hyp` / `__pkvm_host_unshare_hyp`'],
-  'hypshare.hypercalls': ['share and unshare hypercalls made to EL2', '`kvm_call_hyp_nvhe(__pkvm_host_share_hyp / __pkvm_host_unshare_hyp)`'],
-  'hypshare.desynced': ['pfns whose host and EL2 views disagree now', '-'],
-  'hypshare.desync_ops': ['share or unshare calls on a pfn already desynced', '-'],
-  'gmem.splits': ['guest_memfd huge folios split by conversions (`gmem-folio`, `gmem-split`)', 'guest_memfd huge-folio designs (not upstream)'],
-  'gmem.merges': ['guest_memfd folios merged back once their range is uniform again', 'guest_memfd huge-folio designs (not upstream)'],
-  'exits.internal': ['x86 instruction fetches from a gpa with no memslot', '`KVM_EXIT_INTERNAL_ERROR` from `handle_emulation_failure()`'],
-  behaviour_changes: ['rows whose recorded `ret` the model answered differently under a profile other than the trace\'s `# recorded-under:` (another kernel\'s answer, not a divergence)', '-'],
-};
-
-/** Throws unless `docs` describes exactly `names`: a new name must be described, a removed one dropped. */
-function checkDescribed(kind, names, docs) {
-  const missing = names.filter((name) => !(name in docs));
-  if (missing.length > 0) throw new Error(`${kind} without a description in scripts/gen-docs.mjs: ${missing.join(', ')}`);
-  const stale = Object.keys(docs).filter((name) => !names.includes(name));
-  if (stale.length > 0) throw new Error(`scripts/gen-docs.mjs describes ${kind} the code no longer has: ${stale.join(', ')}`);
-}
 
 function table(header, rows) {
   // A `|` inside a cell would end it (GitHub's tables honour `\|` even inside code spans).
@@ -112,10 +60,9 @@ export function renderVocabulary() {
 }
 
 /** The metric table of docs/metrics.md. */
-export function renderMetrics(names = METRIC_NAMES) {
-  checkDescribed('metrics', names, METRIC_DOCS);
-  const rows = names.map((name) => [code(name), metricUnit(name), METRIC_DOCS[name][0], METRIC_DOCS[name][1]]);
-  return table(['metric', 'unit', 'what increments it', 'kernel counterpart'], rows);
+export function renderMetrics(metrics = METRICS) {
+  const rows = Object.entries(metrics).map(([name, m]) => [code(name), m.unit, m.doc, m.kernel, m.merge]);
+  return table(['metric', 'unit', 'what increments it', 'kernel counterpart', 'shards merge by'], rows);
 }
 
 /** Every generated block: the file it lives in, its marker name and its content. */

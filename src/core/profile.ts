@@ -1,79 +1,155 @@
-// Profiles select architecture rules and policy knobs: `NAME[,knob=value...]` (docs/architecture.md, "Profiles").
-// Parsed and validated once, at the boundary; the core reads the resulting plain object.
+// Profiles select the kernel whose rules the model follows: `NAME[@VERSION][,knob=value...]`
+// (docs/architecture.md, "Profiles"; the rules each version and knob changes: docs/kvm-rules.md).
+// Parsed and validated once, at the boundary, into a frozen object that the suite, its jobs and every
+// Vm share; the core reads its fields and never parses text.
 
 import { ProfileError } from '../errors.js';
 
 export const ARCHES = ['x86-tdp', 'arm64-s2'] as const;
+export type Arch = (typeof ARCHES)[number];
 /** What a trace without a `# profile:` and a command without `--profile` replay under. */
 export const DEFAULT_PROFILE_NAME = 'x86-tdp';
-export type Arch = (typeof ARCHES)[number];
 
-/** Every knob with its allowed values; the first value is the default. */
+/**
+ * Kernel versions the model has rules for, oldest first: the long-term lines and the newest mainline
+ * release. A bare `x86-tdp` means the newest. Rules compare `Profile.version` with `kernelVersion()`.
+ */
+export const KERNEL_VERSIONS = ['6.6', '6.12', '6.18', '7.1'] as const;
+export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
+export const NEWEST_VERSION: KernelVersion = KERNEL_VERSIONS[KERNEL_VERSIONS.length - 1]!;
+
+/** `major.minor` as one comparable number: 6.12 -> 6012. */
+export function kernelVersion(text: string): number {
+  const [major, minor] = text.split('.').map(Number);
+  return major! * 1000 + minor!;
+}
+
+interface KnobSpec {
+  /** Allowed values; the first is the default unless `defaultFor` says otherwise. */
+  readonly values: readonly string[];
+  /** Architectures the knob means something on. */
+  readonly arches: readonly Arch[];
+  /** One line for `s2bench profiles`. */
+  readonly doc: string;
+  /** A default that depends on the architecture or kernel version. */
+  readonly defaultFor?: (arch: Arch, version: number) => string;
+}
+
+const BOTH: readonly Arch[] = ARCHES;
+
+/** Every knob. Order is the canonical order of a profile's name. */
 export const KNOBS = {
-  'gmem-folio': ['2m', '4k', '1g'],
-  'gmem-split': ['minimal', '4k'],
-  'eager-split': ['on', 'off'],
-  'nx-huge-pages': ['off', 'on'],
-  'vdpa-release': ['clean', 'leaky', 'free-first'],
-  hypshare: ['fixed', 'v7.1'],
-} as const;
+  'gmem-folio': {
+    values: ['2m', '4k', '1g'],
+    arches: BOTH,
+    doc: 'guest_memfd folio size behind private memory',
+  },
+  'gmem-split': {
+    values: ['minimal', '4k'],
+    arches: BOTH,
+    doc: 'how a conversion splits a huge guest_memfd folio (what-if for huge-folio series)',
+  },
+  'eager-split': {
+    values: ['on', 'off'],
+    arches: BOTH,
+    doc: 'split huge mappings when dirty logging is enabled (x86 eager_page_split)',
+  },
+  'nx-huge-pages': {
+    values: ['off', 'on'],
+    arches: BOTH,
+    doc: 'x86 NX huge pages mitigation (iTLB multihit)',
+  },
+  'vdpa-release': {
+    values: ['clean', 'leaky', 'free-first'],
+    arches: BOTH,
+    doc: 'vhost-vdpa release ordering',
+  },
+  hypshare: {
+    values: ['fixed', 'v7.1'],
+    arches: BOTH,
+    doc: 'pKVM host/EL2 share tracking',
+  },
+} as const satisfies Record<string, KnobSpec>;
 export type KnobName = keyof typeof KNOBS;
-export type Knobs = { [K in KnobName]: (typeof KNOBS)[K][number] };
+export type Knobs = { readonly [K in KnobName]: (typeof KNOBS)[K]['values'][number] };
 
 export interface Profile {
-  /** The canonical spelling: the arch, then every knob that differs from its default, in KNOBS order. */
+  /**
+   * The canonical spelling: the arch, `@version` unless it is the newest, then every knob that differs
+   * from its default for that arch and version, in KNOBS order.
+   */
   readonly name: string;
   readonly arch: Arch;
+  readonly version: KernelVersion;
+  /** kernelVersion(version), for rules: `profile.versionCode >= kernelVersion('6.13')`. */
+  readonly versionCode: number;
   readonly knobs: Knobs;
 }
 
+function knobDefault(knob: KnobName, arch: Arch, version: number): string {
+  const spec: KnobSpec = KNOBS[knob];
+  return spec.defaultFor?.(arch, version) ?? spec.values[0]!;
+}
 
-export function defaultKnobs(): Knobs {
-  return Object.fromEntries(
-    Object.entries(KNOBS).map(([knob, values]) => [knob, values[0]]),
-  ) as unknown as Knobs;
+function defaultKnobs(arch: Arch, version: number): Record<KnobName, string> {
+  const knobs = {} as Record<KnobName, string>;
+  for (const knob of Object.keys(KNOBS) as KnobName[]) knobs[knob] = knobDefault(knob, arch, version);
+  return knobs;
 }
 
 export function parseProfile(text: string): Profile {
-  const [archText, ...knobTexts] = text.split(',').map((part) => part.trim());
-  if (!(ARCHES as readonly string[]).includes(archText ?? '')) {
-    throw new ProfileError(
-      `unknown profile '${archText}' in '${text}': valid profiles are ${ARCHES.join(', ')}`,
-    );
+  const [head, ...knobTexts] = text.split(',').map((part) => part.trim());
+  const at = (head ?? '').indexOf('@');
+  const archText = at < 0 ? head ?? '' : head!.slice(0, at);
+  const versionText = at < 0 ? NEWEST_VERSION : head!.slice(at + 1);
+  if (!(ARCHES as readonly string[]).includes(archText)) {
+    throw new ProfileError(`unknown profile '${archText}' in '${text}': valid profiles are ${ARCHES.join(', ')}`);
   }
-  const knobs = defaultKnobs() as Record<string, string>;
+  if (!(KERNEL_VERSIONS as readonly string[]).includes(versionText)) {
+    throw new ProfileError(`unknown kernel version '${versionText}' in '${text}': modeled versions are ${KERNEL_VERSIONS.join(', ')}`);
+  }
+  const arch = archText as Arch;
+  const version = versionText as KernelVersion;
+  const knobs = defaultKnobs(arch, kernelVersion(version));
   for (const knobText of knobTexts) {
     const eq = knobText.indexOf('=');
     const knob = eq < 0 ? knobText : knobText.slice(0, eq);
     const value = eq < 0 ? '' : knobText.slice(eq + 1);
-    const allowed = (KNOBS as Record<string, readonly string[]>)[knob];
-    if (allowed === undefined) {
-      throw new ProfileError(
-        `unknown knob '${knob}' in profile '${text}': valid knobs are ${describeKnobs()}`,
-      );
+    const spec = (KNOBS as Record<string, KnobSpec>)[knob];
+    if (spec === undefined) {
+      throw new ProfileError(`unknown knob '${knob}' in profile '${text}': valid knobs are ${describeKnobs()}`);
     }
-    if (!allowed.includes(value)) {
-      throw new ProfileError(
-        `bad value '${value}' for knob '${knob}' in profile '${text}': valid values are ${allowed.join('|')}`,
-      );
+    if (!spec.arches.includes(arch)) {
+      throw new ProfileError(`knob '${knob}' in profile '${text}' does not apply to ${arch} (it applies to ${spec.arches.join(', ')})`);
     }
-    knobs[knob] = value;
+    if (!spec.values.includes(value)) {
+      throw new ProfileError(`bad value '${value}' for knob '${knob}' in profile '${text}': valid values are ${spec.values.join('|')}`);
+    }
+    knobs[knob as KnobName] = value;
   }
-  return makeProfile(archText as Arch, knobs as unknown as Knobs);
+  return makeProfile(arch, version, knobs);
 }
 
-function makeProfile(arch: Arch, knobs: Knobs): Profile {
-  const defaults = defaultKnobs();
+function makeProfile(arch: Arch, version: KernelVersion, knobs: Record<KnobName, string>): Profile {
+  const versionCode = kernelVersion(version);
+  const defaults = defaultKnobs(arch, versionCode);
   const changed = (Object.keys(KNOBS) as KnobName[])
     .filter((knob) => knobs[knob] !== defaults[knob])
     .map((knob) => `${knob}=${knobs[knob]}`);
+  const head = version === NEWEST_VERSION ? arch : `${arch}@${version}`;
   // Frozen: one object is made at the boundary and shared by the suite, its jobs and every Vm.
-  return Object.freeze({ name: [arch, ...changed].join(','), arch, knobs: Object.freeze(knobs) });
+  return Object.freeze({
+    name: [head, ...changed].join(','),
+    arch,
+    version,
+    versionCode,
+    knobs: Object.freeze(knobs) as unknown as Knobs,
+  });
 }
 
 export function describeKnobs(): string {
   return Object.entries(KNOBS)
-    .map(([knob, values]) => `${knob}=${values.join('|')}`)
+    .map(([knob, spec]) => `${knob}=${spec.values.join('|')}`)
     .join(', ');
 }
 

@@ -15,7 +15,7 @@
 // bound slots), or accesses crossing a 1 GiB boundary are not shardable: `planShards` says why and the
 // caller replays them whole.
 
-import { M, METRIC_NAMES, METRIC_COUNT, metricId } from '../core/metrics.js';
+import { M, METRICS, METRIC_NAMES, metricId } from '../core/metrics.js';
 import type { Profile } from '../core/profile.js';
 import { Vm } from '../core/vm.js';
 import { allocChunk, appendRows } from '../trace/chunk.js';
@@ -195,11 +195,7 @@ export function mergeShards(
   checks: { dirtyGets: Map<number, { line: number; ret: number | null }>; expects: Map<number, { line: number; metric: string; value: number }> },
 ): MergedReplay {
   const sorted = [...outcomes].sort((a, b) => a.index - b.index);
-  const merged = new Array<number>(METRIC_COUNT).fill(0);
-  for (const o of sorted) for (let m = 0; m < METRIC_COUNT; m++) merged[m]! += o.final[m]!;
-  merged[M.events] = totalRows;
-  merged[M.tlb_flushes] = countUnion(sorted.flatMap((o) => o.flushes), Number.MAX_SAFE_INTEGER);
-  merged[M.tables_peak] = tablesPeak(sorted, Number.MAX_SAFE_INTEGER);
+  const merged = METRIC_NAMES.map((_, id) => metricAtRow(sorted, id, Number.MAX_SAFE_INTEGER, totalRows));
 
   const divergences = mergeDivergences(sorted);
   // dirty_get: the kernel's one answer is the sum of the shards' parts; an errno is the same in every
@@ -231,13 +227,40 @@ export function mergeShards(
   return { counters, divergences };
 }
 
+/**
+ * The single run's value of metric `id` before row `row` (MAX_SAFE_INTEGER: at the end), by the
+ * metric's merge rule (src/core/metrics.ts). `divergences` is summed here and replaced by the
+ * merged list's length once that is known.
+ */
 function metricAtRow(outcomes: readonly ShardOutcome[], id: number, row: number, totalRows: number): number {
-  if (id === M.events) return Math.min(row, totalRows);
-  if (id === M.tlb_flushes) return countUnion(outcomes.flatMap((o) => o.flushes), row);
-  if (id === M.tables_peak) return tablesPeak(outcomes, row);
-  let sum = 0;
-  for (const o of outcomes) sum += o.atExpect.find(([r]) => r === row)?.[1][id] ?? 0;
-  return sum;
+  const rule = METRICS[METRIC_NAMES[id]!].merge;
+  switch (rule) {
+    case 'rows':
+      return Math.min(row, totalRows);
+    case 'once':
+      return valuesAt(outcomes[0], row)?.[id] ?? 0;
+    case 'flush-union':
+      return countUnion(outcomes.flatMap((o) => o.flushes), row);
+    case 'tables-peak':
+      return tablesPeak(outcomes, row);
+    case 'sum':
+    case 'divergences': {
+      let sum = 0;
+      for (const o of outcomes) sum += valuesAt(o, row)?.[id] ?? 0;
+      return sum;
+    }
+    default:
+      return unhandled(rule);
+  }
+}
+
+/** A shard's counters before `row` (its snapshot at that expect row), or at the end. */
+function valuesAt(o: ShardOutcome | undefined, row: number): readonly number[] | undefined {
+  return row === Number.MAX_SAFE_INTEGER ? o?.final : o?.atExpect.find(([r]) => r === row)?.[1];
+}
+
+function unhandled(rule: never): never {
+  throw new Error(`shard merge: no rule for '${String(rule)}'`);
 }
 
 /** Distinct (row, n-th flush) pairs before `beforeRow`. */

@@ -52,6 +52,10 @@ export function formatCompareCsv(c: Comparison): string {
       t.verdict,
     ]);
   }
+  for (const x of c.estimates) {
+    const delta = x.base !== 0 ? (x.new / x.base - 1) * 100 : NaN;
+    records.push(['estimate', x.trace, x.profile, x.metric, x.unit, num(x.base), num(x.new), num(delta), '', '', '', '', '', '', `estimate (${c.costSource ?? ''})`]);
+  }
   return stringify(records, { header: true, columns: [...COMPARE_COLUMNS] });
 }
 
@@ -72,6 +76,21 @@ function table(rows: string[][]): string {
 }
 
 const MAX_LISTED = 40;
+
+/** Estimate deltas, both sides priced with one table; only pairs where some estimate is not zero. */
+function estimateText(c: Comparison): string {
+  const shown = c.estimates.filter((x) => x.base !== 0 || x.new !== 0);
+  if (shown.length === 0) return '';
+  let out = `\nestimated guest-visible time (ESTIMATES from counts x costs: ${c.costSource ?? 'unknown table'}):\n`;
+  const rows: string[][] = [['trace', 'profile', 'estimate', 'base', 'new', 'delta']];
+  for (const x of shown.slice(0, MAX_LISTED)) {
+    const sign = x.delta > 0 ? '+' : '';
+    rows.push([x.trace, x.profile, x.metric, formatMetric(x.base, x.unit), formatMetric(x.new, x.unit), `${sign}${formatMetric(x.delta, x.unit)}`]);
+  }
+  out += table(rows);
+  if (shown.length > MAX_LISTED) out += `... and ${shown.length - MAX_LISTED} more in compare.csv\n`;
+  return out;
+}
 
 /** benchstat-like text: timing per trace x profile x metric, then behaviour changes, then the verdict. */
 export function formatCompareText(c: Comparison, allowBehaviourChange: boolean): string {
@@ -109,6 +128,7 @@ export function formatCompareText(c: Comparison, allowBehaviourChange: boolean):
     out += table(changeRows);
     if (changes.length > MAX_LISTED) out += `... and ${changes.length - MAX_LISTED} more in compare.csv\n`;
   }
+  out += estimateText(c);
   for (const f of c.failures) out += clean(`FAILED in ${f.side}: ${f.trace} [${f.profile}] repeat ${f.repeat}: ${f.error}`) + '\n';
   const threshold = `${(c.options.threshold * 100).toFixed(c.options.threshold * 100 < 1 ? 2 : 0)}%`;
   out += '\n';

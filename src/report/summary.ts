@@ -1,6 +1,7 @@
 // summary.csv: one row per trace x profile with the headline figures, for a quick look in a spreadsheet.
 
 import { stringify } from 'csv-stringify/sync';
+import type { MetricName } from '../core/metrics.js';
 import type { Group } from './groups.js';
 import { relativeSpread, spread } from './stats.js';
 
@@ -28,7 +29,7 @@ export const SUMMARY_MODELED = [
   'hypshare.phantom',
   'hypshare.lost',
   'divergences',
-] as const;
+] as const satisfies readonly MetricName[];
 
 export const SUMMARY_COLUMNS = [
   'trace',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PROFILE, parseProfile } from '../../src/core/profile.js';
+import { DEFAULT_PROFILE, KERNEL_VERSIONS, NEWEST_VERSION, kernelVersion, parseProfile } from '../../src/core/profile.js';
 import { ProfileError } from '../../src/errors.js';
 
 test('a bare arch is the default profile', () => {
@@ -18,4 +18,21 @@ test('unknown profile, knob or value is an error that lists the valid ones', () 
   assert.throws(() => parseProfile('riscv'), (e: unknown) => e instanceof ProfileError && /x86-tdp, arm64-s2/.test(e.message));
   assert.throws(() => parseProfile('x86-tdp,bogus=1'), /valid knobs are gmem-folio=2m\|4k\|1g/);
   assert.throws(() => parseProfile('x86-tdp,gmem-folio=3m'), /valid values are 2m\|4k\|1g/);
+});
+
+test('NAME@VERSION names a modeled kernel; a bare name is the newest, and the canonical name says which', () => {
+  const newest = parseProfile('x86-tdp');
+  assert.equal(newest.version, NEWEST_VERSION);
+  assert.deepEqual(parseProfile(`x86-tdp@${NEWEST_VERSION}`), newest);
+  const lts = parseProfile('x86-tdp@6.12,eager-split=off');
+  assert.equal(lts.version, '6.12');
+  assert.equal(lts.versionCode, 6012);
+  assert.equal(lts.name, 'x86-tdp@6.12,eager-split=off');
+  assert.ok(kernelVersion('6.6') < kernelVersion('6.12') && kernelVersion('6.18') < kernelVersion('7.1'));
+  assert.throws(() => parseProfile('x86-tdp@5.4'), (e: unknown) => e instanceof ProfileError && new RegExp(KERNEL_VERSIONS.join(', ')).test(e.message));
+});
+
+test('a profile is a frozen object', () => {
+  const p = parseProfile('arm64-s2');
+  assert.ok(Object.isFrozen(p) && Object.isFrozen(p.knobs));
 });

@@ -34,6 +34,9 @@ function mixedTrace(): LoadedTrace {
   for (let i = 0; i < 3000; i++) rows.push({ op: 'write', vcpu: 2, gpa: 4n * GIB + BigInt(next(1 << 20)) * 4096n });
   rows.push({ op: 'dirty_get', slot: 1, ret: 1 });
   rows.push({ op: 'expect', flags: 'tlb.flushes', ret: 0 });
+  // Barrier ioctls are counted once per trace, not once per shard (PER_BARRIER_METRICS).
+  rows.push({ op: 'expect', flags: 'memslot.creates', ret: 2 });
+  rows.push({ op: 'expect', flags: 'dirty.gets', ret: 1 });
   rows.push({ op: 'unmap_hva', hva: hva1 + GIB - 4n * MIB2, size: 8n * MIB2 });
   rows.push({ op: 'memslot', slot: 2, gpa: 8n * GIB, size: 0n, hva: hva2, ret: 0 });
   rows.push({ op: 'dirty_get', slot: 2, ret: 0 });
@@ -50,6 +53,11 @@ test('a sharded replay merges to exactly the single-thread counters and divergen
     const whole = replayTrace(trace, parseProfile(profile));
     assert.ok(whole.counters['faults']! > 5000, 'the trace does real work');
     assert.ok(whole.divergences.length >= 5, 'the wrong expect and dirty_get values diverge');
+    assert.deepEqual(
+      [whole.counters['memslot.creates'], whole.counters['memslot.flag_changes'], whole.counters['memslot.deletes'], whole.counters['dirty.gets']],
+      [2, 1, 1, 1],
+    );
+    assert.ok(!whole.divergences.some((d) => /memslot\.creates|dirty\.gets/.test(d.expected)), 'per-op counts as expected');
     for (const shards of [1, 2, 3, 4]) {
       const sharded = await replaySharded(trace, shards, { profile: parseProfile(profile), workers: 0 });
       assert.equal(sharded.shards, shards);

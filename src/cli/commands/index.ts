@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { registerBenchCommand } from './bench.js';
+import { registerCalibrateCommand } from './calibrate.js';
 import { registerGenCommand } from './gen.js';
 import { registerImportCommands } from './import.js';
 import { registerMergeCommand } from './merge.js';
@@ -21,4 +22,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerReplayCommand,
   registerImportCommands,
   registerGenCommand,
+  registerCalibrateCommand,
 ];

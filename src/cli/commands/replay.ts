@@ -12,12 +12,15 @@ import { replayTrace, type Divergence, type ReplayResult } from '../../replay/en
 import { profilesFor } from '../../replay/suite.js';
 import { readTrace } from '../../trace/io.js';
 import type { TraceMeta } from '../../trace/schema.js';
+import { withEstimateMetrics } from '../../estimate/apply.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+import { COSTS_OPTION_HELP, loadCostsOption } from './costs-option.js';
 
 interface ReplayCliOptions {
   profile?: string;
   check: boolean;
   json: boolean;
+  costs?: string;
 }
 
 export function registerReplayCommand(program: Command): void {
@@ -28,6 +31,7 @@ export function registerReplayCommand(program: Command): void {
     .option('-p, --profile <profile>', "profile, e.g. arm64-s2 or x86-tdp,eager-split=off (default: each of the trace's own, else x86-tdp)")
     .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
     .option('--json', 'print the result as JSON', false)
+    .option('--costs <file>', COSTS_OPTION_HELP)
     .action(async (trace: string, opts: ReplayCliOptions) => {
       process.exitCode = await replayCommand(trace, opts, (text) => process.stdout.write(text));
     });
@@ -38,17 +42,25 @@ export async function replayCommand(
   opts: ReplayCliOptions,
   write: (text: string) => void,
 ): Promise<number> {
+  const costs = await loadCostsOption(opts.costs);
   const trace = await readTrace(path);
   const profiles = replayProfiles(path, trace.meta, opts.profile);
   // The trace's chunks are arrays, so each profile replays the same loaded trace.
-  const results = profiles.map((profile) => replayTrace(trace, profile, { check: opts.check }));
+  const results = profiles.map((profile) => {
+    const replayed = replayTrace(trace, profile, { check: opts.check });
+    // Priced after the replay, from its counts (src/estimate/); absent when the table has no costs for the profile.
+    const result = { ...replayed, counters: withEstimateMetrics(replayed.counters, costs.table, replayed.profile) };
+    const priced = Object.keys(result.counters).some((name) => name.startsWith('estimate.'));
+    const source = priced ? `estimate.* are estimates priced with ${costs.source}` : `no estimates: ${costs.source} has no costs for ${result.profile}`;
+    return { result, source };
+  });
   if (opts.json) {
-    const json = results.map((result) => toJson(path, result));
+    const json = results.map(({ result, source }) => ({ ...toJson(path, result), costs: source }));
     write(`${JSON.stringify(json.length === 1 ? json[0] : json, null, 2)}\n`);
   } else {
-    write(results.map((result) => formatResult(path, result, opts.check)).join('\n'));
+    write(results.map(({ result, source }) => formatResult(path, result, opts.check) + `${source}\n`).join('\n'));
   }
-  return opts.check && results.some((r) => r.divergences.length > 0) ? EXIT_FAILURE : EXIT_OK;
+  return opts.check && results.some(({ result }) => result.divergences.length > 0) ? EXIT_FAILURE : EXIT_OK;
 }
 
 /** `x86_64` / `aarch64` (or `arm64`, as importers spell it) of a trace's `# arch:`, to a profile arch. */
@@ -92,7 +104,8 @@ export function formatResult(path: string, result: ReplayResult, check: boolean)
   const width = Math.max(...names.map((name) => name.length));
   for (const name of names) {
     const value = result.counters[name]!;
-    lines.push(`${name.padEnd(width)}  ${String(value).padStart(14)}${metricUnit(name) === 'bytes' ? ' bytes' : ''}`);
+    const unit = name.startsWith('estimate.') ? (name.endsWith('_ms') ? ' ms (estimate)' : ' (estimate)') : metricUnit(name) === 'bytes' ? ' bytes' : '';
+    lines.push(`${name.padEnd(width)}  ${String(name.endsWith('_ms') ? +value.toFixed(6) : value).padStart(14)}${unit}`);
   }
   if (check) {
     lines.push('');

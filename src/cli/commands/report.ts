@@ -15,6 +15,7 @@ import { readRunDir, type LoadedRun } from '../../report/run-dir.js';
 import { renderRunReport } from '../../report/write.js';
 import { InputError, UsageError } from '../../errors.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+import { loadCostsOption } from './costs-option.js';
 
 interface CompareCliOptions {
   threshold: string;
@@ -24,6 +25,7 @@ interface CompareCliOptions {
   out?: string;
   baseProfile?: string;
   newProfile?: string;
+  costs?: string;
 }
 
 /** `out` is where results print (tests pass their own stream). */
@@ -53,6 +55,7 @@ export function registerReportCommands(program: Command, out: NodeJS.WritableStr
     .option('-o, --out <dir>', 'where to write compare.csv and compare.html (default: NEW)')
     .option('--base-profile <profile>', "compare BASE's jobs under this profile ...")
     .option('--new-profile <profile>', "... with NEW's jobs under this one, trace by trace (BASE and NEW may be one run)")
+    .option('--costs <file>', 'cost table both sides\' counts are priced with for the estimate deltas (default: the shipped table from this machine kind)')
     .action(async (baseDir: string, newDir: string, opts: CompareCliOptions) => {
       process.exitCode = await compareCommand(baseDir, newDir, opts, out);
     });
@@ -78,7 +81,8 @@ function loadRun(dir: string): Promise<LoadedRun> {
 }
 
 async function compareCommand(baseDir: string, newDir: string, opts: CompareCliOptions, out: NodeJS.WritableStream): Promise<number> {
-  const options = { threshold: parseThreshold(opts.threshold), alpha: parseAlpha(opts.alpha) };
+  const costs = await loadCostsOption(opts.costs);
+  const options = { threshold: parseThreshold(opts.threshold), alpha: parseAlpha(opts.alpha), costs: { table: costs.table, source: costs.source } };
   let [base, next] = await Promise.all([loadRun(baseDir), loadRun(newDir)]);
   if ((opts.baseProfile === undefined) !== (opts.newProfile === undefined)) {
     throw new UsageError('--base-profile and --new-profile go together');

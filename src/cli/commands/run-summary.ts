@@ -1,16 +1,17 @@
 // The few lines `s2bench run` prints when it ends: one row per trace x profile (the report's own
 // grouping) with faults and faults/s beside events/s and the seed systems' findings where non-zero,
-// micro-benchmarks as a line of their own, failures spelled out.
+// its estimated guest time, micro-benchmarks as a line of their own, failures spelled out.
 
-import { formatSi } from '../../report/format.js';
+import { formatMetric, formatSi } from '../../report/format.js';
 import { groupJobs } from '../../report/groups.js';
 import { faultsPerSecond, headlines, isMicroGroup } from '../../report/headline.js';
 import { median } from '../../report/stats.js';
 import { groupStatus } from '../../report/summary.js';
 import type { JobResult } from '../../report/types.js';
 
-export function printSummary(results: JobResult[], outDir: string, out: NodeJS.WritableStream = process.stdout): void {
-  const rows: string[][] = [['trace', 'profile', 'events', 'faults', 'faults/s', 'events/s', 'status', 'findings']];
+/** `costs` names the cost table the estimates were priced with. */
+export function printSummary(results: JobResult[], outDir: string, costs?: string, out: NodeJS.WritableStream = process.stdout): void {
+  const rows: string[][] = [['trace', 'profile', 'events', 'faults', 'faults/s', 'est. guest time', 'events/s', 'status', 'findings']];
   const groups = groupJobs(results);
   for (const g of groups.filter((group) => !isMicroGroup(group))) {
     const m = g.modeled;
@@ -20,6 +21,7 @@ export function printSummary(results: JobResult[], outDir: string, out: NodeJS.W
       String(m['events'] ?? '-'),
       String(m['faults'] ?? '-'),
       faultsPerSecond(g),
+      m['estimate.total_ms'] !== undefined ? `~${formatMetric(m['estimate.total_ms'], 'ms')}` : '-',
       `${formatSi(median(g.timing['rate.events_per_s'] ?? []))}/s`,
       g.failures.length === 0 ? groupStatus(g) : `${g.failures.length}/${g.repeats} failed`,
       headlines(g).map((h) => h.text).join(', '),
@@ -35,4 +37,5 @@ export function printSummary(results: JobResult[], outDir: string, out: NodeJS.W
     if (r.status === 'failed') out.write(`FAILED ${r.trace} [${r.profile}] repeat ${r.repeat}: ${r.error ?? 'unknown error'}\n`);
   }
   out.write(`report: ${outDir}/report.html\n`);
+  if (costs !== undefined) out.write(`est. guest time: an estimate, counts x costs from ${costs}\n`);
 }

@@ -11,11 +11,13 @@ import { runSuite, type SuiteOptions } from '../../replay/run-suite.js';
 import { parseSuiteShard } from '../../replay/suite.js';
 import type { JobResult, PoolInfo } from '../../report/types.js';
 import { collectRunInfo } from '../../report/run-info.js';
-import { comparisonFails } from '../../report/compare.js';
+import { comparisonFails, DEFAULT_COMPARE_OPTIONS } from '../../report/compare.js';
 import { formatCompareText } from '../../report/compare-output.js';
 import { writeRun } from '../../report/write.js';
 import { UsageError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
+import { addEstimates } from '../../estimate/apply.js';
+import { COSTS_OPTION_HELP, loadCostsOption } from './costs-option.js';
 import { printSummary } from './run-summary.js';
 import { newRunId } from './run-id.js';
 
@@ -33,6 +35,7 @@ interface RunCliOptions {
   shard?: string;
   baseline?: string;
   micro: boolean;
+  costs?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -56,6 +59,7 @@ export function registerRunCommand(program: Command): void {
     .option('--shard <i/n>', 'run only shard i of n of the suite (for CI runners)')
     .option('--baseline <dir>', 'a previous run to compare with, embedded in the report')
     .option('--micro', 'also run the core micro-benchmarks (after the suite, on the main thread)', false)
+    .option('--costs <file>', COSTS_OPTION_HELP)
     .action(async (inputs: string[], opts: RunCliOptions) => {
       process.exitCode = await runCommand(inputs, opts);
     });
@@ -73,6 +77,7 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   const outDir = resolve(opts.out ?? join('reports', runId));
   // Command-line profiles are parsed here, at the boundary: a typo is a usage error, not failed jobs.
   const profiles = opts.profile.map(parseProfile);
+  const costs = await loadCostsOption(opts.costs);
   const suiteOptions: SuiteOptions = {
     inputs,
     workers: positiveInt('workers', opts.workers, 0),
@@ -95,7 +100,8 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   }
   if (suite.jobs.length === 0) throw new UsageError(`no traces found in ${inputs.join(', ')}${opts.filter ? ` matching ${opts.filter}` : ''}`);
 
-  const results = [...suite.results];
+  // Estimates are priced here, after the replays: the core only counts.
+  const results = addEstimates(suite.results, costs.table);
   if (opts.micro) {
     // After the pool has stopped, so the micro figures are not measured against busy workers.
     const profile = profiles[0] ?? DEFAULT_PROFILE;
@@ -106,14 +112,15 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
       runId,
       startedAt,
       finishedAt: new Date(),
-      options: { ...suiteOptions, profiles: profiles.map((p) => p.name), onPlan: undefined, onResult: undefined },
+      options: { ...suiteOptions, profiles: profiles.map((p) => p.name), onPlan: undefined, onResult: undefined, costs: costs.source },
       traces: suite.traces,
       results,
     })),
     pool: poolInfo(suite.results, Math.max(1, suiteOptions.workers), suite.wallMs),
   };
-  const written = await writeRun(outDir, runInfo, results, opts.baseline !== undefined ? { baselineDir: opts.baseline } : {});
-  printSummary(results, outDir);
+  const compare = { ...DEFAULT_COMPARE_OPTIONS, costs: { table: costs.table, source: costs.source } };
+  const written = await writeRun(outDir, runInfo, results, opts.baseline !== undefined ? { baselineDir: opts.baseline, compare } : {});
+  printSummary(results, outDir, costs.source);
   const pool = runInfo.pool;
   process.stdout.write(
     `pool: ${pool.workers} worker(s), ${(pool.wallMs / 1000).toFixed(2)} s wall, utilization ${(pool.utilization * 100).toFixed(0)}% (timed loads and replays; JIT warm-ups not counted)\n`,

@@ -1,8 +1,9 @@
 // The stage-2 page table: a radix tree of 512-entry tables in one growable Int32Array pool with a free
 // list. All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries
 // (and empty ones), before descending into a table and after returning from it, as arm64's
-// kvm_pgtable_walk() does. Map, zap, split, write-protect and count are small visitors
-// (./visitors.ts); none of them has its own loop over the tree.
+// kvm_pgtable_walk() does: one callback per walker, told which visit it is in, given the visit's
+// context (entry, level, the walk's range) as arguments rather than reading fields of the table. Map, zap, split,
+// write-protect and count are small visitors (./visitors.ts); none has its own loop over the tree.
 
 import { M } from '../metrics.js';
 import {
@@ -16,19 +17,25 @@ import {
   tablePte,
 } from './pte.js';
 
-/** When a visitor wants to be called (kvm_pgtable_walk_flags). */
+/** What a walker asks to visit, and which visit a callback is in (kvm_pgtable_walk_flags). */
 export const WALK_LEAF = 1 << 0;
 export const WALK_TABLE_PRE = 1 << 1;
 export const WALK_TABLE_POST = 1 << 2;
 
-export interface Visitor {
-  readonly walkFlags: number;
-  /** A non-table entry (a leaf or an empty entry) at pool index `idx` covering gfns from `gfn`. */
-  leaf(s: Stage2, idx: number, level: number, gfn: number): void;
-  /** A table entry, before the walker descends (the visitor may replace it). */
-  tablePre(s: Stage2, idx: number, level: number, gfn: number): void;
-  /** A table entry, after the walker returned from it. */
-  tablePost(s: Stage2, idx: number, level: number, gfn: number): void;
+/**
+ * A walk's callback and the visits it wants (arm64's struct kvm_pgtable_walker). The walker object is
+ * also its own data (pgtable.c's `arg`): a method rather than a function value, so that V8 keeps the
+ * call site's feedback per walker class and can inline the callback into the walk.
+ */
+export interface Walker {
+  readonly flags: number;
+  /**
+   * Called for every visit the flags ask for; `visit` is WALK_LEAF, WALK_TABLE_PRE or WALK_TABLE_POST.
+   * The rest is pgtable.c's struct kvm_pgtable_visit_ctx, passed as arguments so that a walk allocates
+   * nothing: the entry's pool index (ptep), level and first gfn (addr), and the walk's range
+   * [start, end).
+   */
+  visit(s: Stage2, visit: number, idx: number, level: number, gfn: number, start: number, end: number): void;
 }
 
 const INITIAL_TABLES = 64;
@@ -53,10 +60,6 @@ export class Stage2 {
    */
   flushLog: ((flushed: boolean) => void) | null = null;
   onTablesChanged: (() => void) | null = null;
-  /** The range of the walk in progress: visitors read it. */
-  walkStart = 0;
-  walkEnd = 0;
-
   constructor(
     rootLevel: number,
     readonly counters: Float64Array,
@@ -70,51 +73,38 @@ export class Stage2 {
     this.allocTable(); // the root, table 0
   }
 
-  /** Walk every entry overlapping gfns [start, end), calling `v` as its walkFlags ask. */
-  walk(start: number, end: number, v: Visitor): void {
-    const savedStart = this.walkStart;
-    const savedEnd = this.walkEnd;
-    this.walkStart = start;
-    this.walkEnd = end;
-    this.walkTable(0, this.rootLevel, 0, start, end, v);
-    this.walkStart = savedStart;
-    this.walkEnd = savedEnd;
+  /** Walk every entry overlapping gfns [start, end), calling the walker as its flags ask (kvm_pgtable_walk()). */
+  walk(start: number, end: number, walker: Walker): void {
+    this.walkTable(0, this.rootLevel, 0, start, end, walker);
   }
 
   /** Walk one table's subtree only (used to tear a subtree down from inside another walk). */
-  walkSubtree(table: number, level: number, base: number, v: Visitor): void {
-    const savedStart = this.walkStart;
-    const savedEnd = this.walkEnd;
-    const end = base + LEVEL_PAGES[level]! * PTRS_PER_TABLE;
-    this.walkStart = base;
-    this.walkEnd = end;
-    this.walkTable(table, level, base, base, end, v);
-    this.walkStart = savedStart;
-    this.walkEnd = savedEnd;
+  walkSubtree(table: number, level: number, base: number, walker: Walker): void {
+    this.walkTable(table, level, base, base, base + LEVEL_PAGES[level]! * PTRS_PER_TABLE, walker);
   }
 
-  private walkTable(table: number, level: number, base: number, start: number, end: number, v: Visitor): void {
+  /** __kvm_pgtable_walk() of one table: its entries in [start, end), children depth first. */
+  private walkTable(table: number, level: number, base: number, start: number, end: number, walker: Walker): void {
     const span = LEVEL_PAGES[level]!;
     // Multiplying by 2^-9k is exact and cheaper than dividing.
     const inv = LEVEL_INV[level]!;
     let i = start > base ? Math.floor((start - base) * inv) : 0;
     const last = Math.min(PTRS_PER_TABLE, Math.ceil((end - base) * inv));
-    const flags = v.walkFlags;
+    const flags = walker.flags;
     for (; i < last; i++) {
       const idx = table * PTRS_PER_TABLE + i;
       const gfn = base + i * span;
       let pte = this.pool[idx]!;
-      if ((pte & PTE_TABLE) === 0) {
-        if ((flags & WALK_LEAF) !== 0) v.leaf(this, idx, level, gfn);
+      // __kvm_pgtable_visit(): a leaf (or empty) entry gets WALK_LEAF, a table entry WALK_TABLE_PRE;
+      // the entry is read again after the callback, which may have replaced it.
+      const visit = (pte & PTE_TABLE) === 0 ? WALK_LEAF : WALK_TABLE_PRE;
+      if ((flags & visit) !== 0) {
+        walker.visit(this, visit, idx, level, gfn, start, end);
         pte = this.pool[idx]!;
-        if ((pte & PTE_TABLE) === 0) continue;
-      } else if ((flags & WALK_TABLE_PRE) !== 0) {
-        v.tablePre(this, idx, level, gfn);
-        pte = this.pool[idx]!;
-        if ((pte & PTE_TABLE) === 0) continue;
       }
-      this.walkTable(pteChild(pte), level - 1, gfn, start, end, v);
-      if ((flags & WALK_TABLE_POST) !== 0) v.tablePost(this, idx, level, gfn);
+      if ((pte & PTE_TABLE) === 0) continue;
+      this.walkTable(pteChild(pte), level - 1, gfn, start, end, walker);
+      if ((flags & WALK_TABLE_POST) !== 0) walker.visit(this, WALK_TABLE_POST, idx, level, gfn, start, end);
     }
   }
 
@@ -231,3 +221,4 @@ export class Stage2 {
     return isLeaf(this.pool[idx]!);
   }
 }
+

@@ -1,6 +1,7 @@
 // The stage-2 operations, each a short visitor of Stage2.walk() (arm64 pgtable.c style): map one
-// leaf, zap a range, split huge leaves, write-protect, count. Visitors are allocated once per table and
-// keep their arguments and results in fields, so calling them allocates nothing.
+// leaf, zap a range, split huge leaves, write-protect, count. Each walker has one callback, told by
+// WALK_* which visit it is in, and keeps its arguments and results in fields; walkers are allocated
+// once per table and reused, so an operation allocates nothing.
 
 import {
   LEVEL_PAGES,
@@ -13,7 +14,7 @@ import {
   pteChild,
   pteLevel,
 } from './pte.js';
-import { Stage2, WALK_LEAF, WALK_TABLE_POST, WALK_TABLE_PRE, type Visitor } from './table.js';
+import { Stage2, WALK_LEAF, WALK_TABLE_POST, WALK_TABLE_PRE, type Walker } from './table.js';
 
 /** map() results. */
 export const MAP_NEW = 0;
@@ -22,14 +23,24 @@ export const MAP_UPDATED = 1;
 /** The leaf already allowed the access: KVM's RET_PF_SPURIOUS. */
 export const MAP_SPURIOUS = 2;
 
-class MapVisitor implements Visitor {
-  readonly walkFlags = WALK_LEAF | WALK_TABLE_PRE;
+/** stage2_map_walker(): install the leaf at the target level, making room above it. */
+class MapWalker implements Walker {
+  readonly flags = WALK_LEAF | WALK_TABLE_PRE;
   level = 0;
   perms = 0;
   result = MAP_NEW;
-  constructor(private readonly zapper: ZapVisitor) {}
+  /** Tears down a table a huge leaf replaces. */
+  constructor(private readonly zapper: ZapWalker) {}
 
-  leaf(s: Stage2, idx: number, level: number): void {
+  visit(s: Stage2, visit: number, idx: number, level: number, gfn: number): void {
+        if (visit === WALK_TABLE_PRE) {
+      if (level !== this.level) return;
+      // A huge mapping replaces a table of smaller ones: tear the subtree down first.
+      this.zapper.zapSubtree(s, idx, level, gfn);
+      s.setLeaf(idx, level, this.perms);
+      this.result = MAP_NEW;
+      return;
+    }
     const pte = s.pool[idx]!;
     if (level === this.level) {
       if (pte === 0) {
@@ -52,35 +63,24 @@ class MapVisitor implements Visitor {
     if (pte === 0) s.linkTable(idx);
     else if (isLeaf(pte)) s.splitLeaf(idx, pteLevel(pte));
   }
-
-  tablePre(s: Stage2, idx: number, level: number, gfn: number): void {
-    if (level !== this.level) return;
-    // A huge mapping replaces a table of smaller ones: tear the subtree down first.
-    this.zapper.zapSubtree(s, idx, level, gfn);
-    s.setLeaf(idx, level, this.perms);
-    this.result = MAP_NEW;
-  }
-
-  tablePost(): void {}
 }
 
-class ZapVisitor implements Visitor {
-  readonly walkFlags = WALK_LEAF | WALK_TABLE_POST;
+/** stage2_unmap_walker(): clear leaves, free the tables the range wholly covered. */
+class ZapWalker implements Walker {
+  readonly flags = WALK_LEAF | WALK_TABLE_POST;
   zapped = 0;
 
-  leaf(s: Stage2, idx: number): void {
-    // A huge leaf that only partly overlaps the range is zapped whole, as KVM does.
-    if (isLeaf(s.pool[idx]!)) {
-      s.clearLeaf(idx);
-      this.zapped++;
+  visit(s: Stage2, visit: number, idx: number, level: number, gfn: number, start: number, end: number): void {
+        if (visit === WALK_LEAF) {
+      // A huge leaf that only partly overlaps the range is zapped whole, as KVM does.
+      if (isLeaf(s.pool[idx]!)) {
+        s.clearLeaf(idx);
+        this.zapped++;
+      }
+      return;
     }
-  }
-
-  tablePre(): void {}
-
-  tablePost(s: Stage2, idx: number, level: number, gfn: number): void {
-    // Every entry below was inside the range, so the child is empty now: free it.
-    if (gfn >= s.walkStart && gfn + LEVEL_PAGES[level]! <= s.walkEnd) {
+    // WALK_TABLE_POST: every entry below was inside the range, so the child is empty now: free it.
+    if (gfn >= start && gfn + LEVEL_PAGES[level]! <= end) {
       const child = pteChild(s.pool[idx]!);
       s.pool[idx] = 0;
       s.freeTable(child);
@@ -96,105 +96,98 @@ class ZapVisitor implements Visitor {
   }
 }
 
-class SplitVisitor implements Visitor {
-  readonly walkFlags = WALK_LEAF;
+/** stage2_split_walker(): split every huge leaf above the target level. */
+class SplitWalker implements Walker {
+  readonly flags = WALK_LEAF;
   target = 0;
   split = 0;
 
-  leaf(s: Stage2, idx: number, level: number): void {
-    const pte = s.pool[idx]!;
-    if (level > this.target && isLeaf(pte)) {
+  visit(s: Stage2, _visit: number, idx: number, level: number): void {
+        if (level > this.target && isLeaf(s.pool[idx]!)) {
       s.splitLeaf(idx, level);
       this.split++;
     }
   }
-
-  tablePre(): void {}
-  tablePost(): void {}
 }
 
-class WrprotVisitor implements Visitor {
-  readonly walkFlags = WALK_LEAF;
+/** stage2_attr_walker() clearing the write permission. */
+class WrprotWalker implements Walker {
+  readonly flags = WALK_LEAF;
   changed = 0;
 
-  leaf(s: Stage2, idx: number): void {
-    const pte = s.pool[idx]!;
+  visit(s: Stage2, _visit: number, idx: number, level: number): void {
+        const pte = s.pool[idx]!;
     if (isLeaf(pte) && (pte & PTE_W) !== 0) {
       s.pool[idx] = pte & ~PTE_W;
       this.changed++;
     }
   }
-
-  tablePre(): void {}
-  tablePost(): void {}
 }
 
-class CountVisitor implements Visitor {
-  readonly walkFlags = WALK_LEAF;
+/** Present leaves per level. */
+class CountWalker implements Walker {
+  readonly flags = WALK_LEAF;
   readonly byLevel = new Float64Array(3);
 
-  leaf(s: Stage2, idx: number): void {
+  visit(s: Stage2, _visit: number, idx: number, level: number): void {
     const pte = s.pool[idx]!;
     if (isLeaf(pte)) this.byLevel[pteLevel(pte)]!++;
   }
-
-  tablePre(): void {}
-  tablePost(): void {}
 }
 
 /** The operations the fault handler and the ioctls perform on a stage-2 table. */
 export class Stage2Mmu {
-  private readonly zapper = new ZapVisitor();
-  private readonly mapper = new MapVisitor(this.zapper);
-  private readonly splitter = new SplitVisitor();
-  private readonly wrprotector = new WrprotVisitor();
-  private readonly counter = new CountVisitor();
+  private readonly zapper = new ZapWalker();
+  private readonly mapper = new MapWalker(this.zapper);
+  private readonly splitter = new SplitWalker();
+  private readonly wrprotector = new WrprotWalker();
+  private readonly counter = new CountWalker();
 
   constructor(readonly s2: Stage2) {}
 
   /** Map gfn at `level` (gfn need not be aligned) with `perms` (PTE_W / PTE_X / ... bits). */
   map(gfn: number, level: number, perms: number): number {
-    const v = this.mapper;
-    v.level = level;
-    v.perms = perms;
-    v.result = MAP_NEW;
-    this.s2.walk(gfn, gfn + 1, v);
-    return v.result;
+    const w = this.mapper;
+    w.level = level;
+    w.perms = perms;
+    w.result = MAP_NEW;
+    this.s2.walk(gfn, gfn + 1, w);
+    return w.result;
   }
 
   /** Zap every leaf overlapping gfns [start, end); one TLB flush if anything went. */
   zap(start: number, end: number): number {
-    const v = this.zapper;
-    v.zapped = 0;
-    this.s2.walk(start, end, v);
-    this.s2.flushIf(v.zapped > 0);
-    return v.zapped;
+    const w = this.zapper;
+    w.zapped = 0;
+    this.s2.walk(start, end, w);
+    this.s2.flushIf(w.zapped > 0);
+    return w.zapped;
   }
 
   /** Split the huge leaves in [start, end) down to `level` (kvm_mmu_slot_try_split_huge_pages). */
   split(start: number, end: number, level: number): number {
-    const v = this.splitter;
-    v.target = level;
-    v.split = 0;
-    this.s2.walk(start, end, v);
-    this.s2.flushIf(v.split > 0);
-    return v.split;
+    const w = this.splitter;
+    w.target = level;
+    w.split = 0;
+    this.s2.walk(start, end, w);
+    this.s2.flushIf(w.split > 0);
+    return w.split;
   }
 
   /** Write-protect the leaves in [start, end); returns how many changed (the caller flushes once). */
   wrprot(start: number, end: number): number {
-    const v = this.wrprotector;
-    v.changed = 0;
-    this.s2.walk(start, end, v);
-    return v.changed;
+    const w = this.wrprotector;
+    w.changed = 0;
+    this.s2.walk(start, end, w);
+    return w.changed;
   }
 
   /** Count present leaves per level in [start, end) into `out` (length 3). */
   count(start: number, end: number, out: Float64Array): void {
-    const v = this.counter;
-    v.byLevel.fill(0);
-    this.s2.walk(start, end, v);
-    out.set(v.byLevel);
+    const w = this.counter;
+    w.byLevel.fill(0);
+    this.s2.walk(start, end, w);
+    out.set(w.byLevel);
   }
 }
 

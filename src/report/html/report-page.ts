@@ -16,6 +16,7 @@ import { comparisonSection } from './compare-page.js';
 import { figure } from './figure.js';
 import { seriesFigures } from './series-charts.js';
 import { escapeHtml as e } from './escape.js';
+import { estimateBlock, estimateCell, estimateNote } from './estimates.js';
 import { renderPage } from './page.js';
 
 export interface ReportModel {
@@ -102,7 +103,7 @@ function rateCell(g: Group): string {
  */
 function summaryTable(groups: readonly Group[]): string {
   let html = '<div class="table-wrap"><table class="summary"><thead><tr><th class="l">trace</th><th class="l">profile</th><th class="l">status</th>' +
-    '<th>events</th><th>faults</th><th>faults/s</th><th>events/s</th><th class="l">findings</th></tr></thead><tbody>';
+    '<th>events</th><th>faults</th><th>faults/s</th><th>est. guest time</th><th>events/s</th><th class="l">findings</th></tr></thead><tbody>';
   groups.forEach((g, i) => {
     if (isMicroGroup(g)) return;
     const m = g.modeled;
@@ -110,7 +111,7 @@ function summaryTable(groups: readonly Group[]): string {
     const cls = status === 'failed' ? ' class="bad"' : status === 'ok' ? '' : ' class="warn"';
     const findings = headlines(g).map((h) => `<span class="finding${h.bad ? ' bad' : ''}">${e(h.text)}</span>`).join(' ');
     html += `<tr${cls}><td class="name"><a href="#g${i}">${e(g.trace)}</a></td><td class="l profile">${e(g.profile)}</td><td class="l">${badge(status)}</td>` +
-      `<td>${formatCount(m['events'])}</td><td>${formatCount(m['faults'])}</td><td>${e(faultsPerSecond(g))}</td><td>${rateCell(g)}</td>` +
+      `<td>${formatCount(m['events'])}</td><td>${formatCount(m['faults'])}</td><td>${e(faultsPerSecond(g))}</td><td>${estimateCell(m)}</td><td>${rateCell(g)}</td>` +
       `<td class="l findings">${findings}${Object.keys(m).length ? stage2Details(m) : ''}</td></tr>`;
   });
   return html + '</tbody></table></div>';
@@ -152,6 +153,7 @@ function groupSection(
   trace: TraceInfo | undefined,
   baseline: Group | undefined,
   series: SeriesByGroup | undefined,
+  info: RunInfo,
 ): { html: string; charts: ChartSpec[] } {
   const charts: ChartSpec[] = [];
   const m = g.modeled;
@@ -229,6 +231,7 @@ function groupSection(
     );
   }
   html += '</div>';
+  html += estimateBlock(m, info);
   html += besideStage2(m);
   html += metricsDetails(g);
   return { html, charts };
@@ -333,13 +336,13 @@ export function renderReport(model: ReportModel): string {
     body += `<h2>Comparison with baseline</h2>${section.html}`;
     charts.push(...section.charts);
   }
-  body += '<h2>Summary</h2>' + summaryTable(groups);
+  body += '<h2>Summary</h2>' + summaryTable(groups) + estimateNote(info);
   body += '<h3>Traces</h3>' + tracesTable(info.traces ?? []);
   const baseline = new Map(baselineGroups.map((g) => [groupKey(g.trace, g.profile), g]));
   groups.forEach((g, i) => {
     if (isMicroGroup(g)) return;
     const trace = (info.traces ?? []).find((t) => t.name === g.trace);
-    const section = groupSection(g, i, trace, baseline.get(groupKey(g.trace, g.profile)), model.series);
+    const section = groupSection(g, i, trace, baseline.get(groupKey(g.trace, g.profile)), model.series, info);
     body += section.html;
     charts.push(...section.charts);
   });

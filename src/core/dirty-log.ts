@@ -1,0 +1,86 @@
+// Dirty logging: KVM_GET_DIRTY_LOG and KVM_CLEAR_DIRTY_LOG over the slots' dirty bitmaps, the
+// write-protection that makes the next write fault again, and marking a page dirty on a write fault
+// (virt/kvm/kvm_main.c: kvm_get_dirty_log_protect(), kvm_clear_dirty_log_protect(),
+// mark_page_dirty_in_slot()).
+
+import { ERRNO, KVM_ADDRESS_SPACE_NUM, KVM_USER_MEM_SLOTS } from './abi.js';
+import { M } from './metrics.js';
+import type { VmParts } from './vm-parts.js';
+
+export class DirtyLog {
+
+  constructor(private readonly vm: VmParts) {}
+
+  /**
+   * KVM_GET_DIRTY_LOG (kvm_get_dirty_log_protect()): the number of dirty pages; without manual
+   * protect they are cleared and re-protected.
+   */
+  get(slot: number, manualProtect: boolean): number {
+    const id = slot & 0xffff;
+    if (slot >>> 16 >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS) return -ERRNO.EINVAL;
+    if (this.vm.slots.used[id] !== 1 || !this.vm.slots.isLogging(id)) return -ERRNO.ENOENT;
+    const bitmap = this.vm.slots.dirtyBitmap[id]!;
+    this.vm.counters[M.dirty_gets]!++;
+    if (manualProtect) return countBits(bitmap, 0, this.vm.slots.npages[id]!);
+    const harvested = this.clearAndProtect(id, 0, this.vm.slots.npages[id]!);
+    this.vm.counters[M.dirty_harvested]! += harvested;
+    return harvested;
+  }
+
+  /** KVM_CLEAR_DIRTY_LOG (kvm_clear_dirty_log_protect()) for pages [firstPage, firstPage + npages). */
+  clear(slot: number, firstPage: bigint, npages: bigint): number {
+    const id = slot & 0xffff;
+    if (slot >>> 16 >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS) return -ERRNO.EINVAL;
+    if ((firstPage & 63n) !== 0n) return -ERRNO.EINVAL;
+    if (this.vm.slots.used[id] !== 1 || !this.vm.slots.isLogging(id)) return -ERRNO.ENOENT;
+    const slotPages = BigInt(this.vm.slots.npages[id]!);
+    if (
+      firstPage > slotPages ||
+      npages > slotPages - firstPage ||
+      (npages < slotPages - firstPage && (npages & 63n) !== 0n)
+    ) {
+      return -ERRNO.EINVAL;
+    }
+    this.clearAndProtect(id, Number(firstPage), Number(firstPage + npages));
+    return 0;
+  }
+
+  /**
+   * Clear dirty bits of slot pages [from, to) and write-protect those pages again
+   * (kvm_arch_mmu_enable_log_dirty_pt_masked()); one flush for the call. Returns how many were dirty.
+   */
+  private clearAndProtect(id: number, from: number, to: number): number {
+    const bitmap = this.vm.slots.dirtyBitmap[id]!;
+    const base = this.vm.slots.baseGfn[id]!;
+    let n = 0;
+    let changed = 0;
+    for (let page = from; page < to; page++) {
+      const word = page >>> 5;
+      const bit = 1 << (page & 31);
+      if ((bitmap[word]! & bit) === 0) continue;
+      bitmap[word] = bitmap[word]! & ~bit;
+      n++;
+      changed += this.vm.mmu.wrprot(base + page, base + page + 1);
+    }
+    this.vm.stage2.flushIf(n > 0 || changed > 0);
+    return n;
+  }
+
+  /** A write fault made gfn writable in a logging slot (mark_page_dirty_in_slot()). */
+  markDirty(id: number, gfn: number): void {
+    const page = gfn - this.vm.slots.baseGfn[id]!;
+    const bitmap = this.vm.slots.dirtyBitmap[id]!;
+    const word = page >>> 5;
+    const bit = 1 << (page & 31);
+    if ((bitmap[word]! & bit) === 0) {
+      bitmap[word] = bitmap[word]! | bit;
+      this.vm.counters[M.dirty_pages]!++;
+    }
+  }
+}
+
+function countBits(bitmap: Uint32Array, from: number, to: number): number {
+  let n = 0;
+  for (let page = from; page < to; page++) if ((bitmap[page >>> 5]! & (1 << (page & 31))) !== 0) n++;
+  return n;
+}

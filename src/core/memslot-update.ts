@@ -1,0 +1,150 @@
+// KVM_SET_USER_MEMORY_REGION2 after its checks (virt/kvm/kvm_main.c kvm_set_memory_region() ->
+// kvm_set_memslot()): bind guest_memfd, the arch prepare step, then create, delete, move or change
+// flags, and what the stage-2 must do for each (the arch commit step). The checks and the
+// classification of the change live in memslot-check.ts.
+
+import { ERRNO, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES } from './abi.js';
+import {
+  KVM_MR_CREATE,
+  KVM_MR_DELETE,
+  KVM_MR_FLAGS_ONLY,
+  KVM_MR_MOVE,
+  KVM_MR_NONE,
+  classifyRegion,
+  type RegionChange,
+} from './memslot-check.js';
+import type { PageFault } from './page-fault.js';
+import { LEVEL_1G, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
+import { M } from './metrics.js';
+import { PAGE_SHIFT_N, type VmArch, type VmParts } from './vm-parts.js';
+
+/** x86 kvm_mmu_max_gfn() with a 52-bit MAXPHYADDR host (observed: gpa 0xffffffffff000 accepted). */
+export const X86_MAX_GFN = 2 ** 40 - 1;
+/** arm64 default VM: 40-bit IPA space (kvm_phys_size()). */
+export const ARM64_IPA_PAGES = 2 ** 28;
+
+export class MemslotUpdate {
+  /** Scratch for classifyRegion(): one per VM, so an update allocates nothing for it. */
+  private readonly change: RegionChange = { change: 0, id: 0, baseGfn: 0, npages: 0, hvaPfn: 0 };
+
+  constructor(
+    private readonly vm: VmParts,
+    private readonly arch: VmArch,
+    /** The fault path's mapping-level rule, which decides what zap-collapsible zaps. */
+    private readonly fault: PageFault,
+  ) {}
+
+  /** KVM_SET_USER_MEMORY_REGION2. Returns 0 or -errno. */
+  setUserMemoryRegion2(
+    slot: number,
+    flags: number,
+    gpa: bigint,
+    size: bigint,
+    hva: bigint,
+    gmemFd: number,
+    gmemOffset: bigint,
+  ): number {
+    const ch = this.change;
+    const r = classifyRegion(this.vm.slots, { slot, flags, gpa, size, hva, gmemOffset }, ch);
+    if (r !== 0) return r;
+    if (ch.change === KVM_MR_NONE) return 0;
+    const id = ch.id;
+    const c = this.vm.counters;
+    // Per-change counts and the leaves each change zapped, for the time estimates (src/estimate/).
+    const zapsBefore = c[M.zaps]!;
+    if (ch.change === KVM_MR_DELETE) {
+      this.deleteSlot(id);
+      c[M.memslot_deletes]!++;
+      c[M.memslot_zaps]! += c[M.zaps]! - zapsBefore;
+      return 0;
+    }
+    // kvm_gmem_bind() comes after the overlap check and before the arch checks.
+    const bindGmem = ch.change === KVM_MR_CREATE && (flags & KVM_MEM_GUEST_MEMFD) !== 0;
+    if (bindGmem) {
+      const b = this.vm.gmem.bind(gmemFd, gmemOffset, size, slot);
+      if (b !== 0) return b;
+    }
+    const a = this.archPrepare(ch);
+    if (a !== 0) {
+      if (bindGmem) this.vm.gmem.unbind(gmemFd, slot);
+      return a;
+    }
+    if (ch.change === KVM_MR_CREATE) {
+      this.vm.slots.install(id, ch.baseGfn, ch.npages, flags, ch.hvaPfn);
+      if (bindGmem) {
+        this.vm.slots.gmemFd[id] = gmemFd;
+        this.vm.slots.gmemPgoff[id] = Number(gmemOffset >> PAGE_SHIFT_N);
+      }
+      c[M.memslot_creates]!++;
+    } else if (ch.change === KVM_MR_MOVE) {
+      // kvm_invalidate_memslot(): nothing may stay mapped at the old place.
+      this.zapSlot(id);
+      this.vm.slots.move(id, ch.baseGfn);
+      this.applyFlags(id, flags);
+      c[M.memslot_moves]!++;
+    } else if (ch.change === KVM_MR_FLAGS_ONLY) {
+      this.applyFlags(id, flags);
+      c[M.memslot_flag_changes]!++;
+    }
+    c[M.memslot_zaps]! += c[M.zaps]! - zapsBefore;
+    return 0;
+  }
+
+  /** kvm_arch_prepare_memory_region(): the guest physical address limit. */
+  private archPrepare(ch: RegionChange): number {
+    if (this.arch.arm64) {
+      return ch.baseGfn + ch.npages > ARM64_IPA_PAGES ? -ERRNO.EFAULT : 0;
+    }
+    if (ch.change === KVM_MR_CREATE || ch.change === KVM_MR_MOVE) {
+      if (ch.baseGfn + ch.npages - 1 > X86_MAX_GFN) return -ERRNO.EINVAL;
+    }
+    return 0;
+  }
+
+  /** KVM_MR_DELETE: zap the slot's mappings, unbind its guest_memfd, drop it (kvm_delete_memslot()). */
+  private deleteSlot(id: number): void {
+    this.zapSlot(id);
+    const fd = this.vm.slots.gmemFd[id]!;
+    if (fd >= 0) this.vm.gmem.unbind(fd, id);
+    this.vm.slots.remove(id);
+  }
+
+  /** kvm_arch_flush_shadow_memslot(): every leaf of the slot goes. */
+  private zapSlot(id: number): void {
+    const base = this.vm.slots.baseGfn[id]!;
+    this.vm.mmu.zap(base, base + this.vm.slots.npages[id]!);
+  }
+
+  /** A change of LOG_DIRTY_PAGES (kvm_mmu_slot_apply_flags()). */
+  private applyFlags(id: number, flags: number): void {
+    const wasLogging = this.vm.slots.isLogging(id);
+    const logging = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
+    this.vm.slots.flags[id] = flags;
+    this.vm.slots.setLogging(id, logging);
+    const base = this.vm.slots.baseGfn[id]!;
+    const end = base + this.vm.slots.npages[id]!;
+    if (logging && !wasLogging) {
+      if (this.arch.eagerSplit) this.vm.mmu.split(base, end, LEVEL_4K);
+      const protectedLeaves = this.vm.mmu.wrprot(base, end);
+      this.vm.counters[M.memslot_wrprots]! += protectedLeaves;
+      this.vm.stage2.flushIf(protectedLeaves > 0);
+    } else if (!logging && wasLogging) {
+      this.zapCollapsible(id);
+    }
+  }
+
+  /**
+   * Logging was turned off: zap the small leaves of every range that could now be mapped huge, so the
+   * next fault maps it huge again (kvm_mmu_zap_collapsible_sptes()).
+   */
+  private zapCollapsible(id: number): void {
+    const base = this.vm.slots.baseGfn[id]!;
+    const end = base + this.vm.slots.npages[id]!;
+    const pages = LEVEL_PAGES[1];
+    for (let gfn = base - (base % pages); gfn < end; gfn += pages) {
+      const probe = Math.max(gfn, base);
+      const hvaPfn = this.vm.slots.hvaPfn[id]! + (probe - base);
+      if (this.fault.maxMappingLevel(id, probe, hvaPfn, false, LEVEL_1G) > LEVEL_4K) this.vm.mmu.zap(gfn, gfn + pages);
+    }
+  }
+}

@@ -1,0 +1,163 @@
+// The stage-2 fault path: a guest access that missed (x86 kvm_tdp_page_fault(), arm64
+// user_mem_abort() via kvm_handle_guest_abort()): find the memslot, check private/shared, resolve
+// userfaultfd, choose the mapping level, map, count and mark dirty. Reached from Vm.access() only on a
+// miss; allocation-free like the hit path.
+
+import { KVM_MEM_READONLY } from './abi.js';
+import { arm64UnbackedAbort } from './arm64.js';
+import type { MemoryAttributes } from './attributes.js';
+import type { DirtyLog } from './dirty-log.js';
+import type { GuestMemfds } from './gmem.js';
+import type { HostMemory } from './hostmm.js';
+import type { Memslots } from './memslots.js';
+import { M } from './metrics.js';
+import { ACCESS_EXEC, ACCESS_PRIVATE, ACCESS_WRITE, OUTCOME_INTERNAL, OUTCOME_MEMFAULT, OUTCOME_MMIO, OUTCOME_OK } from './outcome.js';
+import { LEVEL_1G, LEVEL_4K, LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRIVATE, PTE_W, PTE_X, isLeaf } from './stage2/pte.js';
+import type { Stage2 } from './stage2/table.js';
+import { MAP_NEW, MAP_SPURIOUS, type Stage2Mmu } from './stage2/visitors.js';
+import type { VmArch, VmParts } from './vm-parts.js';
+
+export class PageFault {
+  // The parts the fault path reads, held directly (not through the Vm) to save a load per use on the
+  // one path that runs for every missed access.
+  private readonly counters: Float64Array;
+  private readonly slots: Memslots;
+  private readonly host: HostMemory;
+  private readonly gmem: GuestMemfds;
+  private readonly attributes: MemoryAttributes;
+  private readonly stage2: Stage2;
+  private readonly mmu: Stage2Mmu;
+  private readonly arm64: boolean;
+  private readonly nxHugePages: boolean;
+
+  constructor(
+    vm: VmParts,
+    arch: VmArch,
+    private readonly dirtyLog: DirtyLog,
+  ) {
+    this.counters = vm.counters;
+    this.slots = vm.slots;
+    this.host = vm.host;
+    this.gmem = vm.gmem;
+    this.attributes = vm.attributes;
+    this.stage2 = vm.stage2;
+    this.mmu = vm.mmu;
+    this.arm64 = arch.arm64;
+    this.nxHugePages = arch.nxHugePages;
+  }
+
+  /** A stage-2 fault (kvm_tdp_page_fault() / kvm_handle_guest_abort()) -> OUTCOME_* code. */
+  handle(vcpu: number, gfn: number, kind: number, flags: number): number {
+    const c = this.counters;
+    c[M.faults]!++;
+    const s = this.slots;
+    const id = s.lookup(vcpu, gfn);
+    if (id < 0) return this.unbacked(kind, flags);
+    const priv = (flags & ACCESS_PRIVATE) !== 0;
+    if (priv !== this.attributes.isPrivate(gfn)) {
+      // kvm_mmu_prepare_memory_fault_exit(): userspace must convert first.
+      c[M.exits_memfault]!++;
+      return OUTCOME_MEMFAULT;
+    }
+    const slotFlags = s.flags[id]!;
+    const write = kind === ACCESS_WRITE;
+    if (write && (slotFlags & KVM_MEM_READONLY) !== 0) return this.unbacked(kind, flags);
+    if (this.stage2.maxGfn <= gfn) return this.unbacked(kind, flags);
+
+    const base = s.baseGfn[id]!;
+    const hvaPfn = s.hvaPfn[id]! + (gfn - base);
+    let maxLevel = LEVEL_1G;
+    // Shared faults come from the hva even when the slot's guest_memfd was created with MMAP: recorded
+    // on the reference 6.18 host (test/fixtures/recorded/gmem-mmap-closed-*.csv), where a shared write
+    // to such a slot completes after the file is closed.
+    if (priv) {
+      const folio = this.gmem.slotFolioLevel(id, s.gmemPgoff[id]! + (gfn - base), gfn, this.attributes);
+      if (folio < 0) {
+        // No guest_memfd backing here (closed file, or a hole a fault cannot fill).
+        c[M.exits_memfault]!++;
+        return OUTCOME_MEMFAULT;
+      }
+      maxLevel = folio;
+    } else if (this.host.uffdCount > 0) {
+      const reg = this.host.uffdMissing(hvaPfn);
+      if (reg >= 0) {
+        c[M.uffd_faults]!++;
+        this.host.uffdFill(reg, hvaPfn);
+      }
+    }
+
+    const logging = s.isLogging(id);
+    let level = LEVEL_4K;
+    if (!logging && !(kind === ACCESS_EXEC && this.nxHugePages)) {
+      level = this.maxMappingLevel(id, gfn, hvaPfn, priv, maxLevel);
+    }
+
+    // Read faults on a logging slot map read-only, so the first write is seen (user_mem_abort()).
+    const writable = (slotFlags & KVM_MEM_READONLY) === 0 && (write || !logging);
+    let perms = PTE_ACCESSED;
+    if (writable) perms |= PTE_W;
+    if (write) perms |= PTE_DIRTY;
+    if (priv) perms |= PTE_PRIVATE;
+    // With the NX huge page mitigation, huge pages are mapped non-executable.
+    if (!(this.nxHugePages && level > LEVEL_4K)) perms |= PTE_X;
+
+    if (logging && write) {
+      const old = this.stage2.lookup(gfn);
+      if (isLeaf(old) && (old & PTE_W) === 0) c[M.faults_wp]!++;
+    }
+    const result = this.mmu.map(gfn, level, perms);
+    if (result === MAP_SPURIOUS) {
+      c[M.faults_spurious]!++;
+    } else {
+      c[M.faults_fixed]!++;
+      if (result === MAP_NEW) c[M.leaves_4k + level]!++;
+    }
+    if (logging && writable) this.dirtyLog.markDirty(id, gfn);
+    return OUTCOME_OK;
+  }
+
+  /** No memslot, or a write to a read-only one: an exit or failure, per architecture. */
+  private unbacked(kind: number, flags: number): number {
+    if (this.arm64) return arm64UnbackedAbort(this.counters, kind, flags);
+    if (kind === ACCESS_EXEC) {
+      // Only a gfn with no memslot gets here for a fetch (a read-only slot is executable): KVM
+      // emulates the access as MMIO, but the emulator cannot fetch an instruction from MMIO
+      // (handle_emulation_failure(), arch/x86/kvm/x86.c): an internal-error exit.
+      this.counters[M.exits_internal]!++;
+      return OUTCOME_INTERNAL;
+    }
+    this.counters[M.exits_mmio]!++;
+    return OUTCOME_MMIO;
+  }
+
+  /**
+   * The largest level <= maxLevel at which gfn may be mapped given its slot (kvm_mmu_max_mapping_level()):
+   * the huge range wholly inside the slot, gfn congruent with the hva (or the guest_memfd offset for
+   * private memory) modulo the huge size (kvm_alloc_memslot_metadata()'s disallow_lpage), and the range
+   * not of mixed private/shared attributes.
+   */
+  maxMappingLevel(id: number, gfn: number, hvaPfn: number, priv: boolean, maxLevel: number): number {
+    const s = this.slots;
+    const base = s.baseGfn[id]!;
+    const end = base + s.npages[id]!;
+    let level = maxLevel;
+    if (!priv) level = this.host.hostLevel(hvaPfn, level);
+    while (level > LEVEL_4K) {
+      const pages = LEVEL_PAGES[level]!;
+      const aligned = gfn - (gfn % pages);
+      // disallow_lpage holds the hva congruence for private faults too (__kvm_mmu_max_mapping_level());
+      // a private mapping also needs the guest_memfd folio congruent with the gfn.
+      if (
+        aligned >= base &&
+        aligned + pages <= end &&
+        (base - s.hvaPfn[id]!) % pages === 0 &&
+        (!priv || (base - s.gmemPgoff[id]!) % pages === 0) &&
+        !this.attributes.isMixed(gfn, level)
+      ) {
+        break;
+      }
+      level--;
+    }
+    return level;
+  }
+}
