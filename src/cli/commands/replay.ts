@@ -7,10 +7,10 @@
 import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
 import { parseProfile, type Arch, type Profile } from '../../core/profile.js';
-import { ProfileError } from '../../errors.js';
+import { ProfileError, UsageError } from '../../errors.js';
 import { replayTrace, type Divergence, type ReplayResult } from '../../replay/engine.js';
 import { profilesFor } from '../../replay/suite.js';
-import { readTrace } from '../../trace/io.js';
+import { DEFAULT_MAX_EVENTS, readTrace } from '../../trace/io.js';
 import type { TraceMeta } from '../../trace/schema.js';
 import { withEstimateMetrics } from '../../estimate/apply.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
@@ -20,6 +20,7 @@ interface ReplayCliOptions {
   profile?: string;
   check: boolean;
   json: boolean;
+  maxEvents?: string;
   costs?: string;
 }
 
@@ -31,6 +32,7 @@ export function registerReplayCommand(program: Command): void {
     .option('-p, --profile <profile>', "profile, e.g. arm64-s2 or x86-tdp,eager-split=off (default: each of the trace's own, else x86-tdp)")
     .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
     .option('--json', 'print the result as JSON', false)
+    .option('--max-events <n>', 'refuse a trace with more events than this (replay holds it in memory)', String(DEFAULT_MAX_EVENTS))
     .option('--costs <file>', COSTS_OPTION_HELP)
     .action(async (trace: string, opts: ReplayCliOptions) => {
       process.exitCode = await replayCommand(trace, opts, (text) => process.stdout.write(text));
@@ -43,7 +45,7 @@ export async function replayCommand(
   write: (text: string) => void,
 ): Promise<number> {
   const costs = await loadCostsOption(opts.costs);
-  const trace = await readTrace(path);
+  const trace = await readTrace(path, undefined, { maxEvents: maxEventsOption(opts.maxEvents) });
   const profiles = replayProfiles(path, trace.meta, opts.profile);
   // The trace's chunks are arrays, so each profile replays the same loaded trace.
   const results = profiles.map((profile) => {
@@ -84,18 +86,32 @@ export function replayProfiles(path: string, meta: TraceMeta, cliProfile?: strin
   });
 }
 
+/** The first divergences are the ones to read; a trace that diverges everywhere would print millions. */
+export const MAX_LISTED_DIVERGENCES = 100;
+
+export function maxEventsOption(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_EVENTS;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--max-events takes a whole number >= 1, not '${text}'`);
+  return n;
+}
+
 function toJson(path: string, result: ReplayResult): object {
   return {
     trace: path,
     profile: result.profile,
     counters: result.counters,
-    divergences: result.divergences,
-    behaviourChanges: result.behaviourChanges,
+    divergences: result.divergences.slice(0, MAX_LISTED_DIVERGENCES),
+    divergencesTotal: result.divergences.length,
+    behaviourChanges: result.behaviourChanges.slice(0, MAX_LISTED_DIVERGENCES),
+    behaviourChangesTotal: result.behaviourChanges.length,
   };
 }
 
-function listRows(title: string, rows: readonly Divergence[]): string[] {
-  return [title, ...rows.map((d) => `  line ${d.line}: ${d.op}: expected ${d.expected}, got ${d.got}`)];
+/** `title`, then the first `limit` rows, then how many more there are. */
+function listRows(title: string, rows: readonly Divergence[], limit: number): string[] {
+  const shown = rows.slice(0, limit).map((d) => `  line ${d.line}: ${d.op}: expected ${d.expected}, got ${d.got}`);
+  return [title, ...shown, ...(rows.length > limit ? [`  ... and ${rows.length - limit} more`] : [])];
 }
 
 export function formatResult(path: string, result: ReplayResult, check: boolean): string {
@@ -110,13 +126,12 @@ export function formatResult(path: string, result: ReplayResult, check: boolean)
   if (check) {
     lines.push('');
     if (result.divergences.length === 0) lines.push('check: 0 divergences');
-    else lines.push(...listRows(`check: ${result.divergences.length} divergence(s)`, result.divergences));
+    else lines.push(...listRows(`check: ${result.divergences.length} divergence(s)`, result.divergences, MAX_LISTED_DIVERGENCES));
   }
   if (result.behaviourChanges.length > 0) {
     lines.push('');
     const title = `${result.behaviourChanges.length} behaviour change(s): recorded under another profile, answered differently here`;
-    lines.push(...listRows(title, check ? result.behaviourChanges : result.behaviourChanges.slice(0, 10)));
-    if (!check && result.behaviourChanges.length > 10) lines.push(`  ... (--check lists all ${result.behaviourChanges.length})`);
+    lines.push(...listRows(title, result.behaviourChanges, check ? MAX_LISTED_DIVERGENCES : 10));
   }
   return `${lines.join('\n')}\n`;
 }

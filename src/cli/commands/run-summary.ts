@@ -7,6 +7,7 @@ import { groupJobs } from '../../report/groups.js';
 import { faultsPerSecond, headlines, isMicroGroup } from '../../report/headline.js';
 import { median } from '../../report/stats.js';
 import { groupStatus } from '../../report/summary.js';
+import { terminalText } from '../../report/terminal.js';
 import type { JobResult } from '../../report/types.js';
 
 /** `costs` names the cost table the estimates were priced with. */
@@ -16,8 +17,8 @@ export function printSummary(results: JobResult[], outDir: string, costs?: strin
   for (const g of groups.filter((group) => !isMicroGroup(group))) {
     const m = g.modeled;
     rows.push([
-      g.trace,
-      g.profile,
+      terminalText(g.trace),
+      terminalText(g.profile),
       String(m['events'] ?? '-'),
       String(m['faults'] ?? '-'),
       faultsPerSecond(g),
@@ -34,8 +35,10 @@ export function printSummary(results: JobResult[], outDir: string, costs?: strin
     out.write(`micro-benchmarks [${g.profile}]: ${Object.keys(g.timing).filter((n) => n.endsWith('.ns_per_op')).length} cases (report: Micro-benchmarks)\n`);
   }
   for (const r of results) {
-    if (r.status === 'failed') out.write(`FAILED ${r.trace} [${r.profile}] repeat ${r.repeat}: ${r.error ?? 'unknown error'}\n`);
+    if (r.status === 'failed') {
+      out.write(`FAILED ${terminalText(r.trace)} [${terminalText(r.profile)}] repeat ${r.repeat}: ${terminalText(r.error ?? 'unknown error', 300)}\n`);
+    }
   }
-  out.write(`report: ${outDir}/report.html\n`);
+  out.write(`report: ${terminalText(outDir, 400)}/report.html\n`);
   if (costs !== undefined) out.write(`est. guest time: an estimate, counts x costs from ${costs}\n`);
 }

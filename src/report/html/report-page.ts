@@ -329,6 +329,12 @@ export function renderReport(model: ReportModel): string {
   const { info, groups, comparison, baselineGroups = [] } = model;
   const charts: ChartSpec[] = [];
   let body = header(info);
+  if (info.complete === false) {
+    // A run that died (or is still going): what is here is only the jobs that had finished.
+    body +=
+      '<div class="alerts"><div class="alert">PARTIAL RUN: this run did not finish; the report shows the ' +
+      `${info.jobs.length} job(s) that had finished by ${e(info.finishedAt)}.</div></div>`;
+  }
   body += alerts(groups);
   if (model.baselineError) body += `<div class="alerts"><div class="alert warn">Baseline not compared: ${e(model.baselineError)}</div></div>`;
   if (comparison) {
@@ -353,5 +359,5 @@ export function renderReport(model: ReportModel): string {
     body += section.html;
     charts.push(...section.charts);
   });
-  return renderPage({ title: `s2bench report ${info.runId}`, body, charts });
+  return renderPage({ title: `s2bench report ${info.runId}${info.complete === false ? ' (partial)' : ''}`, body, charts });
 }
