@@ -346,6 +346,13 @@ export const METRICS = {
     doc: 'arm64 instruction fetches from an IPA with no usable memslot: a prefetch abort is injected and KVM_RUN goes on',
     kernel: '`kvm_handle_guest_abort()` -ENOEXEC -> `kvm_inject_pabt()`',
   },
+  behaviour_changes: {
+    unit: 'count',
+    // Shards hold every differing ret as a divergence; sharded replay reclassifies them after the merge.
+    merge: 'sum',
+    doc: "rows whose recorded `ret` the model answered differently under a profile other than the trace's `# recorded-under:` (another kernel's answer, not a divergence)",
+    kernel: '-',
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;

@@ -1,6 +1,7 @@
 // From rows to recorded traces and back to the model: record sequences on the real kernel, fill their
 // `ret` cells, and replay them with check to list where the model and Linux disagree.
 
+import { DEFAULT_PROFILE_NAME } from '../core/profile.js';
 import { TraceBuilder } from '../trace/builder.js';
 import { formatTraceText, parseTraceText } from '../trace/io.js';
 import type { TraceRow } from '../trace/row.js';
@@ -21,9 +22,17 @@ export interface RecordedTrace {
 /** Metadata of a recorded trace: version line, kernel, source, plus any extra comment lines. */
 export function recordedMeta(source: string, extra: readonly string[] = []): TraceMeta {
   const host = probeKvm();
-  const fields: Record<string, string> = { arch: 'x86_64', kernel: host.kernel, source };
+  // The recorder runs on x86 hosts, whose answers the default profile models (docs/trace-format.md, "ret").
+  const fields: Record<string, string> = { arch: 'x86_64', kernel: host.kernel, source, 'recorded-under': DEFAULT_PROFILE_NAME };
   return {
-    comments: [TRACE_MAGIC_LINE, '# arch: x86_64', `# kernel: ${host.kernel}`, `# source: ${source}`, ...extra.map((c) => `# ${c}`)],
+    comments: [
+      TRACE_MAGIC_LINE,
+      '# arch: x86_64',
+      `# kernel: ${host.kernel}`,
+      `# source: ${source}`,
+      `# recorded-under: ${DEFAULT_PROFILE_NAME}`,
+      ...extra.map((c) => `# ${c}`),
+    ],
     fields,
   };
 }

@@ -11,6 +11,8 @@ import { Vm } from '../core/vm.js';
 import { accessPages, gfn, has, vcpu } from '../trace/columns.js';
 import { openTrace } from '../trace/io.js';
 import { OP_SPECS, retText } from '../trace/ops.js';
+import type { JobSeries } from '../report/series.js';
+import { sampleInterval, SeriesSampler } from './series.js';
 import { F_RET, OP, OPS, type TraceChunk, type TraceMeta } from '../trace/schema.js';
 import { InputError } from '../errors.js';
 
@@ -24,6 +26,15 @@ export interface Divergence {
 
 export interface ReplayState {
   divergences: Divergence[];
+  /**
+   * Rows whose recorded `ret` the model answered differently while replaying under a profile other than
+   * the trace's `# recorded-under:`: another kernel's answer, not a fault of the model.
+   */
+  behaviourChanges: Divergence[];
+  /** Whether a differing `ret` is a divergence (the recorded profile, or none named) or a behaviour change. */
+  underRecorded: boolean;
+  /** Samples counters every N events when set (src/replay/series.ts). */
+  sampler?: SeriesSampler;
 }
 
 export interface LoadedTrace {
@@ -34,27 +45,52 @@ export interface LoadedTrace {
 export interface ReplayOptions {
   /** Kept for callers: divergences are always collected; `check` decides what they mean. */
   check?: boolean;
+  /** Sample counters over the course of the replay (ReplayResult.series). */
+  series?: boolean;
 }
 
 export interface ReplayResult {
   profile: string;
   counters: Record<string, number>;
   divergences: Divergence[];
+  /** Differing `ret`s under a profile other than the recorded one (see ReplayState). */
+  behaviourChanges: Divergence[];
   timing: Record<string, number>;
+  /** Counters over the course of the replay, when asked for. */
+  series?: JobSeries;
 }
 
 /** By op code: the ACCESS_* kind of guest accesses, -1 for other ops (one load per row on the hot path). */
 const ACCESS_KIND = Int8Array.from(OP_SPECS, (spec) => spec.access ?? -1);
 
-export function newReplayState(): ReplayState {
-  return { divergences: [] };
+export function newReplayState(underRecorded = true): ReplayState {
+  return { divergences: [], behaviourChanges: [], underRecorded };
+}
+
+/**
+ * Whether replaying under `profile` is replaying under the profile the trace's `ret`s were recorded
+ * under (`# recorded-under:`). A trace that names none is held to its `ret`s under every profile.
+ */
+export function isRecordedProfile(meta: TraceMeta, profile: Profile): boolean {
+  const recorded = meta.fields['recorded-under'];
+  if (recorded === undefined || recorded === '') return true;
+  try {
+    return parseProfile(recorded).name === profile.name;
+  } catch {
+    // An unknown profile name (a newer s2bench's): no profile of ours is that one.
+    return false;
+  }
 }
 
 /** Replay every row of one chunk through `vm`. */
 export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void {
   const c = vm.counters;
   const n = chunk.length;
+  const sampler = state.sampler;
+  // One decrement per row; never reaches 0 without a sampler.
+  let countdown = sampler === undefined ? Infinity : sampler.countdown;
   for (let i = 0; i < n; i++) {
+    if (--countdown === 0) countdown = sampler!.take(vm);
     const op = chunk.op[i]!;
     c[M.events]!++;
     if (op === OP.expect) {
@@ -62,13 +98,21 @@ export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void
       continue;
     }
     const kind = ACCESS_KIND[op]!;
-    const got = kind >= 0 ? replayAccess(vm, chunk, i, kind) : OP_SPECS[op]!.replay!(vm, chunk, i);
+    let got: number;
+    if (kind >= 0) {
+      got = replayAccess(vm, chunk, i, kind);
+    } else {
+      got = OP_SPECS[op]!.replay!(vm, chunk, i);
+      if (op === OP.dirty_get && sampler !== undefined) sampler.dirtyPass(c[M.events]!, got);
+    }
     // NaN: the model answers nothing comparable for this op (yet).
     if (got === got && has(chunk, i, F_RET) && chunk.ret[i] !== got) {
-      diverge(state, chunk.line[i]!, op, retText(op, chunk.ret[i]!), retText(op, got));
+      diverge(state.underRecorded ? state.divergences : state.behaviourChanges, chunk.line[i]!, op, retText(op, chunk.ret[i]!), retText(op, got));
     }
   }
   c[M.divergences] = state.divergences.length;
+  c[M.behaviour_changes] = state.behaviourChanges.length;
+  if (sampler !== undefined) sampler.countdown = countdown;
 }
 
 /** An access row: every 4K page of [gpa, gpa + size) in order; the first exit ends the row. */
@@ -98,9 +142,9 @@ export function expectMismatch(name: string, expected: number, got: number | und
   return { expected: `${name} = ${expected}`, got: got === undefined ? `no such metric '${name}'` : `${name} = ${got}` };
 }
 
-/** Records that row `line` (op code `op`) answered `got` where the trace recorded `expected`. */
-export function diverge(state: ReplayState, line: number, op: number, expected: string, got: string): void {
-  state.divergences.push({ line, op: OPS[op] ?? '?', expected, got });
+/** Records in `list` that row `line` (op code `op`) answered `got` where the trace recorded `expected`. */
+export function diverge(list: Divergence[], line: number, op: number, expected: string, got: string): void {
+  list.push({ line, op: OPS[op] ?? '?', expected, got });
 }
 
 /** The profile a trace replays under: the one given, else the trace's `# profile:`, else the default. */
@@ -117,11 +161,14 @@ export function resolveProfile(meta: TraceMeta, profile?: Profile): Profile {
 export class Replay {
   readonly vm: Vm;
   readonly profile: Profile;
-  private readonly state = newReplayState();
+  private readonly state: ReplayState;
 
-  constructor(meta: TraceMeta, profile?: Profile) {
+  /** `seriesRows`: the trace's row count, to sample counters over its course (series.csv); none without. */
+  constructor(meta: TraceMeta, profile?: Profile, seriesRows?: number) {
     this.profile = resolveProfile(meta, profile);
     this.vm = new Vm(this.profile);
+    this.state = newReplayState(isRecordedProfile(meta, this.profile));
+    if (seriesRows !== undefined) this.state.sampler = new SeriesSampler(sampleInterval(seriesRows));
   }
 
   feed(chunk: TraceChunk): void {
@@ -129,6 +176,7 @@ export class Replay {
   }
 
   result(): ReplayResult {
+    const series = this.state.sampler?.finish(this.vm);
     const final = this.vm.finish();
     const counters: Record<string, number> = {};
     METRIC_NAMES.forEach((name, id) => {
@@ -137,7 +185,14 @@ export class Replay {
     // Per-conversion distributions: conv.* join the modeled counters, time.conversion_* the timings.
     const conv = this.vm.conversionStats();
     Object.assign(counters, conv.modeled);
-    return { profile: this.profile.name, counters, divergences: this.state.divergences, timing: conv.timing };
+    return {
+      profile: this.profile.name,
+      counters,
+      divergences: this.state.divergences,
+      behaviourChanges: this.state.behaviourChanges,
+      timing: conv.timing,
+      ...(series !== undefined ? { series } : {}),
+    };
   }
 }
 
@@ -165,10 +220,11 @@ export function replayTrace(
   profile?: Profile,
   options: ReplayOptions = {},
 ): ReplayResult | Promise<ReplayResult> {
-  void options;
   if (typeof trace === 'string') return replayFile(trace, profile);
-  const replay = new Replay(trace.meta, profile);
-  for (const chunk of trace.chunks) replay.feed(chunk);
+  const chunks = [...trace.chunks];
+  const rows = options.series ? chunks.reduce((n, chunk) => n + chunk.length, 0) : undefined;
+  const replay = new Replay(trace.meta, profile, rows);
+  for (const chunk of chunks) replay.feed(chunk);
   return replay.result();
 }
 

@@ -98,11 +98,13 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
       loadMs = trace.loadMs;
       const warmKey = `${job.tracePath}\u0000${profile.name}`;
       if (!warmedUp.has(warmKey)) {
-        replayTrace(trace.trace, profile, { check: job.check });
+        replayTrace(trace.trace, profile, { check: job.check, series: true });
         warmedUp.add(warmKey);
       }
       const replayStart = performance.now();
-      outcome = replayTrace(trace.trace, profile, { check: job.check });
+      // Every timed replay samples its counters (one countdown per row), so repeats time the same work;
+      // the first repeat's samples go into series.csv.
+      outcome = replayTrace(trace.trace, profile, { check: job.check, series: true });
       replayMs = performance.now() - replayStart;
     } else {
       // Too big to keep: streamed from the file, the read time apart from the model's.
@@ -134,7 +136,7 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
         divergences,
       };
     }
-    return { ...base, status: 'ok', modeled, timing, divergences };
+    return { ...base, status: 'ok', modeled, timing, divergences, ...(job.repeat === 0 && outcome.series ? { series: outcome.series } : {}) };
   } catch (err) {
     return { ...base, status: 'failed', error: describeError(err), modeled: {}, timing: {}, divergences: 0 };
   }

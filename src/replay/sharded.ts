@@ -4,8 +4,8 @@
 
 import { Piscina } from 'piscina';
 import type { Profile } from '../core/profile.js';
-import { replayTrace, resolveProfile, type LoadedTrace, type ReplayResult } from './engine.js';
-import { mergeShards, planShards, replayShard, shardChecks, type ShardOutcome, type ShardPlan } from './shard.js';
+import { isRecordedProfile, replayTrace, resolveProfile, type LoadedTrace, type ReplayResult } from './engine.js';
+import { mergeShards, planShards, replayShard, shardChecks, type MergedReplay, type ShardOutcome, type ShardPlan } from './shard.js';
 
 export interface ShardedResult extends ReplayResult {
   /** Shards actually used (1 when the trace could not be sharded). */
@@ -46,7 +46,19 @@ export async function replaySharded(
         : plan.plans.map((p) => replayShard(p, profile));
   const rows = chunks.reduce((n, c) => n + c.length, 0);
   const merged = mergeShards(outcomes, rows, shardChecks(chunks));
-  return { profile: profile.name, counters: merged.counters, divergences: merged.divergences, timing: {}, shards: count };
+  return { profile: profile.name, ...splitBehaviourChanges(merged, isRecordedProfile(trace.meta, profile)), timing: {}, shards: count };
+}
+
+/**
+ * Shards hold every differing `ret` as a divergence; under a profile other than the recorded one those
+ * are behaviour changes, as in the single-thread engine (failed `expect` rows stay divergences).
+ */
+function splitBehaviourChanges(merged: MergedReplay, underRecorded: boolean): Pick<ReplayResult, 'counters' | 'divergences' | 'behaviourChanges'> {
+  if (underRecorded) return { ...merged, behaviourChanges: [] };
+  const divergences = merged.divergences.filter((d) => d.op === 'expect');
+  const behaviourChanges = merged.divergences.filter((d) => d.op !== 'expect');
+  const counters = { ...merged.counters, divergences: divergences.length, behaviour_changes: behaviourChanges.length };
+  return { counters, divergences, behaviourChanges };
 }
 
 async function withPool<T>(workers: number, use: (pool: ShardPool) => Promise<T>): Promise<T> {

@@ -1,6 +1,8 @@
 // The results contract between the suite runner (producer) and the report writer / compare (consumers).
 // One JobResult is one trace x profile x repeat; RunInfo describes the run as a whole (run.json).
 
+import type { JobSeries } from './series.js';
+
 export type JobStatus = 'ok' | 'failed';
 
 export interface JobResult {
@@ -18,6 +20,8 @@ export interface JobResult {
   /** Measured figures that vary run to run (`time.*`, `rate.*`, `micro.*`). */
   timing: Record<string, number>;
   divergences: number;
+  /** Counters over the course of the replay (series.csv); the first repeat of a trace x profile only. */
+  series?: JobSeries;
 }
 
 export interface TraceInfo {

@@ -12,6 +12,7 @@ import { renderComparePage } from './html/compare-page.js';
 import { renderReport } from './html/report-page.js';
 import { formatResultsCsv, resultRows } from './results.js';
 import { readRunDir } from './run-dir.js';
+import { formatSeriesCsv, readSeriesFile, SERIES_FILE, seriesOfJobs, type SeriesByGroup } from './series.js';
 import { formatSummaryCsv } from './summary.js';
 import type { JobResult, RunInfo } from './types.js';
 
@@ -32,6 +33,7 @@ export async function writeRun(dir: string, runInfo: RunInfo, jobs: readonly Job
   await writeFileAtomic(join(dir, RUN_FILES.info), JSON.stringify(runInfo, null, 2) + '\n');
   await writeFileAtomic(join(dir, RUN_FILES.results), formatResultsCsv(resultRows(runInfo.runId, jobs)));
   await writeFileAtomic(join(dir, RUN_FILES.summary), formatSummaryCsv(groups));
+  await writeFileAtomic(join(dir, SERIES_FILE), formatSeriesCsv(seriesOfJobs(jobs)));
   return renderRunReport(dir, runInfo, jobs, options);
 }
 
@@ -42,7 +44,9 @@ export async function writeRun(dir: string, runInfo: RunInfo, jobs: readonly Job
 export async function renderRunReport(dir: string, runInfo: RunInfo, jobs: readonly JobResult[], options: WriteRunOptions = {}): Promise<WriteRunResult> {
   const groups = groupJobs(jobs);
   const result = options.baselineDir !== undefined ? await compareWithBaseline(dir, runInfo, jobs, groups, options) : {};
-  await renderReportFile(dir, runInfo, groups, result);
+  // Fresh results carry their series; a run read back from disk has them in series.csv.
+  const series = jobs.some((j) => j.series !== undefined) ? seriesOfJobs(jobs) : await readSeriesFile(dir);
+  await renderReportFile(dir, runInfo, groups, { ...result, series });
   return {
     ...(result.comparison ? { comparison: result.comparison } : {}),
     ...(result.baselineError !== undefined ? { baselineError: result.baselineError } : {}),
@@ -73,11 +77,12 @@ async function renderReportFile(
   dir: string,
   info: RunInfo,
   groups: Group[],
-  extra: WriteRunResult & { baselineGroups?: Group[] } = {},
+  extra: WriteRunResult & { baselineGroups?: Group[]; series?: SeriesByGroup } = {},
 ): Promise<void> {
   const html = renderReport({
     info,
     groups,
+    ...(extra.series ? { series: extra.series } : {}),
     ...(extra.comparison ? { comparison: extra.comparison } : {}),
     ...(extra.baselineGroups ? { baselineGroups: extra.baselineGroups } : {}),
     ...(extra.baselineError ? { baselineError: extra.baselineError } : {}),

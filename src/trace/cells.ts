@@ -214,7 +214,15 @@ function parseRet(chunk: TraceChunk, i: number, text: string, op: number): boole
     chunk.ret[i] = value;
     return String(value) === text;
   }
-  const names = isAccessOp(op) ? OUTCOME_NAMES.join(', ') : "-ERRNO (e.g. -EINVAL) or an integer";
+  // 0x hex like every other number field (a memslot's returned size, a recorded address); the text is
+  // kept verbatim, since the canonical ret is decimal.
+  if (HEX.test(text)) {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value)) throw new CellError('ret', `${text} is out of range (at most 2^53-1)`);
+    chunk.ret[i] = value;
+    return false;
+  }
+  const names = isAccessOp(op) ? OUTCOME_NAMES.join(', ') : "-ERRNO (e.g. -EINVAL), an integer or 0x hex";
   throw new CellError('ret', `'${text}' is not a valid ret (expected ${names})`);
 }
 

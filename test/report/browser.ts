@@ -33,6 +33,10 @@ export interface PageVisit {
   text: string;
   images: number;
   title: string;
+  /** How far the page and the summary table are wider than the 1280-pixel window (0: they fit). */
+  overflow: { page: number; summary: number };
+  /** Each report section's id and title text (`h2.group-title`). */
+  sections: Array<{ id: string; title: string }>;
 }
 
 const LAUNCH_ARGS = [
@@ -46,7 +50,8 @@ const LAUNCH_ARGS = [
   '--disable-sync',
 ];
 
-export async function visitPage(chromiumPath: string, htmlPath: string, screenshotPath: string): Promise<PageVisit> {
+/** `windowShotPath`: also a screenshot of the first screenful (what the README shows). */
+export async function visitPage(chromiumPath: string, htmlPath: string, screenshotPath: string, windowShotPath?: string): Promise<PageVisit> {
   const { chromium } = await import('playwright-core');
   const profile = await tempDir('chromium');
   const context = await chromium.launchPersistentContext(profile, {
@@ -86,9 +91,16 @@ export async function visitPage(chromiumPath: string, htmlPath: string, screensh
         const box = canvas ? canvas.getBoundingClientRect() : { width: 0, height: 0 };
         return { id: el.id, drawn: el.getAttribute('data-drawn') === 'true', canvasWidth: box.width, canvasHeight: box.height };
       });
-      return { charts, text: document.body.innerText, images: document.images.length, title: document.title };
+      const wrap = document.querySelector('table.summary')?.parentElement;
+      const overflow = {
+        page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        summary: wrap ? wrap.scrollWidth - wrap.clientWidth : 0,
+      };
+      const sections = [...document.querySelectorAll('h2.group-title')].map((h) => ({ id: h.id, title: h.textContent }));
+      return { charts, text: document.body.innerText, images: document.images.length, title: document.title, overflow, sections };
     })()`)) as Omit<PageVisit, 'consoleErrors' | 'requests'>;
     await page.screenshot({ path: screenshotPath, fullPage: true });
+    if (windowShotPath !== undefined) await page.screenshot({ path: windowShotPath });
     return { consoleErrors, requests, ...state };
   } finally {
     await context.close();

@@ -108,7 +108,7 @@ describe('writeRun with a baseline', () => {
       assert.equal(result.comparison?.behaviourChanges, 1);
       assert.deepEqual(result.comparison?.onlyInBase, [{ trace: 'gone', profile: 'x86-tdp' }]);
       assert.deepEqual(result.comparison?.onlyInNew, [{ trace: 'added', profile: 'x86-tdp' }]);
-      assert.deepEqual((await readdir(join(root, 'new'))).sort(), ['compare.csv', 'compare.html', 'report.html', 'results.csv', 'run.json', 'summary.csv']);
+      assert.deepEqual((await readdir(join(root, 'new'))).sort(), ['compare.csv', 'compare.html', 'report.html', 'results.csv', 'run.json', 'series.csv', 'summary.csv']);
       const html = await readFile(join(root, 'new', 'report.html'), 'utf8');
       assert.match(html, /Comparison with baseline/);
       assert.match(html, /BEHAVIOUR CHANGE: 1 modeled metric value\(s\) differ/);

@@ -153,3 +153,19 @@ test('the portable CRC32 (for Node 20 before 20.15) agrees with zlib, also when 
   assert.equal(crc32Portable(data.subarray(4), crc32Portable(data.subarray(0, 4))), 0xcbf43926);
   assert.equal(crc32Portable(new Uint8Array(0)), 0);
 });
+
+test('ret accepts 0x hex like every other number field, and prints back as written through .s2t', async () => {
+  const text = `${HEAD}memslot,,0,0x1000,0,,0x7f0000000000,,,,0x0\ndirty_get,,,,0,,,,,,0x1F\n`;
+  const trace = await parseTraceText(text, 'hex.csv');
+  const r = rows(trace.chunks);
+  assert.equal(r[0]!.ret, 0);
+  assert.equal(r[1]!.ret, 31);
+  assert.equal(formatTraceText(trace.meta, trace.chunks), text);
+  const dir = await tempDir('ret-hex');
+  await writeTrace(join(dir, 'hex.s2t'), trace.meta, trace.chunks);
+  const back = await readTrace(join(dir, 'hex.s2t'));
+  assert.equal(formatTraceText(back.meta, back.chunks), text);
+  const bad = await parseTraceText(`${HEAD}dirty_get,,,,0,,,,,,0xZ\n`, 'bad.csv').catch((err: Error) => err);
+  assert.ok(bad instanceof Error);
+  assert.match(bad.message, /bad\.csv: line 3, field ret: '0xZ' is not a valid ret \(expected -ERRNO \(e\.g\. -EINVAL\), an integer or 0x hex\)/);
+});

@@ -1,11 +1,14 @@
 // `s2bench gen NAME [--option value ...] -o FILE`: a synthetic trace from one of the generators, each
-// modeled on a KVM selftest (its help says which). Deterministic for a given seed.
+// modeled on a KVM selftest (its help says which). Deterministic for a given seed. A large trace shows
+// a progress bar on a terminal (src/cli/progress.ts).
 
 import { Command, Option } from 'commander';
 import { chunksOf } from '../../trace/builder.js';
 import { GENERATORS, type Generator, type GeneratorValues } from '../../trace/generators/index.js';
 import { traceKind, writeTrace } from '../../trace/io.js';
+import type { TraceChunk } from '../../trace/schema.js';
 import { UsageError } from '../../errors.js';
+import { LateProgress } from '../progress.js';
 
 /** ramMiB -> ram-mib, vcpuPages -> vcpu-pages: a unit's capitals stay one word. */
 function kebab(name: string): string {
@@ -57,6 +60,22 @@ function registerOne(parent: Command, g: Generator): void {
       throw err;
     }
     // Streamed: each chunk is written as soon as it fills, so memory stays flat however many rows.
-    await writeTrace(opts['out'] as string, trace.meta, trace.chunks ? trace.chunks() : chunksOf(trace.rows, `gen ${g.name}`));
+    const chunks = trace.chunks ? trace.chunks() : chunksOf(trace.rows, `gen ${g.name}`);
+    const progress = new LateProgress(undefined, { label: `gen ${g.name}` });
+    try {
+      await writeTrace(opts['out'] as string, trace.meta, counted(chunks, (written) => progress.update(written)));
+    } finally {
+      progress.stop();
+    }
   });
+}
+
+/** The chunks, calling `done(rows so far)` after each one is taken. */
+function* counted(chunks: Iterable<TraceChunk>, done: (rows: number) => void): IterableIterator<TraceChunk> {
+  let rows = 0;
+  for (const chunk of chunks) {
+    yield chunk;
+    rows += chunk.length;
+    done(rows);
+  }
 }

@@ -5,7 +5,7 @@
 // picks one. `--faults FILE` merges a trace-cmd/perf fault recording of the same run by timestamp
 // (both need timestamps: strace -ttt; see --faults-offset for clocks).
 // Bad lines are warnings (FILE:LINE: message on stderr); --strict makes any of them fatal (exit 1,
-// nothing written).
+// nothing written). A long recording shows a progress bar on a terminal (src/cli/progress.ts).
 
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,7 +16,9 @@ import { formatWarnings, importMeta, type ImportedRow, type ImportWarning, type 
 import { createStraceImporter, type StraceVm } from '../../trace/import/strace.js';
 import { createTracecmdImporter, type TracecmdImport } from '../../trace/import/tracecmd.js';
 import { openInput, traceKind, writeTrace } from '../../trace/io.js';
+import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import { InputError, UsageError } from '../../errors.js';
+import { LateProgress } from '../progress.js';
 
 interface StraceCliOptions {
   out: string;
@@ -73,12 +75,20 @@ export function registerImportCommands(program: Command): void {
 }
 
 /** Feeds a file to an importer line by line: recordings of long runs do not fit in one string. */
+/** Feeds `file` to `importer` line by line; a recording that takes a while shows a bar of bytes read. */
 async function feedFile<T>(file: string, importer: LineImporter<T>): Promise<T> {
   const handle = await openInput(file);
-  const lines = createInterface({ input: handle.createReadStream({ encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = handle.createReadStream({ encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  const progress = new LateProgress((await handle.stat()).size, { label: `import ${basename(file)}` });
+  let n = 0;
   try {
-    for await (const line of lines) importer.feed(line);
+    for await (const line of lines) {
+      importer.feed(line);
+      if ((++n & 0xfff) === 0) progress.update(input.bytesRead);
+    }
   } finally {
+    progress.stop();
     lines.close();
     await handle.close();
   }
@@ -137,7 +147,7 @@ async function importStraceCommand(file: string, opts: StraceCliOptions): Promis
       ['source', `strace importer, file ${basename(file)}, vm fd ${vm.fd}${faults ? `, faults ${basename(opts.faults!)}` : ''}`],
       ['arch', arch],
     ];
-    if (arch === 'arm64') fields.push(['profile', 'arm64-s2']);
+    fields.push(...profileFields(arch));
     const out = vmOutputPath(opts.out, vm, several);
     await writeTrace(out, importMeta(fields), chunks);
     if (!opts.quiet) process.stderr.write(`${out}: ${rows.length - warnings.length} row(s) for VM fd ${vm.fd} (line ${vm.line})\n`);
@@ -154,6 +164,16 @@ async function importStraceCommand(file: string, opts: StraceCliOptions): Promis
   return 0;
 }
 
+/**
+ * The profile an imported trace replays under and whose answers its `ret`s are (`# recorded-under:`):
+ * the recording's own architecture's (docs/trace-format.md, "Metadata keys").
+ */
+function profileFields(arch: string): Array<[string, string]> {
+  return arch === 'arm64'
+    ? [['profile', 'arm64-s2'], ['recorded-under', 'arm64-s2']]
+    : [['recorded-under', DEFAULT_PROFILE_NAME]];
+}
+
 async function importTracecmdCommand(file: string, opts: TracecmdCliOptions): Promise<number> {
   traceKind(opts.out);
   const imported = await feedFile(file, createTracecmdImporter({ expectLevels: opts.expectLevels, vendor: opts.vendor }));
@@ -165,7 +185,7 @@ async function importTracecmdCommand(file: string, opts: TracecmdCliOptions): Pr
     ['source', `trace-cmd importer, file ${basename(file)}`],
     ['arch', arch],
   ];
-  if (arch === 'arm64') fields.push(['profile', 'arm64-s2']);
+  fields.push(...profileFields(arch));
   await writeTrace(opts.out, importMeta(fields), chunks);
   if (!opts.quiet) {
     const s = imported.stats;

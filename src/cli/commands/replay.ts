@@ -1,13 +1,17 @@
-// `s2bench replay TRACE`: one trace through the model on this thread; prints the modeled counters
-// (a table, or JSON). With --check, every divergence from a recorded `ret` or an `expect` row is
-// listed and the exit code is 1 if there is any.
+// `s2bench replay TRACE`: one trace through the model on this thread, under each of the trace's own
+// profiles (as `run` does) or the one given; prints the modeled counters (a block per profile, or
+// JSON). With --check, every divergence from a recorded `ret` or an `expect` row is listed and the exit
+// code is 1 if there is any; behaviour changes (a differing `ret` under a profile other than the
+// recorded one) are listed apart and fail nothing (docs/trace-format.md, "ret").
 
 import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
-import { parseProfile } from '../../core/profile.js';
-import { replayFile, type ReplayResult } from '../../replay/engine.js';
-import { DEFAULT_MAX_EVENTS } from '../../trace/io.js';
-import { UsageError } from '../../errors.js';
+import { parseProfile, type Arch, type Profile } from '../../core/profile.js';
+import { ProfileError, UsageError } from '../../errors.js';
+import { replayFile, type Divergence, type ReplayResult } from '../../replay/engine.js';
+import { profilesFor } from '../../replay/suite.js';
+import { DEFAULT_MAX_EVENTS, openTrace } from '../../trace/io.js';
+import type { TraceMeta } from '../../trace/schema.js';
 import { withEstimateMetrics } from '../../estimate/apply.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 import { COSTS_OPTION_HELP, loadCostsOption } from './costs-option.js';
@@ -25,7 +29,7 @@ export function registerReplayCommand(program: Command): void {
     .command('replay')
     .description("replay one trace through the model and print its modeled counters")
     .argument('<trace>', 'trace file (.csv or .s2t)')
-    .option('-p, --profile <profile>', "profile, e.g. arm64-s2,split-chunk=2m or x86-tdp,eager-split=off (default: the trace's own, else x86-tdp)")
+    .option('-p, --profile <profile>', "profile, e.g. arm64-s2,split-chunk=2m or x86-tdp,eager-split=off (default: each of the trace's own, else x86-tdp)")
     .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
     .option('--json', 'print the result as JSON', false)
     .option('--max-events <n>', 'stop at a trace with more events than this (a bound on the work)', String(DEFAULT_MAX_EVENTS))
@@ -41,15 +45,58 @@ export async function replayCommand(
   write: (text: string) => void,
 ): Promise<number> {
   const costs = await loadCostsOption(opts.costs);
-  const profile = opts.profile === undefined ? undefined : parseProfile(opts.profile);
-  // Streamed: a trace of any length replays in the model's memory plus one chunk.
-  const replayed = await replayFile(path, profile, undefined, maxEventsOption(opts.maxEvents));
-  // Priced after the replay, from its counts (src/estimate/); absent when the table has no costs for the profile.
-  const result = { ...replayed, counters: withEstimateMetrics(replayed.counters, costs.table, replayed.profile) };
-  const priced = Object.keys(result.counters).some((name) => name.startsWith('estimate.'));
-  const source = priced ? `estimate.* are estimates priced with ${costs.source}` : `no estimates: ${costs.source} has no costs for ${result.profile}`;
-  write(opts.json ? `${JSON.stringify({ ...toJson(path, result), costs: source }, null, 2)}\n` : formatResult(path, result, opts.check) + `${source}\n`);
-  return opts.check && result.divergences.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  const maxEvents = maxEventsOption(opts.maxEvents);
+  const header = await openTrace(path);
+  await header.close();
+  const profiles = replayProfiles(path, header.meta, opts.profile);
+  // Streamed once per profile: a trace of any length replays in the model's memory plus one chunk.
+  const results = [];
+  for (const profile of profiles) {
+    const replayed = await replayFile(path, profile, undefined, maxEvents);
+    // Priced after the replay, from its counts (src/estimate/); absent when the table has no costs for the profile.
+    const result = { ...replayed, counters: withEstimateMetrics(replayed.counters, costs.table, replayed.profile) };
+    const priced = Object.keys(result.counters).some((name) => name.startsWith('estimate.'));
+    const source = priced ? `estimate.* are estimates priced with ${costs.source}` : `no estimates: ${costs.source} has no costs for ${result.profile}`;
+    results.push({ result, source });
+  }
+  if (opts.json) {
+    const json = results.map(({ result, source }) => ({ ...toJson(path, result), costs: source }));
+    write(`${JSON.stringify(json.length === 1 ? json[0] : json, null, 2)}\n`);
+  } else {
+    write(results.map(({ result, source }) => formatResult(path, result, opts.check) + `${source}\n`).join('\n'));
+  }
+  return opts.check && results.some(({ result }) => result.divergences.length > 0) ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** `x86_64` / `aarch64` (or `arm64`, as importers spell it) of a trace's `# arch:`, to a profile arch. */
+const ARCH_OF_MACHINE: Record<string, Arch> = { x86_64: 'x86-tdp', aarch64: 'arm64-s2', arm64: 'arm64-s2' };
+
+/**
+ * The profiles `replay` runs a trace under: `--profile`, else the trace's own (`# profiles:` or
+ * `# profile:`, every one), else the default. One that does not parse, or whose architecture is not the
+ * trace's `# arch:`, is a profile error (exit 2): an x86 trace's answers mean nothing on arm64.
+ */
+export function replayProfiles(path: string, meta: TraceMeta, cliProfile?: string): Profile[] {
+  const profiles = profilesFor(meta.fields, cliProfile === undefined ? [] : [parseProfile(cliProfile)]);
+  const machine = meta.fields['arch'];
+  const arch = machine === undefined ? undefined : ARCH_OF_MACHINE[machine];
+  // Where a trace's own profile is written: its metadata line, or the command line.
+  const where = (key: string): string => (cliProfile !== undefined ? `${path}: --profile` : `${path}: ${metadataLine(meta, key)}`);
+  // No profile metadata: the default profile stands against the `# arch:` line.
+  const key = meta.fields['profiles'] !== undefined ? 'profiles' : meta.fields['profile'] !== undefined ? 'profile' : 'arch';
+  return profiles.map((profile) => {
+    if ('error' in profile) throw new ProfileError(`${where(key)}: ${profile.error}`);
+    if (arch !== undefined && profile.arch !== arch) {
+      throw new ProfileError(`${where(key)}: profile '${profile.name}' models ${profile.arch}, but the trace is '# arch: ${machine}' (${metadataLine(meta, 'arch')}): give an ${arch} profile`);
+    }
+    return profile;
+  });
+}
+
+/** `line N, field KEY` of a `# KEY:` metadata line (its place among the lines before the header). */
+function metadataLine(meta: TraceMeta, key: string): string {
+  const index = meta.comments.findIndex((c) => new RegExp(`^#\\s*${key}:`).test(c));
+  return index < 0 ? `field ${key}` : `line ${index + 1}, field ${key}`;
 }
 
 /** The first divergences are the ones to read; a trace that diverges everywhere would print millions. */
@@ -69,7 +116,15 @@ function toJson(path: string, result: ReplayResult): object {
     counters: result.counters,
     divergences: result.divergences.slice(0, MAX_LISTED_DIVERGENCES),
     divergencesTotal: result.divergences.length,
+    behaviourChanges: result.behaviourChanges.slice(0, MAX_LISTED_DIVERGENCES),
+    behaviourChangesTotal: result.behaviourChanges.length,
   };
+}
+
+/** `title`, then the first `limit` rows, then how many more there are. */
+function listRows(title: string, rows: readonly Divergence[], limit: number): string[] {
+  const shown = rows.slice(0, limit).map((d) => `  line ${d.line}: ${d.op}: expected ${d.expected}, got ${d.got}`);
+  return [title, ...shown, ...(rows.length > limit ? [`  ... and ${rows.length - limit} more`] : [])];
 }
 
 export function formatResult(path: string, result: ReplayResult, check: boolean): string {
@@ -83,16 +138,13 @@ export function formatResult(path: string, result: ReplayResult, check: boolean)
   }
   if (check) {
     lines.push('');
-    if (result.divergences.length === 0) {
-      lines.push('check: 0 divergences');
-    } else {
-      lines.push(`check: ${result.divergences.length} divergence(s)`);
-      for (const d of result.divergences.slice(0, MAX_LISTED_DIVERGENCES)) {
-        lines.push(`  line ${d.line}: ${d.op}: expected ${d.expected}, got ${d.got}`);
-      }
-      const rest = result.divergences.length - MAX_LISTED_DIVERGENCES;
-      if (rest > 0) lines.push(`  ... and ${rest} more`);
-    }
+    if (result.divergences.length === 0) lines.push('check: 0 divergences');
+    else lines.push(...listRows(`check: ${result.divergences.length} divergence(s)`, result.divergences, MAX_LISTED_DIVERGENCES));
+  }
+  if (result.behaviourChanges.length > 0) {
+    lines.push('');
+    const title = `${result.behaviourChanges.length} behaviour change(s): recorded under another profile, answered differently here`;
+    lines.push(...listRows(title, result.behaviourChanges, check ? MAX_LISTED_DIVERGENCES : 10));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -39,7 +39,17 @@ export interface ChangeChart {
   colors: string[];
 }
 
-export type ChartSpec = BarChart | RepeatsChart | ChangeChart;
+/** Counters against events replayed: one line per metric, or points (null where there is none). */
+export interface LineChart {
+  kind: 'lines';
+  id: string;
+  /** Events replayed at each sample, ascending. */
+  x: number[];
+  lines: Array<{ label: string; values: Array<number | null>; color: string; points?: boolean }>;
+  unit: ChartUnit;
+}
+
+export type ChartSpec = BarChart | RepeatsChart | ChangeChart | LineChart;
 
 export const COLORS = {
   ok: '#2f7d32',

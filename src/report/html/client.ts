@@ -187,7 +187,27 @@ export const CLIENT_JS = String.raw`(function () {
     }, data);
   }
 
-  var draw = { bars: bars, repeats: repeats, change: change };
+  function lines(el, s) {
+    var data = [s.x], series = [{ label: 'events' }], all = [];
+    s.lines.forEach(function (l) {
+      data.push(l.values);
+      all = all.concat(l.values);
+      series.push(l.points
+        ? { label: l.label, stroke: l.color, fill: l.color, width: 0, paths: function () { return null; },
+            points: { show: true, size: 8, width: 1, stroke: l.color, fill: l.color } }
+        : { label: l.label, stroke: l.color, width: 1.5, points: { show: false } });
+    });
+    var f = formatter(s.unit), fx = formatter('count');
+    var last = s.x[s.x.length - 1];
+    return make(el, {
+      width: widthOf(el), height: H, legend: { show: true, live: false }, cursor: { show: false },
+      scales: { x: { time: false, range: [0, last > 0 ? last : 1] }, y: { range: range(all) } },
+      axes: [{ values: function (u, sp) { return sp.map(fx); }, size: 36 }, valueAxis(s.unit, f)],
+      series: series
+    }, data);
+  }
+
+  var draw = { bars: bars, repeats: repeats, change: change, lines: lines };
   specs.forEach(function (s) {
     var el = document.getElementById(s.id);
     if (!el) { console.error('s2bench: no placeholder for chart ' + s.id); return; }

@@ -35,6 +35,13 @@ tr.good td { background: #f0fdf4; }
 .alert { border-left: 4px solid var(--bad); background: #fef2f2; padding: 8px 12px; margin: 6px 0; white-space: pre-wrap; word-break: break-word; }
 .alert.warn { border-color: var(--warn); background: #fffbeb; }
 .alert.good { border-color: var(--ok); background: #f0fdf4; }
+.alert.info { border-color: #1f6feb; background: #eff6ff; }
+table.summary td.profile { white-space: normal; overflow-wrap: anywhere; max-width: 220px; }
+td.findings { white-space: normal; min-width: 160px; max-width: 340px; }
+.finding { display: inline-block; margin-right: 8px; }
+.finding.bad { color: var(--bad); font-weight: 600; }
+details.row-details { margin-top: 0; font-size: 12px; }
+details.row-details[open] { color: var(--muted); }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 14px; }
 figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px 8px; min-width: 0; }
 figure.wide { grid-column: 1 / -1; }

@@ -4,13 +4,17 @@
 import type { Comparison } from '../compare.js';
 import { formatBytes, formatCount, formatMetric, formatSi, shortCommit } from '../format.js';
 import { groupKey, type Group } from '../groups.js';
+import { faultsPerSecond, headlines, isMicroGroup } from '../headline.js';
 import { compareMetricNames } from '../results.js';
 import { relativeSpread, spread } from '../stats.js';
 import { groupStatus } from '../summary.js';
+import type { SeriesByGroup } from '../series.js';
 import type { RunInfo, TraceInfo } from '../types.js';
 import { unitOf } from '../units.js';
 import { COLORS, type ChartSpec } from './chart-spec.js';
 import { comparisonSection } from './compare-page.js';
+import { figure } from './figure.js';
+import { seriesFigures } from './series-charts.js';
 import { escapeHtml as e } from './escape.js';
 import { estimateBlock, estimateCell, estimateNote } from './estimates.js';
 import { renderPage } from './page.js';
@@ -23,6 +27,8 @@ export interface ReportModel {
   baselineGroups?: Group[];
   /** Why a requested baseline could not be compared. */
   baselineError?: string;
+  /** Counters over the course of each trace x profile (series.csv), by groupKey. */
+  series?: SeriesByGroup;
 }
 
 const FAULT_OUTCOMES: ReadonlyArray<[string, string, string]> = [
@@ -76,8 +82,12 @@ function alerts(groups: readonly Group[]): string {
     if (g.divergences > 0) out.push(`<div class="alert warn">DIVERGED ${where}: ${g.divergences} row(s) where the model disagrees with the recorded result</div>`);
     if (g.unstable.length > 0) out.push(`<div class="alert">NON-DETERMINISTIC ${where}: modeled ${e(g.unstable.join(', '))} differ between repeats</div>`);
   }
-  if (out.length === 0) return '<div class="alerts"><div class="alert good">Every job succeeded; no divergence.</div></div>';
-  return `<div class="alerts">${out.join('\n')}</div>`;
+  // Behaviour changes are what replaying under another kernel is for: listed, not alarming.
+  const changes = groups
+    .filter((g) => (g.modeled['behaviour_changes'] ?? 0) > 0)
+    .map((g) => `<div class="alert info">BEHAVIOUR CHANGE ${e(g.trace)} [${e(g.profile)}]: ${formatCount(g.modeled['behaviour_changes'])} row(s) answered differently than under the profile the trace was recorded under</div>`);
+  if (out.length === 0) out.push('<div class="alert good">Every job succeeded; no divergence.</div>');
+  return `<div class="alerts">${[...out, ...changes].join('\n')}</div>`;
 }
 
 function rateCell(g: Group): string {
@@ -87,24 +97,35 @@ function rateCell(g: Group): string {
   return `${e(formatSi(s.median))}/s <span class="muted" title="median of ${s.n} repeats ± largest deviation">±${Number.isFinite(r) ? Math.round(r * 100) : 0}%</span>`;
 }
 
+/**
+ * The run at a glance, narrow enough for a 1280-pixel window: the headline figures up front, the
+ * stage-2 details of each row behind its `details` toggle.
+ */
 function summaryTable(groups: readonly Group[]): string {
-  let html = '<div class="table-wrap"><table><thead><tr><th class="l">trace</th><th class="l">profile</th><th class="l">status</th>' +
-    '<th>events</th><th>faults</th><th>fixed</th><th>exits</th><th>leaves 4K / 2M / 1G</th><th>mapped 4K / 2M / 1G</th>' +
-    '<th>splits / zaps / flushes</th><th>conv.</th><th>est. guest time</th><th>events/s</th></tr></thead><tbody>';
+  let html = '<div class="table-wrap"><table class="summary"><thead><tr><th class="l">trace</th><th class="l">profile</th><th class="l">status</th>' +
+    '<th>events</th><th>faults</th><th>faults/s</th><th>est. guest time</th><th>events/s</th><th class="l">findings</th></tr></thead><tbody>';
   groups.forEach((g, i) => {
+    if (isMicroGroup(g)) return;
     const m = g.modeled;
     const status = groupStatus(g);
     const cls = status === 'failed' ? ' class="bad"' : status === 'ok' ? '' : ' class="warn"';
-    const exits = (m['exits.mmio'] ?? 0) + (m['exits.memfault'] ?? 0);
-    html += `<tr${cls}><td class="name"><a href="#g${i}">${e(g.trace)}</a></td><td class="l">${e(g.profile)}</td><td class="l">${badge(status)}</td>` +
-      `<td>${formatCount(m['events'])}</td><td>${formatCount(m['faults'])}</td><td>${formatCount(m['faults.fixed'])}</td>` +
-      `<td>${Object.keys(m).length ? formatCount(exits) : '-'}</td>` +
-      `<td>${LEVELS.map(([l]) => formatCount(m[`leaves.${l}`])).join('<span class="muted"> / </span>')}</td>` +
-      `<td>${LEVELS.map(([l]) => (m[`mapped.${l}`] === undefined ? '-' : e(formatBytes(m[`mapped.${l}`]!)))).join('<span class="muted"> / </span>')}</td>` +
-      `<td>${['splits', 'zaps', 'tlb.flushes'].map((k) => formatCount(m[k])).join('<span class="muted"> / </span>')}</td>` +
-      `<td>${formatCount(m['conversions'])}</td><td>${estimateCell(m)}</td><td>${rateCell(g)}</td></tr>`;
+    const findings = headlines(g).map((h) => `<span class="finding${h.bad ? ' bad' : ''}">${e(h.text)}</span>`).join(' ');
+    html += `<tr${cls}><td class="name"><a href="#g${i}">${e(g.trace)}</a></td><td class="l profile">${e(g.profile)}</td><td class="l">${badge(status)}</td>` +
+      `<td>${formatCount(m['events'])}</td><td>${formatCount(m['faults'])}</td><td>${e(faultsPerSecond(g))}</td><td>${estimateCell(m)}</td><td>${rateCell(g)}</td>` +
+      `<td class="l findings">${findings}${Object.keys(m).length ? stage2Details(m) : ''}</td></tr>`;
   });
   return html + '</tbody></table></div>';
+}
+
+/** A summary row's details on expand: fixed faults, exits, leaves, bytes mapped, splits, zaps, flushes. */
+function stage2Details(m: Record<string, number>): string {
+  const sep = '<span class="muted"> / </span>';
+  const exits = (m['exits.mmio'] ?? 0) + (m['exits.memfault'] ?? 0);
+  return '<details class="row-details"><summary>stage-2</summary>' +
+    `fixed ${formatCount(m['faults.fixed'])} · exits ${formatCount(exits)}<br>` +
+    `leaves 4K/2M/1G ${LEVELS.map(([l]) => formatCount(m[`leaves.${l}`])).join(sep)}<br>` +
+    `mapped ${LEVELS.map(([l]) => (m[`mapped.${l}`] === undefined ? '-' : e(formatBytes(m[`mapped.${l}`]!)))).join(sep)}<br>` +
+    `splits/zaps/flushes ${['splits', 'zaps', 'tlb.flushes'].map((k) => formatCount(m[k])).join(sep)}</details>`;
 }
 
 function tracesTable(traces: readonly TraceInfo[]): string {
@@ -122,12 +143,18 @@ function wideRange(values: readonly number[]): boolean {
   return positive.length > 1 && Math.max(...positive) / Math.min(...positive) >= 100;
 }
 
-function figure(title: string, note: string, chartId: string | null, emptyText = '', wide = false): string {
-  const body = chartId ? `<div class="chart" id="${e(chartId)}"></div>` : `<div class="empty">${e(emptyText)}</div>`;
-  return `<figure${wide ? ' class="wide"' : ''}><figcaption>${title}</figcaption>${body}${note ? `<div class="note">${note}</div>` : ''}</figure>`;
-}
-
-function groupSection(g: Group, index: number, trace: TraceInfo | undefined, baseline: Group | undefined, info: RunInfo): { html: string; charts: ChartSpec[] } {
+/**
+ * One trace x profile: what the trace is about, in charts that have something to show (a chart of
+ * zeros is left out), then the seed systems' verdicts and every metric.
+ */
+function groupSection(
+  g: Group,
+  index: number,
+  trace: TraceInfo | undefined,
+  baseline: Group | undefined,
+  series: SeriesByGroup | undefined,
+  info: RunInfo,
+): { html: string; charts: ChartSpec[] } {
   const charts: ChartSpec[] = [];
   const m = g.modeled;
   const id = (what: string): string => `g${index}-${what}`;
@@ -144,35 +171,25 @@ function groupSection(g: Group, index: number, trace: TraceInfo | undefined, bas
   }
 
   html += '<div class="grid">';
-  // Faults by outcome.
-  charts.push({
-    kind: 'bars',
-    id: id('faults'),
-    labels: FAULT_OUTCOMES.map(([, label]) => label),
-    values: FAULT_OUTCOMES.map(([name]) => m[name] ?? 0),
-    unit: 'count',
-    colors: FAULT_OUTCOMES.map(([, , color]) => color),
-  });
-  html += figure(
-    `Faults by outcome <span class="muted">${formatCount(m['faults'])} stage-2 faults</span>`,
-    `runs ending in -ENOSYS: ${formatCount(m['runs.enosys'] ?? 0)}`,
-    id('faults'),
-  );
-  // Mapping level by bytes mapped.
-  charts.push({
-    kind: 'bars',
-    id: id('levels'),
-    labels: LEVELS.map(([, label]) => label),
-    values: LEVELS.map(([l]) => m[`mapped.${l}`] ?? 0),
-    unit: 'bytes',
-    colors: LEVELS.map(([, , color]) => color),
-  });
-  html += figure(
-    'Bytes mapped by level <span class="muted">at the end of the run</span>',
-    `leaves installed 4K / 2M / 1G: ${LEVELS.map(([l]) => formatCount(m[`leaves.${l}`] ?? 0)).join(' / ')} · ` +
-      `splits ${formatCount(m['splits'] ?? 0)} · zaps ${formatCount(m['zaps'] ?? 0)} · TLB flushes ${formatCount(m['tlb.flushes'] ?? 0)} · peak tables ${formatCount(m['tables.peak'] ?? 0)}`,
-    id('levels'),
-  );
+  const faultValues = FAULT_OUTCOMES.map(([name]) => m[name] ?? 0);
+  if (faultValues.some((v) => v !== 0)) {
+    charts.push({ kind: 'bars', id: id('faults'), labels: FAULT_OUTCOMES.map(([, label]) => label), values: faultValues, unit: 'count', colors: FAULT_OUTCOMES.map(([, , color]) => color) });
+    html += figure(
+      `Faults by outcome <span class="muted">${formatCount(m['faults'])} stage-2 faults</span>`,
+      `runs ending in -ENOSYS: ${formatCount(m['runs.enosys'] ?? 0)}`,
+      id('faults'),
+    );
+  }
+  const levelValues = LEVELS.map(([l]) => m[`mapped.${l}`] ?? 0);
+  if (levelValues.some((v) => v !== 0)) {
+    charts.push({ kind: 'bars', id: id('levels'), labels: LEVELS.map(([, label]) => label), values: levelValues, unit: 'bytes', colors: LEVELS.map(([, , color]) => color) });
+    html += figure(
+      'Bytes mapped by level <span class="muted">at the end of the run</span>',
+      `leaves installed 4K / 2M / 1G: ${LEVELS.map(([l]) => formatCount(m[`leaves.${l}`] ?? 0)).join(' / ')} · ` +
+        `splits ${formatCount(m['splits'] ?? 0)} · zaps ${formatCount(m['zaps'] ?? 0)} · TLB flushes ${formatCount(m['tlb.flushes'] ?? 0)} · peak tables ${formatCount(m['tables.peak'] ?? 0)}`,
+      id('levels'),
+    );
+  }
   // Conversion cost distribution: the modeled conv.* statistics, else the measured p50/p99.
   const conv = Object.keys(m).filter((k) => k.startsWith('conv.')).sort(compareDistributionNames);
   const convTime = ['time.conversion_p50_ns', 'time.conversion_p99_ns'].filter((k) => (g.timing[k]?.length ?? 0) > 0);
@@ -192,8 +209,12 @@ function groupSection(g: Group, index: number, trace: TraceInfo | undefined, bas
       colors: COLORS.exit,
     });
     html += figure('Conversion time <span class="muted">median over repeats</span>', convNote, id('conv'));
-  } else {
-    html += figure('Conversion cost distribution', convNote, null, (m['conversions'] ?? 0) > 0 ? 'no per-conversion cost recorded' : 'no conversions in this trace');
+  }
+  const own = series?.get(groupKey(g.trace, g.profile));
+  if (own !== undefined) {
+    const figures = seriesFigures(own, id);
+    html += figures.html;
+    charts.push(...figures.charts);
   }
   // Throughput over repeats.
   const rates = g.timing['rate.events_per_s'] ?? [];
@@ -208,8 +229,6 @@ function groupSection(g: Group, index: number, trace: TraceInfo | undefined, bas
         (g.timing['time.replay_ms'] ? ` · replay ${e(formatMetric(spread(g.timing['time.replay_ms']).median, 'ms'))}` : ''),
       id('rate'),
     );
-  } else {
-    html += figure('Replay throughput', '', null, 'no timing recorded');
   }
   html += '</div>';
   html += estimateBlock(m, info);
@@ -327,8 +346,16 @@ export function renderReport(model: ReportModel): string {
   body += '<h3>Traces</h3>' + tracesTable(info.traces ?? []);
   const baseline = new Map(baselineGroups.map((g) => [groupKey(g.trace, g.profile), g]));
   groups.forEach((g, i) => {
+    if (isMicroGroup(g)) return;
     const trace = (info.traces ?? []).find((t) => t.name === g.trace);
-    const section = groupSection(g, i, trace, baseline.get(groupKey(g.trace, g.profile)), info);
+    const section = groupSection(g, i, trace, baseline.get(groupKey(g.trace, g.profile)), model.series, info);
+    body += section.html;
+    charts.push(...section.charts);
+  });
+  // Micro-benchmarks are not a trace: a section of their own after the traces.
+  groups.forEach((g, i) => {
+    if (!isMicroGroup(g)) return;
+    const section = timingOnlySection(g, `<h2 id="g${i}" class="group-title">Micro-benchmarks <span class="profile">${e(g.profile)}</span></h2>`, (what) => `g${i}-${what}`, []);
     body += section.html;
     charts.push(...section.charts);
   });

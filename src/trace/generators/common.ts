@@ -1,6 +1,7 @@
 // What every generator shares: its option descriptors (for the CLI and for validation), the generated
 // trace, and the metadata lines naming the generator and its options so a trace can be regenerated.
 
+import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import type { TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE, type TraceChunk, type TraceMeta } from '../schema.js';
 
@@ -92,7 +93,8 @@ export type GeneratorValues = Record<string, number | boolean | string>;
 
 /**
  * `# source: s2bench gen NAME k=v ...` and `# arch:` (aarch64 for an arm64 profile, else x86_64), plus
- * the profile when not the default.
+ * the profile when not the default, and `# recorded-under:` the profile whose answers the generated
+ * `ret`s are (docs/trace-format.md, "ret").
  */
 export function genMeta(name: string, options: object, profile?: string): TraceMeta {
   const text = `s2bench gen ${name} ${Object.entries(options)
@@ -105,7 +107,16 @@ export function genMeta(name: string, options: object, profile?: string): TraceM
     fields['profile'] = profile;
     comments.push(`# profile: ${profile}`);
   }
-  return { comments, fields };
+  return withRecordedUnder({ comments, fields }, profile ?? DEFAULT_PROFILE_NAME);
+}
+
+/** `meta` with `# recorded-under: PROFILE` added: the profile whose answers the trace's `ret`s are. */
+export function withRecordedUnder(meta: TraceMeta, profile: string): TraceMeta {
+  return {
+    ...meta,
+    comments: [...meta.comments, `# recorded-under: ${profile}`],
+    fields: { ...meta.fields, 'recorded-under': profile },
+  };
 }
 
 /** Option values checked against their descriptors; throws RangeError naming the option. */

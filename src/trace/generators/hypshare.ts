@@ -18,7 +18,7 @@ import { HypShare, type HypShareMode } from '../../core/hypshare.js';
 import { newCounters } from '../../core/metrics.js';
 import type { TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE } from '../schema.js';
-import { bool, choice, defaultsOf, int, num, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { bool, choice, defaultsOf, int, num, withRecordedUnder, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export const HYPSHARE_OPTIONS = {
   seed: int(1, 'random seed'),
@@ -85,10 +85,10 @@ export function generateHypshare(options: Partial<HypshareGenOptions> = {}): Gen
   const source = `s2bench gen hypshare seed=${o.seed} ops=${o.ops} pfns=${o.pfns} fail-rate=${o.failRate} kernel=${o.kernel} teardown=${o.teardown}`;
   const profile = `arm64-s2,hypshare=${o.kernel}`;
   return {
-    meta: {
-      comments: [TRACE_MAGIC_LINE, `# source: ${source}`, `# arch: aarch64`, `# profile: ${profile}`],
-      fields: { source, arch: 'aarch64', profile },
-    },
+    meta: withRecordedUnder(
+      { comments: [TRACE_MAGIC_LINE, `# source: ${source}`, `# arch: aarch64`, `# profile: ${profile}`], fields: { source, arch: 'aarch64', profile } },
+      profile,
+    ),
     rows,
   };
 }

@@ -11,9 +11,10 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 import { PAGE_SHIFT } from '../../core/abi.js';
+import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import type { TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE } from '../schema.js';
-import { bool, defaultsOf, GUEST_RAM_HVA, int, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { bool, defaultsOf, GUEST_RAM_HVA, int, withRecordedUnder, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export const VDPA_OPTIONS = {
   seed: int(1, 'random seed'),
@@ -101,10 +102,10 @@ export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTr
   rows.push({ op: 'vdpa_close', ret: 0 });
 
   return {
-    meta: {
-      comments: [TRACE_MAGIC_LINE, `# source: s2bench gen vdpa ${describe(o)}`],
-      fields: { source: `s2bench gen vdpa ${describe(o)}` },
-    },
+    meta: withRecordedUnder(
+      { comments: [TRACE_MAGIC_LINE, `# source: s2bench gen vdpa ${describe(o)}`], fields: { source: `s2bench gen vdpa ${describe(o)}` } },
+      DEFAULT_PROFILE_NAME,
+    ),
     rows,
   };
 }
