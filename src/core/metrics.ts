@@ -260,6 +260,12 @@ export const METRICS = {
     doc: 'x86 instruction fetches from a gpa with no memslot',
     kernel: '`KVM_EXIT_INTERNAL_ERROR` from `handle_emulation_failure()`',
   },
+  recovered: {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'huge mappings rebuilt in place from a table of small leaves when dirty logging stops (x86, 6.13+): no zap, no refault',
+    kernel: '`kvm_mmu_recover_huge_pages()` -> `recover_huge_pages_range()`',
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;

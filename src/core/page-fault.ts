@@ -52,8 +52,16 @@ export class PageFault {
     c[M.faults]!++;
     const s = this.slots;
     const id = s.lookup(vcpu, gfn);
-    if (id < 0) return this.unbacked(kind, flags);
     const priv = (flags & ACCESS_PRIVATE) !== 0;
+    if (id < 0) {
+      // x86: a private fault is a memory-fault exit before any slot lookup can make it MMIO
+      // (kvm_mmu_faultin_pfn(), kvm_handle_noslot_fault(); docs/kvm-rules.md, x86.private-noslot).
+      if (priv && !this.arm64) {
+        c[M.exits_memfault]!++;
+        return OUTCOME_MEMFAULT;
+      }
+      return this.unbacked(kind, flags);
+    }
     if (priv !== this.attributes.isPrivate(gfn)) {
       // kvm_mmu_prepare_memory_fault_exit(): userspace must convert first.
       c[M.exits_memfault]!++;

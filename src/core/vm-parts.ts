@@ -8,7 +8,7 @@ import type { ConversionLog } from './conversions.js';
 import type { GuestMemfds } from './gmem.js';
 import type { HostMemory } from './hostmm.js';
 import type { Memslots } from './memslots.js';
-import type { Profile } from './profile.js';
+import { kernelVersion, type Profile } from './profile.js';
 import type { Stage2 } from './stage2/table.js';
 import type { Stage2Mmu } from './stage2/visitors.js';
 
@@ -31,6 +31,18 @@ export interface VmArch {
   readonly nxHugePages: boolean;
   /** Eager huge page split when dirty logging starts (x86 eager_page_split, arm64 eager split chunk). */
   readonly eagerSplit: boolean;
+  // ---- x86 rules by version and VM type (docs/kvm-rules.md, x86 section) ----
+  /**
+   * Deleting or moving a memslot zaps every mapping of the VM (kvm_arch_flush_shadow_memslot() ->
+   * kvm_mmu_zap_all_fast()): always before 6.12, and with KVM_X86_QUIRK_SLOT_ZAP_ALL on a default VM after.
+   */
+  readonly slotZapAll: boolean;
+  /** Dirty logging off rebuilds huge mappings in place (kvm_mmu_recover_huge_pages(), 6.13+). */
+  readonly recoverHugeInPlace: boolean;
+  /** Intel PML: dirty logging clears D bits on 4K leaves instead of write-protecting them. */
+  readonly pml: boolean;
+  /** KVM_SET_MEMORY_ATTRIBUTES exists (x86: not for KVM_X86_DEFAULT_VM). */
+  readonly memoryAttributes: boolean;
 }
 
 export function vmArch(profile: Profile): VmArch {
@@ -39,6 +51,13 @@ export function vmArch(profile: Profile): VmArch {
     arm64,
     nxHugePages: !arm64 && profile.knobs['nx-huge-pages'] === 'on',
     eagerSplit: profile.knobs['eager-split'] === 'on',
+    slotZapAll:
+      !arm64 &&
+      profile.knobs['vm-type'] === 'default' &&
+      (profile.versionCode < kernelVersion('6.12') || profile.knobs['slot-zap-all'] === 'on'),
+    recoverHugeInPlace: !arm64 && profile.versionCode >= kernelVersion('6.13'),
+    pml: !arm64 && profile.knobs.pml === 'on',
+    memoryAttributes: arm64 || profile.knobs['vm-type'] === 'sw-protected',
   };
 }
 

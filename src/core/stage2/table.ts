@@ -187,9 +187,14 @@ export class Stage2 {
 
   /** Remove the leaf at `idx` (it must be one). */
   clearLeaf(idx: number): void {
+    this.dropLeaf(idx);
+    this.counters[M.zaps]!++;
+  }
+
+  /** Remove the leaf at `idx` without counting a zap: a huge leaf rebuilt in place took its place. */
+  dropLeaf(idx: number): void {
     this.leaves[pteLevel(this.pool[idx]!)]!--;
     this.pool[idx] = 0;
-    this.counters[M.zaps]!++;
   }
 
   /**
