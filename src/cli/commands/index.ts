@@ -5,6 +5,7 @@ import { registerBenchCommand } from './bench.js';
 import { registerGenCommand } from './gen.js';
 import { registerImportCommands } from './import.js';
 import { registerMergeCommand } from './merge.js';
+import { registerProfilesCommand } from './profiles.js';
 import { registerReportCommands } from './report.js';
 import { registerRecordCommand } from './record.js';
 import { registerReplayCommand } from './replay.js';
@@ -21,4 +22,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerReplayCommand,
   registerImportCommands,
   registerGenCommand,
+  registerProfilesCommand,
 ];
