@@ -12,7 +12,7 @@ import type { HostMemory } from './hostmm.js';
 import type { Memslots } from './memslots.js';
 import { M } from './metrics.js';
 import { ACCESS_EXEC, ACCESS_PRIVATE, ACCESS_WRITE, OUTCOME_INTERNAL, OUTCOME_MEMFAULT, OUTCOME_MMIO, OUTCOME_OK } from './outcome.js';
-import { LEVEL_1G, LEVEL_4K, LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRIVATE, PTE_W, PTE_X, isLeaf } from './stage2/pte.js';
+import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRIVATE, PTE_W, PTE_X, isLeaf } from './stage2/pte.js';
 import type { Stage2 } from './stage2/table.js';
 import { MAP_NEW, MAP_SPURIOUS, type Stage2Mmu } from './stage2/visitors.js';
 import type { VmArch, VmParts } from './vm-parts.js';
@@ -98,6 +98,8 @@ export class PageFault {
     let level = LEVEL_4K;
     if (!logging && !(kind === ACCESS_EXEC && this.nxHugePages)) {
       level = this.maxMappingLevel(id, gfn, hvaPfn, priv, maxLevel);
+      // disallowed_hugepage_adjust(): a range split for an instruction fetch stays small.
+      if (this.nxHugePages) while (level > LEVEL_4K && this.isNxTable(gfn, level)) level--;
     }
 
     // Read faults on a logging slot map read-only, so the first write is seen (user_mem_abort()).
@@ -121,7 +123,26 @@ export class PageFault {
       if (result === MAP_NEW) c[M.leaves_4k + level]!++;
     }
     if (logging && writable) this.dirtyLog.markDirty(id, gfn);
+    if (kind === ACCESS_EXEC && this.nxHugePages) this.markNxTables(gfn);
     return OUTCOME_OK;
+  }
+
+  /** The entry at `level` over gfn is a table made for an instruction fetch (nx_huge_page_disallowed). */
+  private isNxTable(gfn: number, level: number): boolean {
+    const t = this.stage2.tableAt(gfn, level);
+    return t >= 0 && this.stage2.nxDisallowed[t] === 1;
+  }
+
+  /**
+   * An instruction fetch under the NX mitigation mapped gfn at 4K: the tables over it at the 2M and
+   * 1G levels are marked nx_huge_page_disallowed (the model marks them whether this fault made them
+   * or found them; the kernel marks the ones it allocates).
+   */
+  private markNxTables(gfn: number): void {
+    for (let level = LEVEL_2M; level <= LEVEL_1G; level++) {
+      const t = this.stage2.tableAt(gfn, level);
+      if (t >= 0) this.stage2.nxDisallowed[t] = 1;
+    }
   }
 
   /** No memslot, or a write to a read-only one: an exit or failure, per architecture. */

@@ -27,9 +27,9 @@ const since = (p: Profile, version: string): boolean => p.versionCode >= kernelV
 export const X86_RULES: readonly KernelRule[] = [
   {
     id: 'x86.nx-huge-pages',
-    summary: 'an instruction fetch from a huge mapping splits it and maps the fetched page at 4K',
-    kernel: 'arch/x86/kvm/mmu/mmu.c: kvm_mmu_hugepage_adjust(), disallowed_hugepage_adjust()',
-    test: "test/core/mapping-level.test.ts: 'NX huge pages'",
+    summary: 'an instruction fetch from a huge mapping splits it into executable 4K leaves, and the split range stays 4K',
+    kernel: 'arch/x86/kvm/mmu/mmu.c: kvm_mmu_hugepage_adjust(), disallowed_hugepage_adjust(); spte.c make_small_spte()',
+    test: "test/core/kvm-rules.test.ts: 'x86.nx-huge-pages: split for an instruction fetch'",
     answer: (p) => (x86(p) ? (p.knobs['nx-huge-pages'] === 'on' ? 'exec faults map 4K' : 'exec faults keep huge mappings') : undefined),
   },
   {

@@ -65,6 +65,7 @@ export class Vm implements VmParts {
     this.iotlb = new VdpaIotlb(profile.knobs['vdpa-release'], this.counters);
     this.hypshare = new HypShare(profile.knobs.hypshare, this.counters);
     const arch = vmArch(profile);
+    this.stage2.smallChildrenExec = arch.nxHugePages;
     this.dirtyLog = new DirtyLog(this, arch.pml);
     this.pageFault = new PageFault(this, arch, this.dirtyLog);
     this.memslotUpdate = new MemslotUpdate(this, arch, this.pageFault);

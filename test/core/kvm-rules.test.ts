@@ -194,3 +194,35 @@ describe('common.gmem-alloc', () => {
     }
   });
 });
+
+describe('x86.nx-huge-pages: split for an instruction fetch', () => {
+  it('makes the 4K children executable and keeps the split range at 4K for later faults', async () => {
+    for (const profile of ['x86-tdp@6.12,nx-huge-pages=on', 'x86-tdp@6.18,nx-huge-pages=on', 'x86-tdp,nx-huge-pages=on']) {
+      await holds(profile, [
+        'backing,,,0x200000,,thp,0x7f0000000000,,,,',
+        'memslot,,0x0,0x200000,0,,0x7f0000000000,,,,0',
+        'read,0,0x0,,,,,,,,ok',
+        'exec,0,0x1000,,,,,,,,ok',
+        expect('splits', 1),
+        'exec,0,0x2000,,,,,,,,ok', // an executable 4K child: a hit
+        expect('faults', 2),
+        'unmap_hva,,,0x1000,,,0x7f0000003000,,,,',
+        'read,0,0x3000,,,,,,,,ok',
+        expect('faults', 3),
+        expect('leaves.2m', 1),
+        expect('mapped.4k', 0x200000), // the read mapped 4K into the kept table, not 2M over it
+      ]);
+    }
+  });
+
+  it('maps a read over an exec-split range huge again without the mitigation', async () => {
+    await holds('x86-tdp', [
+      'backing,,,0x200000,,thp,0x7f0000000000,,,,',
+      'memslot,,0x0,0x200000,0,,0x7f0000000000,,,,0',
+      'exec,0,0x1000,,,,,,,,ok',
+      'unmap_hva,,,0x1000,,,0x7f0000003000,,,,',
+      'read,0,0x3000,,,,,,,,ok',
+      expect('mapped.2m', 0x200000),
+    ]);
+  });
+});
