@@ -15,7 +15,7 @@ import {
 } from './memslot-check.js';
 import { M } from './metrics.js';
 import type { PageFault } from './page-fault.js';
-import { LEVEL_1G, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
+import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
 import { PAGE_SHIFT_N, type VmArch, type VmParts } from './vm-parts.js';
 
 /** x86 kvm_mmu_max_gfn() with a 52-bit MAXPHYADDR host (observed: gpa 0xffffffffff000 accepted). */
@@ -130,7 +130,7 @@ export class MemslotUpdate {
       if (this.arch.eagerSplit) mmu.splitNoFlush(base, end, LEVEL_4K);
       if (this.arch.pml) {
         mmu.clearDirty(base, end);
-        mmu.wrprotHuge(base, end);
+        mmu.wrprot(base, end, LEVEL_2M);
       } else {
         mmu.wrprot(base, end);
       }

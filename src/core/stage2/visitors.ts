@@ -119,14 +119,15 @@ class SplitWalker implements Walker {
   }
 }
 
-/** stage2_attr_walker() clearing the write permission. */
+/** stage2_attr_walker() clearing the write permission of leaves at `minLevel` and above. */
 class WrprotWalker implements Walker {
   readonly flags = WALK_LEAF;
   changed = 0;
+  minLevel = 0;
 
   visit(s: Stage2, _visit: number, idx: number, level: number): void {
-        const pte = s.pool[idx]!;
-    if (isLeaf(pte) && (pte & PTE_W) !== 0) {
+    const pte = s.pool[idx]!;
+    if (level >= this.minLevel && isLeaf(pte) && (pte & PTE_W) !== 0) {
       s.pool[idx] = pte & ~PTE_W;
       this.changed++;
     }
@@ -187,20 +188,6 @@ class ClearDirtyWalker implements Walker {
   }
 }
 
-/** stage2_attr_walker() clearing the write permission of leaves above a level (huge leaves only). */
-class WrprotHugeWalker implements Walker {
-  readonly flags = WALK_LEAF;
-  changed = 0;
-
-  visit(s: Stage2, _visit: number, idx: number, level: number): void {
-    const pte = s.pool[idx]!;
-    if (level > 0 && isLeaf(pte) && (pte & PTE_W) !== 0) {
-      s.pool[idx] = pte & ~PTE_W;
-      this.changed++;
-    }
-  }
-}
-
 /** Present leaves per level. */
 class CountWalker implements Walker {
   readonly flags = WALK_LEAF;
@@ -221,7 +208,6 @@ export class Stage2Mmu {
   private readonly counter = new CountWalker();
   private readonly recoverer = new RecoverWalker(new ZapWalker(false));
   private readonly dirtyClearer = new ClearDirtyWalker();
-  private readonly hugeWrprotector = new WrprotHugeWalker();
 
   constructor(readonly s2: Stage2) {}
 
@@ -278,18 +264,14 @@ export class Stage2Mmu {
     return w.changed;
   }
 
-  /** Write-protect the huge (2M/1G) leaves in [start, end); returns how many changed (the caller flushes). */
-  wrprotHuge(start: number, end: number): number {
-    const w = this.hugeWrprotector;
-    w.changed = 0;
-    this.s2.walk(start, end, w);
-    return w.changed;
-  }
-
-  /** Write-protect the leaves in [start, end); returns how many changed (the caller flushes once). */
-  wrprot(start: number, end: number): number {
+  /**
+   * Write-protect the leaves at `minLevel` and above in [start, end) (kvm_mmu_slot_remove_write_access():
+   * PG_LEVEL_2M write-protects huge leaves only, for PML); returns how many changed (the caller flushes once).
+   */
+  wrprot(start: number, end: number, minLevel = 0): number {
     const w = this.wrprotector;
     w.changed = 0;
+    w.minLevel = minLevel;
     this.s2.walk(start, end, w);
     return w.changed;
   }
