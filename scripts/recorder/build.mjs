@@ -1,43 +1,34 @@
-// Builds the native recorder from source with the system C compiler ($CC, else cc). No network, no
-// prebuilt binaries. Exit 0 and the binary's path on stdout; exit 1 with one clear line on stderr when
-// there is no compiler or the build fails.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+// Builds the native programs from source with the system C compiler ($CC, else cc): the recorder
+// (recorder.c, `s2bench record`) and the calibrator (calibrate.c, `s2bench calibrate`). No network, no
+// prebuilt binaries. Arguments name the programs to build (default: recorder); `--force` rebuilds.
+// Exit 0 and each binary's path on stdout, one a line; exit 1 with one clear line on stderr when there
+// is no compiler or a build fails.
 import { join } from 'node:path';
+import { buildNative } from '../native-build.mjs';
 
 const dir = import.meta.dirname;
-const sources = ['recorder.c', 'kvm_uapi.h'].map((f) => join(dir, f));
-const out = join(dir, 'build', 's2bench-recorder');
-const cc = process.env.CC || 'cc';
+const HEADERS = ['kvm_uapi.h', 'longmode.h'];
+const PROGRAMS = {
+  recorder: { source: 'recorder.c', out: 's2bench-recorder', libs: [] },
+  calibrate: { source: 'calibrate.c', out: 's2bench-calibrate', libs: ['-pthread'] },
+};
 
-function mtime(path) {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return -1;
+const names = process.argv.slice(2).filter((a) => a !== '--force');
+for (const name of names) {
+  if (!(name in PROGRAMS)) {
+    console.error(`s2bench build: unknown program '${name}' (known: ${Object.keys(PROGRAMS).join(', ')})`);
+    process.exit(1);
   }
 }
-
-const force = process.argv.includes('--force');
-if (!force && mtime(out) >= Math.max(...sources.map(mtime))) {
-  console.log(out);
-  process.exit(0);
+for (const name of names.length > 0 ? names : ['recorder']) {
+  const program = PROGRAMS[name];
+  console.log(
+    buildNative({
+      what: program.out,
+      sources: [program.source, ...HEADERS].map((f) => join(dir, f)),
+      out: join(dir, 'build', program.out),
+      flags: [],
+      libs: program.libs,
+    }),
+  );
 }
-if (process.platform !== 'linux') {
-  console.error(`s2bench recorder: needs Linux with /dev/kvm (this is ${process.platform})`);
-  process.exit(1);
-}
-mkdirSync(join(dir, 'build'), { recursive: true });
-const args = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-o', out, sources[0]];
-const result = spawnSync(cc, args, { encoding: 'utf8' });
-if (result.error) {
-  const why = result.error.code === 'ENOENT' ? `no C compiler: '${cc}' not found (install gcc or set CC)` : result.error.message;
-  console.error(`s2bench recorder: ${why}`);
-  process.exit(1);
-}
-if (result.status !== 0) {
-  console.error(`s2bench recorder: '${cc} ${args.join(' ')}' failed:\n${result.stderr}`);
-  process.exit(1);
-}
-if (result.stderr.trim() !== '') process.stderr.write(result.stderr);
-console.log(out);

@@ -11,6 +11,7 @@
  *   a <outcome> [<gpa>]    access: ok | mmio <gpa> | memfault <gpa> | enosys | other <why>
  *   x <why>                not performed (op the recorder cannot do on this host)
  *   F <why>                the whole sequence failed (then "E")
+ *   T <ns>                 wall time the sequence spent in KVM_RUN (before its "E")
  *
  * Guest: long mode, identity-mapped with 2 MiB pages over [0, 64 GiB). Its page tables, code and stack
  * live in a recorder-owned memslot at RECORDER_GPA (outside any trace slot), so the CPU's accessed/dirty
@@ -36,9 +37,11 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvm_uapi.h"
+#include "longmode.h"
 
 #define GUEST_MAPPED_LIMIT (64ULL << 30) /* the guest's identity map: [0, 64 GiB) in 2 MiB pages */
 #define RECORDER_GPA (GUEST_MAPPED_LIMIT - 0x100000ULL) /* its last MiB: no trace slot may overlap it */
@@ -98,6 +101,8 @@ static int vcpu_fd[MAX_VCPUS];
 static struct kvm_run *vcpu_run[MAX_VCPUS];
 static uint8_t *rec_mem;
 static uint32_t rec_slot;
+/* Wall time the sequence spent in KVM_RUN (its guest time), printed as `T <ns>` before its `E`. */
+static uint64_t guest_ns;
 static int rec_slot_wanted;
 static struct slot_info *slots;
 static size_t nslots, cap_slots;
@@ -281,20 +286,7 @@ static int setup_vcpu(int v)
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu_fd[v], KVM_GET_SREGS, &sregs) < 0)
 		return -1;
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 8, .type = 11, .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
-	};
-	struct kvm_segment data = code;
-	data.selector = 16;
-	data.type = 3;
-	data.l = 0;
-	data.db = 1;
-	sregs.cs = code;
-	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
-	sregs.cr3 = RECORDER_GPA + RECORDER_PML4;
-	sregs.cr4 = 0x20;             /* PAE */
-	sregs.cr0 = 0x80050033;       /* PG | AM | WP | NE | ET | MP | PE */
-	sregs.efer = 0x500;           /* LME | LMA */
+	set_long_mode(&sregs, RECORDER_GPA + RECORDER_PML4);
 	return ioctl(vcpu_fd[v], KVM_SET_SREGS, &sregs);
 }
 
@@ -444,7 +436,11 @@ static enum outcome guest_access(int v, const char *op, uint64_t gpa, uint64_t *
 	enum outcome first = OUT_OTHER;
 	int have_first = 0;
 	for (int n = 0; n < MAX_RUNS_PER_ACCESS; n++) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int ret = ioctl(vcpu_fd[v], KVM_RUN, 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		guest_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
 		if (ret < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (ret < 0) {
@@ -688,10 +684,11 @@ static void run_sequence(struct row *rows, size_t n)
 		teardown();
 		return;
 	}
+	guest_ns = 0;
 	for (size_t i = 0; i < n; i++)
 		do_row(&rows[i]);
 	teardown();
-	printf("E\n");
+	printf("T %llu\nE\n", (unsigned long long)guest_ns);
 }
 
 static int open_kvm(char *why, size_t whylen)

@@ -10,6 +10,7 @@ import {
   OUTCOME_ENOSYS,
   OUTCOME_MMIO,
   OUTCOME_OK,
+  OUTCOME_PABT,
 } from './outcome.js';
 
 /**
@@ -28,13 +29,14 @@ export function arm64IoMemAbort(counters: Float64Array, flags: number): number {
 
 /**
  * kvm_handle_guest_abort() for an hva KVM cannot use (no memslot, or a write to a read-only slot).
- * Instruction fetches fail KVM_RUN (ENOEXEC, reported as a failed run); a stage-1 page-table walk
- * there gets an abort injected into the guest, which carries on; data aborts go to io_mem_abort().
+ * An instruction fetch gets a prefetch abort injected (-ENOEXEC -> kvm_inject_pabt()) and the vCPU
+ * runs on; a stage-1 page-table walk there gets a data abort injected and carries on too; data aborts
+ * go to io_mem_abort().
  */
 export function arm64UnbackedAbort(counters: Float64Array, kind: number, flags: number): number {
   if (kind === ACCESS_EXEC) {
-    counters[M.runs_enosys]!++;
-    return OUTCOME_ENOSYS;
+    counters[M.aborts_pabt]!++;
+    return OUTCOME_PABT;
   }
   if ((flags & ACCESS_S1PTW) !== 0) return OUTCOME_OK;
   return arm64IoMemAbort(counters, flags);

@@ -25,8 +25,11 @@ export class DirtyLog {
     if (slot >>> 16 >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS) return -ERRNO.EINVAL;
     if (this.vm.slots.used[id] !== 1 || !this.vm.slots.isLogging(id)) return -ERRNO.ENOENT;
     const bitmap = this.vm.slots.dirtyBitmap[id]!;
+    this.vm.counters[M.dirty_gets]!++;
     if (manualProtect) return countBits(bitmap, 0, this.vm.slots.npages[id]!);
-    return this.clearAndProtect(id, 0, this.vm.slots.npages[id]!);
+    const harvested = this.clearAndProtect(id, 0, this.vm.slots.npages[id]!);
+    this.vm.counters[M.dirty_harvested]! += harvested;
+    return harvested;
   }
 
   /** KVM_CLEAR_DIRTY_LOG (kvm_clear_dirty_log_protect()) for pages [firstPage, firstPage + npages). */

@@ -16,11 +16,11 @@ import {
 import { M } from './metrics.js';
 import type { PageFault } from './page-fault.js';
 import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
-import { PAGE_SHIFT_N, type VmArch, type VmParts } from './vm-parts.js';
+import { PAGE_SHIFT_N, X86_MAX_GFN, type VmArch, type VmParts } from './vm-parts.js';
 
-/** x86 kvm_mmu_max_gfn() with a 52-bit MAXPHYADDR host (observed: gpa 0xffffffffff000 accepted). */
-export const X86_MAX_GFN = 2 ** 40 - 1;
-/** arm64 default VM: 40-bit IPA space (kvm_phys_size()). */
+export { X86_MAX_GFN };
+
+/** arm64 default VM: 40-bit IPA space (kvm_phys_size()); the `ipa` knob changes it (VmArch.ipaPages). */
 export const ARM64_IPA_PAGES = 2 ** 28;
 
 export class MemslotUpdate {
@@ -49,8 +49,13 @@ export class MemslotUpdate {
     if (r !== 0) return r;
     if (ch.change === KVM_MR_NONE) return 0;
     const id = ch.id;
+    const c = this.vm.counters;
+    // Per-change counts and the leaves each change zapped, for the time estimates (src/estimate/).
+    const zapsBefore = c[M.zaps]!;
     if (ch.change === KVM_MR_DELETE) {
       this.deleteSlot(id);
+      c[M.memslot_deletes]!++;
+      c[M.memslot_zaps]! += c[M.zaps]! - zapsBefore;
       return 0;
     }
     // kvm_gmem_bind() comes after the overlap check and before the arch checks.
@@ -70,21 +75,25 @@ export class MemslotUpdate {
         this.vm.slots.gmemFd[id] = gmemFd;
         this.vm.slots.gmemPgoff[id] = Number(gmemOffset >> PAGE_SHIFT_N);
       }
+      c[M.memslot_creates]!++;
     } else if (ch.change === KVM_MR_MOVE) {
       // kvm_invalidate_memslot(): nothing may stay mapped at the old place.
       this.zapSlot(id);
       this.vm.slots.move(id, ch.baseGfn);
       this.applyFlags(id, flags);
+      c[M.memslot_moves]!++;
     } else if (ch.change === KVM_MR_FLAGS_ONLY) {
       this.applyFlags(id, flags);
+      c[M.memslot_flag_changes]!++;
     }
+    c[M.memslot_zaps]! += c[M.zaps]! - zapsBefore;
     return 0;
   }
 
   /** kvm_arch_prepare_memory_region(): the guest physical address limit. */
   private archPrepare(ch: RegionChange): number {
     if (this.arch.arm64) {
-      return ch.baseGfn + ch.npages > ARM64_IPA_PAGES ? -ERRNO.EFAULT : 0;
+      return ch.baseGfn + ch.npages > this.arch.ipaPages ? -ERRNO.EFAULT : 0;
     }
     if (ch.change === KVM_MR_CREATE || ch.change === KVM_MR_MOVE) {
       if (ch.baseGfn + ch.npages - 1 > X86_MAX_GFN) return -ERRNO.EINVAL;
@@ -123,19 +132,24 @@ export class MemslotUpdate {
     const base = this.vm.slots.baseGfn[id]!;
     const end = base + this.vm.slots.npages[id]!;
     if (logging && !wasLogging) {
-      // kvm_mmu_slot_apply_flags(): eager split (no flush of its own), then with PML clear the D bits
-      // of 4K leaves and write-protect only huge ones, else write-protect everything; then one
-      // unconditional flush (docs/kvm-rules.md, x86.pml and x86.flush-counts).
       const mmu = this.vm.mmu;
-      if (this.arch.eagerSplit) mmu.splitNoFlush(base, end, LEVEL_4K);
-      if (this.arch.pml) {
-        mmu.clearDirty(base, end);
-        mmu.wrprot(base, end, LEVEL_2M);
-      } else {
-        mmu.wrprot(base, end);
+      if (this.arch.arm64) {
+        if (this.arch.eagerSplit) mmu.split(base, end, LEVEL_4K);
+        const protectedLeaves = mmu.wrprot(base, end);
+        this.vm.counters[M.memslot_wrprots]! += protectedLeaves;
+        this.vm.stage2.flushIf(protectedLeaves > 0);
+        return;
       }
+      // x86 kvm_mmu_slot_apply_flags(): eager split (no flush of its own), then with PML clear the D
+      // bits of 4K leaves and write-protect only huge ones, else write-protect everything; then one
+      // unconditional flush (docs/kvm-rules.md, x86.pml and x86.flush-counts).
+      if (this.arch.eagerSplit) mmu.splitNoFlush(base, end, LEVEL_4K);
+      if (this.arch.pml) mmu.clearDirty(base, end);
+      this.vm.counters[M.memslot_wrprots]! += mmu.wrprot(base, end, this.arch.pml ? LEVEL_2M : LEVEL_4K);
       this.vm.stage2.flushIf(true);
-    } else if (!logging && wasLogging) {
+    } else if (!logging && wasLogging && !this.arch.arm64) {
+      // arm64's kvm_arch_commit_memory_region() does nothing to the stage-2 when logging stops: the
+      // small mappings become blocks again only as they fault (docs/kvm-rules.md, arm64.log-off).
       if (this.arch.recoverHugeInPlace) this.recoverHuge(id);
       else this.zapCollapsible(id);
     }

@@ -9,11 +9,12 @@ export type MetricUnit = 'count' | 'bytes';
  * How sharded replay (src/replay/shard.ts) merges the shards' values into the single run's:
  * - `sum`: each shard counts its own granules' work;
  * - `rows`: every trace row once (the shards replay barrier rows each);
+ * - `once`: counts of barrier ioctls, which every shard performs: shard 0's value is the trace's;
  * - `flush-union`: one kernel flush per (row, n-th flush decision), whichever shards needed it;
  * - `tables-peak`: the peak over rows of live tables, shared upper tables counted once;
  * - `divergences`: the merged divergence list's length.
  */
-export type ShardMerge = 'sum' | 'rows' | 'flush-union' | 'tables-peak' | 'divergences';
+export type ShardMerge = 'sum' | 'rows' | 'once' | 'flush-union' | 'tables-peak' | 'divergences';
 
 export interface MetricSpec {
   readonly unit: MetricUnit;
@@ -77,7 +78,7 @@ export const METRICS = {
   'runs.enosys': {
     unit: 'count',
     merge: 'sum',
-    doc: 'arm64 KVM_RUN failures: an abort without a valid syndrome outside memory (ENOSYS), an instruction fetch outside memory',
+    doc: 'arm64 KVM_RUN failures: an abort without a valid syndrome outside memory (ENOSYS)',
     kernel: '`io_mem_abort()` -ENOSYS, `kvm_handle_guest_abort()`',
   },
   'uffd.faults': {
@@ -259,6 +260,91 @@ export const METRICS = {
     merge: 'sum',
     doc: 'x86 instruction fetches from a gpa with no memslot',
     kernel: '`KVM_EXIT_INTERNAL_ERROR` from `handle_emulation_failure()`',
+  },
+  // Per-op counts the time estimates price (src/estimate/, docs/calibration.md).
+  'memslot.creates': {
+    unit: 'count',
+    merge: 'once',
+    doc: 'a `memslot` row that creates a slot',
+    kernel: '`KVM_MR_CREATE`: `kvm_create_memslot()`',
+  },
+  'memslot.deletes': {
+    unit: 'count',
+    merge: 'once',
+    doc: 'a `memslot` row that deletes one (size 0)',
+    kernel: '`KVM_MR_DELETE`: `kvm_delete_memslot()`',
+  },
+  'memslot.moves': {
+    unit: 'count',
+    merge: 'once',
+    doc: 'a `memslot` row that moves one',
+    kernel: '`KVM_MR_MOVE`: `kvm_move_memslot()`',
+  },
+  'memslot.flag_changes': {
+    unit: 'count',
+    merge: 'once',
+    doc: 'a `memslot` row that changes only flags',
+    kernel: '`KVM_MR_FLAGS_ONLY`: `kvm_update_flags_memslot()`',
+  },
+  'memslot.zaps': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'stage-2 leaves those changes zapped',
+    kernel: '`kvm_arch_flush_shadow_memslot()`, `kvm_mmu_zap_collapsible_sptes()`',
+  },
+  'memslot.wrprots': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'leaves write-protected when dirty logging turned on',
+    kernel: '`kvm_mmu_slot_apply_flags()` -> `kvm_mmu_slot_remove_write_access()`',
+  },
+  'dirty.gets': {
+    unit: 'count',
+    merge: 'once',
+    doc: 'successful `dirty_get` rows',
+    kernel: '`kvm_vm_ioctl_get_dirty_log()`',
+  },
+  'dirty.harvested': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'pages they reported and write-protected again (no manual protect)',
+    kernel: '`kvm_get_dirty_log_protect()`',
+  },
+  'conversions.pages': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'gfns whose private/shared attribute a conversion changed',
+    kernel: '`kvm_vm_set_mem_attributes()`',
+  },
+  'gmem.punches': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'successful `gmem_punch` rows',
+    kernel: '`kvm_gmem_punch_hole()`',
+  },
+  'gmem.punched_pages': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'the pages those rows cover',
+    kernel: '`truncate_inode_pages_range()` under `kvm_gmem_punch_hole()`',
+  },
+  breaks: {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'arm64 blocks replaced by an empty table on a fault that maps smaller (dirty logging): the rest of the block faults again',
+    kernel: '`stage2_map_walk_leaf()` after `stage2_try_break_pte()` (arm64 hyp/pgtable.c)',
+  },
+  'faults.exec_perm': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'arm64 instruction fetches from a page a data fault mapped non-executable (no FEAT_DIC: `dic=off`)',
+    kernel: '`user_mem_abort()` permission fault -> `kvm_pgtable_stage2_relax_perms()` with the icache invalidated',
+  },
+  'aborts.pabt': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'arm64 instruction fetches from an IPA with no usable memslot: a prefetch abort is injected and KVM_RUN goes on',
+    kernel: '`kvm_handle_guest_abort()` -ENOEXEC -> `kvm_inject_pabt()`',
   },
   recovered: {
     unit: 'count',

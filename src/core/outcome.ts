@@ -15,7 +15,14 @@ export const OUTCOME_ENOSYS = 3;
  */
 export const OUTCOME_INTERNAL = 4;
 
-export const OUTCOME_NAMES = ['ok', 'mmio', 'memfault', 'enosys', 'internal'] as const;
+/**
+ * arm64: an instruction fetch from an IPA with no memslot (or a write-only-refused one): KVM injects a
+ * prefetch abort into the guest and KVM_RUN goes on (kvm_handle_guest_abort(): -ENOEXEC ->
+ * kvm_inject_pabt()). `pabt`.
+ */
+export const OUTCOME_PABT = 5;
+
+export const OUTCOME_NAMES = ['ok', 'mmio', 'memfault', 'enosys', 'internal', 'pabt'] as const;
 export type OutcomeName = (typeof OUTCOME_NAMES)[number];
 
 export function outcomeCode(name: string): number {

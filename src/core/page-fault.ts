@@ -12,7 +12,7 @@ import type { HostMemory } from './hostmm.js';
 import type { Memslots } from './memslots.js';
 import { M } from './metrics.js';
 import { ACCESS_EXEC, ACCESS_PRIVATE, ACCESS_WRITE, OUTCOME_INTERNAL, OUTCOME_MEMFAULT, OUTCOME_MMIO, OUTCOME_OK } from './outcome.js';
-import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRIVATE, PTE_W, PTE_X, isLeaf } from './stage2/pte.js';
+import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRIVATE, PTE_W, PTE_X, isLeaf, pteLevel } from './stage2/pte.js';
 import type { Stage2 } from './stage2/table.js';
 import { MAP_NEW, MAP_SPURIOUS, type Stage2Mmu } from './stage2/visitors.js';
 import type { VmArch, VmParts } from './vm-parts.js';
@@ -29,6 +29,7 @@ export class PageFault {
   private readonly mmu: Stage2Mmu;
   private readonly arm64: boolean;
   private readonly nxHugePages: boolean;
+  private readonly execOnlyOnExecFault: boolean;
 
   constructor(
     vm: VmParts,
@@ -44,6 +45,7 @@ export class PageFault {
     this.mmu = vm.mmu;
     this.arm64 = arch.arm64;
     this.nxHugePages = arch.nxHugePages;
+    this.execOnlyOnExecFault = arch.execOnlyOnExecFault;
   }
 
   /** A stage-2 fault (kvm_tdp_page_fault() / kvm_handle_guest_abort()) -> OUTCOME_* code. */
@@ -94,7 +96,8 @@ export class PageFault {
       }
     }
 
-    const logging = s.isLogging(id);
+    // arm64 memslot_is_logging(): a read-only slot is never logging, whatever its flags.
+    const logging = s.isLogging(id) && !(this.arm64 && (slotFlags & KVM_MEM_READONLY) !== 0);
     let level = LEVEL_4K;
     if (!logging && !(kind === ACCESS_EXEC && this.nxHugePages)) {
       level = this.maxMappingLevel(id, gfn, hvaPfn, priv, maxLevel);
@@ -108,13 +111,15 @@ export class PageFault {
     if (writable) perms |= PTE_W;
     if (write) perms |= PTE_DIRTY;
     if (priv) perms |= PTE_PRIVATE;
-    // With the NX huge page mitigation, huge pages are mapped non-executable.
-    if (!(this.nxHugePages && level > LEVEL_4K)) perms |= PTE_X;
+    // With the NX huge page mitigation, huge pages are mapped non-executable. arm64 without FEAT_DIC
+    // maps only instruction fetches executable (user_mem_abort(): the icache is invalidated for them).
+    if (!(this.nxHugePages && level > LEVEL_4K) && !(this.execOnlyOnExecFault && kind !== ACCESS_EXEC)) perms |= PTE_X;
 
     if (logging && write) {
       const old = this.stage2.lookup(gfn);
       if (isLeaf(old) && (old & PTE_W) === 0) c[M.faults_wp]!++;
     }
+    if (this.arm64) perms = this.arm64PermissionFault(gfn, level, kind, perms);
     const result = this.mmu.map(gfn, level, perms);
     if (result === MAP_SPURIOUS) {
       c[M.faults_spurious]!++;
@@ -143,6 +148,18 @@ export class PageFault {
       const t = this.stage2.tableAt(gfn, level);
       if (t >= 0) this.stage2.nxDisallowed[t] = 1;
     }
+  }
+
+  /**
+   * arm64: a fault on a leaf already at the level being mapped is a permission fault, which only adds
+   * permissions (kvm_pgtable_stage2_relax_perms()); an instruction fetch that makes a page executable
+   * this way is counted (it exists only without FEAT_DIC).
+   */
+  private arm64PermissionFault(gfn: number, level: number, kind: number, perms: number): number {
+    const old = this.stage2.lookup(gfn);
+    if (!isLeaf(old) || pteLevel(old) !== level) return perms;
+    if (kind === ACCESS_EXEC && (old & PTE_X) === 0) this.counters[M.faults_exec_perm]!++;
+    return perms | (old & (PTE_W | PTE_X));
   }
 
   /** No memslot, or a write to a read-only one: an exit or failure, per architecture. */

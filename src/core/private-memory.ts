@@ -7,7 +7,7 @@ import { ERRNO } from './abi.js';
 import { checkSetMemoryAttributes } from './attributes.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FOLIO_LEVELS } from './gmem.js';
 import { M } from './metrics.js';
-import { PAGE_SHIFT_N, type VmArch, type VmParts } from './vm-parts.js';
+import { PAGE_SHIFT_N, pagesOf, type VmArch, type VmParts } from './vm-parts.js';
 
 export class PrivateMemory {
 
@@ -34,6 +34,8 @@ export class PrivateMemory {
     if (r !== 0 || (m & FALLOC_FL_PUNCH_HOLE) === 0) return r;
     const start = Number(offset >> PAGE_SHIFT_N);
     const end = start + Number(size >> PAGE_SHIFT_N);
+    this.vm.counters[M.gmem_punches]!++;
+    this.vm.counters[M.gmem_punched_pages]! += pagesOf(offset, size);
     this.zapGmem(this.vm.gmem.handleOf(fd), start, end);
     return 0;
   }
@@ -98,6 +100,7 @@ export class PrivateMemory {
     this.vm.gmem.endConversion(a);
     const splits = this.vm.gmem.lastSplits;
     c[M.conversions]!++;
+    c[M.conversions_pages]! += pages;
     c[M.gmem_splits]! += splits;
     c[M.gmem_merges]! += this.vm.gmem.lastMerges;
     // x86: kvm_handle_gfn_range() flushes the whole VM once; arm64's stage-2 unmap invalidates the

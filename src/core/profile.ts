@@ -55,8 +55,8 @@ export const KNOBS = {
   },
   'eager-split': {
     values: ['on', 'off'],
-    arches: BOTH,
-    doc: 'split huge mappings when dirty logging is enabled (x86 eager_page_split)',
+    arches: ['x86-tdp'],
+    doc: 'split huge mappings when dirty logging is enabled (x86 eager_page_split; arm64 has split-chunk)',
   },
   'nx-huge-pages': {
     values: ['off', 'on'],
@@ -94,6 +94,22 @@ export const KNOBS = {
       value === 'off' && version < kernelVersion('6.12') ? 'KVM_X86_QUIRK_SLOT_ZAP_ALL exists since 6.12; older kernels always zap all' : undefined,
   },
   // ---- end of x86 knobs ----
+  // ---- arm64 stage-2 (docs/kvm-rules.md, "arm64") ----
+  'split-chunk': {
+    values: ['0', '4k', '2m', '1g'],
+    arches: ['arm64-s2'],
+    doc: 'KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE: 0 (the default) splits nothing when dirty logging starts',
+  },
+  dic: {
+    values: ['on', 'off'],
+    arches: ['arm64-s2'],
+    doc: 'FEAT_DIC (ARM64_HAS_CACHE_DIC): off maps data faults non-executable, exec then takes a permission fault',
+  },
+  ipa: {
+    values: ['40', '48'],
+    arches: ['arm64-s2'],
+    doc: 'IPA size of the VM (KVM_VM_TYPE_ARM_IPA_SIZE): 40 = 3-level stage-2 from level 1, 48 = 4-level',
+  },
 } as const satisfies Record<string, KnobSpec>;
 export type KnobName = keyof typeof KNOBS;
 export type Knobs = { readonly [K in KnobName]: (typeof KNOBS)[K]['values'][number] };

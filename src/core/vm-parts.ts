@@ -29,7 +29,10 @@ export interface VmArch {
   readonly arm64: boolean;
   /** x86 NX huge page mitigation: exec faults map 4K, huge leaves are mapped non-executable. */
   readonly nxHugePages: boolean;
-  /** Eager huge page split when dirty logging starts (x86 eager_page_split, arm64 eager split chunk). */
+  /**
+   * Eager huge page split when dirty logging starts: x86 eager_page_split; arm64 a non-zero
+   * KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE (0 by default: kvm_mmu_split_huge_pages() splits nothing).
+   */
   readonly eagerSplit: boolean;
   // ---- x86 rules by version and VM type (docs/kvm-rules.md, x86 section) ----
   /**
@@ -43,21 +46,38 @@ export interface VmArch {
   readonly pml: boolean;
   /** KVM_SET_MEMORY_ATTRIBUTES exists (x86: not for KVM_X86_DEFAULT_VM). */
   readonly memoryAttributes: boolean;
+  // ---- arm64 ----
+  /**
+   * arm64 without FEAT_DIC: data faults map pages non-executable; an instruction fetch then takes a
+   * permission fault that makes the page executable (user_mem_abort(), ARM64_HAS_CACHE_DIC).
+   */
+  readonly execOnlyOnExecFault: boolean;
+  /** Levels of the stage-2 table: 4, or 3 for arm64's default 40-bit IPA (start level 1). */
+  readonly stage2Levels: 3 | 4;
+  /** First gfn past the guest physical address space: memslots past it fail (kvm_arch_prepare_memory_region()). */
+  readonly ipaPages: number;
 }
+
+/** x86 kvm_mmu_max_gfn() with a 52-bit MAXPHYADDR host (observed: gpa 0xffffffffff000 accepted). */
+export const X86_MAX_GFN = 2 ** 40 - 1;
 
 export function vmArch(profile: Profile): VmArch {
   const arm64 = profile.arch === 'arm64-s2';
+  const k = profile.knobs;
   return {
     arm64,
-    nxHugePages: !arm64 && profile.knobs['nx-huge-pages'] === 'on',
-    eagerSplit: profile.knobs['eager-split'] === 'on',
-    slotZapAll:
-      !arm64 &&
-      profile.knobs['vm-type'] === 'default' &&
-      (profile.versionCode < kernelVersion('6.12') || profile.knobs['slot-zap-all'] === 'on'),
+    nxHugePages: !arm64 && k['nx-huge-pages'] === 'on',
+    eagerSplit: arm64 ? k['split-chunk'] !== '0' : k['eager-split'] === 'on',
+    execOnlyOnExecFault: arm64 && k.dic === 'off',
+    // kvm_init_stage2_mmu() -> kvm_pgtable_stage2_init(): 40 IPA bits with the 4K granule take 3 levels.
+    stage2Levels: arm64 && k.ipa === '40' ? 3 : 4,
+    // kvm_phys_size(): 2^ipa bytes of 4K pages.
+    ipaPages: arm64 ? 2 ** (Number(k.ipa) - PAGE_SHIFT) : X86_MAX_GFN + 1,
+    // x86 rules by version and VM type (docs/kvm-rules.md, x86 section).
+    slotZapAll: !arm64 && k['vm-type'] === 'default' && (profile.versionCode < kernelVersion('6.12') || k['slot-zap-all'] === 'on'),
     recoverHugeInPlace: !arm64 && profile.versionCode >= kernelVersion('6.13'),
-    pml: !arm64 && profile.knobs.pml === 'on',
-    memoryAttributes: arm64 || profile.knobs['vm-type'] === 'sw-protected',
+    pml: !arm64 && k.pml === 'on',
+    memoryAttributes: arm64 || k['vm-type'] === 'sw-protected',
   };
 }
 

@@ -59,12 +59,14 @@ export class Vm implements VmParts {
   private readonly mmuNotifier: MmuNotifier;
 
   constructor(readonly profile: Profile) {
-    // Both profiles: a 4-level table (root level 3), 48-bit guest physical addresses.
-    this.stage2 = new Stage2(3, this.counters);
-    this.mmu = new Stage2Mmu(this.stage2);
+    const arch = vmArch(profile);
+    // x86 and arm64 with ipa=48: a 4-level table (root level 3). arm64's default 40-bit IPA: 3 levels
+    // from start level 1 with two concatenated root pages (kvm_init_stage2_mmu(), kvm_pgd_pages()).
+    this.stage2 = arch.stage2Levels === 3 ? new Stage2(2, this.counters, 2) : new Stage2(3, this.counters);
+    // arm64 replaces a block in the way of a smaller mapping by an empty table (stage2_map_walk_leaf()).
+    this.mmu = new Stage2Mmu(this.stage2, arch.arm64);
     this.iotlb = new VdpaIotlb(profile.knobs['vdpa-release'], this.counters);
     this.hypshare = new HypShare(profile.knobs.hypshare, this.counters);
-    const arch = vmArch(profile);
     this.stage2.smallChildrenExec = arch.nxHugePages;
     this.dirtyLog = new DirtyLog(this, arch.pml);
     this.pageFault = new PageFault(this, arch, this.dirtyLog);

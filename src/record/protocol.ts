@@ -21,6 +21,8 @@ export interface SequenceAnswer {
   rows: RowAnswer[];
   /** Set when the recorder could not run the sequence at all. */
   failure?: string;
+  /** Wall time the sequence spent in KVM_RUN, in ns (recorders that print `T`). */
+  guestNs?: number;
 }
 
 /** One sequence (all rows of `chunks`) as recorder input. */
@@ -49,6 +51,8 @@ export function parseAnswers(text: string): SequenceAnswer[] {
     if (tag === 'E') {
       answers.push(current);
       current = { rows: [] };
+    } else if (tag === 'T') {
+      current.guestNs = Number(rest);
     } else if (tag === 'F') {
       current.failure = rest;
     } else if (tag === 'i') {

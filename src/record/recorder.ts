@@ -16,17 +16,24 @@ export class RecorderUnavailable extends UnavailableError {
 
 const RECORDER_DIR = join(packageRoot(), 'scripts', 'recorder');
 
-let builtPath: string | undefined;
+const built = new Map<string, string>();
+
+/** A native program of scripts/recorder/ (`recorder`, `calibrate`), (re)built from source with the system compiler when needed. */
+export function nativeBinary(program: 'recorder' | 'calibrate'): string {
+  const known = built.get(program);
+  if (known !== undefined) return known;
+  const result = spawnSync(process.execPath, [join(RECORDER_DIR, 'build.mjs'), program], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new RecorderUnavailable((result.stderr || result.error?.message || `${program} build failed`).trim());
+  }
+  const path = result.stdout.trim();
+  built.set(program, path);
+  return path;
+}
 
 /** The recorder binary, (re)built from scripts/recorder/*.c with the system compiler when needed. */
 export function recorderBinary(): string {
-  if (builtPath !== undefined) return builtPath;
-  const result = spawnSync(process.execPath, [join(RECORDER_DIR, 'build.mjs')], { encoding: 'utf8' });
-  if (result.status !== 0) {
-    throw new RecorderUnavailable((result.stderr || result.error?.message || 'recorder build failed').trim());
-  }
-  builtPath = result.stdout.trim();
-  return builtPath;
+  return nativeBinary('recorder');
 }
 
 export interface KvmHost {

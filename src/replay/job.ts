@@ -11,6 +11,8 @@ import type { Job } from './suite.js';
 export interface JobRequest extends Job {
   /** Also fail the job when the model diverges from a recorded `ret` or an `expect` row. */
   check: boolean;
+  /** Fail the job, not the process, when the trace has more events than this (io.ts DEFAULT_MAX_EVENTS). */
+  maxEvents?: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
     // Every repeat loads the trace again: trace load MB/s is a measured figure with its own spread.
     const bytes = (await stat(job.tracePath)).size;
     const loadStart = performance.now();
-    const trace = await readTrace(job.tracePath);
+    const trace = await readTrace(job.tracePath, undefined, job.maxEvents !== undefined ? { maxEvents: job.maxEvents } : {});
     const loadMs = performance.now() - loadStart;
 
     const warmKey = `${job.tracePath}\u0000${profile.name}`;

@@ -17,10 +17,18 @@ export interface SuiteOptions {
   profiles: Profile[];
   filter?: string;
   check: boolean;
+  /** Per trace (io.ts DEFAULT_MAX_EVENTS when not given). */
+  maxEvents?: number;
   shard?: { index: number; count: number };
   /** Tests substitute a worker module to inject failures. */
   workerFile?: URL;
-  onResult?: (result: JobResult, done: number, total: number) => void;
+  /** Per job, on pool workers (pool.ts); `--workers 0` cannot stop a replay on its own thread. */
+  jobTimeoutMs?: number;
+  /**
+   * Called as each job finishes. In-process (`--workers 0`) the next job waits for a returned promise,
+   * so a result is on disk before a job that might exhaust memory starts.
+   */
+  onResult?: (result: JobResult, done: number, total: number) => void | Promise<void>;
   /** Called once the job list is known (for progress bars). */
   onPlan?: (jobs: JobRequest[]) => void;
 }
@@ -48,7 +56,11 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
       return { ...t, profiles: profilesFor(fields, options.profiles) };
     }),
   );
-  const jobs: JobRequest[] = planJobs(planned, options.repeat).map((job) => ({ ...job, check: options.check }));
+  const jobs: JobRequest[] = planJobs(planned, options.repeat).map((job) => ({
+    ...job,
+    check: options.check,
+    ...(options.maxEvents !== undefined ? { maxEvents: options.maxEvents } : {}),
+  }));
   options.onPlan?.(jobs);
 
   const start = performance.now();
@@ -58,6 +70,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
       : await runPool(jobs, {
           workers: options.workers,
           ...(options.workerFile ? { workerFile: options.workerFile } : {}),
+          ...(options.jobTimeoutMs !== undefined ? { jobTimeoutMs: options.jobTimeoutMs } : {}),
           ...(options.onResult ? { onResult: options.onResult } : {}),
         });
   return { traces, jobs, results, wallMs: performance.now() - start };
@@ -66,13 +79,13 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
 /** `--workers 0`: run jobs one by one on the main thread (profiling, debugging). */
 async function runInProcess(
   jobs: JobRequest[],
-  onResult?: (result: JobResult, done: number, total: number) => void,
+  onResult?: (result: JobResult, done: number, total: number) => void | Promise<void>,
 ): Promise<JobResult[]> {
   const results: JobResult[] = [];
   for (const job of jobs) {
     const result = await runJob(job);
     results.push(result);
-    onResult?.(result, results.length, jobs.length);
+    await onResult?.(result, results.length, jobs.length);
   }
   return results;
 }

@@ -120,6 +120,8 @@ function buildShard(chunks: readonly TraceChunk[], index: number, count: number,
 /** What one shard reports for the merge. Plain arrays: it crosses a worker boundary. */
 export interface ShardOutcome {
   index: number;
+  /** Tables of the stage-2 root (2 for arm64's concatenated 40-bit root), live from the start. */
+  rootTables: number;
   final: number[];
   /** [global row, n-th flush decision within that row] of every TLB flush. */
   flushes: Array<[number, number]>;
@@ -138,7 +140,7 @@ export function replayShard(plan: ShardPlan, profile: Profile): ShardOutcome {
   const vm = new Vm(profile);
   const c = vm.counters;
   const rowOf = (): number => plan.globalRow[Math.max(0, c[M.events]! - 1)] ?? 0;
-  const out: ShardOutcome = { index: plan.index, final: [], flushes: [], tables: [], dirtyGets: [], atExpect: [], divergences: [] };
+  const out: ShardOutcome = { index: plan.index, rootTables: vm.stage2.rootTables, final: [], flushes: [], tables: [], dirtyGets: [], atExpect: [], divergences: [] };
   let flushRow = -1;
   let flushSeq = 0;
   vm.stage2.flushLog = (flushed: boolean): void => {
@@ -237,6 +239,8 @@ function metricAtRow(outcomes: readonly ShardOutcome[], id: number, row: number,
   switch (rule) {
     case 'rows':
       return Math.min(row, totalRows);
+    case 'once':
+      return valuesAt(outcomes[0], row)?.[id] ?? 0;
     case 'flush-union':
       return countUnion(outcomes.flatMap((o) => o.flushes), row);
     case 'tables-peak':
@@ -244,15 +248,17 @@ function metricAtRow(outcomes: readonly ShardOutcome[], id: number, row: number,
     case 'sum':
     case 'divergences': {
       let sum = 0;
-      for (const o of outcomes) {
-        const values = row === Number.MAX_SAFE_INTEGER ? o.final : o.atExpect.find(([r]) => r === row)?.[1];
-        sum += values?.[id] ?? 0;
-      }
+      for (const o of outcomes) sum += valuesAt(o, row)?.[id] ?? 0;
       return sum;
     }
     default:
       return unhandled(rule);
   }
+}
+
+/** A shard's counters before `row` (its snapshot at that expect row), or at the end. */
+function valuesAt(o: ShardOutcome | undefined, row: number): readonly number[] | undefined {
+  return row === Number.MAX_SAFE_INTEGER ? o?.final : o?.atExpect.find(([r]) => r === row)?.[1];
 }
 
 function unhandled(rule: never): never {
@@ -278,18 +284,19 @@ function tablesPeak(outcomes: readonly ShardOutcome[], beforeRow: number): numbe
   const live = new Map<number, number>();
   const roots = new Map<number, number[]>();
   for (const o of outcomes) {
-    live.set(o.index, 1); // every Vm starts with its root table
+    live.set(o.index, o.rootTables); // every Vm starts with its root
     roots.set(o.index, []);
   }
+  const rootTables = outcomes[0]?.rootTables ?? 1;
   const total = (): number => {
     let exclusive = 0;
     const shared = new Set<number>();
     for (const [shard, n] of live) {
       const r = roots.get(shard)!;
-      exclusive += n - 1 - r.length;
+      exclusive += n - rootTables - r.length;
       for (const entry of r) shared.add(entry);
     }
-    return 1 + shared.size + exclusive;
+    return rootTables + shared.size + exclusive;
   };
   let peak = total();
   // Every row of the model only adds tables (faults, splits) or only frees them (zaps), so the single

@@ -1,7 +1,7 @@
 // A suite is traces x profiles x repeats. This module finds the traces, decides which profiles each one
 // runs under, and lays the jobs out in a fixed order, so a run's job list never depends on timing.
 
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { DEFAULT_PROFILE_NAME, parseProfile, type Profile } from '../core/profile.js';
@@ -41,13 +41,22 @@ function traceName(root: string, path: string): string {
   return rel.slice(0, rel.length - extname(rel).length).split(sep).join('/');
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
+/**
+ * Trace files under `dir`, in name order. Symbolic links are followed (a suite is often assembled
+ * from links); a broken link to a trace is kept, so its jobs fail with the reader's message instead of
+ * the trace vanishing from the suite; a link back up the tree is walked once.
+ */
+async function walk(dir: string, out: string[], seen = new Set<string>()): Promise<void> {
+  const real = await realpath(dir);
+  if (seen.has(real)) return;
+  seen.add(real);
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) await walk(path, out);
-    else if (entry.isFile() && isTraceFile(path)) out.push(path);
+    const target = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
+    if (target?.isDirectory()) await walk(path, out, seen);
+    else if ((target === undefined || target.isFile()) && isTraceFile(path)) out.push(path);
   }
 }
 

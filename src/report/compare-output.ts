@@ -1,6 +1,7 @@
 // compare.csv and the terminal table of `s2bench compare`.
 
-import { stringify } from 'csv-stringify/sync';
+import { stringifySafe } from './csv-cells.js';
+import { terminalText } from './terminal.js';
 import type { Comparison } from './compare.js';
 import { formatMetric, formatP, formatPct, shortCommit } from './format.js';
 import { relativeSpread, type Spread } from './stats.js';
@@ -23,12 +24,12 @@ export const COMPARE_COLUMNS = [
   'verdict',
 ] as const;
 
-function num(v: number | null): string {
-  return v === null || !Number.isFinite(v) ? '' : String(v);
+function num(v: number | null): number | string {
+  return v === null || !Number.isFinite(v) ? '' : v;
 }
 
 export function formatCompareCsv(c: Comparison): string {
-  const records: string[][] = [];
+  const records: Array<Array<string | number>> = [];
   for (const m of c.modeled) {
     const delta = m.base !== null && m.new !== null && m.base !== 0 ? (m.new / m.base - 1) * 100 : NaN;
     records.push(['modeled', m.trace, m.profile, m.metric, m.unit, num(m.base), num(m.new), num(delta), '', '', '', '', '', '', m.changed ? 'behaviour change' : 'same']);
@@ -47,12 +48,16 @@ export function formatCompareCsv(c: Comparison): string {
       num(t.ciLow),
       num(t.ciHigh),
       num(t.p),
-      String(t.base.n),
-      String(t.new.n),
+      t.base.n,
+      t.new.n,
       t.verdict,
     ]);
   }
-  return stringify(records, { header: true, columns: [...COMPARE_COLUMNS] });
+  for (const x of c.estimates) {
+    const delta = x.base !== 0 ? (x.new / x.base - 1) * 100 : NaN;
+    records.push(['estimate', x.trace, x.profile, x.metric, x.unit, num(x.base), num(x.new), num(delta), '', '', '', '', '', '', `estimate (${c.costSource ?? ''})`]);
+  }
+  return stringifySafe(records, { header: true, columns: [...COMPARE_COLUMNS], cast: { number: (n) => String(n) } });
 }
 
 function withSpread(s: Spread, unit: string): string {
@@ -60,23 +65,34 @@ function withSpread(s: Spread, unit: string): string {
   return `${formatMetric(s.median, unit)} ±${Number.isFinite(r) ? Math.round(r * 100) : 0}%`;
 }
 
-/** Trace names are user data: keep control characters (escape sequences) out of the terminal. */
-function clean(cell: string): string {
-  return cell.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
-
 function table(rows: string[][]): string {
-  rows = rows.map((row) => row.map(clean));
+  rows = rows.map((row) => row.map((cell) => terminalText(cell)));
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   return rows.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n') + '\n';
 }
 
 const MAX_LISTED = 40;
+const MAX_ERROR_CHARS = 300;
+
+/** Estimate deltas, both sides priced with one table; only pairs where some estimate is not zero. */
+function estimateText(c: Comparison): string {
+  const shown = c.estimates.filter((x) => x.base !== 0 || x.new !== 0);
+  if (shown.length === 0) return '';
+  let out = `\nestimated guest-visible time (ESTIMATES from counts x costs: ${c.costSource ?? 'unknown table'}):\n`;
+  const rows: string[][] = [['trace', 'profile', 'estimate', 'base', 'new', 'delta']];
+  for (const x of shown.slice(0, MAX_LISTED)) {
+    const sign = x.delta > 0 ? '+' : '';
+    rows.push([x.trace, x.profile, x.metric, formatMetric(x.base, x.unit), formatMetric(x.new, x.unit), `${sign}${formatMetric(x.delta, x.unit)}`]);
+  }
+  out += table(rows);
+  if (shown.length > MAX_LISTED) out += `... and ${shown.length - MAX_LISTED} more in compare.csv\n`;
+  return out;
+}
 
 /** benchstat-like text: timing per trace x profile x metric, then behaviour changes, then the verdict. */
 export function formatCompareText(c: Comparison, allowBehaviourChange: boolean): string {
-  let out = `base: ${c.base.dir} (run ${c.base.runId}${c.base.gitCommit ? `, ${shortCommit(c.base.gitCommit)}` : ''})\n`;
-  out += `new:  ${c.new.dir} (run ${c.new.runId}${c.new.gitCommit ? `, ${shortCommit(c.new.gitCommit)}` : ''})\n\n`;
+  let out = `base: ${terminalText(c.base.dir, 400)} (run ${terminalText(c.base.runId)}${c.base.gitCommit ? `, ${shortCommit(c.base.gitCommit)}` : ''})\n`;
+  out += `new:  ${terminalText(c.new.dir, 400)} (run ${terminalText(c.new.runId)}${c.new.gitCommit ? `, ${shortCommit(c.new.gitCommit)}` : ''})\n\n`;
   const rows: string[][] = [['trace', 'profile', 'metric', 'base', 'new', 'delta', '95% CI', 'p', 'verdict']];
   for (const t of c.timing) {
     const significant = t.verdict !== 'no significant change';
@@ -109,7 +125,8 @@ export function formatCompareText(c: Comparison, allowBehaviourChange: boolean):
     out += table(changeRows);
     if (changes.length > MAX_LISTED) out += `... and ${changes.length - MAX_LISTED} more in compare.csv\n`;
   }
-  for (const f of c.failures) out += clean(`FAILED in ${f.side}: ${f.trace} [${f.profile}] repeat ${f.repeat}: ${f.error}`) + '\n';
+  out += estimateText(c);
+  for (const f of c.failures) out += `FAILED in ${f.side}: ${terminalText(f.trace)} [${terminalText(f.profile)}] repeat ${f.repeat}: ${terminalText(f.error, MAX_ERROR_CHARS)}\n`;
   const threshold = `${(c.options.threshold * 100).toFixed(c.options.threshold * 100 < 1 ? 2 : 0)}%`;
   out += '\n';
   out += c.regressions > 0 ? `${c.regressions} timing regression(s) beyond ${threshold}\n` : `no timing regression beyond ${threshold}\n`;

@@ -3,6 +3,8 @@
 // Mann-Whitney U test and a bootstrap interval for the ratio of medians; a timing change counts only
 // when it is significant AND beyond the threshold, in the bad direction (benchstat's rule plus a floor).
 
+import { compareEstimates, type CompareCosts, type EstimateComparison } from '../estimate/compare.js';
+import { isEstimateMetric } from '../estimate/estimate.js';
 import { ratioOfMediansCi } from './bootstrap.js';
 import { RunDirError } from '../errors.js';
 import { groupKey, type Group } from './groups.js';
@@ -17,6 +19,8 @@ export interface CompareOptions {
   threshold: number;
   /** Significance level of the rank test. */
   alpha: number;
+  /** A cost table to price both sides' counts with: the comparison then lists estimate deltas. */
+  costs?: CompareCosts;
 }
 
 export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 0.05, alpha: 0.05 };
@@ -70,6 +74,9 @@ export interface Comparison {
   options: CompareOptions;
   modeled: ModeledComparison[];
   timing: TimingComparison[];
+  /** Estimated guest-visible time, both sides priced with `costSource` (empty without a cost table). */
+  estimates: EstimateComparison[];
+  costSource?: string;
   failures: JobFailureRef[];
   /** Pairs on one side only (only when compared with `partial`; otherwise that is an input error). */
   onlyInBase: Pair[];
@@ -104,7 +111,8 @@ export function checkSameSuite(base: LoadedRun, next: LoadedRun): void {
 function compareModeled(b: Group, n: Group): ModeledComparison[] {
   // A group whose every repeat failed has no counters: that is reported as a failure, not as changes.
   if (Object.keys(b.modeled).length === 0 || Object.keys(n.modeled).length === 0) return [];
-  const names = [...new Set([...Object.keys(b.modeled), ...Object.keys(n.modeled)])].sort(compareMetricNames);
+  // Estimates are priced counts: compared on their own (compareEstimates), not as behaviour.
+  const names = [...new Set([...Object.keys(b.modeled), ...Object.keys(n.modeled)])].filter((m) => !isEstimateMetric(m)).sort(compareMetricNames);
   return names.map((metric) => {
     const bv = b.modeled[metric] ?? null;
     const nv = n.modeled[metric] ?? null;
@@ -185,9 +193,11 @@ export function compareRuns(
   return {
     base: runRef(base),
     new: runRef(next),
-    options,
+    options: { threshold: options.threshold, alpha: options.alpha },
     modeled,
     timing,
+    estimates: options.costs ? compareEstimates(base.groups, next.groups, options.costs) : [],
+    ...(options.costs ? { costSource: options.costs.source } : {}),
     failures,
     onlyInBase,
     changedTraces: changedTraces(base, next),

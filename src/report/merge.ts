@@ -31,6 +31,8 @@ export function mergeRuns(parts: readonly LoadedRun[], runId: string): MergedRun
     if (part.info.gitCommit !== first.gitCommit) warnings.push(`${part.dir} ran commit ${part.info.gitCommit}, ${parts[0]!.dir} ran ${first.gitCommit}`);
     if (part.info.host.cpuModel !== first.host.cpuModel) warnings.push(`${part.dir} ran on ${part.info.host.cpuModel}, ${parts[0]!.dir} on ${first.host.cpuModel}: timings are not comparable across parts`);
   }
+  const incomplete = parts.filter((p) => p.info.complete === false);
+  for (const part of incomplete) warnings.push(`${part.dir} is an incomplete run: only its finished jobs are merged, and the merged run is marked incomplete`);
   const traces = parts.flatMap((p) => p.info.traces);
   const jobs = parts.flatMap((p) => p.jobs);
   // Each part's pool ran on its own machine: their utilizations do not add up to one figure.
@@ -38,6 +40,7 @@ export function mergeRuns(parts: readonly LoadedRun[], runId: string): MergedRun
   const info: RunInfo = {
     ...firstWithoutPool,
     runId,
+    ...(incomplete.length > 0 ? { complete: false } : {}),
     options: { merged: parts.map((p) => ({ dir: p.dir, runId: p.info.runId, options: p.info.options })) },
     startedAt: parts.map((p) => p.info.startedAt).sort()[0]!,
     finishedAt: parts.map((p) => p.info.finishedAt).sort().at(-1)!,

@@ -3,9 +3,10 @@
 // libraries, never with string joins, so names with commas or quotes survive.
 
 import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
 import { METRIC_NAMES } from '../core/metrics.js';
 import { RunDirError } from '../errors.js';
+import { stringifySafe, unescapeCell } from './csv-cells.js';
+import { describeIssue, RESULT_ROW_SCHEMA } from './run-schema.js';
 import { RESULTS_COLUMNS, type JobResult, type ResultRow } from './types.js';
 import { metricKind, unitOf } from './units.js';
 
@@ -46,36 +47,52 @@ export function resultRows(runId: string, jobs: readonly JobResult[]): ResultRow
   return rows;
 }
 
-export function formatResultsCsv(rows: readonly ResultRow[]): string {
-  return stringify(
+export function formatResultsCsv(rows: readonly ResultRow[], header = true): string {
+  return stringifySafe(
     rows.map((r) => [r.run, r.trace, r.profile, r.metric, r.unit, r.repeat, r.value]),
-    { header: true, columns: [...RESULTS_COLUMNS], cast: { number: (n) => String(n) } },
+    { header, columns: [...RESULTS_COLUMNS], cast: { number: (n) => String(n) } },
   );
 }
 
-/** Parses results.csv back; `file` names the file in error messages. */
-export function parseResultsCsv(text: string, file: string): ResultRow[] {
-  let records: Record<string, string>[];
+export interface ParseResultsOptions {
+  /**
+   * The file may end in a torn line: a run that died while appending. Only an incomplete run's file
+   * may; the rows before it are kept.
+   */
+  tornTail?: boolean;
+}
+
+/**
+ * Parses results.csv back; `file` names the file in error messages. The header must be exactly
+ * RESULTS_COLUMNS and each row must match RESULT_ROW_SCHEMA (plain decimal numbers, whole repeats).
+ */
+export function parseResultsCsv(text: string, file: string, options: ParseResultsOptions = {}): ResultRow[] {
+  if (options.tornTail && text !== '' && !text.endsWith('\n')) text = text.slice(0, text.lastIndexOf('\n') + 1);
+  let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    records = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    // info: the line each record ends on, which differs from its index when a name holds a newline.
+    records = parse(text, { relax_column_count: true, info: true }) as unknown as typeof records;
   } catch (err) {
     throw new RunDirError(`${file}: ${(err as Error).message}`);
   }
+  const header = records[0]?.record;
+  if (header === undefined) throw new RunDirError(`${file}: empty: expected the header ${RESULTS_COLUMNS.join(',')}`);
+  if (header.join(',') !== RESULTS_COLUMNS.join(',')) {
+    throw new RunDirError(`${file}: line 1: header is '${header.join(',').slice(0, 200)}', expected '${RESULTS_COLUMNS.join(',')}'`);
+  }
   const rows: ResultRow[] = [];
-  records.forEach((rec, i) => {
-    const line = i + 2;
-    for (const col of RESULTS_COLUMNS) {
-      if (rec[col] === undefined) throw new RunDirError(`${file}: line ${line}: missing column '${col}'`);
+  for (let i = 1; i < records.length; i++) {
+    const { record, info } = records[i]!;
+    const at = `${file}: line ${info.lines}`;
+    if (record.length !== RESULTS_COLUMNS.length) throw new RunDirError(`${at}: ${record.length} fields, expected ${RESULTS_COLUMNS.length}`);
+    const cells = Object.fromEntries(RESULTS_COLUMNS.map((col, c) => [col, unescapeCell(record[c]!)]));
+    const parsed = RESULT_ROW_SCHEMA.safeParse(cells);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const col = String(issue.path[0] ?? '');
+      throw new RunDirError(`${at}: ${describeIssue(parsed.error)}${col ? ` ('${String(cells[col]).slice(0, 80)}')` : ''}`);
     }
-    const repeat = Number(rec['repeat']);
-    const value = Number(rec['value']);
-    if (!Number.isInteger(repeat) || repeat < 0) {
-      throw new RunDirError(`${file}: line ${line}: field 'repeat': '${rec['repeat']}' is not a whole number`);
-    }
-    if (rec['value'] === '' || !Number.isFinite(value)) {
-      throw new RunDirError(`${file}: line ${line}: field 'value': '${rec['value']}' is not a number`);
-    }
-    rows.push({ run: rec['run']!, trace: rec['trace']!, profile: rec['profile']!, metric: rec['metric']!, unit: rec['unit']!, repeat, value });
-  });
+    rows.push(parsed.data);
+  }
   return rows;
 }

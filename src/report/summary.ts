@@ -1,6 +1,6 @@
 // summary.csv: one row per trace x profile with the headline figures, for a quick look in a spreadsheet.
 
-import { stringify } from 'csv-stringify/sync';
+import { stringifySafe } from './csv-cells.js';
 import type { MetricName } from '../core/metrics.js';
 import type { Group } from './groups.js';
 import { relativeSpread, spread } from './stats.js';
@@ -45,8 +45,9 @@ export const SUMMARY_COLUMNS = [
   'replay_ms.median',
 ] as const;
 
-function cell(value: number | undefined): string {
-  return value === undefined || !Number.isFinite(value) ? '' : String(value);
+/** A number stays a number (so a negative one is not taken for a formula); a missing one is blank. */
+function cell(value: number | undefined): number | string {
+  return value === undefined || !Number.isFinite(value) ? '' : value;
 }
 
 export function groupStatus(g: Group): 'ok' | 'failed' | 'partial' | 'diverged' {
@@ -56,7 +57,7 @@ export function groupStatus(g: Group): 'ok' | 'failed' | 'partial' | 'diverged' 
   return 'ok';
 }
 
-export function summaryRecords(groups: readonly Group[]): string[][] {
+export function summaryRecords(groups: readonly Group[]): Array<Array<string | number>> {
   return groups.map((g) => {
     const rate = spread(g.timing['rate.events_per_s'] ?? []);
     const replay = spread(g.timing['time.replay_ms'] ?? []);
@@ -65,8 +66,8 @@ export function summaryRecords(groups: readonly Group[]): string[][] {
       g.trace,
       g.profile,
       groupStatus(g),
-      String(g.repeats),
-      String(g.failures.length),
+      g.repeats,
+      g.failures.length,
       ...SUMMARY_MODELED.map((m) => cell(g.modeled[m])),
       cell(rate.median),
       cell(rate.min),
@@ -78,5 +79,5 @@ export function summaryRecords(groups: readonly Group[]): string[][] {
 }
 
 export function formatSummaryCsv(groups: readonly Group[]): string {
-  return stringify(summaryRecords(groups), { header: true, columns: [...SUMMARY_COLUMNS] });
+  return stringifySafe(summaryRecords(groups), { header: true, columns: [...SUMMARY_COLUMNS], cast: { number: (n) => String(n) } });
 }

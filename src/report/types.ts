@@ -53,6 +53,11 @@ export interface RunInfo {
   /** Schema version of run.json itself. */
   format: 1;
   runId: string;
+  /**
+   * false while the run is going, and left so when it dies: the directory then holds the results of
+   * the jobs that finished. Absent in runs written before this field existed (they were complete).
+   */
+  complete?: boolean;
   s2benchVersion: string;
   /** `git rev-parse HEAD` of the checkout, with `-dirty` when it has local changes; null outside git. */
   gitCommit: string | null;

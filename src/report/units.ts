@@ -13,6 +13,8 @@ export function metricKind(name: string): MetricKind {
 }
 
 export function unitOf(name: string): string {
+  // Estimates (src/estimate/) are deterministic like counts but are times: estimate.*_ms.
+  if (name.startsWith('estimate.')) return name.endsWith('_ms') ? 'ms' : 'count';
   if (metricKind(name) === 'modeled') return metricUnit(name);
   if (name.endsWith('ns_per_op')) return 'ns/op';
   if (name.endsWith('_ms')) return 'ms';

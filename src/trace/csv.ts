@@ -6,7 +6,7 @@ import { parse as parseCsvSync } from 'csv-parse/sync';
 import { renderCell } from './cells.js';
 import { TraceBuilder } from './builder.js';
 import { TraceError } from '../errors.js';
-import { FIELDS, OPS, TRACE_MAGIC_LINE, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
+import { FIELDS, F_FLAGS, OP, OPS, TRACE_MAGIC_LINE, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
 
 export const HEADER_LINE = FIELDS.join(',');
 const VERSION_LINE = /^#\s*s2bench trace v(\d+)\s*$/;
@@ -50,7 +50,12 @@ function addComment(meta: TraceMeta, text: string, file: string, line: number): 
 // Reused for every unquoted line: the builder reads the cells and keeps none of them.
 const cellScratch: string[] = [];
 
-function splitCells(text: string): string[] {
+/**
+ * The cells of one data line. A quoted line that csv-parse rejects (an unclosed quote, text before an
+ * opening quote, a cell that would run onto the next line) is the trace's fault: its message is
+ * re-anchored at the file's own line, since csv-parse only ever sees this one line.
+ */
+function splitCells(text: string, file: string, line: number): string[] {
   if (text.indexOf('"') < 0) {
     let start = 0;
     let k = 0;
@@ -64,8 +69,20 @@ function splitCells(text: string): string[] {
     cellScratch.length = k;
     return cellScratch;
   }
-  const records = parseCsvSync(text, { relax_column_count: true }) as string[][];
-  return records[0] ?? [];
+  let records: string[][];
+  try {
+    records = parseCsvSync(text, { relax_column_count: true, record_delimiter: '\n' }) as string[][];
+  } catch (err) {
+    throw new TraceError(file, line, '', `malformed quoted CSV: ${csvParseReason(err)}`);
+  }
+  if (records.length !== 1) throw new TraceError(file, line, '', `malformed quoted CSV: expected one row, found ${records.length}`);
+  return records[0]!;
+}
+
+/** csv-parse's reason without its own position ("at line 1"), which is meaningless here. */
+function csvParseReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/\s*(at|on) line \d+\b/g, '').replace(/^[A-Za-z ]+:\s*/, (m) => m.toLowerCase());
 }
 
 /**
@@ -115,7 +132,7 @@ export class CsvTraceParser {
       return true;
     }
     try {
-      this.builder.pushCells(splitCells(text), lineNo);
+      this.builder.pushCells(splitCells(text, file, lineNo), lineNo);
     } catch (err) {
       if (err instanceof TraceError) this.fail(err);
       else throw err;
@@ -162,6 +179,8 @@ export function formatCsvChunk(chunk: TraceChunk, meta: TraceMeta): string {
     while (next < comments.length && comments[next]!.row === row) out += `${comments[next++]!.text}\n`;
     cells[0] = OPS[chunk.op[i]!]!;
     for (let f = 1; f < FIELDS.length; f++) cells[f] = renderCell(chunk, i, f);
+    // An expect row's metric name is free text (it may have come from a quoted cell).
+    if (chunk.op[i] === OP.expect) cells[F_FLAGS] = quoteCell(cells[F_FLAGS]!);
     out += cells.join(',') + '\n';
   }
   return out;
@@ -171,6 +190,11 @@ export function formatCsvChunk(chunk: TraceChunk, meta: TraceMeta): string {
 export function formatCsvTail(meta: TraceMeta, rows: number): string {
   const comments = meta.bodyComments ?? [];
   return comments.filter((c) => c.row >= rows).map((c) => `${c.text}\n`).join('');
+}
+
+/** RFC 4180 quoting, only when the text needs it. */
+function quoteCell(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 function firstCommentAtOrAfter(comments: ReadonlyArray<{ row: number }>, row: number): number {

@@ -5,7 +5,7 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { InputError, UsageError } from '../errors.js';
+import { InputError, TraceError, UsageError } from '../errors.js';
 import { CsvTraceParser, formatCsvChunk, formatCsvHead, formatCsvTail, readCsvLines, type CsvReadResult } from './csv.js';
 import { openS2t, S2tWriter } from './s2t.js';
 import type { TraceChunk, TraceMeta } from './schema.js';
@@ -36,18 +36,43 @@ export interface LoadedTrace {
 }
 
 /**
+ * The longest line a text trace may have. A real row is under 200 characters; a file with no newline
+ * for megabytes is not a trace, and holding it whole would cost memory in proportion to its size.
+ */
+export const MAX_LINE_CHARS = 1 << 20;
+
+function lineTooLong(path: string, line: number): TraceError {
+  return new TraceError(path, line, '', `line longer than ${MAX_LINE_CHARS} characters: not a trace line (is this a text trace?)`);
+}
+
+/**
  * The lines of a file (without their newline), a block at a time: one `await` per megabyte rather
- * than per line, which is what lets the CSV reader keep up with the disk.
+ * than per line, which is what lets the CSV reader keep up with the disk. Each block is split on its
+ * own (never re-joined with what came before), so a long line costs linear time, and a line over
+ * MAX_LINE_CHARS is a TraceError naming it.
  */
 async function* fileLineBatches(path: string): AsyncGenerator<string[]> {
   const handle = await openInput(path);
   const stream = handle.createReadStream({ highWaterMark: 1 << 20 });
   const decoder = new StringDecoder('utf8');
   let rest = '';
+  let linesBefore = 0;
   try {
     for await (const block of stream) {
-      const lines = (rest + decoder.write(block as Buffer)).split('\n');
+      const text = decoder.write(block as Buffer);
+      if (text.indexOf('\n') < 0) {
+        rest += text;
+        if (rest.length > MAX_LINE_CHARS) throw lineTooLong(path, linesBefore + 1);
+        continue;
+      }
+      const lines = text.split('\n');
+      lines[0] = rest + lines[0]!;
       rest = lines.pop()!;
+      for (let k = 0; k < lines.length; k++) {
+        if (lines[k]!.length > MAX_LINE_CHARS) throw lineTooLong(path, linesBefore + k + 1);
+      }
+      if (rest.length > MAX_LINE_CHARS) throw lineTooLong(path, linesBefore + lines.length + 1);
+      linesBefore += lines.length;
       yield lines;
     }
     rest += decoder.end();
@@ -108,11 +133,31 @@ export async function openTrace(path: string, chunkRows?: number): Promise<OpenT
   };
 }
 
+/**
+ * The most events `readTrace` holds by default: about 1.5 GB of columns (77 bytes an event). Replay
+ * needs the whole trace in memory (it replays it more than once); past this, a clear error beats an
+ * out-of-memory abort that takes the whole process with it.
+ */
+export const DEFAULT_MAX_EVENTS = 20_000_000;
+
+export interface ReadTraceOptions {
+  /** Stop with an InputError once the trace has more events than this (default DEFAULT_MAX_EVENTS). */
+  maxEvents?: number;
+}
+
 /** The whole trace in memory (fine for the few-MB traces of a suite; stream big ones). */
-export async function readTrace(path: string, chunkRows?: number): Promise<LoadedTrace> {
+export async function readTrace(path: string, chunkRows?: number, options: ReadTraceOptions = {}): Promise<LoadedTrace> {
+  const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   const trace = await openTrace(path, chunkRows);
   const chunks: TraceChunk[] = [];
-  for await (const chunk of trace.chunks()) chunks.push(chunk);
+  let events = 0;
+  for await (const chunk of trace.chunks()) {
+    events += chunk.length;
+    if (events > maxEvents) {
+      throw new InputError(`${path}: more than ${maxEvents} events: replay holds the whole trace in memory (about 77 bytes an event); raise --max-events or split the trace`);
+    }
+    chunks.push(chunk);
+  }
   return { meta: trace.meta, chunks };
 }
 
@@ -121,10 +166,16 @@ export async function validateTraceFile(path: string): Promise<CsvReadResult> {
   if (traceKind(path) === 'csv') {
     // Chunks are dropped as they fill: validating a huge file holds one chunk at a time.
     const parser = new CsvTraceParser({ file: path, collectErrors: true, onChunk: () => {} });
-    read: for await (const lines of fileLineBatches(path)) {
-      for (const line of lines) if (!parser.feed(line)) break read;
+    try {
+      read: for await (const lines of fileLineBatches(path)) {
+        for (const line of lines) if (!parser.feed(line)) break read;
+      }
+      parser.finish();
+    } catch (err) {
+      // A line too long to read ends the file, but what was found before it is still reported.
+      if (!(err instanceof TraceError)) throw err;
+      parser.errors.push(err);
     }
-    parser.finish();
     return { meta: parser.meta, chunks: [], errors: parser.errors, rows: parser.rows };
   }
   await (await openInput(path)).close();

@@ -62,12 +62,28 @@ const NONE_MISSING: string[] = [];
  */
 export const MAX_ACCESS_SIZE_HI = 1 << 8; // size < 2^40
 
+/**
+ * Host-side rows whose cost in the model grows with their size, not with what they touch: a uffd
+ * registration keeps one byte per page (a 2^64-byte one cannot even be allocated), and host_read /
+ * host_write walk every page while any registration exists (2^52 steps never end). They get the access
+ * sweep's bound, so `validate` rejects what replay could not do instead of replay running out of memory.
+ */
+const HOST_SWEEP_REASON: Partial<Record<number, string>> = {
+  [OP.uffd]: 'the model keeps one byte per registered page',
+  [OP.host_read]: 'the model walks it page by page',
+  [OP.host_write]: 'the model walks it page by page',
+};
+
 /** What is wrong with row i as a whole (required fields, bounds), or undefined when nothing is. */
 export function rowProblem(chunk: TraceChunk, i: number): { field: string; detail: string } | undefined {
   const missing = missingFields(chunk, i);
   if (missing.length > 0) return { field: missing[0]!, detail: `op ${OPS[chunk.op[i]!]} requires ${missing.join(', ')}` };
-  if (isAccessOp(chunk.op[i]!) && (chunk.present[i]! & (1 << F_SIZE)) !== 0 && chunk.sizeHi[i]! >= MAX_ACCESS_SIZE_HI) {
-    return { field: 'size', detail: `an access row may sweep at most 1 TiB (size < 0x10000000000), found 0x${u64(chunk.sizeHi, chunk.sizeLo, i).toString(16)}` };
+  const op = chunk.op[i]!;
+  if ((chunk.present[i]! & (1 << F_SIZE)) !== 0 && chunk.sizeHi[i]! >= MAX_ACCESS_SIZE_HI) {
+    const size = `0x${u64(chunk.sizeHi, chunk.sizeLo, i).toString(16)}`;
+    if (isAccessOp(op)) return { field: 'size', detail: `an access row may sweep at most 1 TiB (size < 0x10000000000), found ${size}` };
+    const reason = HOST_SWEEP_REASON[op];
+    if (reason !== undefined) return { field: 'size', detail: `a ${OPS[op]} row may cover at most 1 TiB (size < 0x10000000000), found ${size}: ${reason}` };
   }
   return undefined;
 }

@@ -20,7 +20,8 @@ import { crc32 } from './crc32.js';
 import { chunkBytes, chunkOver, COLUMN_LAYOUT } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { rowProblem } from './row.js';
-import { OPS, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
+import { parseMetaJson, parseSideTable, type SideTable } from './s2t-json.js';
+import { OP, OPS, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
 
 export const S2T_MAGIC = 'S2BTRACE';
 const CHUNK_MAGIC = 'CHNK';
@@ -34,15 +35,6 @@ const MAX_CHUNK_ROWS = 1 << 24;
 if (endianness() !== 'LE') {
   // Columns are written as the typed arrays' bytes; a big-endian host would need byte swaps.
   throw new Error('the .s2t format is little-endian and this host is big-endian');
-}
-
-interface SideTable {
-  /** verbatim cells: [row within chunk * 16 + field, text] */
-  v?: Array<[number, string]>;
-  /** expect metric names */
-  n?: string[];
-  /** comments: [row in trace, text] */
-  c?: Array<[number, string]>;
 }
 
 /** Writes chunks to an .s2t file as they come; the header's counts are patched at the end. */
@@ -197,8 +189,7 @@ export async function openS2t(path: string): Promise<S2tReader> {
     const metaJson = Buffer.alloc(metaBytes);
     await handle.read(metaJson, 0, metaBytes, HEADER_BYTES);
     if (crc32(metaJson) !== header.readUInt32LE(28)) throw fail(0, 'checksum mismatch in the metadata');
-    const parsed = JSON.parse(metaJson.toString('utf8')) as TraceMeta;
-    const meta: TraceMeta = { comments: parsed.comments ?? [], fields: parsed.fields ?? {} };
+    const meta = parseMetaJson(metaJson, path);
     await handle.close();
     return { meta, events, chunks: () => readChunks(path, HEADER_BYTES + metaBytes, events, meta) };
   } catch (err) {
@@ -251,7 +242,7 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
       if (crc32(side, crc) !== head.readUInt32LE(20)) {
         throw fail(rowsRead, `checksum mismatch in chunk ${index} (records ${rowsRead}..${rowsRead + rows - 1})`);
       }
-      const table = JSON.parse(side.toString('utf8')) as SideTable;
+      const table: SideTable = parseSideTable(side, { path, record: rowsRead, chunk: index, rows, firstRow });
       if (table.c) for (const [row, text] of table.c) (meta.bodyComments ??= []).push({ row, text });
       position += CHUNK_HEADER_BYTES + columnBytes + sideBytes;
       index++;
@@ -273,6 +264,9 @@ function checkRows(chunk: TraceChunk, path: string): void {
   for (let i = 0; i < chunk.length; i++) {
     const op = chunk.op[i]!;
     if (op >= OPS.length) throw new TraceError(path, chunk.firstRow + i, 'op', `unknown op code ${op}`, true);
+    if (op === OP.expect && (chunk.flagsHi[i] !== 0 || chunk.flagsLo[i]! >= chunk.names.length)) {
+      throw new TraceError(path, chunk.firstRow + i, 'flags', `expect row names metric ${chunk.flagsLo[i]} of ${chunk.names.length} in its chunk's side table`, true);
+    }
     const problem = rowProblem(chunk, i);
     if (problem !== undefined) throw new TraceError(path, chunk.firstRow + i, problem.field, problem.detail, true);
   }

@@ -8,10 +8,20 @@ test('a bare arch is the default profile', () => {
 });
 
 test('knobs override defaults and the canonical name lists only changed knobs', () => {
-  const p = parseProfile('arm64-s2,eager-split=off,gmem-folio=4k');
+  const p = parseProfile('arm64-s2,split-chunk=2m,gmem-folio=4k');
   assert.equal(p.arch, 'arm64-s2');
-  assert.equal(p.knobs['eager-split'], 'off');
-  assert.equal(p.name, 'arm64-s2,eager-split=off');
+  assert.equal(p.knobs['split-chunk'], '2m');
+  assert.equal(p.name, 'arm64-s2,split-chunk=2m');
+});
+
+test("arm64 has its own eager split knob; x86's eager-split and the arm64 knobs do not cross", () => {
+  assert.throws(() => parseProfile('arm64-s2,eager-split=off'), /knob 'eager-split' .* does not apply to arm64-s2 \(it applies to x86-tdp\)/);
+  for (const knob of ['split-chunk=2m', 'dic=off', 'ipa=48']) {
+    assert.throws(() => parseProfile(`x86-tdp,${knob}`), /does not apply to x86-tdp \(it applies to arm64-s2\)/);
+  }
+  const p = parseProfile('arm64-s2');
+  assert.deepEqual([p.knobs['split-chunk'], p.knobs.dic, p.knobs.ipa], ['0', 'on', '40']);
+  assert.equal(parseProfile('arm64-s2@6.6,ipa=48,dic=off').name, 'arm64-s2@6.6,dic=off,ipa=48');
 });
 
 test('unknown profile, knob or value is an error that lists the valid ones', () => {

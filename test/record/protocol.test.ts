@@ -79,6 +79,11 @@ test('a sequence the recorder refused carries its reason', () => {
     { rows: [], failure: 'cannot create a VM: Too many open files' },
   ]);
   assert.throws(() => parseAnswers('garbage\n'), /unexpected line: 'garbage'/);
+  // The sequence's KVM_RUN time, printed before its E, belongs to that sequence only.
+  assert.deepEqual(parseAnswers('a ok\nT 123456\nE\ni 0\nE\n'), [
+    { rows: [{ kind: 'access', outcome: 'ok' }], guestNs: 123456 },
+    { rows: [{ kind: 'ret', value: 0 }] },
+  ]);
 });
 
 test('ddmin keeps only the rows a failure needs', async () => {

@@ -37,6 +37,9 @@ function mixedTrace(): LoadedTrace {
   for (let i = 0; i < 3000; i++) rows.push({ op: 'write', vcpu: 2, gpa: 4n * GIB + BigInt(next(1 << 20)) * 4096n });
   rows.push({ op: 'dirty_get', slot: 1, ret: 1 });
   rows.push({ op: 'expect', flags: 'tlb.flushes', ret: 0 });
+  // Barrier ioctls are counted once per trace, not once per shard (PER_BARRIER_METRICS).
+  rows.push({ op: 'expect', flags: 'memslot.creates', ret: 2 });
+  rows.push({ op: 'expect', flags: 'dirty.gets', ret: 1 });
   // Logging off: huge pages rebuilt in place on 6.13+, zapped to refault before (every shard's granules).
   rows.push({ op: 'memslot', slot: 1, gpa: 4n * GIB, size: 4n * GIB, hva: hva1, ret: 0 });
   for (let i = 0; i < 500; i++) rows.push({ op: 'read', vcpu: 2, gpa: 4n * GIB + BigInt(next(1 << 20)) * 4096n });
@@ -52,10 +55,15 @@ function mixedTrace(): LoadedTrace {
 
 test('a sharded replay merges to exactly the single-thread counters and divergences', async () => {
   const trace = mixedTrace();
-  for (const profile of ['x86-tdp', 'x86-tdp@6.12,pml=off,slot-zap-all=off', 'x86-tdp,eager-split=off', 'arm64-s2']) {
+  for (const profile of ['x86-tdp', 'x86-tdp@6.12,pml=off,slot-zap-all=off', 'x86-tdp,eager-split=off', 'arm64-s2', 'arm64-s2,ipa=48']) {
     const whole = replayTrace(trace, parseProfile(profile));
     assert.ok(whole.counters['faults']! > 4000, `the trace does real work under ${profile}: ${whole.counters['faults']} faults`);
     assert.ok(whole.divergences.length >= 5, 'the wrong expect and dirty_get values diverge');
+    assert.deepEqual(
+      [whole.counters['memslot.creates'], whole.counters['memslot.flag_changes'], whole.counters['memslot.deletes'], whole.counters['dirty.gets']],
+      [2, 2, 1, 1], // two flag changes: logging on, then off
+    );
+    assert.ok(!whole.divergences.some((d) => /memslot\.creates|dirty\.gets/.test(d.expected)), 'per-op counts as expected');
     for (const shards of [1, 2, 3, 4]) {
       const sharded = await replaySharded(trace, shards, { profile: parseProfile(profile), workers: 0 });
       assert.equal(sharded.shards, shards);

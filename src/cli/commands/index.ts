@@ -2,12 +2,14 @@
 
 import type { Command } from 'commander';
 import { registerBenchCommand } from './bench.js';
+import { registerCalibrateCommand } from './calibrate.js';
 import { registerGenCommand } from './gen.js';
 import { registerImportCommands } from './import.js';
 import { registerMergeCommand } from './merge.js';
 import { registerProfilesCommand } from './profiles.js';
 import { registerReportCommands } from './report.js';
 import { registerRecordCommand } from './record.js';
+import { registerRecordVmCommand, registerVmSummaryCommand } from './record-vm.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerTraceCommands } from './trace.js';
@@ -19,8 +21,11 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerMergeCommand,
   registerReportCommands,
   registerRecordCommand,
+  registerRecordVmCommand,
+  registerVmSummaryCommand,
   registerReplayCommand,
   registerImportCommands,
   registerGenCommand,
+  registerCalibrateCommand,
   registerProfilesCommand,
 ];

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { mergeRuns } from '../../report/merge.js';
 import { readRunDir } from '../../report/run-dir.js';
 import { writeRun } from '../../report/write.js';
+import { RunJournal } from '../../report/journal.js';
 import { newRunId } from './run-id.js';
 
 export function registerMergeCommand(program: Command): void {
@@ -13,12 +14,17 @@ export function registerMergeCommand(program: Command): void {
     .description('join result directories of `run --shard i/n` into one run (results, summary, report)')
     .argument('<dirs...>', 'results directories of the shards')
     .requiredOption('-o, --out <dir>', 'output directory')
-    .action(async (dirs: string[], opts: { out: string }) => {
+    .option('--force', 'replace a non-empty output directory', false)
+    .action(async (dirs: string[], opts: { out: string; force: boolean }) => {
       // Missing or foreign result directories, or parts that overlap, are RunDirErrors (exit 2).
       const merged = mergeRuns(await Promise.all(dirs.map((dir) => readRunDir(dir))), newRunId(new Date()));
       for (const warning of merged.warnings) process.stderr.write(`s2bench: warning: ${warning}\n`);
       const out = resolve(opts.out);
-      await writeRun(out, merged.info, merged.jobs);
+      // Like run: into a staging directory beside OUT, renamed into place once whole.
+      const journal = await RunJournal.open(out, merged.info, opts.force);
+      await journal.close();
+      await writeRun(journal.staging, merged.info, merged.jobs);
+      await journal.commit();
       process.stdout.write(`merged ${dirs.length} run(s), ${merged.jobs.length} job(s): ${out}/report.html\n`);
     });
 }

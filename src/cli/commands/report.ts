@@ -11,12 +11,14 @@ import { compareRuns, comparisonFails, DEFAULT_COMPARE_OPTIONS, type Comparison 
 import { formatCompareCsv, formatCompareText } from '../../report/compare-output.js';
 import { RUN_FILES } from '../../report/files.js';
 import { renderComparePage } from '../../report/html/compare-page.js';
-import { readRunDir, type LoadedRun } from '../../report/run-dir.js';
+import { isIncomplete, readRunDir, type LoadedRun } from '../../report/run-dir.js';
 import { renderRunReport } from '../../report/write.js';
-import { InputError, UsageError } from '../../errors.js';
+import { InputError, RunDirError, UsageError } from '../../errors.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+import { loadCostsOption } from './costs-option.js';
 
 interface CompareCliOptions {
+  allowIncomplete: boolean;
   threshold: string;
   alpha: string;
   json: boolean;
@@ -24,6 +26,7 @@ interface CompareCliOptions {
   out?: string;
   baseProfile?: string;
   newProfile?: string;
+  costs?: string;
 }
 
 /** `out` is where results print (tests pass their own stream). */
@@ -35,6 +38,7 @@ export function registerReportCommands(program: Command, out: NodeJS.WritableStr
     .option('--baseline <dir>', 'a previous run to compare with, embedded in the report (also writes compare.csv/.html)')
     .action(async (dir: string, opts: { baseline?: string }) => {
       const run = await loadRun(dir);
+      if (isIncomplete(run.info)) process.stderr.write(`s2bench: warning: ${dir} is an incomplete run: the report shows the ${run.info.jobs.length} job(s) that finished\n`);
       const result = await renderRunReport(run.dir, run.info, run.jobs, opts.baseline !== undefined ? { baselineDir: resolve(opts.baseline) } : {});
       if (result.baselineError !== undefined) throw new UsageError(result.baselineError);
       out.write(`report: ${join(run.dir, RUN_FILES.report)}\n`);
@@ -50,9 +54,11 @@ export function registerReportCommands(program: Command, out: NodeJS.WritableStr
     .option('--alpha <p>', 'significance level of the Mann-Whitney U test', String(DEFAULT_COMPARE_OPTIONS.alpha))
     .option('--json', 'print the comparison as JSON instead of a table', false)
     .option('--allow-behaviour-change', 'do not fail when modeled metrics differ', false)
+    .option('--allow-incomplete', 'compare a run that did not finish (its finished jobs only)', false)
     .option('-o, --out <dir>', 'where to write compare.csv and compare.html (default: NEW)')
     .option('--base-profile <profile>', "compare BASE's jobs under this profile ...")
     .option('--new-profile <profile>', "... with NEW's jobs under this one, trace by trace (BASE and NEW may be one run)")
+    .option('--costs <file>', 'cost table both sides\' counts are priced with for the estimate deltas (default: the shipped table from this machine kind)')
     .action(async (baseDir: string, newDir: string, opts: CompareCliOptions) => {
       process.exitCode = await compareCommand(baseDir, newDir, opts, out);
     });
@@ -77,9 +83,23 @@ function loadRun(dir: string): Promise<LoadedRun> {
   return readRunDir(resolve(dir));
 }
 
+/**
+ * A CI gate must not pass on no data: a run with no results at all, or one that died part-way (unless
+ * the user says it will do), is refused as a bad argument (exit 2).
+ */
+function checkComparable(run: LoadedRun, allowIncomplete: boolean): void {
+  if (isIncomplete(run.info) && !allowIncomplete) {
+    throw new RunDirError(`${run.dir}: an incomplete run (it did not finish): compare it with --allow-incomplete, or run it again`);
+  }
+  const figures = run.jobs.reduce((n, j) => n + Object.keys(j.modeled).length + Object.keys(j.timing).length, 0);
+  if (figures === 0) throw new RunDirError(`${run.dir}: no results in ${RUN_FILES.results}: nothing to compare`);
+}
+
 async function compareCommand(baseDir: string, newDir: string, opts: CompareCliOptions, out: NodeJS.WritableStream): Promise<number> {
-  const options = { threshold: parseThreshold(opts.threshold), alpha: parseAlpha(opts.alpha) };
+  const costs = await loadCostsOption(opts.costs);
+  const options = { threshold: parseThreshold(opts.threshold), alpha: parseAlpha(opts.alpha), costs: { table: costs.table, source: costs.source } };
   let [base, next] = await Promise.all([loadRun(baseDir), loadRun(newDir)]);
+  for (const run of [base, next]) checkComparable(run, opts.allowIncomplete);
   if ((opts.baseProfile === undefined) !== (opts.newProfile === undefined)) {
     throw new UsageError('--base-profile and --new-profile go together');
   }

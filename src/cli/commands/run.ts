@@ -9,14 +9,20 @@ import { microJobResult, runMicro } from '../../microbench/micro.js';
 import { DEFAULT_PROFILE, parseProfile } from '../../core/profile.js';
 import { runSuite, type SuiteOptions } from '../../replay/run-suite.js';
 import { parseSuiteShard } from '../../replay/suite.js';
-import type { JobResult, PoolInfo } from '../../report/types.js';
+import type { JobResult, PoolInfo, RunInfo } from '../../report/types.js';
 import { collectRunInfo } from '../../report/run-info.js';
-import { comparisonFails } from '../../report/compare.js';
+import { comparisonFails, DEFAULT_COMPARE_OPTIONS } from '../../report/compare.js';
 import { formatCompareText } from '../../report/compare-output.js';
-import { writeRun } from '../../report/write.js';
+import { renderRunReport, writeRun } from '../../report/write.js';
+import { RunJournal } from '../../report/journal.js';
+import { terminalText } from '../../report/terminal.js';
 import { UsageError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
+import { addEstimates } from '../../estimate/apply.js';
+import { COSTS_OPTION_HELP, loadCostsOption } from './costs-option.js';
 import { printSummary } from './run-summary.js';
+import { maxEventsOption } from './replay.js';
+import { DEFAULT_MAX_EVENTS } from '../../trace/io.js';
 import { newRunId } from './run-id.js';
 
 /** Per micro-benchmark case when `run --micro`: short, since the suite is the main job. */
@@ -33,7 +39,14 @@ interface RunCliOptions {
   shard?: string;
   baseline?: string;
   micro: boolean;
+  force: boolean;
+  jobTimeout: string;
+  maxEvents: string;
+  costs?: string;
 }
+
+/** Ten minutes: the largest shipped trace replays in well under a second. */
+const DEFAULT_JOB_TIMEOUT_S = 600;
 
 export function registerRunCommand(program: Command): void {
   program
@@ -56,9 +69,19 @@ export function registerRunCommand(program: Command): void {
     .option('--shard <i/n>', 'run only shard i of n of the suite (for CI runners)')
     .option('--baseline <dir>', 'a previous run to compare with, embedded in the report')
     .option('--micro', 'also run the core micro-benchmarks (after the suite, on the main thread)', false)
+    .option('--max-events <n>', 'fail a trace with more events than this (replay holds a trace in memory)', String(DEFAULT_MAX_EVENTS))
+    .option('--force', 'replace a non-empty output directory (or the leftovers of a run that did not finish)', false)
+    .option('--job-timeout <seconds>', 'stop a job that runs longer and record it as failed (0 = no limit; needs workers >= 1)', String(DEFAULT_JOB_TIMEOUT_S))
+    .option('--costs <file>', COSTS_OPTION_HELP)
     .action(async (inputs: string[], opts: RunCliOptions) => {
       process.exitCode = await runCommand(inputs, opts);
     });
+}
+
+function jobTimeoutMs(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--job-timeout takes a number of seconds >= 0, not '${text}'`);
+  return seconds === 0 ? Infinity : seconds * 1000;
 }
 
 function positiveInt(name: string, text: string, min: number): number {
@@ -73,48 +96,69 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   const outDir = resolve(opts.out ?? join('reports', runId));
   // Command-line profiles are parsed here, at the boundary: a typo is a usage error, not failed jobs.
   const profiles = opts.profile.map(parseProfile);
+  const costs = await loadCostsOption(opts.costs);
   const suiteOptions: SuiteOptions = {
     inputs,
     workers: positiveInt('workers', opts.workers, 0),
     repeat: positiveInt('repeat', opts.repeat, 1),
     profiles,
     check: opts.check,
+    maxEvents: maxEventsOption(opts.maxEvents),
     ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
     ...(opts.shard !== undefined ? { shard: parseSuiteShard(opts.shard) } : {}),
   };
 
+  suiteOptions.jobTimeoutMs = jobTimeoutMs(opts.jobTimeout);
+  const planInfo = await collectRunInfo({ runId, startedAt, finishedAt: startedAt, options: plainOptions(suiteOptions, costs.source), traces: [], results: [] });
+  const journal = await RunJournal.open(outDir, planInfo, opts.force);
+
   const bar = !opts.quiet && process.stderr.isTTY ? newProgressBar() : undefined;
   suiteOptions.onPlan = (jobs) => bar?.start(jobs.length, 0, { job: '' });
-  suiteOptions.onResult = (result: JobResult, done: number) =>
-    bar?.update(done, { job: `${result.trace} ${result.profile}` });
+  suiteOptions.onResult = (result: JobResult, done: number) => {
+    bar?.update(done, { job: terminalText(`${result.trace} ${result.profile}`) });
+    return journal.record(result);
+  };
   let suite;
   try {
     suite = await runSuite(suiteOptions);
+    if (suite.jobs.length === 0) throw new UsageError(`no traces found in ${inputs.join(', ')}${opts.filter ? ` matching ${opts.filter}` : ''}`);
+  } catch (err) {
+    await journal.abandon();
+    throw err;
   } finally {
     bar?.stop();
   }
-  if (suite.jobs.length === 0) throw new UsageError(`no traces found in ${inputs.join(', ')}${opts.filter ? ` matching ${opts.filter}` : ''}`);
 
-  const results = [...suite.results];
+  // Estimates are priced here, after the replays: the core only counts.
+  const results = addEstimates(suite.results, costs.table);
   if (opts.micro) {
     // After the pool has stopped, so the micro figures are not measured against busy workers.
     const profile = profiles[0] ?? DEFAULT_PROFILE;
-    results.push(microJobResult(profile, await runMicro(profile, { timeMs: MICRO_TIME_MS })));
+    const micro = microJobResult(profile, await runMicro(profile, { timeMs: MICRO_TIME_MS }));
+    results.push(micro);
+    await journal.record(micro);
   }
-  const runInfo = {
+  await journal.close();
+  const pool = poolInfo(suite.results, Math.max(1, suiteOptions.workers), suite.wallMs);
+  const runInfo: RunInfo = {
     ...(await collectRunInfo({
       runId,
       startedAt,
       finishedAt: new Date(),
-      options: { ...suiteOptions, profiles: profiles.map((p) => p.name), onPlan: undefined, onResult: undefined },
+      options: plainOptions(suiteOptions, costs.source),
       traces: suite.traces,
       results,
     })),
-    pool: poolInfo(suite.results, Math.max(1, suiteOptions.workers), suite.wallMs),
+    complete: true,
+    pool,
   };
-  const written = await writeRun(outDir, runInfo, results, opts.baseline !== undefined ? { baselineDir: opts.baseline } : {});
-  printSummary(results, outDir);
-  const pool = runInfo.pool;
+  // The whole run into the staging directory, then into place; the baseline comparison after, so
+  // that it names the run's real directory.
+  await writeRun(journal.staging, runInfo, results);
+  await journal.commit();
+  const compare = { ...DEFAULT_COMPARE_OPTIONS, costs: { table: costs.table, source: costs.source } };
+  const written = opts.baseline !== undefined ? await renderRunReport(outDir, runInfo, results, { baselineDir: opts.baseline, compare }) : {};
+  printSummary(results, outDir, costs.source);
   process.stdout.write(
     `pool: ${pool.workers} worker(s), ${(pool.wallMs / 1000).toFixed(2)} s wall, utilization ${(pool.utilization * 100).toFixed(0)}% (timed loads and replays; JIT warm-ups not counted)\n`,
   );
@@ -126,6 +170,12 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
     regressed = comparisonFails(written.comparison, false);
   }
   return regressed || results.some((r) => r.status === 'failed') ? EXIT_FAILURE : 0;
+}
+
+/** The suite's options as run.json records them: no callbacks, no infinities (JSON has none). */
+function plainOptions(options: SuiteOptions, costs: string): object {
+  const { onPlan: _plan, onResult: _result, workerFile: _worker, jobTimeoutMs, profiles, ...rest } = options;
+  return { ...rest, profiles: profiles.map((p) => p.name), costs, jobTimeoutS: Number.isFinite(jobTimeoutMs) ? jobTimeoutMs! / 1000 : 0 };
 }
 
 function poolInfo(results: readonly JobResult[], workers: number, wallMs: number): PoolInfo {

@@ -44,9 +44,19 @@ const L3_PAGES = LEVEL_PAGES[3];
 const LEVEL_INV = LEVEL_PAGES.map((pages) => 1 / pages);
 
 export class Stage2 {
-  /** Level of the root table: 3 for a 4-level table (48-bit guest physical addresses). */
+  /**
+   * Level of the root table in the model's numbering (0 = 4K leaves): 3 for a 4-level table (48-bit
+   * guest physical addresses, arm64 start level 0), 2 for a 3-level one (arm64's default 40-bit IPA
+   * with the 4K granule: start level 1).
+   */
   readonly rootLevel: number;
-  /** First gfn the table cannot map (2^36 for 4 levels). */
+  /**
+   * Pages of the root: arm64 concatenates up to 16 tables at the start level so that one level fewer
+   * covers the IPA space (kvm_pgd_pages()): 2 for 40 bits from level 1. They are tables 0..n-1 of the
+   * pool, so root entries are pool indices 0..512n-1.
+   */
+  readonly rootTables: number;
+  /** First gfn the table cannot map (2^36 for 4 levels, 2^28 for a 40-bit 3-level table). */
   readonly maxGfn: number;
   pool: Int32Array;
   private freeList: Int32Array;
@@ -71,19 +81,32 @@ export class Stage2 {
   constructor(
     rootLevel: number,
     readonly counters: Float64Array,
+    rootTables = 1,
   ) {
-    // lookup() is written for a 4-level table, the only shape the profiles use.
-    if (rootLevel !== 3) throw new RangeError(`stage-2 root level ${rootLevel} is not supported (only 3)`);
+    // lookup() is written for these two shapes, the only ones the profiles use.
+    if (!((rootLevel === 3 && rootTables === 1) || (rootLevel === 2 && rootTables >= 1 && rootTables <= 16))) {
+      throw new RangeError(`stage-2 root level ${rootLevel} with ${rootTables} root tables is not supported`);
+    }
     this.rootLevel = rootLevel;
-    this.maxGfn = LEVEL_PAGES[rootLevel]! * PTRS_PER_TABLE;
+    this.rootTables = rootTables;
+    this.maxGfn = LEVEL_PAGES[rootLevel]! * PTRS_PER_TABLE * rootTables;
     this.pool = new Int32Array(INITIAL_TABLES * PTRS_PER_TABLE);
     this.freeList = new Int32Array(INITIAL_TABLES);
-    this.allocTable(); // the root, table 0
+    for (let t = 0; t < rootTables; t++) this.allocTable(); // the root, tables 0..rootTables-1
   }
 
   /** Walk every entry overlapping gfns [start, end), calling the walker as its flags ask (kvm_pgtable_walk()). */
   walk(start: number, end: number, walker: Walker): void {
-    this.walkTable(0, this.rootLevel, 0, start, end, walker);
+    if (this.rootTables === 1) {
+      this.walkTable(0, this.rootLevel, 0, start, end, walker);
+      return;
+    }
+    // A concatenated root: each page is one table of the start level, side by side.
+    const span = LEVEL_PAGES[this.rootLevel]! * PTRS_PER_TABLE;
+    for (let t = 0; t < this.rootTables; t++) {
+      const base = t * span;
+      if (start < base + span && end > base) this.walkTable(t, this.rootLevel, base, start, end, walker);
+    }
   }
 
   /** Walk one table's subtree only (used to tear a subtree down from inside another walk). */
@@ -123,14 +146,24 @@ export class Stage2 {
   lastIdx = -1;
   lookup(gfn: number): number {
     const pool = this.pool;
-    // Split gfn into the root index and a 27-bit remainder so that the lower levels index with
-    // integer shifts (gfn < 2^36 here: the caller checks maxGfn).
-    const top = Math.floor(gfn / L3_PAGES);
-    const low = gfn - top * L3_PAGES;
-    let idx = top;
-    let pte = pool[idx]!;
-    if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
-    idx = (pteChild(pte) << 9) | (low >>> 18);
+    let idx: number;
+    let pte: number;
+    let low: number;
+    if (this.rootLevel === 3) {
+      // Split gfn into the root index and a 27-bit remainder so that the lower levels index with
+      // integer shifts (gfn < 2^36 here: the caller checks maxGfn).
+      const top = Math.floor(gfn / L3_PAGES);
+      low = gfn - top * L3_PAGES;
+      idx = top;
+      pte = pool[idx]!;
+      if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+      idx = (pteChild(pte) << 9) | (low >>> 18);
+    } else {
+      // A 3-level table: gfn < 2^31 (at most 16 concatenated root pages), the root pages sit at pool
+      // indices 0.. in order, so the root index is the gfn's top bits.
+      low = gfn;
+      idx = gfn >>> 18;
+    }
     pte = pool[idx]!;
     if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
     idx = (pteChild(pte) << 9) | ((low >>> 9) & 511);
@@ -186,9 +219,13 @@ export class Stage2 {
     if (flushed) this.counters[M.tlb_flushes]!++;
   }
 
-  /** Root entries that hold a table: each covers 512 GiB, shared by every 1 GiB granule below it. */
+  /**
+   * Root entries that hold a table shared by several 1 GiB granules: in a 4-level table each covers
+   * 512 GiB. A 3-level root's entries are 1 GiB each, so none is shared.
+   */
   rootTableEntries(): number[] {
     const out: number[] = [];
+    if (this.rootLevel < 3) return out;
     for (let i = 0; i < PTRS_PER_TABLE; i++) if ((this.pool[i]! & PTE_TABLE) !== 0) out.push(i);
     return out;
   }
@@ -226,6 +263,20 @@ export class Stage2 {
     this.leaves[level]!--;
     this.leaves[level - 1]! += PTRS_PER_TABLE;
     this.counters[M.splits]!++;
+    if (this.onTablesChanged !== null) this.onTablesChanged();
+  }
+
+  /**
+   * arm64: a block in the way of a smaller mapping is broken (stage2_try_break_pte(), with its TLB
+   * invalidation) and replaced by an EMPTY table (stage2_map_walk_leaf()); the rest of the block's
+   * range faults again, lazily. The walker then descends into the new table.
+   */
+  breakLeaf(idx: number, level: number): void {
+    const child = this.allocTable();
+    this.pool[idx] = tablePte(child);
+    this.leaves[level]!--;
+    this.counters[M.breaks]!++;
+    this.flushIf(true);
     if (this.onTablesChanged !== null) this.onTablesChanged();
   }
 

@@ -33,8 +33,12 @@ class MapWalker implements Walker {
   level = 0;
   perms = 0;
   result = MAP_NEW;
-  /** Tears down a table a huge leaf replaces. */
-  constructor(private readonly zapper: ZapWalker) {}
+  constructor(
+    /** Tears down a table a huge leaf replaces. */
+    private readonly zapper: ZapWalker,
+    /** arm64: break a block in the way into an empty table rather than split it (x86). */
+    private readonly breakBlocks: boolean,
+  ) {}
 
   visit(s: Stage2, visit: number, idx: number, level: number, gfn: number): void {
         if (visit === WALK_TABLE_PRE) {
@@ -67,7 +71,10 @@ class MapWalker implements Walker {
     // Above the target level: make room for a table (tdp_mmu_map(): link a new page table, or split
     // the huge page that is in the way).
     if (pte === 0) s.linkTable(idx);
-    else if (isLeaf(pte)) s.splitLeaf(idx, pteLevel(pte));
+    else if (isLeaf(pte)) {
+      if (this.breakBlocks) s.breakLeaf(idx, pteLevel(pte));
+      else s.splitLeaf(idx, pteLevel(pte));
+    }
   }
 }
 
@@ -202,14 +209,20 @@ class CountWalker implements Walker {
 /** The operations the fault handler and the ioctls perform on a stage-2 table. */
 export class Stage2Mmu {
   private readonly zapper = new ZapWalker();
-  private readonly mapper = new MapWalker(this.zapper);
+  private readonly mapper: MapWalker;
   private readonly splitter = new SplitWalker();
   private readonly wrprotector = new WrprotWalker();
   private readonly counter = new CountWalker();
   private readonly recoverer = new RecoverWalker(new ZapWalker(false));
   private readonly dirtyClearer = new ClearDirtyWalker();
 
-  constructor(readonly s2: Stage2) {}
+  /** `breakBlocks`: arm64's map walker (stage2_map_walk_leaf()), see MapWalker. */
+  constructor(
+    readonly s2: Stage2,
+    breakBlocks = false,
+  ) {
+    this.mapper = new MapWalker(this.zapper, breakBlocks);
+  }
 
   /** Map gfn at `level` (gfn need not be aligned) with `perms` (PTE_W / PTE_X / ... bits). */
   map(gfn: number, level: number, perms: number): number {

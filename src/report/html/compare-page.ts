@@ -112,11 +112,26 @@ export function comparisonSection(c: Comparison, idPrefix: string, allowBehaviou
     }
     html += '</tbody></table></div>';
   }
+  html += estimateSection(c);
   if (c.failures.length > 0) {
     html += '<h3>Failed jobs</h3>';
     for (const f of c.failures) html += `<div class="alert">${e(f.side)}: ${e(f.trace)} [${e(f.profile)}] repeat ${f.repeat}: ${e(f.error)}</div>`;
   }
   return { html, charts };
+}
+
+/** Estimate deltas: both sides' counts priced with one cost table, marked as estimates with its source. */
+function estimateSection(c: Comparison): string {
+  const shown = c.estimates.filter((x) => x.base !== 0 || x.new !== 0);
+  if (shown.length === 0) return '';
+  let html = `<h3>Estimated guest-visible time <span class="badge neutral">estimate</span></h3>`;
+  html += `<p class="note">Estimates, not measurements: each side's modeled counts priced with one cost table: ${e(c.costSource ?? 'unknown')}.</p>`;
+  html += '<div class="table-wrap"><table><thead><tr><th class="l">trace</th><th class="l">profile</th><th class="l">estimate</th><th>base</th><th>new</th><th>delta</th></tr></thead><tbody>';
+  for (const x of shown) {
+    html += `<tr><td class="name">${e(x.trace)}</td><td class="l">${e(x.profile)}</td><td class="l mono">${e(x.metric)}</td>` +
+      `<td>${e(formatMetric(x.base, x.unit))}</td><td>${e(formatMetric(x.new, x.unit))}</td><td>${x.delta > 0 ? '+' : ''}${e(formatMetric(x.delta, x.unit))}</td></tr>`;
+  }
+  return html + '</tbody></table></div>';
 }
 
 export function renderComparePage(c: Comparison, allowBehaviourChange = false): string {

@@ -12,6 +12,7 @@ import { unitOf } from '../units.js';
 import { COLORS, type ChartSpec } from './chart-spec.js';
 import { comparisonSection } from './compare-page.js';
 import { escapeHtml as e } from './escape.js';
+import { estimateBlock, estimateCell, estimateNote } from './estimates.js';
 import { renderPage } from './page.js';
 
 export interface ReportModel {
@@ -89,7 +90,7 @@ function rateCell(g: Group): string {
 function summaryTable(groups: readonly Group[]): string {
   let html = '<div class="table-wrap"><table><thead><tr><th class="l">trace</th><th class="l">profile</th><th class="l">status</th>' +
     '<th>events</th><th>faults</th><th>fixed</th><th>exits</th><th>leaves 4K / 2M / 1G</th><th>mapped 4K / 2M / 1G</th>' +
-    '<th>splits / zaps / flushes</th><th>conv.</th><th>events/s</th></tr></thead><tbody>';
+    '<th>splits / zaps / flushes</th><th>conv.</th><th>est. guest time</th><th>events/s</th></tr></thead><tbody>';
   groups.forEach((g, i) => {
     const m = g.modeled;
     const status = groupStatus(g);
@@ -101,7 +102,7 @@ function summaryTable(groups: readonly Group[]): string {
       `<td>${LEVELS.map(([l]) => formatCount(m[`leaves.${l}`])).join('<span class="muted"> / </span>')}</td>` +
       `<td>${LEVELS.map(([l]) => (m[`mapped.${l}`] === undefined ? '-' : e(formatBytes(m[`mapped.${l}`]!)))).join('<span class="muted"> / </span>')}</td>` +
       `<td>${['splits', 'zaps', 'tlb.flushes'].map((k) => formatCount(m[k])).join('<span class="muted"> / </span>')}</td>` +
-      `<td>${formatCount(m['conversions'])}</td><td>${rateCell(g)}</td></tr>`;
+      `<td>${formatCount(m['conversions'])}</td><td>${estimateCell(m)}</td><td>${rateCell(g)}</td></tr>`;
   });
   return html + '</tbody></table></div>';
 }
@@ -126,7 +127,7 @@ function figure(title: string, note: string, chartId: string | null, emptyText =
   return `<figure${wide ? ' class="wide"' : ''}><figcaption>${title}</figcaption>${body}${note ? `<div class="note">${note}</div>` : ''}</figure>`;
 }
 
-function groupSection(g: Group, index: number, trace: TraceInfo | undefined, baseline: Group | undefined): { html: string; charts: ChartSpec[] } {
+function groupSection(g: Group, index: number, trace: TraceInfo | undefined, baseline: Group | undefined, info: RunInfo): { html: string; charts: ChartSpec[] } {
   const charts: ChartSpec[] = [];
   const m = g.modeled;
   const id = (what: string): string => `g${index}-${what}`;
@@ -211,6 +212,7 @@ function groupSection(g: Group, index: number, trace: TraceInfo | undefined, bas
     html += figure('Replay throughput', '', null, 'no timing recorded');
   }
   html += '</div>';
+  html += estimateBlock(m, info);
   html += besideStage2(m);
   html += metricsDetails(g);
   return { html, charts };
@@ -308,6 +310,12 @@ export function renderReport(model: ReportModel): string {
   const { info, groups, comparison, baselineGroups = [] } = model;
   const charts: ChartSpec[] = [];
   let body = header(info);
+  if (info.complete === false) {
+    // A run that died (or is still going): what is here is only the jobs that had finished.
+    body +=
+      '<div class="alerts"><div class="alert">PARTIAL RUN: this run did not finish; the report shows the ' +
+      `${info.jobs.length} job(s) that had finished by ${e(info.finishedAt)}.</div></div>`;
+  }
   body += alerts(groups);
   if (model.baselineError) body += `<div class="alerts"><div class="alert warn">Baseline not compared: ${e(model.baselineError)}</div></div>`;
   if (comparison) {
@@ -315,14 +323,14 @@ export function renderReport(model: ReportModel): string {
     body += `<h2>Comparison with baseline</h2>${section.html}`;
     charts.push(...section.charts);
   }
-  body += '<h2>Summary</h2>' + summaryTable(groups);
+  body += '<h2>Summary</h2>' + summaryTable(groups) + estimateNote(info);
   body += '<h3>Traces</h3>' + tracesTable(info.traces ?? []);
   const baseline = new Map(baselineGroups.map((g) => [groupKey(g.trace, g.profile), g]));
   groups.forEach((g, i) => {
     const trace = (info.traces ?? []).find((t) => t.name === g.trace);
-    const section = groupSection(g, i, trace, baseline.get(groupKey(g.trace, g.profile)));
+    const section = groupSection(g, i, trace, baseline.get(groupKey(g.trace, g.profile)), info);
     body += section.html;
     charts.push(...section.charts);
   });
-  return renderPage({ title: `s2bench report ${info.runId}`, body, charts });
+  return renderPage({ title: `s2bench report ${info.runId}${info.complete === false ? ' (partial)' : ''}`, body, charts });
 }

@@ -11,30 +11,19 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { TraceRow } from '../row.js';
-import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+import { choice, genMeta, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
-export interface BootGenOptions {
-  seed: number;
-  /** Guest RAM in MiB (at least 2). */
-  ramMiB: number;
-  /** Frames drawn into the framebuffer (each followed by a dirty-log read). */
-  frames: number;
-  /** Framebuffer size in KiB (a multiple of 4). */
-  vgaKiB: number;
-  backing: string;
-}
-
-export const BOOT_OPTIONS: readonly GeneratorOption[] = [
-  { name: 'seed', description: 'random seed (RAM touch order, frame contents)', default: 1, kind: 'int' },
-  { name: 'ramMiB', description: 'guest RAM in MiB (even)', default: 64, kind: 'int', min: 2, max: 3072 },
-  { name: 'frames', description: 'framebuffer updates, each followed by KVM_GET_DIRTY_LOG', default: 8, kind: 'int', min: 0 },
-  { name: 'vgaKiB', description: 'framebuffer size in KiB (multiple of 4)', default: 1024, kind: 'int', min: 4 },
-  { name: 'backing', description: 'host memory behind guest RAM', default: 'thp', kind: 'choice', choices: ['anon', 'thp', 'hugetlb2m'] },
-];
+export const BOOT_OPTIONS = {
+  seed: int(1, 'random seed (RAM touch order, frame contents)'),
+  ramMiB: int(64, 'guest RAM in MiB (even)', { min: 2, max: 3072 }),
+  frames: int(8, 'framebuffer updates, each followed by KVM_GET_DIRTY_LOG', { min: 0 }),
+  vgaKiB: int(1024, 'framebuffer size in KiB (multiple of 4)', { min: 4 }),
+  backing: choice(['anon', 'thp', 'hugetlb2m'], 'thp', 'host memory behind guest RAM'),
+} satisfies OptionSpecs;
+export type BootGenOptions = OptionValues<typeof BOOT_OPTIONS>;
 
 const KiB = 1024n;
 const MiB = 1024n * KiB;
-const PAGE = 4096n;
 // Host addresses in the style of the capture (RAM 2 MiB aligned, ROMs in their own mappings).
 const RAM_HVA = 0x7f784be00000n;
 // The capture's ROM and VGA hvas, moved 16 GiB up: at the capture's own addresses they lie inside
@@ -78,11 +67,11 @@ export function generateBoot(o: BootGenOptions): GeneratedTrace {
   rows.push({ op: 'memslot', slot: 5, flags: 'log', gpa: VGA_GPA, size: vga, hva: VGA_HVA, ret: 0 });
 
   // Reset vector, then SeaBIOS running from ROM and trying to write it.
-  rows.push({ op: 'exec', vcpu: 0, gpa: 0xfffff000n, size: PAGE, ret: 'ok' });
+  rows.push({ op: 'exec', vcpu: 0, gpa: 0xfffff000n, size: PAGE_BYTES, ret: 'ok' });
   rows.push({ op: 'read', vcpu: 0, gpa: BIOS_GPA, size: BIOS_SIZE, ret: 'ok' });
-  rows.push({ op: 'write', vcpu: 0, gpa: 0xffff0000n, size: PAGE, ret: 'mmio' });
+  rows.push({ op: 'write', vcpu: 0, gpa: 0xffff0000n, size: PAGE_BYTES, ret: 'mmio' });
   mmio++;
-  rows.push({ op: 'read', vcpu: 0, gpa: VGA_WINDOW, size: PAGE, ret: 'mmio' });
+  rows.push({ op: 'read', vcpu: 0, gpa: VGA_WINDOW, size: PAGE_BYTES, ret: 'mmio' });
   mmio++;
   rows.push({ op: 'read', vcpu: 0, gpa: OPTROM_GPA, size: 128n * KiB, ret: 'ok' });
 
@@ -114,7 +103,7 @@ export function generateBoot(o: BootGenOptions): GeneratedTrace {
   for (let f = 0; f < o.frames; f++) {
     const first = uniformInt(rng, 0, vgaPages - 1);
     const count = uniformInt(rng, 1, vgaPages - first);
-    rows.push({ op: 'write', vcpu: 0, gpa: VGA_GPA + BigInt(first) * PAGE, size: BigInt(count) * PAGE, ret: 'ok' });
+    rows.push({ op: 'write', vcpu: 0, gpa: VGA_GPA + BigInt(first) * PAGE_BYTES, size: BigInt(count) * PAGE_BYTES, ret: 'ok' });
     rows.push({ op: 'dirty_get', slot: 5, ret: count });
   }
   rows.push({ op: 'expect', flags: 'exits.mmio', ret: mmio });

@@ -9,6 +9,7 @@ export interface GeneratedTrace {
   rows: TraceRow[];
 }
 
+/** One option of a generator, as the CLI and the validator see it. */
 export interface GeneratorOption {
   /** camelCase; the CLI spells it --kebab-case. */
   name: string;
@@ -18,6 +19,59 @@ export interface GeneratorOption {
   min?: number;
   max?: number;
   choices?: readonly string[];
+}
+
+// A generator declares its options once, as an object of specs made by int/num/bool/choice below: the
+// CLI flags and help, the defaults, the validation and the TypeScript type of its options all come
+// from that one object (OptionValues<typeof SPECS>).
+
+export interface NumberSpec {
+  readonly kind: 'int' | 'number';
+  readonly default: number;
+  readonly description: string;
+  readonly min?: number;
+  readonly max?: number;
+}
+export interface BoolSpec {
+  readonly kind: 'bool';
+  readonly default: boolean;
+  readonly description: string;
+}
+export interface ChoiceSpec<C extends string> {
+  readonly kind: 'choice';
+  readonly default: C;
+  readonly description: string;
+  readonly choices: readonly C[];
+}
+export type OptionSpec = NumberSpec | BoolSpec | ChoiceSpec<string>;
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+/** The option values a generator receives, typed from its specs. */
+export type OptionValues<S extends OptionSpecs> = {
+  -readonly [K in keyof S]: S[K] extends ChoiceSpec<infer C> ? C : S[K] extends BoolSpec ? boolean : number;
+};
+
+export function int(defaultValue: number, description: string, bounds: { min?: number; max?: number } = {}): NumberSpec {
+  return { kind: 'int', default: defaultValue, description, ...bounds };
+}
+export function num(defaultValue: number, description: string, bounds: { min?: number; max?: number } = {}): NumberSpec {
+  return { kind: 'number', default: defaultValue, description, ...bounds };
+}
+export function bool(defaultValue: boolean, description: string): BoolSpec {
+  return { kind: 'bool', default: defaultValue, description };
+}
+export function choice<const C extends string>(choices: readonly C[], defaultValue: NoInfer<C>, description: string): ChoiceSpec<C> {
+  return { kind: 'choice', default: defaultValue, description, choices };
+}
+
+/** The specs as a list for the CLI and checkValues, in declaration order. */
+export function optionList(specs: OptionSpecs): GeneratorOption[] {
+  return Object.entries(specs).map(([name, spec]) => ({ name, ...spec }));
+}
+
+/** Every option at its default. */
+export function defaultsOf<S extends OptionSpecs>(specs: S): OptionValues<S> {
+  return Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, spec.default])) as OptionValues<S>;
 }
 
 export type GeneratorValues = Record<string, number | boolean | string>;
@@ -63,3 +117,9 @@ export function checkValues(generator: string, options: readonly GeneratorOption
   }
   return out;
 }
+
+// The guest layout every generator shares, so traces of different generators line up.
+/** A 4 KiB page as a bigint, for gpa/hva arithmetic. */
+export const PAGE_BYTES = 4096n;
+/** Where the VMM's mmap of guest RAM starts (a typical x86-64 user address). */
+export const GUEST_RAM_HVA = 0x7f0000000000n;

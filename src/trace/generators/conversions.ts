@@ -14,47 +14,25 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 import { PAGE_SIZE } from '../../core/abi.js';
 import type { TraceRow } from '../row.js';
-import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+import { bool, defaultsOf, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export type { GeneratedTrace } from './common.js';
 
-export interface ConversionsGenOptions {
-  /** Bytes owned by each vCPU (a multiple of `granularity`). */
-  size: number;
-  vcpus: number;
-  /** Bytes converted at a time (a multiple of 4 KiB). */
-  granularity: number;
-  /** Conversion round trips per vCPU. */
-  rounds: number;
-  /** Punch the converted range out of the guest_memfd when it becomes shared. */
-  punch: boolean;
-  seed: number;
-}
-
-export const CONVERSIONS_GEN_DEFAULTS: ConversionsGenOptions = {
-  size: 64 << 20,
-  vcpus: 4,
-  granularity: PAGE_SIZE,
-  rounds: 1024,
-  punch: false,
-  seed: 1,
-};
-
-/** What `s2bench gen conversions` offers (names as in ConversionsGenOptions). */
-export const CONVERSIONS_OPTIONS: readonly GeneratorOption[] = [
-  { name: 'size', description: 'bytes owned by each vCPU (a multiple of granularity)', default: CONVERSIONS_GEN_DEFAULTS.size, kind: 'int', min: PAGE_SIZE },
-  { name: 'vcpus', description: 'vCPUs, each converting in its own region', default: CONVERSIONS_GEN_DEFAULTS.vcpus, kind: 'int', min: 1, max: 4096 },
-  { name: 'granularity', description: 'bytes converted at a time (a multiple of 4096)', default: CONVERSIONS_GEN_DEFAULTS.granularity, kind: 'int', min: PAGE_SIZE },
-  { name: 'rounds', description: 'conversion round trips per vCPU', default: CONVERSIONS_GEN_DEFAULTS.rounds, kind: 'int', min: 0 },
-  { name: 'punch', description: 'punch the range out of the guest_memfd when it becomes shared (the selftest\'s fallocate mode)', default: CONVERSIONS_GEN_DEFAULTS.punch, kind: 'bool' },
-  { name: 'seed', description: 'random seed for the converted ranges', default: CONVERSIONS_GEN_DEFAULTS.seed, kind: 'int' },
-];
+/** What `s2bench gen conversions` offers. */
+export const CONVERSIONS_OPTIONS = {
+  size: int(64 << 20, 'bytes owned by each vCPU (a multiple of granularity)', { min: PAGE_SIZE }),
+  vcpus: int(4, 'vCPUs, each converting in its own region', { min: 1, max: 4096 }),
+  granularity: int(PAGE_SIZE, 'bytes converted at a time (a multiple of 4096)', { min: PAGE_SIZE }),
+  rounds: int(1024, 'conversion round trips per vCPU', { min: 0 }),
+  punch: bool(false, "punch the range out of the guest_memfd when it becomes shared (the selftest's fallocate mode)"),
+  seed: int(1, 'random seed for the converted ranges'),
+} satisfies OptionSpecs;
+export type ConversionsGenOptions = OptionValues<typeof CONVERSIONS_OPTIONS>;
+export const CONVERSIONS_GEN_DEFAULTS: ConversionsGenOptions = defaultsOf(CONVERSIONS_OPTIONS);
 
 /** DATA_GPA in the selftest: 4 GiB. */
 const DATA_GPA = 1n << 32n;
-const DATA_HVA = 0x7f0000000000n;
 const GMEM_FD = 1;
-const PAGE = BigInt(PAGE_SIZE);
 
 export function generateConversions(options: Partial<ConversionsGenOptions> = {}): GeneratedTrace {
   const o = { ...CONVERSIONS_GEN_DEFAULTS, ...options };
@@ -66,8 +44,8 @@ export function generateConversions(options: Partial<ConversionsGenOptions> = {}
   const gran = BigInt(o.granularity);
 
   rows.push({ op: 'gmem_create', size: total, flags: 0n, fd: GMEM_FD, ret: 0 });
-  rows.push({ op: 'backing', hva: DATA_HVA, size: total, flags: 'thp' });
-  rows.push({ op: 'memslot', slot: 0, flags: 'gmem', gpa: DATA_GPA, size: total, hva: DATA_HVA, fd: GMEM_FD, offset: 0n, ret: 0 });
+  rows.push({ op: 'backing', hva: GUEST_RAM_HVA, size: total, flags: 'thp' });
+  rows.push({ op: 'memslot', slot: 0, flags: 'gmem', gpa: DATA_GPA, size: total, hva: GUEST_RAM_HVA, fd: GMEM_FD, offset: 0n, ret: 0 });
   rows.push({ op: 'attrs', gpa: DATA_GPA, size: total, attrs: 'private', flags: 0n, ret: 0 });
   for (let v = 0; v < o.vcpus; v++) {
     rows.push({ op: 'write', vcpu: v, gpa: DATA_GPA + BigInt(v) * perVcpu, size: perVcpu, flags: 'private', ret: 'ok' });
@@ -79,20 +57,20 @@ export function generateConversions(options: Partial<ConversionsGenOptions> = {}
     for (let v = 0; v < o.vcpus; v++) {
       const base = DATA_GPA + BigInt(v) * perVcpu;
       const gpa = base + BigInt(uniformInt(rng, 0, slots - 1)) * gran;
-      const hva = DATA_HVA + (gpa - DATA_GPA);
+      const hva = GUEST_RAM_HVA + (gpa - DATA_GPA);
       rows.push({ op: 'write', vcpu: v, gpa, size: gran, flags: 'private', ret: 'ok' });
       rows.push({ op: 'attrs', gpa, size: gran, attrs: 0n, flags: 0n, ret: 0 });
       if (o.punch) rows.push({ op: 'gmem_punch', fd: GMEM_FD, offset: gpa - DATA_GPA, size: gran, ret: 0 });
-      rows.push({ op: 'read', vcpu: v, gpa, size: PAGE, flags: 'private', ret: 'memfault' });
+      rows.push({ op: 'read', vcpu: v, gpa, size: PAGE_BYTES, flags: 'private', ret: 'memfault' });
       rows.push({ op: 'host_write', hva, size: gran });
       rows.push({ op: 'read', vcpu: v, gpa, size: gran, ret: 'ok' });
-      if (gpa > base) rows.push({ op: 'read', vcpu: v, gpa: gpa - PAGE, size: PAGE, flags: 'private', ret: 'ok' });
+      if (gpa > base) rows.push({ op: 'read', vcpu: v, gpa: gpa - PAGE_BYTES, size: PAGE_BYTES, flags: 'private', ret: 'ok' });
       if (gpa + gran < base + perVcpu) {
-        rows.push({ op: 'read', vcpu: v, gpa: gpa + gran, size: PAGE, flags: 'private', ret: 'ok' });
+        rows.push({ op: 'read', vcpu: v, gpa: gpa + gran, size: PAGE_BYTES, flags: 'private', ret: 'ok' });
       }
-      rows.push({ op: 'read', vcpu: v, gpa, size: PAGE, ret: 'ok' });
+      rows.push({ op: 'read', vcpu: v, gpa, size: PAGE_BYTES, ret: 'ok' });
       rows.push({ op: 'attrs', gpa, size: gran, attrs: 'private', flags: 0n, ret: 0 });
-      rows.push({ op: 'read', vcpu: v, gpa, size: PAGE, ret: 'memfault' });
+      rows.push({ op: 'read', vcpu: v, gpa, size: PAGE_BYTES, ret: 'memfault' });
       rows.push({ op: 'write', vcpu: v, gpa, size: gran, flags: 'private', ret: 'ok' });
       conversions += 2;
     }

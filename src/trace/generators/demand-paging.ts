@@ -5,42 +5,32 @@
 // (UFFDIO_COPY of a page, as the test does), so every page takes one userfaultfd fault.
 
 import type { TraceRow } from '../row.js';
-import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+import { bool, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
-export interface DemandPagingGenOptions {
-  vcpus: number;
-  vcpuPages: number;
-  chunkPages: number;
-  uffd: boolean;
-  /** Only to keep every generator's signature alike: the test's access order is fixed. */
-  seed: number;
-}
-
-export const DEMAND_PAGING_OPTIONS: readonly GeneratorOption[] = [
-  { name: 'seed', description: 'random seed (the access order is fixed; kept for uniformity)', default: 1, kind: 'int' },
-  { name: 'vcpus', description: 'vCPUs', default: 4, kind: 'int', min: 1, max: 4096 },
-  { name: 'vcpuPages', description: '4 KiB pages per vCPU', default: 1024, kind: 'int', min: 1 },
-  { name: 'chunkPages', description: 'pages a vCPU touches before the next vCPU runs', default: 16, kind: 'int', min: 1 },
-  { name: 'uffd', description: 'register each vCPU range with userfaultfd (one page per fault)', default: true, kind: 'bool' },
-];
+export const DEMAND_PAGING_OPTIONS = {
+  seed: int(1, 'random seed (the access order is fixed; kept for uniformity)'),
+  vcpus: int(4, 'vCPUs', { min: 1, max: 4096 }),
+  vcpuPages: int(1024, '4 KiB pages per vCPU', { min: 1 }),
+  chunkPages: int(16, 'pages a vCPU touches before the next vCPU runs', { min: 1 }),
+  uffd: bool(true, 'register each vCPU range with userfaultfd (one page per fault)'),
+} satisfies OptionSpecs;
+export type DemandPagingGenOptions = OptionValues<typeof DEMAND_PAGING_OPTIONS>;
 
 const MEM_GPA = 1n << 32n;
-const MEM_HVA = 0x7f0000000000n;
-const PAGE = 4096n;
 
 export function generateDemandPaging(o: DemandPagingGenOptions): GeneratedTrace {
   const rows: TraceRow[] = [];
   const pages = o.vcpus * o.vcpuPages;
-  const vcpuSize = BigInt(o.vcpuPages) * PAGE;
-  rows.push({ op: 'backing', hva: MEM_HVA, size: BigInt(pages) * PAGE, flags: 'anon' });
-  rows.push({ op: 'memslot', slot: 1, flags: '0', gpa: MEM_GPA, size: BigInt(pages) * PAGE, hva: MEM_HVA, ret: 0 });
+  const vcpuSize = BigInt(o.vcpuPages) * PAGE_BYTES;
+  rows.push({ op: 'backing', hva: GUEST_RAM_HVA, size: BigInt(pages) * PAGE_BYTES, flags: 'anon' });
+  rows.push({ op: 'memslot', slot: 1, flags: '0', gpa: MEM_GPA, size: BigInt(pages) * PAGE_BYTES, hva: GUEST_RAM_HVA, ret: 0 });
   if (o.uffd) {
-    for (let v = 0; v < o.vcpus; v++) rows.push({ op: 'uffd', hva: MEM_HVA + BigInt(v) * vcpuSize, size: vcpuSize, flags: 'page' });
+    for (let v = 0; v < o.vcpus; v++) rows.push({ op: 'uffd', hva: GUEST_RAM_HVA + BigInt(v) * vcpuSize, size: vcpuSize, flags: 'page' });
   }
   for (let start = 0; start < o.vcpuPages; start += o.chunkPages) {
     const n = Math.min(o.chunkPages, o.vcpuPages - start);
     for (let v = 0; v < o.vcpus; v++) {
-      rows.push({ op: 'write', vcpu: v, gpa: MEM_GPA + BigInt(v) * vcpuSize + BigInt(start) * PAGE, size: BigInt(n) * PAGE, ret: 'ok' });
+      rows.push({ op: 'write', vcpu: v, gpa: MEM_GPA + BigInt(v) * vcpuSize + BigInt(start) * PAGE_BYTES, size: BigInt(n) * PAGE_BYTES, ret: 'ok' });
     }
   }
   rows.push({ op: 'expect', flags: 'leaves.4k', ret: pages });

@@ -8,47 +8,33 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { TraceRow } from '../row.js';
-import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+import { bool, choice, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
-export interface DirtyLogGenOptions {
-  seed: number;
-  vcpus: number;
-  /** 4 KiB pages per vCPU. */
-  vcpuPages: number;
-  iterations: number;
-  /** Percent of pages written in each round (the rest are read). */
-  writePercent: number;
-  /** KVM_CLEAR_DIRTY_LOG after each get, as the test does with manual protect. */
-  clear: boolean;
-  backing: string;
-}
-
-export const DIRTY_LOG_OPTIONS: readonly GeneratorOption[] = [
-  { name: 'seed', description: 'random seed', default: 1, kind: 'int' },
-  { name: 'vcpus', description: 'vCPUs', default: 2, kind: 'int', min: 1, max: 4096 },
-  { name: 'vcpuPages', description: '4 KiB pages per vCPU', default: 512, kind: 'int', min: 1 },
-  { name: 'iterations', description: 'rounds of writes + get (+ clear)', default: 3, kind: 'int', min: 0 },
-  { name: 'writePercent', description: 'percent of pages written per round', default: 100, kind: 'int', min: 0, max: 100 },
-  { name: 'clear', description: 'KVM_CLEAR_DIRTY_LOG after each get', default: true, kind: 'bool' },
-  { name: 'backing', description: 'host memory behind guest RAM', default: 'anon', kind: 'choice', choices: ['anon', 'thp', 'hugetlb2m'] },
-];
+export const DIRTY_LOG_OPTIONS = {
+  seed: int(1, 'random seed'),
+  vcpus: int(2, 'vCPUs', { min: 1, max: 4096 }),
+  vcpuPages: int(512, '4 KiB pages per vCPU', { min: 1 }),
+  iterations: int(3, 'rounds of writes + get (+ clear)', { min: 0 }),
+  writePercent: int(100, 'percent of pages written per round', { min: 0, max: 100 }),
+  clear: bool(true, 'KVM_CLEAR_DIRTY_LOG after each get'),
+  backing: choice(['anon', 'thp', 'hugetlb2m'], 'anon', 'host memory behind guest RAM'),
+} satisfies OptionSpecs;
+export type DirtyLogGenOptions = OptionValues<typeof DIRTY_LOG_OPTIONS>;
 
 const MEM_GPA = 1n << 32n;
-const MEM_HVA = 0x7f0000000000n;
-const PAGE = 4096n;
 const SLOT = 1;
 
 export function generateDirtyLog(o: DirtyLogGenOptions): GeneratedTrace {
   const rng = xoroshiro128plus(o.seed);
   const rows: TraceRow[] = [];
   const pages = o.vcpus * o.vcpuPages;
-  const size = BigInt(pages) * PAGE;
-  const base = (v: number): bigint => MEM_GPA + BigInt(v * o.vcpuPages) * PAGE;
-  rows.push({ op: 'backing', hva: MEM_HVA, size, flags: o.backing });
-  rows.push({ op: 'memslot', slot: SLOT, flags: '0', gpa: MEM_GPA, size, hva: MEM_HVA, ret: 0 });
+  const size = BigInt(pages) * PAGE_BYTES;
+  const base = (v: number): bigint => MEM_GPA + BigInt(v * o.vcpuPages) * PAGE_BYTES;
+  rows.push({ op: 'backing', hva: GUEST_RAM_HVA, size, flags: o.backing });
+  rows.push({ op: 'memslot', slot: SLOT, flags: '0', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 });
   // Populate: the test's first pass, before logging.
-  for (let v = 0; v < o.vcpus; v++) rows.push({ op: 'write', vcpu: v, gpa: base(v), size: BigInt(o.vcpuPages) * PAGE, ret: 'ok' });
-  rows.push({ op: 'memslot', slot: SLOT, flags: 'log', gpa: MEM_GPA, size, hva: MEM_HVA, ret: 0 });
+  for (let v = 0; v < o.vcpus; v++) rows.push({ op: 'write', vcpu: v, gpa: base(v), size: BigInt(o.vcpuPages) * PAGE_BYTES, ret: 'ok' });
+  rows.push({ op: 'memslot', slot: SLOT, flags: 'log', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 });
   for (let it = 0; it < o.iterations; it++) {
     let written = 0;
     for (let v = 0; v < o.vcpus; v++) {
@@ -63,7 +49,7 @@ export function generateDirtyLog(o: DirtyLogGenOptions): GeneratedTrace {
           continue;
         }
         if (write !== runWrite || p === o.vcpuPages) {
-          rows.push({ op: runWrite ? 'write' : 'read', vcpu: v, gpa: base(v) + BigInt(runStart) * PAGE, size: BigInt(p - runStart) * PAGE, ret: 'ok' });
+          rows.push({ op: runWrite ? 'write' : 'read', vcpu: v, gpa: base(v) + BigInt(runStart) * PAGE_BYTES, size: BigInt(p - runStart) * PAGE_BYTES, ret: 'ok' });
           runStart = p;
           runWrite = write;
         }

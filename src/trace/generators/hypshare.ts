@@ -18,30 +18,18 @@ import { HypShare, type HypShareMode } from '../../core/hypshare.js';
 import { newCounters } from '../../core/metrics.js';
 import type { TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE } from '../schema.js';
-import type { GeneratedTrace } from './common.js';
+import { bool, choice, defaultsOf, int, num, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
-export interface HypshareGenOptions {
-  seed: number;
-  /** share/unshare operations on objects (each is one row per page). */
-  ops: number;
-  /** Size of the pfn pool objects are drawn from. */
-  pfns: number;
-  /** Probability that a hypercall fails, in [0, 1]. */
-  failRate: number;
-  /** The kernel the trace records. */
-  kernel: HypShareMode;
-  /** Unshare every object still shared at the end (VM teardown). */
-  teardown: boolean;
-}
-
-export const HYPSHARE_GEN_DEFAULTS: HypshareGenOptions = {
-  seed: 1,
-  ops: 1000,
-  pfns: 256,
-  failRate: 0.02,
-  kernel: 'v7.1',
-  teardown: true,
-};
+export const HYPSHARE_OPTIONS = {
+  seed: int(1, 'random seed'),
+  ops: int(1000, 'share/unshare operations on objects (each is one row per page)'),
+  pfns: int(256, 'size of the pfn pool objects are drawn from'),
+  failRate: num(0.02, 'probability that a hypercall fails, in [0, 1]'),
+  kernel: choice<HypShareMode>(['v7.1', 'fixed'], 'v7.1', 'the kernel the trace records'),
+  teardown: bool(true, 'unshare every object still shared at the end (VM teardown)'),
+} satisfies OptionSpecs;
+export type HypshareGenOptions = OptionValues<typeof HYPSHARE_OPTIONS>;
+export const HYPSHARE_GEN_DEFAULTS: HypshareGenOptions = defaultsOf(HYPSHARE_OPTIONS);
 
 /** First pfn of the pool: host kernel memory at 2 GiB. */
 const POOL_BASE_PFN = 0x80000;

@@ -10,7 +10,7 @@
 // levels of TEST_GVA's walk and page 3 holds its PTE.
 
 import type { TraceRow } from '../row.js';
-import { genMeta, type GeneratedTrace, type GeneratorOption } from './common.js';
+import { choice, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export type PftAccess = 'read64' | 'write64' | 'cas' | 'at' | 'dc_zva' | 'ld_preidx' | 'st_preidx' | 'exec';
 export type PftBacking = 'anon' | 'thp' | 'hugetlb2m' | 'shmem';
@@ -94,17 +94,15 @@ function rows(): PftRow[] {
 /** The selftest's matrix, rows 1..65. */
 export const PAGE_FAULT_TEST_ROWS: readonly PftRow[] = rows();
 
-const PAGE = 0x1000n;
 const IPA_TOP = 1n << 40n; // the default arm64 VM's 40-bit IPA space
 const PT_PAGES = 26n;
-const CODE_HVA = 0x7f0000000000n;
 const PT_HVA = 0x7f1000000000n;
 const DATA_HVA = 0x7f2000000000n;
 const WALK_LEVELS = 4n;
 const PTE_PAGE = 3n;
 
 function backingPage(backing: PftBacking): bigint {
-  return backing === 'thp' || backing === 'hugetlb2m' ? 2n << 20n : PAGE;
+  return backing === 'thp' || backing === 'hugetlb2m' ? 2n << 20n : PAGE_BYTES;
 }
 
 function roundUp(n: bigint, to: bigint): bigint {
@@ -135,30 +133,30 @@ function dataOps(access: PftAccess): Array<{ op: 'read' | 'write' | 'exec'; nisv
 
 export function generatePageFaultTest(row: PftRow, backing: PftBacking): TraceRow[] {
   const page = backingPage(backing);
-  const dataSize = roundUp(PAGE, page);
-  const ptSize = roundUp(PT_PAGES * PAGE, page);
+  const dataSize = roundUp(PAGE_BYTES, page);
+  const ptSize = roundUp(PT_PAGES * PAGE_BYTES, page);
   const dataGpa = IPA_TOP - dataSize;
   const ptGpa = dataGpa - ptSize;
   const flags = [row.log ? 'log' : '', row.ro ? 'ro' : ''].filter((f) => f !== '').join('|');
   const slotFlags = flags === '' ? {} : { flags };
   const out: TraceRow[] = [];
 
-  out.push({ op: 'backing', hva: CODE_HVA, size: 2n << 20n, flags: 'anon' });
+  out.push({ op: 'backing', hva: GUEST_RAM_HVA, size: 2n << 20n, flags: 'anon' });
   out.push({ op: 'backing', hva: PT_HVA, size: ptSize, flags: backing });
   out.push({ op: 'backing', hva: DATA_HVA, size: dataSize, flags: backing });
-  out.push({ op: 'memslot', slot: 0, gpa: 0n, size: 2n << 20n, hva: CODE_HVA, ret: 0 });
+  out.push({ op: 'memslot', slot: 0, gpa: 0n, size: 2n << 20n, hva: GUEST_RAM_HVA, ret: 0 });
   out.push({ op: 'memslot', slot: 1, ...slotFlags, gpa: ptGpa, size: ptSize, hva: PT_HVA, ret: 0 });
   out.push({ op: 'memslot', slot: 2, ...slotFlags, gpa: dataGpa, size: dataSize, hva: DATA_HVA, ret: 0 });
 
   const walk = (): void => {
-    for (let level = 0n; level < WALK_LEVELS; level++) out.push({ op: 'read', vcpu: 0, gpa: ptGpa + level * PAGE, flags: 's1ptw', ret: 'ok' });
+    for (let level = 0n; level < WALK_LEVELS; level++) out.push({ op: 'read', vcpu: 0, gpa: ptGpa + level * PAGE_BYTES, flags: 's1ptw', ret: 'ok' });
   };
   // The guest runs its code from slot 0 (its prepare functions), then with_af clears TEST_GVA's access
   // flag through TEST_PTE_GVA: a plain store into the PT page holding the PTE.
   out.push({ op: 'exec', vcpu: 0, gpa: 0n, ret: 'ok' });
   if (row.af) {
     walk();
-    out.push({ op: 'write', vcpu: 0, gpa: ptGpa + PTE_PAGE * PAGE, ret: 'ok' });
+    out.push({ op: 'write', vcpu: 0, gpa: ptGpa + PTE_PAGE * PAGE_BYTES, ret: 'ok' });
   }
   // GUEST_SYNC(mem_mark_cmd): the host punches the holes (which zaps their stage-2 mappings). The
   // regions were registered with userfaultfd at set-up, while every page was still populated: the
@@ -174,14 +172,14 @@ export function generatePageFaultTest(row: PftRow, backing: PftBacking): TraceRo
   // access-flag update (an S1PTW write of the PTE; IMPDEF for `at`, which the selftest never relies on),
   // then the access itself.
   walk();
-  if (row.af && row.access !== 'at') out.push({ op: 'write', vcpu: 0, gpa: ptGpa + PTE_PAGE * PAGE, flags: 's1ptw', ret: 'ok' });
+  if (row.af && row.access !== 'at') out.push({ op: 'write', vcpu: 0, gpa: ptGpa + PTE_PAGE * PAGE_BYTES, flags: 's1ptw', ret: 'ok' });
   for (const d of dataOps(row.access)) {
     const isWrite = d.op === 'write';
     const ret = row.ro && isWrite ? (d.nisv ? 'enosys' : 'mmio') : 'ok';
     out.push({ op: d.op, vcpu: 0, gpa: dataGpa, ...(d.nisv ? { flags: 'nisv' } : {}), ret });
     if (ret === 'enosys') break; // KVM_RUN failed: the vCPU runs no further
     // The test's MMIO handler copies the written data into the test page's backing.
-    if (ret === 'mmio') out.push({ op: 'host_write', hva: DATA_HVA, size: PAGE });
+    if (ret === 'mmio') out.push({ op: 'host_write', hva: DATA_HVA, size: PAGE_BYTES });
   }
 
   // The dirty-log checks (the host reads the log even after a failed run: nothing may be in it).
@@ -193,15 +191,11 @@ export function generatePageFaultTest(row: PftRow, backing: PftBacking): TraceRo
   return out;
 }
 
-export interface PageFaultTestGenOptions {
-  row: number;
-  backing: PftBacking;
-}
-
-export const PAGE_FAULT_TEST_OPTIONS: readonly GeneratorOption[] = [
-  { name: 'row', description: 'row of the selftest matrix (1..65, the tests[] order)', default: 1, kind: 'int', min: 1, max: 65 },
-  { name: 'backing', description: "backing of the PT and data regions (the selftest's -s)", default: 'anon', kind: 'choice', choices: ['anon', 'thp', 'hugetlb2m', 'shmem'] },
-];
+export const PAGE_FAULT_TEST_OPTIONS = {
+  row: int(1, 'row of the selftest matrix (1..65, the tests[] order)', { min: 1, max: 65 }),
+  backing: choice(['anon', 'thp', 'hugetlb2m', 'shmem'], 'anon', "backing of the PT and data regions (the selftest's -s)"),
+} satisfies OptionSpecs;
+export type PageFaultTestGenOptions = OptionValues<typeof PAGE_FAULT_TEST_OPTIONS>;
 
 export function generatePageFaultTestTrace(o: PageFaultTestGenOptions): GeneratedTrace {
   const row = PAGE_FAULT_TEST_ROWS[o.row - 1]!;

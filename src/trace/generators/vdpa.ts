@@ -13,37 +13,23 @@ import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { PAGE_SHIFT } from '../../core/abi.js';
 import type { TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE } from '../schema.js';
-import type { GeneratedTrace } from './common.js';
+import { bool, defaultsOf, GUEST_RAM_HVA, int, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
-export interface VdpaGenOptions {
-  seed: number;
-  /** Guest RAM in MiB (a multiple of 2). */
-  ramMiB: number;
-  /** Rounds of unmap/remap churn. */
-  rounds: number;
-  /** Wrap each round in iotlb_batch_begin/end (VHOST_BACKEND_F_IOTLB_BATCH). */
-  batch: boolean;
-  /** Also map a shadow-virtqueue buffer in asid 1. */
-  cvqAsid: boolean;
-  /** The VMM is killed: vdpa_close with everything still mapped. */
-  kill: boolean;
-}
-
-export const VDPA_GEN_DEFAULTS: VdpaGenOptions = {
-  seed: 1,
-  ramMiB: 4096,
-  rounds: 64,
-  batch: true,
-  cvqAsid: true,
-  kill: false,
-};
+export const VDPA_OPTIONS = {
+  seed: int(1, 'random seed'),
+  ramMiB: int(4096, 'guest RAM in MiB (a multiple of 2)'),
+  rounds: int(64, 'rounds of unmap/remap churn'),
+  batch: bool(true, 'wrap each round in iotlb_batch_begin/end (VHOST_BACKEND_F_IOTLB_BATCH)'),
+  cvqAsid: bool(true, 'also map a shadow-virtqueue buffer in asid 1'),
+  kill: bool(false, 'the VMM is killed: vdpa_close with everything still mapped'),
+} satisfies OptionSpecs;
+export type VdpaGenOptions = OptionValues<typeof VDPA_OPTIONS>;
+export const VDPA_GEN_DEFAULTS: VdpaGenOptions = defaultsOf(VDPA_OPTIONS);
 
 const MiB = 1n << 20n;
 const GiB = 1n << 30n;
 /** q35 puts RAM above this guest-physical address at 4 GiB once guest RAM exceeds 2 GiB. */
 const LOW_RAM_MAX = 2n * GiB;
-/** Where the VMM's mmap of guest RAM starts (a typical x86-64 user address). */
-const RAM_HVA = 0x7f0000000000n;
 const ROM_GPA = 0xfffc0000n;
 const ROM_SIZE = 0x40000n;
 const ROM_HVA = 0x7e0000000000n;
@@ -153,10 +139,10 @@ function splitSizes(size: bigint, rng: RandomGenerator): Array<{ offset: bigint;
 function ramLayout(ram: bigint): Mapping[] {
   const low = ram < LOW_RAM_MAX ? ram : LOW_RAM_MAX;
   const out: Mapping[] = [
-    { asid: 0, iova: 0n, size: 0xa0000n, hva: RAM_HVA, perm: 'rw' },
-    { asid: 0, iova: MiB, size: low - MiB, hva: RAM_HVA + MiB, perm: 'rw' },
+    { asid: 0, iova: 0n, size: 0xa0000n, hva: GUEST_RAM_HVA, perm: 'rw' },
+    { asid: 0, iova: MiB, size: low - MiB, hva: GUEST_RAM_HVA + MiB, perm: 'rw' },
   ];
-  if (ram > low) out.push({ asid: 0, iova: 4n * GiB, size: ram - low, hva: RAM_HVA + low, perm: 'rw' });
+  if (ram > low) out.push({ asid: 0, iova: 4n * GiB, size: ram - low, hva: GUEST_RAM_HVA + low, perm: 'rw' });
   return out;
 }
 
