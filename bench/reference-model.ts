@@ -1,6 +1,8 @@
 // A deliberately simple model of the same rules as the core, as the benchmark's baseline and for the
 // differential test (test/core/differential.property.test.ts): Maps and plain objects, no typed arrays, no tree. It covers the x86-tdp
 // profile with eager page split, no private memory, no userfaultfd. Leaves are keyed "level:gfn".
+// The version- and hardware-dependent x86 rules (docs/kvm-rules.md) are options: zap-all on slot
+// delete/move, huge pages rebuilt in place when logging stops, PML's D-bit logging.
 
 import { ERRNO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '../src/core/abi.js';
 import { BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_THP } from '../src/core/hostmm.js';
@@ -18,6 +20,16 @@ interface Leaf {
   level: number;
   gfn: number; // aligned
   w: boolean;
+  d: boolean;
+}
+
+export interface ReferenceRules {
+  /** Deleting or moving a slot zaps every leaf of the VM (x86.slot-zap-all). */
+  zapAll: boolean;
+  /** Logging off rebuilds huge leaves in place (x86.recover-huge, 6.13+); else collapsible leaves are zapped. */
+  recover: boolean;
+  /** Intel PML: logging clears D bits of 4K leaves; writes to clean writable leaves are logged without a fault. */
+  pml: boolean;
 }
 
 const PAGES = [1, 512, 512 * 512];
@@ -38,7 +50,10 @@ export class ReferenceVm {
     splits: 0,
     zaps: 0,
     'dirty.pages': 0,
+    recovered: 0,
   };
+
+  constructor(readonly rules: ReferenceRules = { zapAll: false, recover: false, pml: false }) {}
 
   counters(): Record<string, number> {
     const mapped = [0, 0, 0];
@@ -56,7 +71,7 @@ export class ReferenceVm {
     const old = this.slots.get(id);
     if (size === 0) {
       if (old === undefined) return -ERRNO.EINVAL;
-      this.zap(old.base, old.base + old.npages);
+      this.zapSlot(old);
       this.slots.delete(id);
       return 0;
     }
@@ -76,7 +91,7 @@ export class ReferenceVm {
     }
     if (old.base !== base) {
       if (overlaps()) return -ERRNO.EEXIST;
-      this.zap(old.base, old.base + old.npages);
+      this.zapSlot(old);
       old.base = base;
     } else if (old.flags === flags) {
       return 0;
@@ -91,13 +106,20 @@ export class ReferenceVm {
         this.splitDown(leaf);
       }
       for (const leaf of this.leaves.values()) {
-        if (leaf.gfn >= old.base && leaf.gfn < old.base + old.npages) leaf.w = false;
+        if (leaf.gfn < old.base || leaf.gfn >= old.base + old.npages) continue;
+        if (!this.rules.pml) leaf.w = false;
+        else if (leaf.level === 0) leaf.d = false;
+        else leaf.w = false;
       }
     } else if (!logging && was) {
       old.dirty = null;
-      for (let g = old.base - (old.base % 512); g < old.base + old.npages; g += 512) {
-        const probe = Math.max(g, old.base);
-        if (this.maxLevel(old, probe) > 0) this.zap(g, g + 512);
+      if (this.rules.recover) {
+        this.recover(old);
+      } else {
+        for (let g = old.base - (old.base % 512); g < old.base + old.npages; g += 512) {
+          const probe = Math.max(g, old.base);
+          if (this.maxLevel(old, probe) > 0) this.zap(g, g + 512);
+        }
       }
     }
     return 0;
@@ -110,7 +132,9 @@ export class ReferenceVm {
     slot.dirty.clear();
     for (const page of pages) {
       const leaf = this.leafAt(slot.base + page);
-      if (leaf !== undefined) leaf.w = false;
+      if (leaf === undefined) continue;
+      if (!this.rules.pml) leaf.w = false;
+      else if (leaf.level === 0) leaf.d = false;
     }
     return pages.length;
   }
@@ -126,9 +150,17 @@ export class ReferenceVm {
   access(gfn: number, kind: number): number {
     const write = kind === ACCESS_WRITE;
     const leaf = this.leafAt(gfn);
-    if (leaf !== undefined && (!write || leaf.w)) return OUTCOME_OK;
+    if (leaf !== undefined && (!write || leaf.w)) {
+      if (write && !leaf.d) {
+        // The CPU sets D; with PML it also logs the page.
+        leaf.d = true;
+        const slot = this.slotOf(gfn);
+        if (this.rules.pml && slot?.dirty) this.markDirty(slot, gfn);
+      }
+      return OUTCOME_OK;
+    }
     this.c['faults']!++;
-    const slot = [...this.slots.values()].find((s) => gfn >= s.base && gfn < s.base + s.npages);
+    const slot = this.slotOf(gfn);
     if (slot === undefined || (write && (slot.flags & KVM_MEM_READONLY) !== 0)) {
       this.c['exits.mmio']!++;
       return OUTCOME_MMIO;
@@ -152,19 +184,47 @@ export class ReferenceVm {
         cover.w = w;
         this.c['faults.fixed']!++;
       }
+      cover.d ||= write;
     } else {
       // Smaller leaves under a new huge one go first (a 4K leaf has none under it).
       if (level > 0) this.zap(aligned, aligned + PAGES[level]!);
-      this.leaves.set(`${level}:${aligned}`, { level, gfn: aligned, w });
+      this.leaves.set(`${level}:${aligned}`, { level, gfn: aligned, w, d: write });
       this.c['faults.fixed']!++;
       this.c[['leaves.4k', 'leaves.2m', 'leaves.1g'][level]!]!++;
     }
-    if (logging && w) {
-      const page = gfn - slot.base;
-      if (!slot.dirty!.has(page)) this.c['dirty.pages']!++;
-      slot.dirty!.add(page);
-    }
+    if (logging && w) this.markDirty(slot, gfn);
     return OUTCOME_OK;
+  }
+
+  private slotOf(gfn: number): Slot | undefined {
+    return [...this.slots.values()].find((s) => gfn >= s.base && gfn < s.base + s.npages);
+  }
+
+  private markDirty(slot: Slot, gfn: number): void {
+    const page = gfn - slot.base;
+    if (!slot.dirty!.has(page)) this.c['dirty.pages']!++;
+    slot.dirty!.add(page);
+  }
+
+  private zapSlot(slot: Slot): void {
+    if (this.rules.zapAll) this.zap(0, Number.MAX_SAFE_INTEGER);
+    else this.zap(slot.base, slot.base + slot.npages);
+  }
+
+  /** Rebuild huge leaves in place: 1G ranges first, then the 2M ranges of those that stay small. */
+  private recover(slot: Slot): void {
+    const end = slot.base + slot.npages;
+    for (const level of [2, 1]) {
+      const pages = PAGES[level]!;
+      for (let g = slot.base + ((pages - (slot.base % pages)) % pages); g < end; g += pages) {
+        const small = [...this.leaves.values()].filter((l) => l.level < level && l.gfn >= g && l.gfn < g + pages);
+        if (small.length === 0 || this.maxLevel(slot, g) < level) continue;
+        const first = small.reduce((a, b) => (b.gfn < a.gfn ? b : a));
+        for (const l of small) this.leaves.delete(`${l.level}:${l.gfn}`);
+        this.leaves.set(`${level}:${g}`, { level, gfn: g, w: first.w, d: first.d });
+        this.c['recovered']!++;
+      }
+    }
   }
 
   private maxLevel(slot: Slot, gfn: number): number {
@@ -199,7 +259,7 @@ export class ReferenceVm {
     const level = leaf.level - 1;
     for (let i = 0; i < 512; i++) {
       const gfn = leaf.gfn + i * PAGES[level]!;
-      this.leaves.set(`${level}:${gfn}`, { level, gfn, w: leaf.w });
+      this.leaves.set(`${level}:${gfn}`, { level, gfn, w: leaf.w, d: leaf.d });
     }
     this.c['splits']!++;
   }

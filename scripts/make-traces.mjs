@@ -2,7 +2,8 @@
 //   node scripts/make-traces.mjs
 // Every trace comes from a generator of `s2bench gen` (each modeled on a KVM selftest) or from a real
 // recording through `s2bench import`, with fixed seeds, so running this again gives the same files.
-// Each trace says in `# profiles:` which profiles the suite runs it under. traces/recorded/ is not
+// Each trace says in `# profiles:` which profiles the suite runs it under, naming kernel versions and
+// knobs where the rules differ (docs/kvm-rules.md). traces/recorded/ is not
 // made here: `s2bench record` wrote it on a machine with /dev/kvm.
 
 import { spawnSync } from 'node:child_process';
@@ -20,10 +21,10 @@ const SUITE = [
   { name: 'boot/qemu-like-512m', gen: 'boot', values: { ramMiB: 512, frames: 16 }, profiles: ['x86-tdp', 'x86-tdp,nx-huge-pages=on'] },
   { name: 'demand-paging/4vcpu-1g-uffd', gen: 'demand-paging', values: { vcpus: 4, vcpuPages: 262144, chunkPages: 512, uffd: true }, profiles: ['x86-tdp', 'arm64-s2'] },
   { name: 'demand-paging/4vcpu-1g', gen: 'demand-paging', values: { vcpus: 4, vcpuPages: 262144, chunkPages: 512, uffd: false }, profiles: ['x86-tdp', 'arm64-s2'] },
-  { name: 'migration/dirty-log-1g-thp', gen: 'dirty-log', values: { vcpus: 4, vcpuPages: 65536, iterations: 5, writePercent: 2, backing: 'thp' }, profiles: ['x86-tdp', 'x86-tdp,eager-split=off'] },
-  { name: 'memslots/churn-256', gen: 'memslots', values: { slots: 256, slotPages: 512, moves: 64, accesses: 16384 }, profiles: ['x86-tdp'] },
-  { name: 'private/conversion-storm', gen: 'conversions', values: { rounds: 256 }, profiles: ['x86-tdp', 'x86-tdp,gmem-split=4k'] },
-  { name: 'private/conversion-storm-1g', gen: 'conversions', values: { size: 1 << 30, vcpus: 1, rounds: 256 }, profiles: ['x86-tdp,gmem-folio=1g', 'x86-tdp,gmem-folio=1g,gmem-split=4k'] },
+  { name: 'migration/dirty-log-1g-thp', gen: 'dirty-log', values: { vcpus: 4, vcpuPages: 65536, iterations: 5, writePercent: 2, backing: 'thp' }, profiles: ['x86-tdp@6.12', 'x86-tdp@6.12,pml=off', 'x86-tdp@6.18', 'x86-tdp@6.18,pml=off', 'x86-tdp,eager-split=off'] },
+  { name: 'memslots/churn-256', gen: 'memslots', values: { slots: 256, slotPages: 512, moves: 64, accesses: 16384 }, profiles: ['x86-tdp', 'x86-tdp,slot-zap-all=off'] },
+  { name: 'private/conversion-storm', gen: 'conversions', values: { rounds: 256 }, profiles: ['x86-tdp,vm-type=sw-protected', 'x86-tdp,gmem-folio=2m,vm-type=sw-protected', 'x86-tdp,gmem-folio=2m,gmem-split=4k,vm-type=sw-protected'] },
+  { name: 'private/conversion-storm-1g', gen: 'conversions', values: { size: 1 << 30, vcpus: 1, rounds: 256 }, profiles: ['x86-tdp,gmem-folio=1g,vm-type=sw-protected', 'x86-tdp,gmem-folio=1g,gmem-split=4k,vm-type=sw-protected'] },
   { name: 'vdpa/churn-then-kill', gen: 'vdpa', values: { kill: true }, profiles: ['x86-tdp,vdpa-release=leaky', 'x86-tdp,vdpa-release=free-first', 'x86-tdp,vdpa-release=clean'] },
   { name: 'pkvm/hypshare-churn', gen: 'hypshare', values: {}, profiles: ['arm64-s2,hypshare=v7.1', 'arm64-s2,hypshare=fixed'] },
   // Four rows of arm64 page_fault_test: dirty-logged write, uffd + dirty log, read-only MMIO, no syndrome +

@@ -5,11 +5,16 @@
 
 import { ERRNO, KVM_ADDRESS_SPACE_NUM, KVM_USER_MEM_SLOTS } from './abi.js';
 import { M } from './metrics.js';
+import { PTE_ACCESSED, PTE_DIRTY } from './stage2/pte.js';
 import type { VmParts } from './vm-parts.js';
 
 export class DirtyLog {
 
-  constructor(private readonly vm: VmParts) {}
+  constructor(
+    private readonly vm: VmParts,
+    /** Intel PML (x86 `pml=on`): the CPU logs writes to clean 4K leaves; no write protection. */
+    private readonly pml: boolean,
+  ) {}
 
   /**
    * KVM_GET_DIRTY_LOG (kvm_get_dirty_log_protect()): the number of dirty pages; without manual
@@ -60,10 +65,23 @@ export class DirtyLog {
       if ((bitmap[word]! & bit) === 0) continue;
       bitmap[word] = bitmap[word]! & ~bit;
       n++;
-      changed += this.vm.mmu.wrprot(base + page, base + page + 1);
+      // kvm_arch_mmu_enable_log_dirty_pt_masked(): PML re-arms by clearing D bits, else write-protects.
+      changed += this.pml ? this.vm.mmu.clearDirty(base + page, base + page + 1) : this.vm.mmu.wrprot(base + page, base + page + 1);
     }
     this.vm.stage2.flushIf(n > 0 || changed > 0);
     return n;
+  }
+
+  /**
+   * A guest write hit a writable leaf whose D bit was clear: the CPU sets D and, with PML, logs the
+   * gpa (vmx_flush_pml_buffer() -> kvm_vcpu_mark_page_dirty()). No fault.
+   */
+  writeClean(vcpu: number, gfn: number, idx: number): void {
+    const s2 = this.vm.stage2;
+    s2.pool[idx] = s2.pool[idx]! | PTE_DIRTY | PTE_ACCESSED;
+    if (!this.pml) return;
+    const id = this.vm.slots.lookup(vcpu, gfn);
+    if (id >= 0 && this.vm.slots.isLogging(id)) this.markDirty(id, gfn);
   }
 
   /** A write fault made gfn writable in a logging slot (mark_page_dirty_in_slot()). */

@@ -157,6 +157,9 @@ export class GuestMemfds {
     if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) !== 0) return -ERRNO.EOPNOTSUPP;
     if ((offset & PAGE_MASK) !== 0n || (len & PAGE_MASK) !== 0n) return -ERRNO.EINVAL;
     const f = this.files[h]!;
+    // kvm_gmem_allocate(): allocation may not reach past the end of the file (docs/kvm-rules.md,
+    // common.gmem-alloc); a punch there is accepted and does nothing.
+    if ((mode & FALLOC_FL_PUNCH_HOLE) === 0 && offset + len > BigInt(f.sizePages) << PAGE_SHIFT_N) return -ERRNO.EINVAL;
     const start = Number(offset >> PAGE_SHIFT_N);
     // Pages past the end of the file hold nothing: punching there succeeds and does nothing.
     const end = Math.min(f.sizePages, Number((offset + len) >> PAGE_SHIFT_N));

@@ -13,9 +13,9 @@ import {
   classifyRegion,
   type RegionChange,
 } from './memslot-check.js';
-import type { PageFault } from './page-fault.js';
-import { LEVEL_1G, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
 import { M } from './metrics.js';
+import type { PageFault } from './page-fault.js';
+import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
 import { PAGE_SHIFT_N, X86_MAX_GFN, type VmArch, type VmParts } from './vm-parts.js';
 
 export { X86_MAX_GFN };
@@ -109,8 +109,16 @@ export class MemslotUpdate {
     this.vm.slots.remove(id);
   }
 
-  /** kvm_arch_flush_shadow_memslot(): every leaf of the slot goes. */
+  /**
+   * kvm_arch_flush_shadow_memslot(): on x86 a default VM with KVM_X86_QUIRK_SLOT_ZAP_ALL (and every VM
+   * before 6.12) zaps every mapping of the VM (kvm_mmu_zap_all_fast()), so every vCPU refaults;
+   * otherwise only the slot's leaves go (docs/kvm-rules.md, x86.slot-zap-all).
+   */
   private zapSlot(id: number): void {
+    if (this.arch.slotZapAll) {
+      this.vm.mmu.zap(0, this.vm.stage2.maxGfn);
+      return;
+    }
     const base = this.vm.slots.baseGfn[id]!;
     this.vm.mmu.zap(base, base + this.vm.slots.npages[id]!);
   }
@@ -124,15 +132,46 @@ export class MemslotUpdate {
     const base = this.vm.slots.baseGfn[id]!;
     const end = base + this.vm.slots.npages[id]!;
     if (logging && !wasLogging) {
-      if (this.arch.eagerSplit) this.vm.mmu.split(base, end, LEVEL_4K);
-      const protectedLeaves = this.vm.mmu.wrprot(base, end);
-      this.vm.counters[M.memslot_wrprots]! += protectedLeaves;
-      this.vm.stage2.flushIf(protectedLeaves > 0);
+      const mmu = this.vm.mmu;
+      if (this.arch.arm64) {
+        if (this.arch.eagerSplit) mmu.split(base, end, LEVEL_4K);
+        const protectedLeaves = mmu.wrprot(base, end);
+        this.vm.counters[M.memslot_wrprots]! += protectedLeaves;
+        this.vm.stage2.flushIf(protectedLeaves > 0);
+        return;
+      }
+      // x86 kvm_mmu_slot_apply_flags(): eager split (no flush of its own), then with PML clear the D
+      // bits of 4K leaves and write-protect only huge ones, else write-protect everything; then one
+      // unconditional flush (docs/kvm-rules.md, x86.pml and x86.flush-counts).
+      if (this.arch.eagerSplit) mmu.splitNoFlush(base, end, LEVEL_4K);
+      if (this.arch.pml) mmu.clearDirty(base, end);
+      this.vm.counters[M.memslot_wrprots]! += mmu.wrprot(base, end, this.arch.pml ? LEVEL_2M : LEVEL_4K);
+      this.vm.stage2.flushIf(true);
     } else if (!logging && wasLogging && !this.arch.arm64) {
       // arm64's kvm_arch_commit_memory_region() does nothing to the stage-2 when logging stops: the
       // small mappings become blocks again only as they fault (docs/kvm-rules.md, arm64.log-off).
-      this.zapCollapsible(id);
+      if (this.arch.recoverHugeInPlace) this.recoverHuge(id);
+      else this.zapCollapsible(id);
     }
+  }
+
+  /**
+   * Logging was turned off, x86 6.13+: rebuild every huge mapping the slot allows in place
+   * (kvm_mmu_recover_huge_pages() -> recover_huge_pages_range()): no zap, no refault, one flush
+   * (docs/kvm-rules.md, x86.recover-huge).
+   */
+  private recoverHuge(id: number): void {
+    const s = this.vm.slots;
+    const base = s.baseGfn[id]!;
+    const hvaBase = s.hvaPfn[id]!;
+    const fault = this.fault;
+    const attrs = this.vm.attributes;
+    this.vm.counters[M.recovered]! += this.vm.mmu.recoverHuge(
+      base,
+      base + s.npages[id]!,
+      (gfn, level) => !attrs.isPrivate(gfn) && fault.maxMappingLevel(id, gfn, hvaBase + (gfn - base), false, level) >= level,
+      this.arch.nxHugePages,
+    );
   }
 
   /**

@@ -353,6 +353,12 @@ export const METRICS = {
     doc: "rows whose recorded `ret` the model answered differently under a profile other than the trace's `# recorded-under:` (another kernel's answer, not a divergence)",
     kernel: '-',
   },
+  recovered: {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'huge mappings rebuilt in place from a table of small leaves when dirty logging stops (x86, 6.13+): no zap, no refault',
+    kernel: '`kvm_mmu_recover_huge_pages()` -> `recover_huge_pages_range()`',
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;

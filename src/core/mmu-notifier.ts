@@ -15,13 +15,18 @@ export class MmuNotifier {
     this.vm.host.setBacking(Number(hva >> PAGE_SHIFT_N), pagesOf(hva, size), kind);
   }
 
-  /** Invalidation of [hva, hva + size): zap every leaf mapping it, in every slot (kvm_unmap_gfn_range()). */
+  /**
+   * Invalidation of [hva, hva + size): zap every leaf mapping it, in every slot (kvm_unmap_gfn_range()),
+   * and flush once for the whole notifier call however many slots alias the range
+   * (kvm_handle_hva_range() ORs the slots' results; docs/kvm-rules.md, common.flush-counts).
+   */
   invalidateRange(hva: bigint, size: bigint): void {
     const start = Number(hva >> PAGE_SHIFT_N);
     const npages = pagesOf(hva, size);
     const end = start + npages;
     this.vm.host.unmap(start, npages);
     const s = this.vm.slots;
+    let zapped = 0;
     for (let i = 0; i < s.count; i++) {
       const id = s.sortedId[i]!;
       const slotHva = s.hvaPfn[id]!;
@@ -29,8 +34,9 @@ export class MmuNotifier {
       const to = Math.min(end, slotHva + s.npages[id]!);
       if (from >= to) continue;
       const gfn = s.baseGfn[id]! + (from - slotHva);
-      this.vm.mmu.zap(gfn, gfn + (to - from));
+      zapped += this.vm.mmu.zapNoFlush(gfn, gfn + (to - from));
     }
+    this.vm.stage2.flushIf(zapped > 0);
   }
 
   /** Register [hva, hva + size) with userfaultfd for missing faults (UFFD_PAGE: fill per page). */

@@ -12,7 +12,7 @@ import type { HostMemory } from './hostmm.js';
 import type { Memslots } from './memslots.js';
 import { M } from './metrics.js';
 import { ACCESS_EXEC, ACCESS_PRIVATE, ACCESS_WRITE, OUTCOME_INTERNAL, OUTCOME_MEMFAULT, OUTCOME_MMIO, OUTCOME_OK } from './outcome.js';
-import { LEVEL_1G, LEVEL_4K, LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRIVATE, PTE_W, PTE_X, isLeaf, pteLevel } from './stage2/pte.js';
+import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRIVATE, PTE_W, PTE_X, isLeaf, pteLevel } from './stage2/pte.js';
 import type { Stage2 } from './stage2/table.js';
 import { MAP_NEW, MAP_SPURIOUS, type Stage2Mmu } from './stage2/visitors.js';
 import type { VmArch, VmParts } from './vm-parts.js';
@@ -54,8 +54,16 @@ export class PageFault {
     c[M.faults]!++;
     const s = this.slots;
     const id = s.lookup(vcpu, gfn);
-    if (id < 0) return this.unbacked(kind, flags);
     const priv = (flags & ACCESS_PRIVATE) !== 0;
+    if (id < 0) {
+      // x86: a private fault is a memory-fault exit before any slot lookup can make it MMIO
+      // (kvm_mmu_faultin_pfn(), kvm_handle_noslot_fault(); docs/kvm-rules.md, x86.private-noslot).
+      if (priv && !this.arm64) {
+        c[M.exits_memfault]!++;
+        return OUTCOME_MEMFAULT;
+      }
+      return this.unbacked(kind, flags);
+    }
     if (priv !== this.attributes.isPrivate(gfn)) {
       // kvm_mmu_prepare_memory_fault_exit(): userspace must convert first.
       c[M.exits_memfault]!++;
@@ -93,6 +101,8 @@ export class PageFault {
     let level = LEVEL_4K;
     if (!logging && !(kind === ACCESS_EXEC && this.nxHugePages)) {
       level = this.maxMappingLevel(id, gfn, hvaPfn, priv, maxLevel);
+      // disallowed_hugepage_adjust(): a range split for an instruction fetch stays small.
+      if (this.nxHugePages) while (level > LEVEL_4K && this.isNxTable(gfn, level)) level--;
     }
 
     // Read faults on a logging slot map read-only, so the first write is seen (user_mem_abort()).
@@ -118,7 +128,26 @@ export class PageFault {
       if (result === MAP_NEW) c[M.leaves_4k + level]!++;
     }
     if (logging && writable) this.dirtyLog.markDirty(id, gfn);
+    if (kind === ACCESS_EXEC && this.nxHugePages) this.markNxTables(gfn);
     return OUTCOME_OK;
+  }
+
+  /** The entry at `level` over gfn is a table made for an instruction fetch (nx_huge_page_disallowed). */
+  private isNxTable(gfn: number, level: number): boolean {
+    const t = this.stage2.tableAt(gfn, level);
+    return t >= 0 && this.stage2.nxDisallowed[t] === 1;
+  }
+
+  /**
+   * An instruction fetch under the NX mitigation mapped gfn at 4K: the tables over it at the 2M and
+   * 1G levels are marked nx_huge_page_disallowed (the model marks them whether this fault made them
+   * or found them; the kernel marks the ones it allocates).
+   */
+  private markNxTables(gfn: number): void {
+    for (let level = LEVEL_2M; level <= LEVEL_1G; level++) {
+      const t = this.stage2.tableAt(gfn, level);
+      if (t >= 0) this.stage2.nxDisallowed[t] = 1;
+    }
   }
 
   /**

@@ -30,7 +30,8 @@ export class PrivateMemory {
   fallocate(fd: number, punchHole: boolean, offset: bigint, size: bigint, mode: number): number {
     const m = punchHole ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : mode;
     const r = this.vm.gmem.fallocate(fd, m, offset, size);
-    if (r !== 0 || !punchHole) return r;
+    // A gmem_alloc row whose mode is PUNCH_HOLE|KEEP_SIZE punches too.
+    if (r !== 0 || (m & FALLOC_FL_PUNCH_HOLE) === 0) return r;
     const start = Number(offset >> PAGE_SHIFT_N);
     const end = start + Number(size >> PAGE_SHIFT_N);
     this.vm.counters[M.gmem_punches]!++;
@@ -75,6 +76,8 @@ export class PrivateMemory {
    * and record the cost.
    */
   setMemoryAttributes(gpa: bigint, size: bigint, attrs: bigint, flags: bigint): number {
+    // kvm_vm_ioctl(): no supported attributes (x86 KVM_X86_DEFAULT_VM) is -ENOTTY for any argument.
+    if (!this.arch.memoryAttributes) return -ERRNO.ENOTTY;
     const r = checkSetMemoryAttributes(gpa, size, attrs, flags);
     if (r !== 0) return r;
     const start = Number(gpa >> PAGE_SHIFT_N);

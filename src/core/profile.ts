@@ -33,16 +33,20 @@ interface KnobSpec {
   readonly doc: string;
   /** A default that depends on the architecture or kernel version. */
   readonly defaultFor?: (arch: Arch, version: number) => string;
+  /** Why `value` does not exist in kernel `version`, or undefined when it does. */
+  readonly missingIn?: (version: number, value: string) => string | undefined;
 }
 
 const BOTH: readonly Arch[] = ARCHES;
+const X86: readonly Arch[] = ['x86-tdp'];
 
 /** Every knob. Order is the canonical order of a profile's name. */
 export const KNOBS = {
   'gmem-folio': {
-    values: ['2m', '4k', '1g'],
+    // Upstream guest_memfd allocates order-0 folios (__kvm_gmem_get_pfn() reports max_order 0): 4k.
+    values: ['4k', '2m', '1g'],
     arches: BOTH,
-    doc: 'guest_memfd folio size behind private memory',
+    doc: 'guest_memfd folio size behind private memory: 4k upstream; 2m and 1g are what-ifs for the out-of-tree hugetlb guest_memfd series',
   },
   'gmem-split': {
     values: ['minimal', '4k'],
@@ -69,6 +73,27 @@ export const KNOBS = {
     arches: BOTH,
     doc: 'pKVM host/EL2 share tracking',
   },
+  // ---- x86 knobs (issue 12; docs/kvm-rules.md, x86 section) ----
+  pml: {
+    values: ['on', 'off'],
+    arches: X86,
+    doc: 'Intel EPT Page Modification Logging: dirty logging clears D bits on 4K leaves instead of write-protecting them; off is AMD NPT or PML disabled',
+  },
+  'vm-type': {
+    values: ['default', 'sw-protected'],
+    arches: X86,
+    doc: 'KVM_X86_DEFAULT_VM (no memory attributes, no private memory) or KVM_X86_SW_PROTECTED_VM (both; since 6.8)',
+    missingIn: (version, value) =>
+      value === 'sw-protected' && version < kernelVersion('6.8') ? 'KVM_X86_SW_PROTECTED_VM exists since 6.8' : undefined,
+  },
+  'slot-zap-all': {
+    values: ['on', 'off'],
+    arches: X86,
+    doc: 'KVM_X86_QUIRK_SLOT_ZAP_ALL: deleting or moving a memslot of a default VM zaps every mapping of the VM; off zaps the slot only (quirk since 6.12)',
+    missingIn: (version, value) =>
+      value === 'off' && version < kernelVersion('6.12') ? 'KVM_X86_QUIRK_SLOT_ZAP_ALL exists since 6.12; older kernels always zap all' : undefined,
+  },
+  // ---- end of x86 knobs ----
   // ---- arm64 stage-2 (docs/kvm-rules.md, "arm64") ----
   'split-chunk': {
     values: ['0', '4k', '2m', '1g'],
@@ -102,7 +127,12 @@ export interface Profile {
   readonly knobs: Knobs;
 }
 
-function knobDefault(knob: KnobName, arch: Arch, version: number): string {
+/** Knobs that apply to `arch`, in canonical order. */
+export function knobsOf(arch: Arch): KnobName[] {
+  return (Object.keys(KNOBS) as KnobName[]).filter((knob) => (KNOBS[knob] as KnobSpec).arches.includes(arch));
+}
+
+export function knobDefault(knob: KnobName, arch: Arch, version: number): string {
   const spec: KnobSpec = KNOBS[knob];
   return spec.defaultFor?.(arch, version) ?? spec.values[0]!;
 }
@@ -140,6 +170,10 @@ export function parseProfile(text: string): Profile {
     }
     if (!spec.values.includes(value)) {
       throw new ProfileError(`bad value '${value}' for knob '${knob}' in profile '${text}': valid values are ${spec.values.join('|')}`);
+    }
+    const missing = spec.missingIn?.(kernelVersion(version), value);
+    if (missing !== undefined) {
+      throw new ProfileError(`knob '${knob}=${value}' in profile '${text}' does not exist in kernel ${version}: ${missing}`);
     }
     knobs[knob as KnobName] = value;
   }

@@ -20,14 +20,16 @@ export interface KernelRule {
 }
 
 const x86 = (p: Profile): boolean => p.arch === 'x86-tdp';
+/** The profile's kernel is `version` or newer. */
+const since = (p: Profile, version: string): boolean => p.versionCode >= kernelVersion(version);
 
 /** Rules of the x86 TDP MMU and of the common code (virt/kvm) as x86 runs it. */
 export const X86_RULES: readonly KernelRule[] = [
   {
     id: 'x86.nx-huge-pages',
-    summary: 'an instruction fetch from a huge mapping splits it and maps the fetched page at 4K',
-    kernel: 'arch/x86/kvm/mmu/mmu.c: kvm_mmu_hugepage_adjust(), disallowed_hugepage_adjust()',
-    test: "test/core/mapping-level.test.ts: 'NX huge pages'",
+    summary: 'an instruction fetch from a huge mapping splits it into executable 4K leaves, and the split range stays 4K',
+    kernel: 'arch/x86/kvm/mmu/mmu.c: kvm_mmu_hugepage_adjust(), disallowed_hugepage_adjust(); spte.c make_small_spte()',
+    test: "test/core/kvm-rules.test.ts: 'x86.nx-huge-pages: split for an instruction fetch'",
     answer: (p) => (x86(p) ? (p.knobs['nx-huge-pages'] === 'on' ? 'exec faults map 4K' : 'exec faults keep huge mappings') : undefined),
   },
   {
@@ -37,6 +39,69 @@ export const X86_RULES: readonly KernelRule[] = [
     test: "test/core/mapping-level.test.ts: 'splits lazily, on the first write, when eager page split is off'",
     answer: (p) => (x86(p) ? (p.knobs['eager-split'] === 'on' ? 'split when logging starts' : 'split on write faults') : undefined),
   },
+  // ---- issue 12: versions, hardware and VM types (docs/kvm-rules.md, x86 section) ----
+  {
+    id: 'x86.slot-zap-all',
+    summary: 'deleting or moving a memslot zaps every mapping of the VM, or only the slot\'s',
+    kernel: 'arch/x86/kvm/mmu/mmu.c: kvm_arch_flush_shadow_memslot(), kvm_memslot_flush_zap_all(), kvm_mmu_zap_all_fast()',
+    test: "test/core/kvm-rules.test.ts: 'x86.slot-zap-all: deleting a memslot'",
+    answer: (p) => {
+      if (!x86(p)) return undefined;
+      if (!since(p, '6.12')) return 'zap every mapping (no quirk before 6.12)';
+      if (p.knobs['vm-type'] !== 'default') return 'zap the slot only (not a default VM)';
+      return p.knobs['slot-zap-all'] === 'on' ? 'zap every mapping (SLOT_ZAP_ALL quirk on)' : 'zap the slot only (quirk off)';
+    },
+  },
+  {
+    id: 'x86.recover-huge',
+    summary: 'turning dirty logging off rebuilds huge mappings in place, or zaps the 4K leaves to refault huge',
+    kernel: 'arch/x86/kvm/mmu/tdp_mmu.c: recover_huge_pages_range() (6.13+; before: zap_collapsible_spte_range())',
+    test: "test/core/kvm-rules.test.ts: 'x86.recover-huge: dirty logging turned off'",
+    answer: (p) => (x86(p) ? (since(p, '6.13') ? 'rebuild huge in place, one flush' : 'zap collapsible 4K leaves, refault huge') : undefined),
+  },
+  {
+    id: 'x86.pml',
+    summary: 'dirty logging on 4K leaves: PML clears D bits and logs writes without faults, else write-protects',
+    kernel: 'arch/x86/kvm/mmu/mmu.c: kvm_arch_mmu_enable_log_dirty_pt_masked() (kvm_mmu_slot_apply_flags() in x86.c)',
+    test: "test/core/kvm-rules.test.ts: 'x86.pml: dirty logging with and without PML'",
+    answer: (p) => (x86(p) ? (p.knobs.pml === 'on' ? 'clear D bits; no write-protect faults on 4K' : 'write-protect; a write fault per page per round') : undefined),
+  },
+  {
+    id: 'x86.vm-type',
+    summary: 'KVM_SET_MEMORY_ATTRIBUTES exists only for VM types with private memory',
+    kernel: 'virt/kvm/kvm_main.c: kvm_vm_ioctl() (KVM_SET_MEMORY_ATTRIBUTES), kvm_supported_mem_attributes()',
+    test: "test/core/kvm-rules.test.ts: 'x86.vm-type: memory attributes'",
+    answer: (p) => (x86(p) ? (p.knobs['vm-type'] === 'sw-protected' ? 'attributes and private memory' : 'attrs rows fail with ENOTTY') : undefined),
+  },
+  {
+    id: 'x86.private-noslot',
+    summary: 'a private access to a gfn with no memslot is a memory-fault exit, not MMIO',
+    kernel: 'arch/x86/kvm/mmu/mmu.c: kvm_mmu_faultin_pfn(), kvm_handle_noslot_fault()',
+    test: "test/core/kvm-rules.test.ts: 'x86.private-noslot'",
+    answer: (p) => (x86(p) ? 'memory-fault exit' : undefined),
+  },
+  {
+    id: 'x86.flush-counts',
+    summary: 'TLB flushes: once per logging enable (not for the eager split), once per notifier call, on a table replaced by a huge leaf',
+    kernel: 'arch/x86/kvm/x86.c: kvm_mmu_slot_apply_flags(); virt/kvm/kvm_main.c: kvm_handle_hva_range(); tdp_mmu.c tdp_mmu_map_handle_target_level()',
+    test: "test/core/kvm-rules.test.ts: 'x86.flush-counts'",
+    answer: (p) => (x86(p) ? 'one flush per operation' : undefined),
+  },
+  {
+    id: 'common.gmem-alloc',
+    summary: 'fallocate() on a guest_memfd takes the trace\'s mode; allocating past the end of the file is EINVAL',
+    kernel: 'virt/kvm/guest_memfd.c: kvm_gmem_fallocate(), kvm_gmem_allocate()',
+    test: "test/core/kvm-rules.test.ts: 'common.gmem-alloc'",
+    answer: () => 'mode from the trace; EINVAL past EOF',
+  },
+  {
+    id: 'common.gmem-folio',
+    summary: 'guest_memfd folio size behind private memory: order-0 upstream; 2M and 1G are what-ifs',
+    kernel: 'virt/kvm/guest_memfd.c: kvm_gmem_get_folio(), __kvm_gmem_get_pfn() (max_order 0)',
+    test: "test/private/gmem.test.ts",
+    answer: (p) => (p.knobs['gmem-folio'] === '4k' ? '4K folios (upstream)' : `${p.knobs['gmem-folio']} folios (what-if: out-of-tree hugetlb guest_memfd)`),
+  },
+  // ---- end of issue 12 x86 rules ----
 ];
 
 // ---- arm64 ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import type { ConversionLog } from './conversions.js';
 import type { GuestMemfds } from './gmem.js';
 import type { HostMemory } from './hostmm.js';
 import type { Memslots } from './memslots.js';
-import type { Profile } from './profile.js';
+import { kernelVersion, type Profile } from './profile.js';
 import type { Stage2 } from './stage2/table.js';
 import type { Stage2Mmu } from './stage2/visitors.js';
 
@@ -34,6 +34,19 @@ export interface VmArch {
    * KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE (0 by default: kvm_mmu_split_huge_pages() splits nothing).
    */
   readonly eagerSplit: boolean;
+  // ---- x86 rules by version and VM type (docs/kvm-rules.md, x86 section) ----
+  /**
+   * Deleting or moving a memslot zaps every mapping of the VM (kvm_arch_flush_shadow_memslot() ->
+   * kvm_mmu_zap_all_fast()): always before 6.12, and with KVM_X86_QUIRK_SLOT_ZAP_ALL on a default VM after.
+   */
+  readonly slotZapAll: boolean;
+  /** Dirty logging off rebuilds huge mappings in place (kvm_mmu_recover_huge_pages(), 6.13+). */
+  readonly recoverHugeInPlace: boolean;
+  /** Intel PML: dirty logging clears D bits on 4K leaves instead of write-protecting them. */
+  readonly pml: boolean;
+  /** KVM_SET_MEMORY_ATTRIBUTES exists (x86: not for KVM_X86_DEFAULT_VM). */
+  readonly memoryAttributes: boolean;
+  // ---- arm64 ----
   /**
    * arm64 without FEAT_DIC: data faults map pages non-executable; an instruction fetch then takes a
    * permission fault that makes the page executable (user_mem_abort(), ARM64_HAS_CACHE_DIC).
@@ -60,6 +73,11 @@ export function vmArch(profile: Profile): VmArch {
     stage2Levels: arm64 && k.ipa === '40' ? 3 : 4,
     // kvm_phys_size(): 2^ipa bytes of 4K pages.
     ipaPages: arm64 ? 2 ** (Number(k.ipa) - PAGE_SHIFT) : X86_MAX_GFN + 1,
+    // x86 rules by version and VM type (docs/kvm-rules.md, x86 section).
+    slotZapAll: !arm64 && k['vm-type'] === 'default' && (profile.versionCode < kernelVersion('6.12') || k['slot-zap-all'] === 'on'),
+    recoverHugeInPlace: !arm64 && profile.versionCode >= kernelVersion('6.13'),
+    pml: !arm64 && k.pml === 'on',
+    memoryAttributes: arm64 || k['vm-type'] === 'sw-protected',
   };
 }
 

@@ -67,7 +67,8 @@ export class Vm implements VmParts {
     this.mmu = new Stage2Mmu(this.stage2, arch.arm64);
     this.iotlb = new VdpaIotlb(profile.knobs['vdpa-release'], this.counters);
     this.hypshare = new HypShare(profile.knobs.hypshare, this.counters);
-    this.dirtyLog = new DirtyLog(this);
+    this.stage2.smallChildrenExec = arch.nxHugePages;
+    this.dirtyLog = new DirtyLog(this, arch.pml);
     this.pageFault = new PageFault(this, arch, this.dirtyLog);
     this.memslotUpdate = new MemslotUpdate(this, arch, this.pageFault);
     this.privateMemory = new PrivateMemory(this, arch);
@@ -133,10 +134,16 @@ export class Vm implements VmParts {
     const s2 = this.stage2;
     if (gfn < s2.maxGfn) {
       const pte = s2.lookup(gfn);
-      const need = PTE_PRESENT | (kind === ACCESS_WRITE ? PTE_W : kind === ACCESS_EXEC ? PTE_X : 0);
+      // A write hits only a leaf that is writable and already dirty; a clean one is the CPU's D-bit
+      // update (and PML's log entry), below, off the hit path.
+      const need = PTE_PRESENT | (kind === ACCESS_WRITE ? PTE_W | PTE_DIRTY : kind === ACCESS_EXEC ? PTE_X : 0);
       const priv = (flags & ACCESS_PRIVATE) !== 0 ? PTE_PRIVATE : 0;
       if ((pte & need) === need && (pte & PTE_PRIVATE) === priv && isLeaf(pte)) {
-        s2.pool[s2.lastIdx] = pte | PTE_ACCESSED | (kind === ACCESS_WRITE ? PTE_DIRTY : 0);
+        s2.pool[s2.lastIdx] = pte | PTE_ACCESSED;
+        return OUTCOME_OK;
+      }
+      if (kind === ACCESS_WRITE && (pte & PTE_W) !== 0 && (pte & PTE_PRIVATE) === priv && isLeaf(pte)) {
+        this.dirtyLog.writeClean(vcpu, gfn, s2.lastIdx);
         return OUTCOME_OK;
       }
     }
@@ -152,7 +159,8 @@ export class Vm implements VmParts {
 
   /**
    * fallocate() on a guest_memfd: PUNCH_HOLE|KEEP_SIZE when `punchHole`, else `mode` (a trace's
-   * gmem_alloc is mode 0, which guest_memfd refuses). A punch zaps what maps the punched pages.
+   * gmem_alloc gives it in `flags`; KEEP_SIZE allocates, 0 is refused). A punch zaps what maps the
+   * punched pages.
    */
   gmemFallocate(fd: number, punchHole: boolean, offset: bigint, size: bigint, mode = 0): number {
     return this.privateMemory.fallocate(fd, punchHole, offset, size, mode);

@@ -3,7 +3,7 @@
 // while the guest writes) mixed with the invalid calls the model must reject the same way (overlaps,
 // misalignment, bad flags and hvas, gmem bind conflicts, deletes of missing slots). Deterministic per seed.
 // No `attrs` rows: the default VM type has no memory attributes (KVM_SET_MEMORY_ATTRIBUTES is ENOTTY
-// there) while the model follows the software-protected VM type (test/fixtures/recorded/attrs-*.csv).
+// there, as the model answers under vm-type=default; test/fixtures/recorded/attrs-*.csv).
 
 import type { TraceRow } from '../trace/row.js';
 import { Prng } from './prng.js';

@@ -20,6 +20,7 @@ import {
   BACKING_THP,
   UFFD_PAGE,
 } from '../core/hostmm.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../core/gmem.js';
 import { ACCESS_EXEC, ACCESS_NISV, ACCESS_PRIVATE, ACCESS_READ, ACCESS_S1PTW, ACCESS_WRITE, OUTCOME_NAMES } from '../core/outcome.js';
 import type { Vm } from '../core/vm.js';
 import { fd, gfn, has, offset, u64Field } from './columns.js';
@@ -128,10 +129,12 @@ export const OP_TABLE = {
   gmem_alloc: {
     code: 3,
     fields: ['fd', 'offset', 'size'],
-    shard: 'barrier',
+    // Its mode may punch (PUNCH_HOLE|KEEP_SIZE), which zaps with one flush over every bound slot, as gmem_punch.
+    shard: 'whole',
     ret: 'errno',
-    doc: 'fallocate() allocating guest_memfd pages ahead of faults',
-    replay: (vm, c, i) => vm.gmemFallocate(fd(c, i), false, offset(c, i), u64Field(c, F_SIZE, i)),
+    flags: { names: [['keep_size', FALLOC_FL_KEEP_SIZE], ['punch_hole', FALLOC_FL_PUNCH_HOLE]] },
+    doc: 'fallocate() allocating guest_memfd pages ahead of faults, with the mode in `flags` (`keep_size` allocates; empty is mode 0, which guest_memfd refuses)',
+    replay: (vm, c, i) => vm.gmemFallocate(fd(c, i), false, offset(c, i), u64Field(c, F_SIZE, i), c.flagsLo[i]! | 0),
   },
   gmem_close: {
     code: 4,

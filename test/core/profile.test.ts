@@ -8,7 +8,7 @@ test('a bare arch is the default profile', () => {
 });
 
 test('knobs override defaults and the canonical name lists only changed knobs', () => {
-  const p = parseProfile('arm64-s2,split-chunk=2m,gmem-folio=2m');
+  const p = parseProfile('arm64-s2,split-chunk=2m,gmem-folio=4k');
   assert.equal(p.arch, 'arm64-s2');
   assert.equal(p.knobs['split-chunk'], '2m');
   assert.equal(p.name, 'arm64-s2,split-chunk=2m');
@@ -26,8 +26,8 @@ test("arm64 has its own eager split knob; x86's eager-split and the arm64 knobs 
 
 test('unknown profile, knob or value is an error that lists the valid ones', () => {
   assert.throws(() => parseProfile('riscv'), (e: unknown) => e instanceof ProfileError && /x86-tdp, arm64-s2/.test(e.message));
-  assert.throws(() => parseProfile('x86-tdp,bogus=1'), /valid knobs are gmem-folio=2m\|4k\|1g/);
-  assert.throws(() => parseProfile('x86-tdp,gmem-folio=3m'), /valid values are 2m\|4k\|1g/);
+  assert.throws(() => parseProfile('x86-tdp,bogus=1'), /valid knobs are gmem-folio=4k\|2m\|1g/);
+  assert.throws(() => parseProfile('x86-tdp,gmem-folio=3m'), /valid values are 4k\|2m\|1g/);
 });
 
 test('NAME@VERSION names a modeled kernel; a bare name is the newest, and the canonical name says which', () => {
@@ -45,4 +45,13 @@ test('NAME@VERSION names a modeled kernel; a bare name is the newest, and the ca
 test('a profile is a frozen object', () => {
   const p = parseProfile('arm64-s2');
   assert.ok(Object.isFrozen(p) && Object.isFrozen(p.knobs));
+});
+
+test('x86 knobs: PML, VM type and the SLOT_ZAP_ALL quirk, each where the kernel has it', () => {
+  const p = parseProfile('x86-tdp@6.18,pml=off,vm-type=sw-protected');
+  assert.deepEqual([p.knobs.pml, p.knobs['vm-type'], p.knobs['slot-zap-all']], ['off', 'sw-protected', 'on']);
+  assert.equal(p.name, 'x86-tdp@6.18,pml=off,vm-type=sw-protected');
+  assert.throws(() => parseProfile('arm64-s2,pml=off'), /does not apply to arm64-s2/);
+  assert.throws(() => parseProfile('x86-tdp@6.6,vm-type=sw-protected'), /does not exist in kernel 6.6: KVM_X86_SW_PROTECTED_VM exists since 6.8/);
+  assert.equal(parseProfile('x86-tdp').knobs['gmem-folio'], '4k');
 });

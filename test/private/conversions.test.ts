@@ -22,7 +22,7 @@ function touchEvery2m(vm: ReturnType<typeof privateVm>): void {
 
 describe('a 1 GiB private region on a 2M-folio guest_memfd', () => {
   it('touched once per 2M: 512 faults, 512 2M leaves', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=2m', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected', GPA, GiB);
     touchEvery2m(vm);
     assert.deepEqual(metrics(vm, ['faults', 'faults.fixed', 'leaves.4k', 'leaves.2m', 'leaves.1g', 'mapped.2m']), {
       faults: 512,
@@ -35,7 +35,7 @@ describe('a 1 GiB private region on a 2M-folio guest_memfd', () => {
   });
 
   it('converting 4K in the middle to shared zaps exactly one 2M leaf and marks 2M and 1G mixed', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=2m', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected', GPA, GiB);
     touchEvery2m(vm);
     assert.equal(vm.setMemoryAttributes(MID_GPA, 0x1000n, 0n, 0n), 0);
     const cost = lastConversion(vm);
@@ -56,7 +56,7 @@ describe('a 1 GiB private region on a 2M-folio guest_memfd', () => {
   });
 
   it('re-touching the mixed 2M range faults at 4K: private pages from guest_memfd, the shared one from the hva', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=2m', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected', GPA, GiB);
     touchEvery2m(vm);
     vm.setMemoryAttributes(MID_GPA, 0x1000n, 0n, 0n);
     const before = metrics(vm, ['faults', 'leaves.4k']);
@@ -76,7 +76,7 @@ describe('a 1 GiB private region on a 2M-folio guest_memfd', () => {
   });
 
   it('converting the 4K back makes the range uniform; the next fault after the zap maps 2M again', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=2m', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected', GPA, GiB);
     touchEvery2m(vm);
     vm.setMemoryAttributes(MID_GPA, 0x1000n, 0n, 0n);
     for (let p = 0; p < PAGES_2M; p++) touch(vm, MID_2M + p, MID_2M + p !== MID);
@@ -98,7 +98,7 @@ describe('a 1 GiB private region on a 2M-folio guest_memfd', () => {
 
 describe('a 1 GiB private region on a 1G-folio guest_memfd, 1G-aligned', () => {
   it('maps one 1G leaf before the conversion, and a 4K conversion zaps it', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=1g', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=1g,vm-type=sw-protected', GPA, GiB);
     touchEvery2m(vm);
     assert.deepEqual(metrics(vm, ['faults', 'leaves.1g', 'leaves.2m', 'mapped.1g']), {
       faults: 1,
@@ -112,7 +112,7 @@ describe('a 1 GiB private region on a 1G-folio guest_memfd, 1G-aligned', () => {
   });
 
   it('gmem-split=minimal splits the 1G folio to 2M and only the cut 2M to 4K', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=1g,gmem-split=minimal', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=1g,gmem-split=minimal,vm-type=sw-protected', GPA, GiB);
     touch(vm, BASE);
     vm.setMemoryAttributes(MID_GPA, 0x1000n, 0n, 0n);
     assert.equal(lastConversion(vm).splits, 2);
@@ -126,7 +126,7 @@ describe('a 1 GiB private region on a 1G-folio guest_memfd, 1G-aligned', () => {
   });
 
   it('gmem-split=minimal counts one split per 2M unit the range cuts, none for units it covers whole', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=1g,gmem-split=minimal', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=1g,gmem-split=minimal,vm-type=sw-protected', GPA, GiB);
     touch(vm, BASE);
     vm.setMemoryAttributes(GPA + MiB2 - 0x1000n, 0x2000n, 0n, 0n); // straddles units 0 and 1
     assert.deepEqual([lastConversion(vm).splits, lastConversion(vm).merges], [3, 0]);
@@ -140,7 +140,7 @@ describe('a 1 GiB private region on a 1G-folio guest_memfd, 1G-aligned', () => {
   });
 
   it('gmem-split=4k splits the 1G folio all the way: 1 + 512 splits, and private faults map 4K only', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=1g,gmem-split=4k', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=1g,gmem-split=4k,vm-type=sw-protected', GPA, GiB);
     touch(vm, BASE);
     vm.setMemoryAttributes(MID_GPA, 0x1000n, 0n, 0n);
     assert.equal(lastConversion(vm).splits, 513);
@@ -160,7 +160,7 @@ describe('a 1 GiB private region on a 1G-folio guest_memfd, 1G-aligned', () => {
   });
 
   it('a 2M-aligned but not 1G-aligned layout maps 2M leaves from 1G folios', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=1g', GiB + MiB2, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=1g,vm-type=sw-protected', GiB + MiB2, GiB);
     for (let i = 0; i < 511; i++) touch(vm, gfnOf(GiB + MiB2) + i * PAGES_2M);
     assert.deepEqual(metrics(vm, ['leaves.1g', 'leaves.2m']), { 'leaves.1g': 0, 'leaves.2m': 511 });
   });
@@ -168,7 +168,7 @@ describe('a 1 GiB private region on a 1G-folio guest_memfd, 1G-aligned', () => {
 
 describe('mapping level of private faults', () => {
   it('an hva off by 4K from the gfn forbids huge private mappings too (disallow_lpage)', () => {
-    const vm = newVm('x86-tdp,gmem-folio=2m');
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, MiB2 * 2n, 0n), 'create');
     must(vm.setUserMemoryRegion2(0, GMEM, GPA, MiB2 * 2n, HVA + 0x1000n, 1, 0n), 'memslot');
     must(vm.setMemoryAttributes(GPA, MiB2 * 2n, PRIVATE, 0n), 'attrs');
@@ -177,7 +177,7 @@ describe('mapping level of private faults', () => {
   });
 
   it('a guest_memfd offset off by 4K from the gfn forbids huge private mappings', () => {
-    const vm = newVm('x86-tdp,gmem-folio=2m');
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, MiB2 * 4n, 0n), 'create');
     must(vm.setUserMemoryRegion2(0, GMEM, GPA, MiB2 * 2n, HVA, 1, 0x1000n), 'memslot');
     must(vm.setMemoryAttributes(GPA, MiB2 * 2n, PRIVATE, 0n), 'attrs');
@@ -186,7 +186,7 @@ describe('mapping level of private faults', () => {
   });
 
   it('gmem-folio=4k maps private memory at 4K only', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=4k', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=4k,vm-type=sw-protected', GPA, GiB);
     touchEvery2m(vm);
     assert.deepEqual(metrics(vm, ['leaves.4k', 'leaves.2m', 'leaves.1g']), { 'leaves.4k': 512, 'leaves.2m': 0, 'leaves.1g': 0 });
   });
@@ -194,7 +194,7 @@ describe('mapping level of private faults', () => {
 
 describe('private/shared mismatch', () => {
   it('a private access to a shared gfn and a shared access to a private gfn each exit once and map nothing', () => {
-    const vm = privateVm('x86-tdp', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected', GPA, GiB);
     vm.setMemoryAttributes(MID_GPA, 0x1000n, 0n, 0n);
     assert.equal(touch(vm, MID, true), OUTCOME_MEMFAULT);
     assert.equal(touch(vm, MID + 1, false), OUTCOME_MEMFAULT);
@@ -209,7 +209,7 @@ describe('private/shared mismatch', () => {
   });
 
   it('a conversion that changes nothing is no conversion: no zap, no record', () => {
-    const vm = privateVm('x86-tdp', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected', GPA, GiB);
     touch(vm, BASE);
     assert.equal(vm.setMemoryAttributes(GPA, MiB2, PRIVATE, 0n), 0);
     assert.deepEqual(metrics(vm, ['conversions', 'zaps', 'mapped.2m']), { conversions: 1, zaps: 0, 'mapped.2m': 0x200000 });
@@ -218,7 +218,7 @@ describe('private/shared mismatch', () => {
 
 describe('conversion distributions', () => {
   it('report p50/p99/max of zaps, splits and flushes over every conversion, and the time ones as timing', () => {
-    const vm = privateVm('x86-tdp,gmem-folio=2m', GPA, GiB);
+    const vm = privateVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected', GPA, GiB);
     touchEvery2m(vm);
     // 3 more conversions: each 4K inside a mapped 2M leaf zaps 1 leaf and splits 1 folio.
     for (const k of [10, 20, 30]) vm.setMemoryAttributes(GPA + BigInt(k) * MiB2, 0x1000n, 0n, 0n);

@@ -8,7 +8,7 @@ import { TraceBuilder } from '../../src/trace/builder.js';
 import { generateConversions, type ConversionsGenOptions } from '../../src/trace/generators/conversions.js';
 import { parseProfile } from '../../src/core/profile.js';
 
-function replay(options: Partial<ConversionsGenOptions>, profile = 'x86-tdp') {
+function replay(options: Partial<ConversionsGenOptions>, profile = 'x86-tdp,gmem-folio=2m,vm-type=sw-protected') {
   const trace = generateConversions(options);
   const b = new TraceBuilder();
   for (const row of trace.rows) b.push(row);
@@ -33,7 +33,7 @@ describe('generator conversions', () => {
   });
 
   it('replays with no divergence for 2M granularity with punches, under every folio and split policy', () => {
-    for (const profile of ['x86-tdp,gmem-folio=4k', 'x86-tdp,gmem-folio=2m,gmem-split=4k', 'x86-tdp,gmem-folio=1g']) {
+    for (const profile of ['x86-tdp,gmem-folio=4k,vm-type=sw-protected', 'x86-tdp,gmem-folio=2m,gmem-split=4k,vm-type=sw-protected', 'x86-tdp,gmem-folio=1g,vm-type=sw-protected']) {
       const r = replay({ vcpus: 2, size: 8 << 20, granularity: 2 << 20, rounds: 4, punch: true, seed: 5 }, profile);
       assert.deepEqual(r.divergences, [], profile);
     }

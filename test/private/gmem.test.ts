@@ -16,7 +16,7 @@ const BIT63 = 1n << 63n;
 
 describe('KVM_CREATE_GUEST_MEMFD', () => {
   it('rejects size 0, an unaligned size, a negative loff_t size and unknown flags with EINVAL', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     assert.equal(vm.createGuestMemfd(1, 0n, 0n), -EINVAL);
     assert.equal(vm.createGuestMemfd(1, 0x1234n, 0n), -EINVAL);
     assert.equal(vm.createGuestMemfd(1, BIT63, 0n), -EINVAL);
@@ -25,14 +25,14 @@ describe('KVM_CREATE_GUEST_MEMFD', () => {
   });
 
   it('accepts flags 0, 1 (MMAP), 2 (INIT_SHARED) and 3', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     assert.deepEqual([0n, 1n, 2n, 3n].map((flags, i) => vm.createGuestMemfd(i, 0x1000n, flags)), [0, 0, 0, 0]);
   });
 });
 
 describe('binding a guest_memfd to a memslot', () => {
   it('EBADF for an unknown fd, EINVAL for a range past the end of the file or overlapping another binding', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, 0x800000n, 0n), 'create');
     assert.equal(vm.setUserMemoryRegion2(1, GMEM, 0x40000000n, 0x200000n, HVA, 7, 0n), -EBADF);
     assert.equal(vm.setUserMemoryRegion2(1, GMEM, 0x40000000n, 0x200000n, HVA, 1, 0x700000n), -EINVAL);
@@ -43,7 +43,7 @@ describe('binding a guest_memfd to a memslot', () => {
   });
 
   it('deleting the slot frees its part of the file for another binding', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, 0x400000n, 0n), 'create');
     must(vm.setUserMemoryRegion2(1, GMEM, 0x40000000n, 0x200000n, HVA, 1, 0n), 'bind');
     must(vm.setUserMemoryRegion2(1, GMEM, 0x40000000n, 0n, HVA, 1, 0n), 'delete');
@@ -53,7 +53,7 @@ describe('binding a guest_memfd to a memslot', () => {
 
 describe('fallocate on a guest_memfd', () => {
   it('checks the fd first, then len 0, then the mode, then alignment', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, 0x400000n, 0n), 'create');
     assert.equal(vm.gmemFallocate(2, true, 0x1001n, 0n), -EBADF);
     assert.equal(vm.gmemFallocate(1, true, 0n, 0n), -EINVAL);
@@ -64,7 +64,7 @@ describe('fallocate on a guest_memfd', () => {
   });
 
   it('punching beyond the end of the file succeeds; KEEP_SIZE allocation succeeds', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, 0x200000n, 0n), 'create');
     assert.equal(vm.gmemFallocate(1, true, 0x800000n, 0x1000n), 0);
     assert.equal(vm.gmemFallocate(1, false, 0n, 0x200000n, FALLOC_FL_KEEP_SIZE), 0);
@@ -72,7 +72,7 @@ describe('fallocate on a guest_memfd', () => {
   });
 
   it('a punch in a guest_memfd bound to two slots zaps the leaves in both, with one TLB flush', () => {
-    const vm = newVm('x86-tdp,gmem-folio=2m');
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, 0x400000n, 0n), 'create');
     must(vm.setUserMemoryRegion2(1, GMEM, 0x40000000n, MiB2, HVA, 1, 0n), 'bind A');
     must(vm.setUserMemoryRegion2(2, GMEM, 0x80000000n, MiB2, HVA + GiB, 1, MiB2), 'bind B');
@@ -87,7 +87,7 @@ describe('fallocate on a guest_memfd', () => {
   });
 
   it('a 4K punch zaps only the slot that maps it, and the refilled hole maps 4K', () => {
-    const vm = newVm('x86-tdp,gmem-folio=2m');
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, 0x400000n, 0n), 'create');
     must(vm.setUserMemoryRegion2(1, GMEM, 0x40000000n, MiB2, HVA, 1, 0n), 'bind A');
     must(vm.setUserMemoryRegion2(2, GMEM, 0x80000000n, MiB2, HVA + GiB, 1, MiB2), 'bind B');
@@ -105,7 +105,7 @@ describe('fallocate on a guest_memfd', () => {
 
 describe('closing a guest_memfd', () => {
   it('zaps its bindings, keeps the slots, and later private faults on them find no backing', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, GiB, 0n), 'create');
     vm.setBacking(HVA, GiB, BACKING_THP);
     must(vm.setUserMemoryRegion2(3, GMEM, GiB, GiB, HVA, 1, 0n), 'bind');
@@ -124,7 +124,7 @@ describe('closing a guest_memfd', () => {
   });
 
   it('a trace id reused after close names the new file; the old slot keeps the closed one', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, MiB2, 0n), 'create');
     must(vm.setUserMemoryRegion2(0, GMEM, GiB, MiB2, HVA, 1, 0n), 'bind');
     must(vm.setMemoryAttributes(GiB, MiB2 * 2n, PRIVATE, 0n), 'attrs');
@@ -136,7 +136,7 @@ describe('closing a guest_memfd', () => {
   });
 
   it('a private fault on a slot without guest_memfd is a memory-fault exit', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     vm.setBacking(HVA, MiB2, BACKING_THP);
     must(vm.setUserMemoryRegion2(0, 0, GiB, MiB2, HVA, -1, 0n), 'slot');
     must(vm.setMemoryAttributes(GiB, MiB2, PRIVATE, 0n), 'attrs');
@@ -146,7 +146,7 @@ describe('closing a guest_memfd', () => {
 
 describe('KVM_SET_MEMORY_ATTRIBUTES validation', () => {
   it('EINVAL for flags != 0, unsupported attributes, size 0, overflow, and unaligned address or size', () => {
-    const vm = newVm();
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     assert.deepEqual(
       [
         vm.setMemoryAttributes(0n, 0x1000n, PRIVATE, 1n),
@@ -168,7 +168,7 @@ describe('KVM_SET_MEMORY_ATTRIBUTES validation', () => {
 
 describe('guest_memfd folios', () => {
   it('KEEP_SIZE allocation around allocated pages fills only the holes (gmem-folio=4k)', () => {
-    const vm = newVm('x86-tdp,gmem-folio=4k');
+    const vm = newVm('x86-tdp,gmem-folio=4k,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, 0x10000n, 0n), 'create');
     assert.equal(vm.gmem.folioLevel(1, 3), 0); // page 3 allocated by the lookup
     assert.equal(vm.gmemFallocate(1, false, 0n, 0x10000n, FALLOC_FL_KEEP_SIZE), 0);
@@ -177,7 +177,7 @@ describe('guest_memfd folios', () => {
   });
 
   it('a 1G-folio file smaller than 1G allocates 2M folios, and a tail smaller than 2M 4K ones', () => {
-    const vm = newVm('x86-tdp,gmem-folio=1g');
+    const vm = newVm('x86-tdp,gmem-folio=1g,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, 0x201000n, 0n), 'create');
     assert.deepEqual([vm.gmem.folioLevel(1, 0), vm.gmem.folioLevel(1, 512)], [1, 0]);
     assert.equal(vm.gmem.folioLevel(1, 513), -1, 'past the end of the file');
@@ -187,7 +187,7 @@ describe('guest_memfd folios', () => {
 describe('a guest_memfd created with MMAP', () => {
   // Recorded on the reference 6.18 host (test/fixtures/recorded/gmem-mmap-closed-write-ok.csv).
   it('shared faults on its slot come from the hva, before and after the file is closed', () => {
-    const vm = newVm('x86-tdp,gmem-folio=2m');
+    const vm = newVm('x86-tdp,gmem-folio=2m,vm-type=sw-protected');
     must(vm.createGuestMemfd(1, 0x400000n, 1n), 'create');
     must(vm.setUserMemoryRegion2(509, GMEM, 0x10000000n, 0x1000n, 0x7f0f40400000n, 1, 0x3ff000n), 'bind');
     must(vm.closeGuestMemfd(1), 'close');

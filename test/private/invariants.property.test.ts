@@ -57,16 +57,16 @@ function check(profile: string): void {
 }
 
 describe('private memory invariants under random conversions', () => {
-  for (const profile of ['x86-tdp,gmem-folio=2m', 'x86-tdp,gmem-folio=1g', 'x86-tdp,gmem-folio=1g,gmem-split=4k']) {
+  for (const profile of ['x86-tdp,gmem-folio=2m,vm-type=sw-protected', 'x86-tdp,gmem-folio=1g,vm-type=sw-protected', 'x86-tdp,gmem-folio=1g,gmem-split=4k,vm-type=sw-protected']) {
     it(`no leaf spans mixed attributes; exits exactly on mismatch (${profile})`, () => check(profile));
   }
 
   it('a uniform 1G range maps 1G again after being mixed (gmem-folio=1g, either split policy)', () => {
-    for (const profile of ['x86-tdp,gmem-folio=1g,gmem-split=minimal', 'x86-tdp,gmem-folio=1g,gmem-split=4k']) {
+    for (const profile of ['x86-tdp,gmem-folio=1g,gmem-split=minimal,vm-type=sw-protected', 'x86-tdp,gmem-folio=1g,gmem-split=4k,vm-type=sw-protected']) {
       const vm = privateVm(profile, GiB, GiB);
       vm.setMemoryAttributes(GiB + 0x523000n, 0x5000n, 0n, 0n);
       touch(vm, BASE);
-      assert.equal(leafAt(vm, BASE)!.level, profile.endsWith('4k') ? 0 : 1, profile);
+      assert.equal(leafAt(vm, BASE)!.level, profile.includes('gmem-split=4k') ? 0 : 1, profile);
       vm.setMemoryAttributes(GiB + 0x523000n, 0x5000n, PRIVATE, 0n);
       vm.setMemoryAttributes(GiB, 0x1000n, 0n, 0n); // zap the small leaf at BASE...
       vm.setMemoryAttributes(GiB, 0x1000n, PRIVATE, 0n); // ...and make it private again

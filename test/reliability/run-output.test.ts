@@ -58,7 +58,7 @@ test('run refuses a non-empty output directory without --force, and replaces it 
   assert.equal(forced.code, 0, forced.stderr);
   const run = await readRunDir(out);
   assert.equal(run.info.complete, true);
-  assert.equal(run.jobs.length, 1);
+  assert.equal(run.jobs.length, 2); // one job per profile the trace names (both SLOT_ZAP_ALL settings)
   const beside = await readdir(join(out, '..'));
   assert.deepEqual(beside, ['run'], 'no staging or replaced directory is left beside it');
 });

@@ -49,7 +49,7 @@ describe('report of a run of shipped traces, in Chromium', () => {
     assert.deepEqual(chartsOf(visit, 'pkvm/hypshare-churn arm64-s2,hypshare=v7.1 '), ['s-hypshare', 'rate']);
     assert.deepEqual(chartsOf(visit, 'pkvm/hypshare-churn arm64-s2 '), ['s-hypshare', 'rate']);
     assert.deepEqual(chartsOf(visit, 'vdpa/churn-then-kill x86-tdp,vdpa-release=leaky '), ['s-iotlb', 'rate']);
-    assert.deepEqual(chartsOf(visit, 'migration/dirty-log-1g-thp x86-tdp '), ['faults', 'levels', 's-faults', 's-mapped', 's-dirty', 'rate']);
+    assert.deepEqual(chartsOf(visit, 'migration/dirty-log-1g-thp x86-tdp@6.18 '), ['faults', 'levels', 's-faults', 's-mapped', 's-dirty', 'rate']);
     assert.ok(chartsOf(visit, 'Micro-benchmarks ').length > 0);
     assert.ok(!visit.sections.some((s) => s.title.startsWith('micro')), 'no `micro` trace section');
 
@@ -57,6 +57,6 @@ describe('report of a run of shipped traces, in Chromium', () => {
     const series = await readFile(join(dir, 'series.csv'), 'utf8');
     assert.match(series, /^trace,profile,metric,events,value\n/);
     assert.match(series, /^pkvm\/hypshare-churn,"arm64-s2,hypshare=v7.1",hypshare\.shared,\d+,\d+$/m);
-    assert.match(series, /^migration\/dirty-log-1g-thp,x86-tdp,dirty_get\.pages,\d+,\d+$/m);
+    assert.match(series, /^migration\/dirty-log-1g-thp,x86-tdp@6.18,dirty_get\.pages,\d+,\d+$/m);
   });
 });

@@ -6,6 +6,7 @@ import { registerCalibrateCommand } from './calibrate.js';
 import { registerGenCommand } from './gen.js';
 import { registerImportCommands } from './import.js';
 import { registerMergeCommand } from './merge.js';
+import { registerProfilesCommand } from './profiles.js';
 import { registerReportCommands } from './report.js';
 import { registerRecordCommand } from './record.js';
 import { registerRecordVmCommand, registerVmSummaryCommand } from './record-vm.js';
@@ -26,4 +27,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerImportCommands,
   registerGenCommand,
   registerCalibrateCommand,
+  registerProfilesCommand,
 ];

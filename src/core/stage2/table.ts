@@ -9,6 +9,7 @@ import { M } from '../metrics.js';
 import {
   LEVEL_PAGES,
   PTE_TABLE,
+  PTE_X,
   PTRS_PER_TABLE,
   isLeaf,
   leafPte,
@@ -69,6 +70,13 @@ export class Stage2 {
    * linked or freed, so shards' counters can be merged exactly. Null otherwise: one test per event.
    */
   flushLog: ((flushed: boolean) => void) | null = null;
+  /**
+   * x86 NX huge pages (docs/kvm-rules.md, x86.nx-huge-pages): the 4K children of a split huge leaf
+   * are executable (make_small_spte()), and tables made for an instruction fetch are marked
+   * (sp->nx_huge_page_disallowed) so later faults keep their range small.
+   */
+  smallChildrenExec = false;
+  nxDisallowed = new Uint8Array(INITIAL_TABLES);
   onTablesChanged: (() => void) | null = null;
   constructor(
     rootLevel: number,
@@ -183,6 +191,12 @@ export class Stage2 {
       }
     }
     this.pool.fill(0, t * PTRS_PER_TABLE, (t + 1) * PTRS_PER_TABLE);
+    if (t >= this.nxDisallowed.length) {
+      const grown = new Uint8Array(this.nxDisallowed.length * 2);
+      grown.set(this.nxDisallowed);
+      this.nxDisallowed = grown;
+    }
+    this.nxDisallowed[t] = 0;
     this.tablesLive++;
     if (this.tablesLive > this.counters[M.tables_peak]!) this.counters[M.tables_peak] = this.tablesLive;
     return t;
@@ -224,9 +238,14 @@ export class Stage2 {
 
   /** Remove the leaf at `idx` (it must be one). */
   clearLeaf(idx: number): void {
+    this.dropLeaf(idx);
+    this.counters[M.zaps]!++;
+  }
+
+  /** Remove the leaf at `idx` without counting a zap: a huge leaf rebuilt in place took its place. */
+  dropLeaf(idx: number): void {
     this.leaves[pteLevel(this.pool[idx]!)]!--;
     this.pool[idx] = 0;
-    this.counters[M.zaps]!++;
   }
 
   /**
@@ -235,7 +254,7 @@ export class Stage2 {
    */
   splitLeaf(idx: number, level: number): void {
     const pte = this.pool[idx]!;
-    const perms = pte & 0x7f;
+    const perms = (pte & 0x7f) | (level === 1 && this.smallChildrenExec ? PTE_X : 0);
     const child = this.allocTable();
     const pool = this.pool; // allocTable may have grown it
     const childPte = leafPte(level - 1, perms);
@@ -266,6 +285,17 @@ export class Stage2 {
     const child = this.allocTable();
     this.pool[idx] = tablePte(child);
     if (this.onTablesChanged !== null) this.onTablesChanged();
+  }
+
+  /** The table that the entry at `level` covering gfn points to, or -1 (a leaf or nothing there). */
+  tableAt(gfn: number, level: number): number {
+    let table = 0;
+    for (let l = this.rootLevel; ; l--) {
+      const pte = this.pool[table * PTRS_PER_TABLE + (Math.floor(gfn / LEVEL_PAGES[l]!) % PTRS_PER_TABLE)]!;
+      if ((pte & PTE_TABLE) === 0) return -1;
+      if (l === level) return pteChild(pte);
+      table = pteChild(pte);
+    }
   }
 
   isLeafAt(idx: number): boolean {

@@ -4,13 +4,17 @@
 // once per table and reused, so an operation allocates nothing.
 
 import {
+  LEVEL_1G,
   LEVEL_2M,
   LEVEL_4K,
   LEVEL_PAGES,
   PTE_TABLE,
   PTE_ACCESSED,
   PTE_DIRTY,
+  PTE_PRIVATE,
   PTE_W,
+  PTE_X,
+  isTable,
   PTRS_PER_TABLE,
   isLeaf,
   leafPte,
@@ -45,9 +49,11 @@ class MapWalker implements Walker {
   visit(s: Stage2, visit: number, idx: number, level: number, gfn: number): void {
         if (visit === WALK_TABLE_PRE) {
       if (level !== this.level) return;
-      // A huge mapping replaces a table of smaller ones: tear the subtree down first.
+      // A huge mapping replaces a table of smaller ones: tear the subtree down first, and flush
+      // (tdp_mmu_map_handle_target_level(): kvm_flush_remote_tlbs_gfn() when the old entry was a table).
       this.zapper.zapSubtree(s, idx, level, gfn);
       s.setLeaf(idx, level, this.perms);
+      s.flushIf(true);
       this.result = MAP_NEW;
       return;
     }
@@ -82,12 +88,15 @@ class MapWalker implements Walker {
 class ZapWalker implements Walker {
   readonly flags = WALK_LEAF | WALK_TABLE_POST;
   zapped = 0;
+  /** False for the subtree under a huge leaf rebuilt in place: its leaves are replaced, not zapped. */
+  constructor(private readonly counted = true) {}
 
   visit(s: Stage2, visit: number, idx: number, level: number, gfn: number, start: number, end: number): void {
         if (visit === WALK_LEAF) {
       // A huge leaf that only partly overlaps the range is zapped whole, as KVM does.
       if (isLeaf(s.pool[idx]!)) {
-        s.clearLeaf(idx);
+        if (this.counted) s.clearLeaf(idx);
+        else s.dropLeaf(idx);
         this.zapped++;
       }
       return;
@@ -123,15 +132,70 @@ class SplitWalker implements Walker {
   }
 }
 
-/** stage2_attr_walker() clearing the write permission. */
+/** stage2_attr_walker() clearing the write permission of leaves at `minLevel` and above. */
 class WrprotWalker implements Walker {
+  readonly flags = WALK_LEAF;
+  changed = 0;
+  minLevel = 0;
+
+  visit(s: Stage2, _visit: number, idx: number, level: number): void {
+    const pte = s.pool[idx]!;
+    if (level >= this.minLevel && isLeaf(pte) && (pte & PTE_W) !== 0) {
+      s.pool[idx] = pte & ~PTE_W;
+      this.changed++;
+    }
+  }
+}
+
+/**
+ * x86 recover_huge_pages_range() (6.13+): a 2M or 1G entry that holds a table, starts inside the range
+ * and may now be mapped huge (`allowed`) becomes one huge leaf made from its first leaf
+ * (make_huge_spte(): same permissions and A/D bits; non-executable under the NX huge page
+ * mitigation). The small leaves are replaced, not zapped: the guest does not refault.
+ */
+class RecoverWalker implements Walker {
+  readonly flags = WALK_TABLE_PRE;
+  recovered = 0;
+  clearExec = false;
+  allowed: (gfn: number, level: number) => boolean = () => false;
+  constructor(private readonly dropper: ZapWalker) {}
+
+  visit(s: Stage2, _visit: number, idx: number, level: number, gfn: number, start: number): void {
+    if (level > LEVEL_1G || gfn < start || !this.allowed(gfn, level)) return;
+    const first = firstLeaf(s, pteChild(s.pool[idx]!));
+    if (first === 0) return; // tdp_mmu_make_huge_spte(): -ENOENT, nothing to rebuild from
+    const perms = first & (PTE_W | PTE_X | PTE_DIRTY | PTE_ACCESSED | PTE_PRIVATE) & ~(this.clearExec ? PTE_X : 0);
+    this.dropper.zapSubtree(s, idx, level, gfn);
+    s.setLeaf(idx, level, perms);
+    this.recovered++;
+  }
+}
+
+/** The first present leaf under table `table`, depth first, or 0. */
+function firstLeaf(s: Stage2, table: number): number {
+  for (let i = table * PTRS_PER_TABLE; i < (table + 1) * PTRS_PER_TABLE; i++) {
+    const pte = s.pool[i]!;
+    if (isLeaf(pte)) return pte;
+    if (isTable(pte)) {
+      const below = firstLeaf(s, pteChild(pte));
+      if (below !== 0) return below;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Intel PML's dirty-log arming: clear the D bit of 4K leaves (clear_dirty_pt_masked() /
+ * kvm_tdp_mmu_clear_dirty_slot()); huge leaves are left to write protection.
+ */
+class ClearDirtyWalker implements Walker {
   readonly flags = WALK_LEAF;
   changed = 0;
 
   visit(s: Stage2, _visit: number, idx: number, level: number): void {
-        const pte = s.pool[idx]!;
-    if (isLeaf(pte) && (pte & PTE_W) !== 0) {
-      s.pool[idx] = pte & ~PTE_W;
+    const pte = s.pool[idx]!;
+    if (level === 0 && isLeaf(pte) && (pte & PTE_DIRTY) !== 0) {
+      s.pool[idx] = pte & ~PTE_DIRTY;
       this.changed++;
     }
   }
@@ -155,6 +219,8 @@ export class Stage2Mmu {
   private readonly splitter = new SplitWalker();
   private readonly wrprotector = new WrprotWalker();
   private readonly counter = new CountWalker();
+  private readonly recoverer = new RecoverWalker(new ZapWalker(false));
+  private readonly dirtyClearer = new ClearDirtyWalker();
 
   /**
    * The direct descent of map() covers x86's 4-level table and its leaf update only: arm64 (a
@@ -233,29 +299,71 @@ export class Stage2Mmu {
 
   /** Zap every leaf overlapping gfns [start, end); one TLB flush if anything went. */
   zap(start: number, end: number): number {
+    const n = this.zapNoFlush(start, end);
+    this.s2.flushIf(n > 0);
+    return n;
+  }
+
+  /** Zap without a flush, for a caller that flushes once for several ranges. */
+  zapNoFlush(start: number, end: number): number {
     const w = this.zapper;
     w.zapped = 0;
     this.s2.walk(start, end, w);
-    this.s2.flushIf(w.zapped > 0);
     return w.zapped;
   }
 
-  /** Split the huge leaves in [start, end) down to `level` (kvm_mmu_slot_try_split_huge_pages). */
+  /** Split the huge leaves in [start, end) down to `level` (kvm_mmu_slot_try_split_huge_pages); one flush if any. */
   split(start: number, end: number, level: number): number {
+    const n = this.splitNoFlush(start, end, level);
+    this.s2.flushIf(n > 0);
+    return n;
+  }
+
+  /**
+   * Split without a flush: the eager split when dirty logging starts, whose caller flushes once after
+   * write-protecting or clearing D bits (kvm_mmu_slot_try_split_huge_pages(): "No TLB flush is
+   * necessary here").
+   */
+  splitNoFlush(start: number, end: number, level: number): number {
     const w = this.splitter;
     w.target = level;
     w.split = 0;
     this.s2.walk(start, end, w);
-    this.s2.flushIf(w.split > 0);
     return w.split;
   }
 
-  /** Write-protect the leaves in [start, end); returns how many changed (the caller flushes once). */
-  wrprot(start: number, end: number): number {
-    const w = this.wrprotector;
+  /** Clear the D bit of the 4K leaves in [start, end) (PML); returns how many changed (the caller flushes). */
+  clearDirty(start: number, end: number): number {
+    const w = this.dirtyClearer;
     w.changed = 0;
     this.s2.walk(start, end, w);
     return w.changed;
+  }
+
+  /**
+   * Write-protect the leaves at `minLevel` and above in [start, end) (kvm_mmu_slot_remove_write_access():
+   * PG_LEVEL_2M write-protects huge leaves only, for PML); returns how many changed (the caller flushes once).
+   */
+  wrprot(start: number, end: number, minLevel = 0): number {
+    const w = this.wrprotector;
+    w.changed = 0;
+    w.minLevel = minLevel;
+    this.s2.walk(start, end, w);
+    return w.changed;
+  }
+
+  /**
+   * Rebuild huge leaves in place over [start, end) where `allowed(gfn, level)` (x86
+   * kvm_mmu_recover_huge_pages()); one TLB flush if any was rebuilt. Returns how many.
+   */
+  recoverHuge(start: number, end: number, allowed: (gfn: number, level: number) => boolean, clearExec: boolean): number {
+    const w = this.recoverer;
+    w.recovered = 0;
+    w.allowed = allowed;
+    w.clearExec = clearExec;
+    this.s2.walk(start, end, w);
+    this.s2.flushIf(w.recovered > 0);
+    return w.recovered;
   }
 
   /** Count present leaves per level in [start, end) into `out` (length 3). */

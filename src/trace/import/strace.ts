@@ -294,7 +294,8 @@ export function createStraceImporter(options: StraceOptions = {}): LineImporter<
     else if (mode === FALLOC_FL_KEEP_SIZE) op = 'gmem_alloc';
     else throw new LineError(`fallocate mode ${args[1]} on a guest_memfd has no trace op (KVM answers EOPNOTSUPP)`);
     const r = retCell(ret);
-    emit(vm, { op, fd, offset, size: len, ...(r === undefined ? {} : { ret: r }) }, line, time);
+    // gmem_alloc carries its mode (KEEP_SIZE) so that replay calls fallocate() as the VMM did.
+    emit(vm, { op, fd, offset, size: len, ...(op === 'gmem_alloc' ? { flags: 'keep_size' } : {}), ...(r === undefined ? {} : { ret: r }) }, line, time);
   };
 
   const feed = (text: string): void => {
