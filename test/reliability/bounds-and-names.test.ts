@@ -15,7 +15,7 @@ import { terminalText } from '../../src/report/terminal.js';
 import { writeRun } from '../../src/report/write.js';
 import { MAX_LISTED_DIVERGENCES } from '../../src/cli/commands/replay.js';
 import { job, syntheticRunInfo } from '../report/synthetic.js';
-import { runCliCaptured } from '../helpers/cli-in-process.js';
+import { runCliInProcess } from '../helpers/cli.js';
 
 const HEAD = '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\n';
 
@@ -34,11 +34,11 @@ for (const [what, row] of [
 ] as const) {
   test(`validate rejects ${what}, naming the size and why`, async () => {
     const file = await tempFile('big.csv', HEAD + 'uffd,,,0x200000,,,0x7f0000000000,,,,\n' + row + '\n');
-    const run = await runCliCaptured(['validate', file]);
+    const run = await runCliInProcess(['validate', file]);
     assert.equal(run.code, 1);
     assert.match(run.stdout, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: line 4, field size: .*at most 1 TiB.*: the model`));
     // And replay stops at the reader with the same message, instead of allocating or looping.
-    const replay = await runCliCaptured(['replay', file]);
+    const replay = await runCliInProcess(['replay', file]);
     assert.equal(replay.code, 1);
     assert.match(replay.stderr, /line 4, field size/);
   });
@@ -46,12 +46,12 @@ for (const [what, row] of [
 
 test('replay and run refuse a trace with more events than --max-events', async () => {
   const file = await tempFile('many.csv', HEAD + 'memslot,,0,0x200000,0,,0x7f0000000000,,,,0\n' + 'read,0,0x1000,,,,,,,,\n'.repeat(50));
-  const replay = await runCliCaptured(['replay', file, '--max-events', '10']);
+  const replay = await runCliInProcess(['replay', file, '--max-events', '10']);
   assert.equal(replay.code, 1);
   assert.match(replay.stderr, /more than 10 events.*--max-events/);
-  assert.equal((await runCliCaptured(['replay', file, '--max-events', 'lots'])).code, 2);
+  assert.equal((await runCliInProcess(['replay', file, '--max-events', 'lots'])).code, 2);
   const out = join(await mkdtemp(join(tmpdir(), 's2bench-bounds-')), 'run');
-  const run = await runCliCaptured(['run', file, '-w', '0', '-r', '1', '-q', '-o', out, '--max-events', '10']);
+  const run = await runCliInProcess(['run', file, '-w', '0', '-r', '1', '-q', '-o', out, '--max-events', '10']);
   assert.equal(run.code, 1);
   assert.match(run.stdout, /FAILED many .*more than 10 events/);
 });
@@ -60,11 +60,11 @@ test('replay --check lists the first divergences and counts the rest', async () 
   const extra = 25;
   const rows = 'expect,,,,,faults,,,,,7\n'.repeat(MAX_LISTED_DIVERGENCES + extra);
   const file = await tempFile('diverge.csv', HEAD + rows);
-  const text = await runCliCaptured(['replay', file, '--check']);
+  const text = await runCliInProcess(['replay', file, '--check']);
   assert.equal(text.code, 1);
   assert.equal(text.stdout.match(/^ {2}line \d+: expect/gm)?.length, MAX_LISTED_DIVERGENCES);
   assert.match(text.stdout, new RegExp(`\\.\\.\\. and ${extra} more`));
-  const json = JSON.parse((await runCliCaptured(['replay', file, '--check', '--json'])).stdout) as { divergences: unknown[]; divergencesTotal: number };
+  const json = JSON.parse((await runCliInProcess(['replay', file, '--check', '--json'])).stdout) as { divergences: unknown[]; divergencesTotal: number };
   assert.equal(json.divergences.length, MAX_LISTED_DIVERGENCES);
   assert.equal(json.divergencesTotal, MAX_LISTED_DIVERGENCES + extra);
 });
@@ -84,7 +84,7 @@ test('symlinked traces in a suite directory are followed; a broken link is kept,
   const names = (await discoverTraces([suite])).map((t) => t.name);
   assert.deepEqual(names, ['broken', 'dir/deep', 'linked']);
   const out = join(root, 'out');
-  const run = await runCliCaptured(['run', suite, '-w', '0', '-r', '1', '-q', '-o', out]);
+  const run = await runCliInProcess(['run', suite, '-w', '0', '-r', '1', '-q', '-o', out]);
   assert.equal(run.code, 1);
   assert.match(run.stdout, /FAILED broken .*no such file/);
 });

@@ -10,7 +10,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { parseTraceText, writeTrace } from '../../src/trace/io.js';
 import { OPS } from '../../src/trace/schema.js';
-import { runCliCaptured, type CliRun } from '../helpers/cli-in-process.js';
+import { runCliInProcess, type CliResult } from '../helpers/cli.js';
 import { repoPath } from '../helpers/paths.js';
 import { metaJsonOf, withMetaJson, withSideJson } from './s2t-bytes.js';
 
@@ -143,7 +143,7 @@ export interface FuzzFailure {
 }
 
 /** What one command did wrong with one input, or undefined. */
-export function judge(run: CliRun, file: string): string | undefined {
+export function judge(run: CliResult, file: string): string | undefined {
   const all = run.stdout + run.stderr;
   if (![0, 1, 2].includes(run.code)) return `exit code ${run.code}`;
   if (/internal error/.test(all)) return 'internal error';
@@ -204,7 +204,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzFailure[]> {
       const other = join(dir, `case-${index}.${csv ? 's2t' : 'csv'}`);
       const start = performance.now();
       for (const args of [['validate', file], ['info', file], ['replay', file, '--max-events', MAX_EVENTS], ['convert', file, other]]) {
-        const run = await runCliCaptured(args);
+        const run = await runCliInProcess(args);
         const why = judge(run, file);
         if (why !== undefined) fail({ seed: options.seed, index, file, command: args[0]!, why, output: (run.stdout + run.stderr).slice(0, 2000) });
       }

@@ -11,7 +11,7 @@ import { RunDirError } from '../../src/errors.js';
 import { readRunDir } from '../../src/report/run-dir.js';
 import { writeRun } from '../../src/report/write.js';
 import { syntheticJobs, syntheticRunInfo } from '../report/synthetic.js';
-import { runCliCaptured } from '../helpers/cli-in-process.js';
+import { runCliInProcess } from '../helpers/cli.js';
 
 /** The synthetic run (one failed job among four), or with `allOk` only its successful jobs. */
 async function goodRun(allOk = false): Promise<string> {
@@ -105,19 +105,19 @@ for (const [what, edit, message] of CSV_DAMAGE) {
 test('compare exits 2 on a damaged run, and on a run with no results; report exits 2 too', async () => {
   const base = await goodRun(true);
   const next = await goodRun(true);
-  assert.equal((await runCliCaptured(['compare', base, next])).code, 0);
+  assert.equal((await runCliInProcess(['compare', base, next])).code, 0);
   await editJson(next, (i) => ((i['jobs'] as unknown[])[0] = null));
-  const damaged = await runCliCaptured(['compare', base, next]);
+  const damaged = await runCliInProcess(['compare', base, next]);
   assert.equal(damaged.code, 2);
   assert.match(damaged.stderr, /run\.json: field 'jobs\[0\]'/);
   assert.doesNotMatch(damaged.stderr, /internal error|\n\s+at /);
-  assert.equal((await runCliCaptured(['report', next])).code, 2);
+  assert.equal((await runCliInProcess(['report', next])).code, 2);
 
   // Every job failed: run.json is consistent, results.csv is header only. A CI gate must not pass.
   const empty = await mkdtemp(join(tmpdir(), 's2bench-rundir-'));
   const failedJobs = syntheticJobs().map((j) => ({ ...j, status: 'failed' as const, error: 'boom', modeled: {}, timing: {} }));
   await writeRun(empty, syntheticRunInfo('r1', failedJobs), failedJobs);
-  const none = await runCliCaptured(['compare', base, empty]);
+  const none = await runCliInProcess(['compare', base, empty]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /no results/);
 });
@@ -128,12 +128,12 @@ test('an incomplete run: report renders it as partial, compare refuses it unless
   await editJson(next, (i) => (i['complete'] = false));
   // A run that died while appending leaves a torn last line: the rows before it still count.
   await editCsv(next, (t) => t + 'r1,boot,x86-tdp,fau');
-  const report = await runCliCaptured(['report', next]);
+  const report = await runCliInProcess(['report', next]);
   assert.equal(report.code, 0, report.stderr);
   assert.match(report.stderr, /incomplete run/);
   assert.match(await readFile(join(next, 'report.html'), 'utf8'), /PARTIAL RUN/);
-  const refused = await runCliCaptured(['compare', base, next]);
+  const refused = await runCliInProcess(['compare', base, next]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /incomplete run.*--allow-incomplete/);
-  assert.equal((await runCliCaptured(['compare', '--allow-incomplete', base, next])).code, 0);
+  assert.equal((await runCliInProcess(['compare', '--allow-incomplete', base, next])).code, 0);
 });

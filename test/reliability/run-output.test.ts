@@ -12,7 +12,7 @@ import { runSuite } from '../../src/replay/run-suite.js';
 import { stagingDir } from '../../src/report/journal.js';
 import { readRunDir } from '../../src/report/run-dir.js';
 import { repoPath } from '../helpers/paths.js';
-import { runCliCaptured } from '../helpers/cli-in-process.js';
+import { runCliInProcess } from '../helpers/cli.js';
 
 const SMALL = repoPath('traces', 'memslots', 'churn-256.csv');
 
@@ -49,12 +49,12 @@ test('run refuses a non-empty output directory without --force, and replaces it 
   const out = join(await mkdtemp(join(tmpdir(), 's2bench-out-')), 'run');
   await mkdir(out);
   await writeFile(join(out, 'results.csv'), 'old figures\n');
-  const refused = await runCliCaptured(['run', dir, '-w', '1', '-r', '1', '-q', '-o', out]);
+  const refused = await runCliInProcess(['run', dir, '-w', '1', '-r', '1', '-q', '-o', out]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /not empty.*--force/);
   assert.equal(await readFile(join(out, 'results.csv'), 'utf8'), 'old figures\n', 'nothing touched');
 
-  const forced = await runCliCaptured(['run', dir, '-w', '1', '-r', '1', '-q', '-o', out, '--force']);
+  const forced = await runCliInProcess(['run', dir, '-w', '1', '-r', '1', '-q', '-o', out, '--force']);
   assert.equal(forced.code, 0, forced.stderr);
   const run = await readRunDir(out);
   assert.equal(run.info.complete, true);
@@ -92,10 +92,10 @@ test('a run killed part-way leaves its finished jobs and an incomplete run.json;
   assert.equal(run.info.complete, false);
   assert.deepEqual(run.jobs.map((j) => [j.trace, j.status]), [['a-small', 'ok']]);
   assert.ok((run.jobs[0]!.modeled['events'] ?? 0) > 0, 'the finished job kept its figures');
-  const report = await runCliCaptured(['report', staging]);
+  const report = await runCliInProcess(['report', staging]);
   assert.equal(report.code, 0, report.stderr);
   assert.match(await readFile(join(staging, 'report.html'), 'utf8'), /PARTIAL RUN/);
-  assert.equal((await runCliCaptured(['compare', staging, staging])).code, 2);
+  assert.equal((await runCliInProcess(['compare', staging, staging])).code, 2);
   // The leftovers are not overwritten by the next run into the same place without --force.
-  assert.equal((await runCliCaptured(['run', dir, '-w', '1', '-r', '1', '-q', '-o', out])).code, 2);
+  assert.equal((await runCliInProcess(['run', dir, '-w', '1', '-r', '1', '-q', '-o', out])).code, 2);
 });
