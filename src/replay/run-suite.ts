@@ -7,7 +7,7 @@ import { openTrace } from '../trace/io.js';
 import type { JobResult } from '../report/types.js';
 import { runPool } from './pool.js';
 import { runJob, type JobRequest } from './job.js';
-import { discoverTraces, planJobs, profilesFor, selectShard, type SuiteTrace } from './suite.js';
+import { discoverTraces, metadataLine, planJobs, profilesFor, selectShard, type SuiteTrace } from './suite.js';
 
 export interface SuiteOptions {
   inputs: string[];
@@ -49,11 +49,11 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
   // and the rest of the suite runs.
   const planned = await Promise.all(
     traces.map(async (t) => {
-      const fields = await openTrace(t.path).then(
-        (trace) => trace.meta.fields,
-        () => ({}),
+      const meta = await openTrace(t.path).then(
+        (trace) => trace.meta,
+        () => ({ fields: {}, comments: [] }),
       );
-      return { ...t, profiles: profilesFor(fields, options.profiles) };
+      return { ...t, profiles: profilesFor(meta.fields, options.profiles, metadataLine(meta.comments, 'arch')) };
     }),
   );
   const jobs: JobRequest[] = planJobs(planned, options.repeat).map((job) => ({

@@ -4,7 +4,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { DEFAULT_PROFILE_NAME, parseProfile, type Profile } from '../core/profile.js';
+import { DEFAULT_PROFILE_NAME, parseProfile, type Arch, type Profile } from '../core/profile.js';
 import { ProfileError, UsageError } from '../errors.js';
 
 export const TRACE_EXTENSIONS = ['.csv', '.s2t'] as const;
@@ -98,11 +98,16 @@ export async function discoverTraces(inputs: string[], filter?: string): Promise
 /**
  * Profiles a trace runs under: those given on the command line (parsed there), else the trace's own
  * `# profiles:` (`;`-separated, since a profile contains commas) or `# profile:` metadata, else the
- * default. One of the trace's that does not parse is kept as an UnparsableProfile, so its jobs fail
- * with the parser's message (naming the valid profiles) while the rest of the suite runs. Distinct by
- * canonical name, in order.
+ * default. One of the trace's that does not parse, or any whose architecture is not the trace's
+ * `# arch:` (an x86 trace's answers mean nothing on arm64), is kept as an UnparsableProfile, so its
+ * jobs fail with that message while the rest of the suite runs. `archAt` says where the `# arch:` line
+ * is (e.g. `line 3, field arch`). Distinct by canonical name, in order.
  */
-export function profilesFor(meta: Record<string, string>, cliProfiles: readonly Profile[]): Array<Profile | UnparsableProfile> {
+export function profilesFor(
+  meta: Record<string, string>,
+  cliProfiles: readonly Profile[],
+  archAt = 'field arch',
+): Array<Profile | UnparsableProfile> {
   const profiles =
     cliProfiles.length > 0
       ? cliProfiles
@@ -112,8 +117,27 @@ export function profilesFor(meta: Record<string, string>, cliProfiles: readonly 
             ? [meta['profile']]
             : [DEFAULT_PROFILE_NAME]
         ).map(parseOrKeep);
-  const byName = new Map(profiles.map((p) => [p.name, p]));
+  const byName = new Map(profiles.map((p) => [p.name, archChecked(p, meta['arch'], archAt)]));
   return [...byName.values()];
+}
+
+/** `x86_64` / `aarch64` (or `arm64`, as importers spell it) of a trace's `# arch:`, to a profile arch. */
+const ARCH_OF_MACHINE: Record<string, Arch> = { x86_64: 'x86-tdp', aarch64: 'arm64-s2', arm64: 'arm64-s2' };
+
+/** `profile`, or an UnparsableProfile when it models another architecture than the trace's `# arch: machine`. */
+function archChecked(profile: Profile | UnparsableProfile, machine: string | undefined, archAt: string): Profile | UnparsableProfile {
+  const arch = machine === undefined ? undefined : ARCH_OF_MACHINE[machine];
+  if ('error' in profile || arch === undefined || profile.arch === arch) return profile;
+  return {
+    name: profile.name,
+    error: `profile '${profile.name}' models ${profile.arch}, but the trace is '# arch: ${machine}' (${archAt}): give an ${arch} profile`,
+  };
+}
+
+/** `line N, field KEY` of a `# KEY:` metadata line (its place among the lines before the header). */
+export function metadataLine(comments: readonly string[], key: string): string {
+  const index = comments.findIndex((c) => new RegExp(`^#\\s*${key}:`).test(c));
+  return index < 0 ? `field ${key}` : `line ${index + 1}, field ${key}`;
 }
 
 function parseOrKeep(text: string): Profile | UnparsableProfile {

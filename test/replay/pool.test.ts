@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseProfile } from '../../src/core/profile.js';
 import { runSuite } from '../../src/replay/run-suite.js';
 import type { JobResult } from '../../src/report/types.js';
 import { repoPath } from '../helpers/paths.js';
@@ -75,4 +76,15 @@ test("a trace whose own profile does not parse fails its jobs with the parser's 
   assert.equal(typo.profile, 'x86-tdp,gmem-folio=3m');
   assert.match(typo.error ?? '', /bad value '3m' for knob 'gmem-folio'.*valid values are 4k\|2m\|1g/);
   assert.equal(results.find((r) => r.trace === 'fine')!.status, 'ok');
+});
+
+test("run: a trace x profile job of the other architecture fails with the arch message; the rest of the suite runs", async () => {
+  const dir = await tempDir('arch');
+  await cp(repoPath('traces', 'pkvm', 'hypshare-churn.csv'), join(dir, 'arm.csv'));
+  await writeFile(join(dir, 'x86.csv'), '# s2bench trace v1\n# arch: x86_64\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nmemslot,,0,0x200000,0,,0x7f0000000000,,,,0\n');
+  const { results } = await runSuite({ inputs: [dir], workers: 0, repeat: 1, profiles: [parseProfile('x86-tdp')], check: false });
+  const byTrace = Object.fromEntries(results.map((r) => [r.trace, r]));
+  assert.equal(byTrace['x86']!.status, 'ok');
+  assert.equal(byTrace['arm']!.status, 'failed');
+  assert.match(byTrace['arm']!.error ?? '', /profile 'x86-tdp' models x86-tdp, but the trace is '# arch: aarch64' \(line 3, field arch\): give an arm64-s2 profile/);
 });

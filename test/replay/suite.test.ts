@@ -51,6 +51,16 @@ test("a trace's profile that does not parse is kept with the parser's message, a
   assert.ok(Object.isFrozen(good), 'profiles are frozen objects, shared by every job');
 });
 
+test("a profile of the other architecture than the trace's # arch: is kept with a message naming both", () => {
+  const [wrong] = profilesFor({ arch: 'aarch64' }, [parseProfile('x86-tdp')], 'line 2, field arch');
+  assert.ok(wrong !== undefined && 'error' in wrong);
+  assert.equal(wrong.error, "profile 'x86-tdp' models x86-tdp, but the trace is '# arch: aarch64' (line 2, field arch): give an arm64-s2 profile");
+  const [own] = profilesFor({ arch: 'x86_64', profile: 'arm64-s2' }, []);
+  assert.ok(own !== undefined && 'error' in own, "the trace's own profile is checked too");
+  const [right] = profilesFor({ arch: 'arm64' }, [parseProfile('arm64-s2')]);
+  assert.ok(right !== undefined && !('error' in right));
+});
+
 test('jobs are laid out trace, profile, repeat, with stable indices', () => {
   const jobs = planJobs(
     [

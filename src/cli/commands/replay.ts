@@ -6,10 +6,10 @@
 
 import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
-import { parseProfile, type Arch, type Profile } from '../../core/profile.js';
+import { parseProfile, type Profile } from '../../core/profile.js';
 import { ProfileError, UsageError } from '../../errors.js';
 import { replayFile, type Divergence, type ReplayResult } from '../../replay/engine.js';
-import { profilesFor } from '../../replay/suite.js';
+import { metadataLine, profilesFor } from '../../replay/suite.js';
 import { DEFAULT_MAX_EVENTS, openTrace } from '../../trace/io.js';
 import type { TraceMeta } from '../../trace/schema.js';
 import { withEstimateMetrics } from '../../estimate/apply.js';
@@ -68,35 +68,21 @@ export async function replayCommand(
   return opts.check && results.some(({ result }) => result.divergences.length > 0) ? EXIT_FAILURE : EXIT_OK;
 }
 
-/** `x86_64` / `aarch64` (or `arm64`, as importers spell it) of a trace's `# arch:`, to a profile arch. */
-const ARCH_OF_MACHINE: Record<string, Arch> = { x86_64: 'x86-tdp', aarch64: 'arm64-s2', arm64: 'arm64-s2' };
-
 /**
  * The profiles `replay` runs a trace under: `--profile`, else the trace's own (`# profiles:` or
  * `# profile:`, every one), else the default. One that does not parse, or whose architecture is not the
- * trace's `# arch:`, is a profile error (exit 2): an x86 trace's answers mean nothing on arm64.
+ * trace's `# arch:` (checked in profilesFor, as for `run`), is a profile error (exit 2).
  */
 export function replayProfiles(path: string, meta: TraceMeta, cliProfile?: string): Profile[] {
-  const profiles = profilesFor(meta.fields, cliProfile === undefined ? [] : [parseProfile(cliProfile)]);
-  const machine = meta.fields['arch'];
-  const arch = machine === undefined ? undefined : ARCH_OF_MACHINE[machine];
+  const profiles = profilesFor(meta.fields, cliProfile === undefined ? [] : [parseProfile(cliProfile)], metadataLine(meta.comments, 'arch'));
   // Where a trace's own profile is written: its metadata line, or the command line.
-  const where = (key: string): string => (cliProfile !== undefined ? `${path}: --profile` : `${path}: ${metadataLine(meta, key)}`);
   // No profile metadata: the default profile stands against the `# arch:` line.
   const key = meta.fields['profiles'] !== undefined ? 'profiles' : meta.fields['profile'] !== undefined ? 'profile' : 'arch';
+  const where = cliProfile !== undefined ? `${path}: --profile` : `${path}: ${metadataLine(meta.comments, key)}`;
   return profiles.map((profile) => {
-    if ('error' in profile) throw new ProfileError(`${where(key)}: ${profile.error}`);
-    if (arch !== undefined && profile.arch !== arch) {
-      throw new ProfileError(`${where(key)}: profile '${profile.name}' models ${profile.arch}, but the trace is '# arch: ${machine}' (${metadataLine(meta, 'arch')}): give an ${arch} profile`);
-    }
+    if ('error' in profile) throw new ProfileError(`${where}: ${profile.error}`);
     return profile;
   });
-}
-
-/** `line N, field KEY` of a `# KEY:` metadata line (its place among the lines before the header). */
-function metadataLine(meta: TraceMeta, key: string): string {
-  const index = meta.comments.findIndex((c) => new RegExp(`^#\\s*${key}:`).test(c));
-  return index < 0 ? `field ${key}` : `line ${index + 1}, field ${key}`;
 }
 
 /** The first divergences are the ones to read; a trace that diverges everywhere would print millions. */
