@@ -29,6 +29,8 @@ export const SUMMARY_MODELED = [
   'hypshare.phantom',
   'hypshare.lost',
   'divergences',
+  // A differing `ret` under another profile than the recorded one: counted apart from divergences.
+  'behaviour_changes',
 ] as const satisfies readonly MetricName[];
 
 export const SUMMARY_COLUMNS = [

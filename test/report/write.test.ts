@@ -70,12 +70,12 @@ describe('writeRun', () => {
         lines[0],
         'trace,profile,status,repeats,failed,events,accesses,faults,faults.fixed,exits.mmio,exits.memfault,leaves.4k,leaves.2m,leaves.1g,' +
           'mapped.4k,mapped.2m,mapped.1g,splits,zaps,tlb.flushes,conversions,' +
-          'exits.internal,iotlb.leaked,iotlb.freed_domain_uses,hypshare.phantom,hypshare.lost,divergences,' +
+          'exits.internal,iotlb.leaked,iotlb.freed_domain_uses,hypshare.phantom,hypshare.lost,divergences,behaviour_changes,' +
           'events_per_s.median,events_per_s.min,events_per_s.max,events_per_s.spread_pct,replay_ms.median',
       );
       assert.equal(lines.length, 3);
-      assert.equal(lines[1], `${HOSTILE},arm64,partial,2,1,2,,,,,,,,,,,,,,,2,,,,,,,,,,,0.5`);
-      assert.equal(lines[2], 'boot,x86-tdp,ok,2,0,10,,4,3,1,,,,,,2097152,,,,,,,,,,,,4500,4000,5000,11.11,2.5');
+      assert.equal(lines[1], `${HOSTILE},arm64,partial,2,1,2,,,,,,,,,,,,,,,2,,,,,,,,,,,,0.5`);
+      assert.equal(lines[2], 'boot,x86-tdp,ok,2,0,10,,4,3,1,,,,,,2097152,,,,,,,,,,,,,4500,4000,5000,11.11,2.5');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
