@@ -2,8 +2,19 @@
 // (`run --shard i/n`) into one run directory, as if one machine had run it all.
 
 import { RunDirError } from '../errors.js';
-import type { LoadedRun } from './run-dir.js';
+import { groupKey } from './groups.js';
+import { readRunDir, type LoadedRun } from './run-dir.js';
+import { readSeriesFile, type SeriesByGroup } from './series.js';
 import type { JobResult, RunInfo } from './types.js';
+
+/** A shard's run directory with its series.csv (empty for a run made before series existed). */
+export interface MergePart extends LoadedRun {
+  series?: SeriesByGroup;
+}
+
+export async function readMergePart(dir: string): Promise<MergePart> {
+  return { ...(await readRunDir(dir)), series: await readSeriesFile(dir) };
+}
 
 export interface MergedRun {
   info: RunInfo;
@@ -12,7 +23,7 @@ export interface MergedRun {
   warnings: string[];
 }
 
-export function mergeRuns(parts: readonly LoadedRun[], runId: string): MergedRun {
+export function mergeRuns(parts: readonly MergePart[], runId: string): MergedRun {
   if (parts.length === 0) throw new RunDirError('merge needs at least one results directory');
   const owner = new Map<string, string>();
   for (const part of parts) {
@@ -34,7 +45,13 @@ export function mergeRuns(parts: readonly LoadedRun[], runId: string): MergedRun
   const incomplete = parts.filter((p) => p.info.complete === false);
   for (const part of incomplete) warnings.push(`${part.dir} is an incomplete run: only its finished jobs are merged, and the merged run is marked incomplete`);
   const traces = parts.flatMap((p) => p.info.traces);
-  const jobs = parts.flatMap((p) => p.jobs);
+  // Each job takes its trace x profile's series from its own part, so the merged series.csv joins the parts'.
+  const jobs = parts.flatMap((p) =>
+    p.jobs.map((job) => {
+      const series = p.series?.get(groupKey(job.trace, job.profile));
+      return series === undefined ? job : { ...job, series };
+    }),
+  );
   // Each part's pool ran on its own machine: their utilizations do not add up to one figure.
   const { pool: _pool, ...firstWithoutPool } = first;
   const info: RunInfo = {

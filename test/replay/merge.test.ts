@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mergeRuns } from '../../src/report/merge.js';
+import { readFile } from 'node:fs/promises';
+import { mergeRuns, readMergePart } from '../../src/report/merge.js';
 import { readRunDir } from '../../src/report/run-dir.js';
 import { collectRunInfo } from '../../src/report/run-info.js';
 import { writeRun } from '../../src/report/write.js';
@@ -28,6 +29,20 @@ test('merging the shards of a suite run gives the jobs and modeled counters of t
   assert.deepEqual(merged.jobs.map(key).sort(), whole.jobs.map(key).sort());
   assert.deepEqual(merged.info.traces.map((t) => t.name), whole.info.traces.map((t) => t.name));
   assert.deepEqual(merged.warnings, []);
+});
+
+test("merging the shards joins their series.csv into the whole run's", async () => {
+  const root = await tempDir('merge');
+  await runToDir(undefined, join(root, 'all'));
+  await runToDir({ index: 0, count: 2 }, join(root, 'a'));
+  await runToDir({ index: 1, count: 2 }, join(root, 'b'));
+  const merged = mergeRuns([await readMergePart(join(root, 'a')), await readMergePart(join(root, 'b'))], 'merged');
+  await writeRun(join(root, 'm'), merged.info, merged.jobs);
+  const lines = async (dir: string): Promise<string[]> => (await readFile(join(root, dir, 'series.csv'), 'utf8')).trimEnd().split('\n').sort();
+  const whole = await lines('all');
+  assert.ok(whole.length > 100, `the whole run has series rows (${whole.length})`);
+  for (const part of ['a', 'b']) assert.ok((await lines(part)).length < whole.length, `shard ${part} holds only part of them`);
+  assert.deepEqual(await lines('m'), whole);
 });
 
 test('parts that share a trace are refused', async () => {

@@ -2,8 +2,7 @@
 
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { mergeRuns } from '../../report/merge.js';
-import { readRunDir } from '../../report/run-dir.js';
+import { mergeRuns, readMergePart } from '../../report/merge.js';
 import { writeRun } from '../../report/write.js';
 import { RunJournal } from '../../report/journal.js';
 import { newRunId } from './run-id.js';
@@ -16,8 +15,8 @@ export function registerMergeCommand(program: Command): void {
     .requiredOption('-o, --out <dir>', 'output directory')
     .option('--force', 'replace a non-empty output directory', false)
     .action(async (dirs: string[], opts: { out: string; force: boolean }) => {
-      // Missing or foreign result directories, or parts that overlap, are RunDirErrors (exit 2).
-      const merged = mergeRuns(await Promise.all(dirs.map((dir) => readRunDir(dir))), newRunId(new Date()));
+      // Each part's series.csv is joined too. Missing or foreign result directories, or parts that overlap, are RunDirErrors (exit 2).
+      const merged = mergeRuns(await Promise.all(dirs.map((dir) => readMergePart(dir))), newRunId(new Date()));
       for (const warning of merged.warnings) process.stderr.write(`s2bench: warning: ${warning}\n`);
       const out = resolve(opts.out);
       // Like run: into a staging directory beside OUT, renamed into place once whole.
