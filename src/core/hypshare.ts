@@ -47,11 +47,11 @@ export class HypShare {
       // Already in the tree: only the count moves, whatever EL2 thinks.
       this.host.set(pfn, count + 1);
     } else if (this.mode === 'v7.1') {
-      this.host.set(pfn, 1);
+      this.insertNode(pfn);
       ret = this.hostShareHyp(pfn, injected);
     } else {
       ret = this.hostShareHyp(pfn, injected);
-      if (ret === 0) this.host.set(pfn, 1);
+      if (ret === 0) this.insertNode(pfn);
     }
     this.account(pfn, before);
     return ret;
@@ -68,12 +68,12 @@ export class HypShare {
     } else if (count > 1) {
       this.host.set(pfn, count - 1);
     } else if (this.mode === 'v7.1') {
-      this.host.delete(pfn);
+      this.eraseNode(pfn);
       ret = this.hostUnshareHyp(pfn, injected);
     } else {
       ret = this.hostUnshareHyp(pfn, injected);
       // On failure the count is restored (it never left 1 here).
-      if (ret === 0) this.host.delete(pfn);
+      if (ret === 0) this.eraseNode(pfn);
     }
     this.account(pfn, before);
     return ret;
@@ -94,6 +94,18 @@ export class HypShare {
     const inHost = this.host.has(pfn);
     const inEl2 = this.el2.has(pfn);
     return inHost === inEl2 ? HYP_IN_SYNC : inHost ? HYP_PHANTOM : HYP_LOST;
+  }
+
+  /** A new node in the host's tree (count 1): one more page the host counts as shared with EL2. */
+  private insertNode(pfn: number): void {
+    this.host.set(pfn, 1);
+    this.counters[M.hypshare_host_shared]!++;
+  }
+
+  /** rb_erase() of the host's node for pfn. */
+  private eraseNode(pfn: number): void {
+    this.host.delete(pfn);
+    this.counters[M.hypshare_host_shared]!--;
   }
 
   /** __pkvm_host_share_hyp: the page must be host-owned (not already shared), else -EPERM. */

@@ -225,6 +225,12 @@ export const METRICS = {
     doc: 'pages EL2 shares with the host now',
     kernel: 'the page state kept by `__pkvm_host_share_hyp` / `__pkvm_host_unshare_hyp`',
   },
+  'hypshare.host_shared': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'pfns the host believes it shares with EL2 now (nodes of its share tree, whatever their counts)',
+    kernel: 'the `hyp_shared_pfns` rb-tree kept by `share_pfn_hyp()` / `unshare_pfn_hyp()`',
+  },
   'hypshare.hypercalls': {
     unit: 'count',
     merge: 'sum',

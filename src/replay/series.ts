@@ -14,6 +14,7 @@ export const SERIES_METRICS = [
   'mapped.1g',
   'iotlb.pinned',
   'iotlb.leaked',
+  'hypshare.host_shared',
   'hypshare.shared',
   'hypshare.desynced',
   'hypshare.desync_ops',

@@ -80,6 +80,26 @@ describe('a failing share and a failing unshare', () => {
   });
 });
 
+describe('host-shared against EL2-shared pages', () => {
+  it('v7.1: the host counts the phantom pfn and not the lost one; EL2 the other way round', () => {
+    const { c } = failOneOfEach('v7.1');
+    assert.equal(c[M.hypshare_host_shared], 1, 'host tree: 0x10 (phantom) only');
+    assert.equal(c[M.hypshare_shared], 1, 'EL2: 0x20 (lost) only');
+  });
+
+  it('fixed: both count the page whose unshare failed, a node counted once whatever its count', () => {
+    const { hyp, c } = failOneOfEach('fixed');
+    assert.equal(hyp.share(0x20), 0);
+    assert.equal(hyp.hostCount(0x20), 2);
+    assert.equal(c[M.hypshare_host_shared], 1);
+    assert.equal(c[M.hypshare_shared], 1);
+    assert.equal(hyp.unshare(0x20), 0);
+    assert.equal(hyp.unshare(0x20), 0);
+    assert.equal(c[M.hypshare_host_shared], 0);
+    assert.equal(c[M.hypshare_shared], 0);
+  });
+});
+
 describe('what later shares and unshares of a desynced pfn do', () => {
   it('v7.1: a later share of the phantom pfn only bumps the count: no hypercall, EL2 never gets it', () => {
     const { hyp, c } = failOneOfEach('v7.1');

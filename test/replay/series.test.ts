@@ -5,12 +5,29 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { replayTrace } from '../../src/replay/engine.js';
 import { SERIES_POINTS, sampleInterval } from '../../src/replay/series.js';
+import { parseProfile } from '../../src/core/profile.js';
+import { seriesFigures } from '../../src/report/html/series-charts.js';
+import type { LineChart } from '../../src/report/html/chart-spec.js';
 import { groupKey } from '../../src/report/groups.js';
 import { formatSeriesCsv, parseSeriesCsv } from '../../src/report/series.js';
 import { readTrace } from '../../src/trace/io.js';
 import { repoPath } from '../helpers/paths.js';
 
 describe('replay series', () => {
+  it('a pKVM trace samples host-shared beside EL2-shared pages and charts both, apart where they desync', async () => {
+    const trace = await readTrace(repoPath('traces', 'pkvm', 'hypshare-churn.csv'));
+    const result = replayTrace(trace, parseProfile('arm64-s2,hypshare=v7.1'), { series: true });
+    const s = result.series!;
+    const host = s.values['hypshare.host_shared']!;
+    const el2 = s.values['hypshare.shared']!;
+    assert.equal(host.at(-1), result.counters['hypshare.host_shared']);
+    assert.ok(host.some((v) => v > 0), 'the host shares pages');
+    assert.ok(host.some((v, k) => v !== el2[k]), 'a desync shows as the two lines apart');
+    const chart = seriesFigures(s, (what) => what).charts.find((c) => c.id === 's-hypshare') as LineChart;
+    assert.deepEqual(chart.lines.slice(0, 2).map((l) => [l.label, l.values]), [['host-shared', host], ['EL2-shared', el2]]);
+  });
+
+
   it('samples a migration trace a few hundred times and records every dirty_get pass', async () => {
     const trace = await readTrace(repoPath('traces', 'migration', 'dirty-log-1g-thp.csv'));
     const result = replayTrace(trace, undefined, { series: true });

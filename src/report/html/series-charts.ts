@@ -1,7 +1,7 @@
 // Charts over the course of a trace, from its sampled counters (series.csv): faults and bytes mapped
-// per level against events for every trace, pinned and leaked IOTLB pages for vhost-vdpa traces, EL2
-// shares and desyncs for pKVM traces, pages per `dirty_get` pass for migration traces. A chart whose
-// lines are all zero is left out, so each trace shows what it is about.
+// per level against events for every trace, pinned and leaked IOTLB pages for vhost-vdpa traces,
+// host-shared against EL2-shared pages and desyncs for pKVM traces, pages per `dirty_get` pass for
+// migration traces. A chart whose lines are all zero is left out, so each trace shows what it is about.
 
 import type { JobSeries } from '../series.js';
 import { COLORS, type ChartSpec, type LineChart } from './chart-spec.js';
@@ -44,7 +44,8 @@ export function seriesFigures(s: JobSeries, id: (what: string) => string): { htm
     line(s, 'iotlb.leaked', 'leaked', COLORS.bad),
   ]);
   const desynced = line(s, 'hypshare.desynced', 'out of sync', COLORS.bad);
-  add('s-hypshare', 'pKVM host/EL2 shares', `pages EL2 shares with the host, and pfns whose host and EL2 views disagree; points: a call on a desynced pfn; ${sampled}`, 'count', [
+  add('s-hypshare', 'pKVM host/EL2 shares', `pages the host counts as shared (its share tree) against those EL2 shares, and pfns whose two views disagree; points: a call on a desynced pfn; ${sampled}`, 'count', [
+    line(s, 'hypshare.host_shared', 'host-shared', COLORS.level4k),
     line(s, 'hypshare.shared', 'EL2-shared', COLORS.fault),
     desynced,
     rises(s, 'hypshare.desync_ops', desynced, 'desync event', COLORS.exit),
