@@ -9,7 +9,7 @@ export { TraceBuilder } from './trace/builder.js';
 export { InputError, ProfileError, RunDirError, S2benchError, TraceError, TraceErrors, UnavailableError, UsageError, type ErrorKind } from './errors.js';
 export { rowAt, type TraceRow } from './trace/row.js';
 export { openTrace, readTrace, writeTrace, parseTraceText, formatTraceText, type LoadedTrace, type OpenTrace } from './trace/io.js';
-export { replayTrace, replayChunk, newReplayState, type Divergence, type ReplayResult } from './replay/engine.js';
+export { replayTrace, replayChunk, newReplayState, divergenceCount, behaviourChangeCount, MAX_KEPT_DIVERGENCES, type Divergence, type ReplayResult } from './replay/engine.js';
 export { replaySharded, newShardPool, type ShardedResult } from './replay/sharded.js';
 export { runSuite, type SuiteOptions, type SuiteRun } from './replay/run-suite.js';
 export { GENERATORS, findGenerator, type Generator } from './trace/generators/index.js';

@@ -4,7 +4,7 @@
 // calibrated table. The two are measured differently (the recorder runs one KVM_RUN per page, the
 // calibrator one long guest loop per batch), so agreement says the costs carry over to another run.
 
-import { replayTrace } from '../replay/engine.js';
+import { divergenceCount, replayTrace } from '../replay/engine.js';
 import { rowsToChunks, recordedMeta } from '../record/session.js';
 import { recordSequences } from '../record/recorder.js';
 import { generateDemandPaging } from '../trace/generators/demand-paging.js';
@@ -55,7 +55,7 @@ export function validateDemandPaging(pages: number, repeats: number, costs: Prof
     measuredMs: m,
     estimatedMs,
     errorPct,
-    divergences: replay.divergences.length,
+    divergences: divergenceCount(replay),
     tolerancePct: TOLERANCE_PCT,
     withinTolerance: Math.abs(errorPct) <= TOLERANCE_PCT,
   };

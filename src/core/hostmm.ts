@@ -2,6 +2,7 @@
 // (anonymous 4K, THP, hugetlb 2M/1G, shmem) and which ranges are registered with userfaultfd and not
 // yet populated. Ranges are few and change on cold paths; lookups happen only on faults.
 
+import { RangeMap } from './range-map.js';
 import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
 
 // Backing kinds as bits; the same values as the trace's `backing` flags (trace/schema.ts).
@@ -36,7 +37,9 @@ export class HostMemory {
   private uStart: number[] = [];
   private uPages: number[] = [];
   private uFlags: number[] = [];
-  private uPopulated: Uint8Array[] = [];
+  // Populated pages of each registration, by hva pfn (value 1): runs, not a byte per page, so a huge
+  // registration costs what the trace touches of it.
+  private uPopulated: RangeMap[] = [];
   uffdCount = 0;
 
   /** `backing`: describe [hvaPfn, hvaPfn + npages); replaces what was said before about that range. */
@@ -109,7 +112,7 @@ export class HostMemory {
     this.uStart.push(hvaPfn);
     this.uPages.push(npages);
     this.uFlags.push(flags);
-    this.uPopulated.push(new Uint8Array(npages));
+    this.uPopulated.push(new RangeMap());
     const id = this.uffdCount++;
     // Keep the registrations sorted by start; note whether any two overlap (then the linear scan in
     // registration order decides, as before).
@@ -137,11 +140,11 @@ export class HostMemory {
       if (lo === 0) return -1;
       const i = sorted[lo - 1]!;
       const off = hvaPfn - this.uStart[i]!;
-      return off < this.uPages[i]! && this.uPopulated[i]![off] === 0 ? i : -1;
+      return off < this.uPages[i]! && this.uPopulated[i]!.find(hvaPfn) < 0 ? i : -1;
     }
     for (let i = 0; i < this.uffdCount; i++) {
       const off = hvaPfn - this.uStart[i]!;
-      if (off >= 0 && off < this.uPages[i]! && this.uPopulated[i]![off] === 0) return i;
+      if (off >= 0 && off < this.uPages[i]! && this.uPopulated[i]!.find(hvaPfn) < 0) return i;
     }
     return -1;
   }
@@ -149,8 +152,8 @@ export class HostMemory {
   /** The userfaultfd handler resolves a fault: the whole range (UFFDIO_COPY of it all) or one page. */
   uffdFill(reg: number, hvaPfn: number): void {
     const populated = this.uPopulated[reg]!;
-    if ((this.uFlags[reg]! & UFFD_PAGE) !== 0) populated[hvaPfn - this.uStart[reg]!] = 1;
-    else populated.fill(1);
+    if ((this.uFlags[reg]! & UFFD_PAGE) !== 0) populated.set(hvaPfn, hvaPfn + 1, 1);
+    else populated.set(this.uStart[reg]!, this.uStart[reg]! + this.uPages[reg]!, 1);
   }
 
   /** MADV_DONTNEED / hole punch: registered pages in the range are missing again. */
@@ -160,7 +163,7 @@ export class HostMemory {
       const s = this.uStart[i]!;
       const from = Math.max(s, hvaPfn);
       const to = Math.min(s + this.uPages[i]!, end);
-      if (from < to) this.uPopulated[i]!.fill(0, from - s, to - s);
+      if (from < to) this.uPopulated[i]!.set(from, to, 0);
     }
   }
 }

@@ -2,7 +2,7 @@
 // host, the mapping levels the model gives the guest under each profile, and the dirty pages of each
 // logging interval (docs/record-vm.md, "Summary").
 
-import { replayTrace } from '../replay/engine.js';
+import { divergenceCount, replayTrace } from '../replay/engine.js';
 import type { LoadedTrace } from '../trace/io.js';
 import { rowAt } from '../trace/row.js';
 import { parseProfile } from '../core/profile.js';
@@ -43,7 +43,7 @@ export function summarizeRecordedVm(trace: LoadedTrace, profiles: readonly strin
   for (const profile of profiles) {
     const r = replayTrace(trace, parseProfile(profile), { check: true });
     const c = r.counters;
-    s.levels[profile] = { '4k': c['leaves.4k'] ?? 0, '2m': c['leaves.2m'] ?? 0, '1g': c['leaves.1g'] ?? 0, divergences: r.divergences.length };
+    s.levels[profile] = { '4k': c['leaves.4k'] ?? 0, '2m': c['leaves.2m'] ?? 0, '1g': c['leaves.1g'] ?? 0, divergences: divergenceCount(r) };
   }
   return s;
 }

@@ -24,13 +24,23 @@ export interface Divergence {
   got: string;
 }
 
+/**
+ * At most this many divergences (and as many behaviour changes) are kept in memory per replay; the
+ * `divergences` / `behaviour_changes` counters count every one (10M diverging rows would otherwise hold
+ * gigabytes of strings). Consumers read the counters for "how many" and the lists for "which".
+ */
+export const MAX_KEPT_DIVERGENCES = 1000;
+
 export interface ReplayState {
+  /** The first MAX_KEPT_DIVERGENCES divergences; `divergenceCount` counts all of them. */
   divergences: Divergence[];
+  divergenceCount: number;
   /**
    * Rows whose recorded `ret` the model answered differently while replaying under a profile other than
    * the trace's `# recorded-under:`: another kernel's answer, not a fault of the model.
    */
   behaviourChanges: Divergence[];
+  behaviourChangeCount: number;
   /** Whether a differing `ret` is a divergence (the recorded profile, or none named) or a behaviour change. */
   underRecorded: boolean;
   /** Samples counters every N events when set (src/replay/series.ts). */
@@ -51,7 +61,9 @@ export interface ReplayOptions {
 
 export interface ReplayResult {
   profile: string;
+  /** `divergences` and `behaviour_changes` count every one, kept or not. */
   counters: Record<string, number>;
+  /** The first MAX_KEPT_DIVERGENCES divergences (counters.divergences counts them all). */
   divergences: Divergence[];
   /** Differing `ret`s under a profile other than the recorded one (see ReplayState). */
   behaviourChanges: Divergence[];
@@ -60,11 +72,21 @@ export interface ReplayResult {
   series?: JobSeries;
 }
 
+/** How many divergences a replay found, kept in its list or not. */
+export function divergenceCount(result: Pick<ReplayResult, 'counters'>): number {
+  return result.counters['divergences'] ?? 0;
+}
+
+/** How many behaviour changes a replay found, kept in its list or not. */
+export function behaviourChangeCount(result: Pick<ReplayResult, 'counters'>): number {
+  return result.counters['behaviour_changes'] ?? 0;
+}
+
 /** By op code: the ACCESS_* kind of guest accesses, -1 for other ops (one load per row on the hot path). */
 const ACCESS_KIND = Int8Array.from(OP_SPECS, (spec) => spec.access ?? -1);
 
 export function newReplayState(underRecorded = true): ReplayState {
-  return { divergences: [], behaviourChanges: [], underRecorded };
+  return { divergences: [], divergenceCount: 0, behaviourChanges: [], behaviourChangeCount: 0, underRecorded };
 }
 
 /**
@@ -107,11 +129,11 @@ export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void
     }
     // NaN: the model answers nothing comparable for this op (yet).
     if (got === got && has(chunk, i, F_RET) && chunk.ret[i] !== got) {
-      diverge(state.underRecorded ? state.divergences : state.behaviourChanges, chunk.line[i]!, op, retText(op, chunk.ret[i]!), retText(op, got));
+      diverge(state, chunk.line[i]!, op, retText(op, chunk.ret[i]!), retText(op, got));
     }
   }
-  c[M.divergences] = state.divergences.length;
-  c[M.behaviour_changes] = state.behaviourChanges.length;
+  c[M.divergences] = state.divergenceCount;
+  c[M.behaviour_changes] = state.behaviourChangeCount;
   if (sampler !== undefined) sampler.countdown = countdown;
 }
 
@@ -133,7 +155,9 @@ function checkExpect(vm: Vm, chunk: TraceChunk, i: number, state: ReplayState): 
   const name = chunk.names[chunk.flagsLo[i]!] ?? '';
   const id = metricId(name);
   const message = expectMismatch(name, chunk.ret[i]!, id < 0 ? undefined : vm.metric(id));
-  if (message !== undefined) state.divergences.push({ line: chunk.line[i]!, op: 'expect', ...message });
+  if (message === undefined) return;
+  state.divergenceCount++;
+  if (state.divergences.length < MAX_KEPT_DIVERGENCES) state.divergences.push({ line: chunk.line[i]!, op: 'expect', ...message });
 }
 
 /** The divergence of an `expect` row whose metric has `got` (undefined: no such metric), if any. */
@@ -142,9 +166,21 @@ export function expectMismatch(name: string, expected: number, got: number | und
   return { expected: `${name} = ${expected}`, got: got === undefined ? `no such metric '${name}'` : `${name} = ${got}` };
 }
 
-/** Records in `list` that row `line` (op code `op`) answered `got` where the trace recorded `expected`. */
-export function diverge(list: Divergence[], line: number, op: number, expected: string, got: string): void {
-  list.push({ line, op: OPS[op] ?? '?', expected, got });
+/**
+ * Records that row `line` (op code `op`) answered `got` where the trace recorded `expected`: a
+ * divergence under the recorded profile, else a behaviour change. Counted always, kept while the list
+ * is under MAX_KEPT_DIVERGENCES.
+ */
+function diverge(state: ReplayState, line: number, op: number, expected: string, got: string): void {
+  let list: Divergence[];
+  if (state.underRecorded) {
+    state.divergenceCount++;
+    list = state.divergences;
+  } else {
+    state.behaviourChangeCount++;
+    list = state.behaviourChanges;
+  }
+  if (list.length < MAX_KEPT_DIVERGENCES) list.push({ line, op: OPS[op] ?? '?', expected, got });
 }
 
 /** The profile a trace replays under: the one given, else the trace's `# profile:`, else the default. */

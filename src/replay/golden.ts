@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ARCHES, parseProfile } from '../core/profile.js';
 import { readTrace } from '../trace/io.js';
-import { replayTrace } from './engine.js';
+import { divergenceCount, replayTrace } from './engine.js';
 
 /** trace path (relative to the traces directory, '/'-separated) -> profile -> counter -> value. */
 export type GoldenCounters = Record<string, Record<string, Record<string, number>>>;
@@ -28,7 +28,7 @@ export async function goldenCounters(dir: string): Promise<GoldenCounters> {
     const byProfile: Record<string, Record<string, number>> = {};
     for (const arch of ARCHES) {
       const result = replayTrace(trace, parseProfile(arch));
-      byProfile[arch] = { ...result.counters, divergences: result.divergences.length };
+      byProfile[arch] = { ...result.counters, divergences: divergenceCount(result) };
     }
     out[relative('.', name)] = byProfile;
   }

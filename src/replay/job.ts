@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { ROW_BYTES } from '../trace/chunk.js';
 import { readTrace, traceKind, type LoadedTrace } from '../trace/io.js';
 import type { JobResult } from '../report/types.js';
-import { replayFile, replayTrace, type ReplayResult, type StreamTiming } from './engine.js';
+import { divergenceCount, replayFile, replayTrace, type ReplayResult, type StreamTiming } from './engine.js';
 import type { Job } from './suite.js';
 
 export interface JobRequest extends Job {
@@ -124,7 +124,7 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
       'rate.faults_per_s': (modeled['faults'] ?? 0) / seconds,
       ...outcome.timing,
     };
-    const divergences = outcome.divergences.length;
+    const divergences = divergenceCount(outcome);
     if (job.check && divergences > 0) {
       const first = outcome.divergences[0]!;
       return {

@@ -131,8 +131,10 @@ export interface ShardOutcome {
   dirtyGets: Array<[number, number]>;
   /** counters (with derived metrics) at each expect row, by the expect's global row. */
   atExpect: Array<[number, number[]]>;
-  /** Divergences of rows this shard replayed (barrier rows: every shard reports the same ones). */
+  /** Divergences of rows this shard replayed (barrier rows: every shard reports the same ones), the first MAX_KEPT_DIVERGENCES. */
   divergences: Divergence[];
+  /** All of this shard's divergences, kept or not. */
+  divergenceCount: number;
 }
 
 /** Replays one shard. Runs in a worker or in-process. */
@@ -140,7 +142,7 @@ export function replayShard(plan: ShardPlan, profile: Profile): ShardOutcome {
   const vm = new Vm(profile);
   const c = vm.counters;
   const rowOf = (): number => plan.globalRow[Math.max(0, c[M.events]! - 1)] ?? 0;
-  const out: ShardOutcome = { index: plan.index, rootTables: vm.stage2.rootTables, final: [], flushes: [], tables: [], dirtyGets: [], atExpect: [], divergences: [] };
+  const out: ShardOutcome = { index: plan.index, rootTables: vm.stage2.rootTables, final: [], flushes: [], tables: [], dirtyGets: [], atExpect: [], divergences: [], divergenceCount: 0 };
   let flushRow = -1;
   let flushSeq = 0;
   vm.stage2.flushLog = (flushed: boolean): void => {
@@ -179,12 +181,16 @@ export function replayShard(plan: ShardPlan, profile: Profile): ShardOutcome {
   snapshotExpectsBefore(Number.MAX_SAFE_INTEGER);
   out.final = Array.from(vm.finish());
   out.divergences = state.divergences;
+  out.divergenceCount = state.divergenceCount;
   return out;
 }
 
 export interface MergedReplay {
   counters: Record<string, number>;
+  /** Every kept divergence, sorted by line: not yet cut to MAX_KEPT_DIVERGENCES (see mergeShards). */
   divergences: Divergence[];
+  /** Divergences beyond the shards' kept lists: counted in counters.divergences, in no list. */
+  unkept: number;
 }
 
 /**
@@ -221,12 +227,17 @@ export function mergeShards(
     if (mismatch !== undefined) divergences.push({ line: expect.line, op: 'expect', ...mismatch });
   }
   divergences.sort((a, b) => a.line - b.line);
-  merged[M.divergences] = divergences.length;
+  // Exact while no shard overflowed its kept list (the single-thread replay's list and count). Beyond
+  // that a shard's unkept divergences are counted as they come: one on a barrier row that every shard
+  // replays is then counted once per overflowed shard, so the count is an upper bound (and the kept
+  // list, the first MAX_KEPT_DIVERGENCES of what the shards kept, may miss later rows' duplicates).
+  const unkept = sorted.reduce((n, o) => n + o.divergenceCount - o.divergences.length, 0);
+  merged[M.divergences] = divergences.length + unkept;
   const counters: Record<string, number> = {};
   METRIC_NAMES.forEach((name, id) => {
     counters[name] = merged[id]!;
   });
-  return { counters, divergences };
+  return { counters, divergences, unkept };
 }
 
 /**

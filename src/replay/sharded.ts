@@ -4,7 +4,7 @@
 
 import { Piscina } from 'piscina';
 import type { Profile } from '../core/profile.js';
-import { isRecordedProfile, replayTrace, resolveProfile, type LoadedTrace, type ReplayResult } from './engine.js';
+import { isRecordedProfile, MAX_KEPT_DIVERGENCES, replayTrace, resolveProfile, type Divergence, type LoadedTrace, type ReplayResult } from './engine.js';
 import { mergeShards, planShards, replayShard, shardChecks, type MergedReplay, type ShardOutcome, type ShardPlan } from './shard.js';
 
 export interface ShardedResult extends ReplayResult {
@@ -54,11 +54,13 @@ export async function replaySharded(
  * are behaviour changes, as in the single-thread engine (failed `expect` rows stay divergences).
  */
 function splitBehaviourChanges(merged: MergedReplay, underRecorded: boolean): Pick<ReplayResult, 'counters' | 'divergences' | 'behaviourChanges'> {
-  if (underRecorded) return { ...merged, behaviourChanges: [] };
+  const keep = (list: Divergence[]): Divergence[] => list.slice(0, MAX_KEPT_DIVERGENCES);
+  if (underRecorded) return { counters: merged.counters, divergences: keep(merged.divergences), behaviourChanges: [] };
+  // Every failed `expect` is found by the merge (shards do not check them), so the kept list has them all.
   const divergences = merged.divergences.filter((d) => d.op === 'expect');
   const behaviourChanges = merged.divergences.filter((d) => d.op !== 'expect');
-  const counters = { ...merged.counters, divergences: divergences.length, behaviour_changes: behaviourChanges.length };
-  return { counters, divergences, behaviourChanges };
+  const counters = { ...merged.counters, divergences: divergences.length, behaviour_changes: behaviourChanges.length + merged.unkept };
+  return { counters, divergences: keep(divergences), behaviourChanges: keep(behaviourChanges) };
 }
 
 async function withPool<T>(workers: number, use: (pool: ShardPool) => Promise<T>): Promise<T> {

@@ -27,8 +27,6 @@ async function tempFile(name: string, text: string): Promise<string> {
 }
 
 for (const [what, row] of [
-  ['a uffd registration of 2^64-1 bytes', 'uffd,,,0xffffffffffffffff,,,0x7f0000000000,,,,'],
-  ['a uffd registration of 16 TiB', 'uffd,,,0x100000000000,,,0x7f0000000000,,,,'],
   ['a host_read of 2^64-1 bytes', 'host_read,,,0xffffffffffffffff,,,0x7f0000000000,,,,'],
   ['a host_write of 2 TiB', 'host_write,,,0x20000000000,,,0x0,,,,'],
 ] as const) {
@@ -43,6 +41,28 @@ for (const [what, row] of [
     assert.match(replay.stderr, /line 4, field size/);
   });
 }
+
+test('a uffd registration of 2^40 pages replays, its cost what the trace touches', async () => {
+  // 4 PiB registered (a byte per page would be 1 TiB of model state); the guest faults in two pages of
+  // a slot on top of it, the VMM reads a third, a MADV_DONTNEED makes one missing again, the VMM reads it
+  // and a page never touched.
+  const rows = [
+    'uffd,,,0x10000000000000,,page,0x7f0000000000,,,,',
+    'memslot,,0,0x200000,0,,0x7f0000000000,,,,0',
+    'write,0,0x1000,,,,,,,,',
+    'write,0,0x1000,,,,,,,,',
+    'read,0,0x5000,,,,,,,,',
+    'host_read,,,0x1000,,,0x7f0000009000,,,,',
+    'unmap_hva,,,0x1000,,,0x7f0000001000,,,,',
+    'host_read,,,0x2000,,,0x7f0000000000,,,,',
+    'expect,,,,,uffd.faults,,,,,5', // pages 1, 5, 9, then 0 and 1 again
+  ];
+  const file = await tempFile('uffd-huge.csv', HEAD + rows.join('\n') + '\n');
+  assert.equal((await runCliInProcess(['validate', file])).code, 0);
+  const replay = await runCliInProcess(['replay', file, '--check']);
+  assert.equal(replay.code, 0, replay.stdout + replay.stderr);
+  assert.match(replay.stdout, /check: 0 divergences/);
+});
 
 test('replay and run refuse a trace with more events than --max-events', async () => {
   const file = await tempFile('many.csv', HEAD + 'memslot,,0,0x200000,0,,0x7f0000000000,,,,0\n' + 'read,0,0x1000,,,,,,,,\n'.repeat(50));

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
 import { parseProfile, type Profile } from '../../core/profile.js';
 import { ProfileError, UsageError } from '../../errors.js';
-import { replayFile, type Divergence, type ReplayResult } from '../../replay/engine.js';
+import { behaviourChangeCount, divergenceCount, replayFile, type Divergence, type ReplayResult } from '../../replay/engine.js';
 import { metadataLine, profilesFor } from '../../replay/suite.js';
 import { DEFAULT_MAX_EVENTS, openTrace } from '../../trace/io.js';
 import type { TraceMeta } from '../../trace/schema.js';
@@ -65,7 +65,7 @@ export async function replayCommand(
   } else {
     write(results.map(({ result, source }) => formatResult(path, result, opts.check) + `${source}\n`).join('\n'));
   }
-  return opts.check && results.some(({ result }) => result.divergences.length > 0) ? EXIT_FAILURE : EXIT_OK;
+  return opts.check && results.some(({ result }) => divergenceCount(result) > 0) ? EXIT_FAILURE : EXIT_OK;
 }
 
 /**
@@ -101,16 +101,16 @@ function toJson(path: string, result: ReplayResult): object {
     profile: result.profile,
     counters: result.counters,
     divergences: result.divergences.slice(0, MAX_LISTED_DIVERGENCES),
-    divergencesTotal: result.divergences.length,
+    divergencesTotal: divergenceCount(result),
     behaviourChanges: result.behaviourChanges.slice(0, MAX_LISTED_DIVERGENCES),
-    behaviourChangesTotal: result.behaviourChanges.length,
+    behaviourChangesTotal: behaviourChangeCount(result),
   };
 }
 
-/** `title`, then the first `limit` rows, then how many more there are. */
-function listRows(title: string, rows: readonly Divergence[], limit: number): string[] {
+/** `title`, then the first `limit` rows, then how many more there are of `total` (kept or not). */
+function listRows(title: string, rows: readonly Divergence[], total: number, limit: number): string[] {
   const shown = rows.slice(0, limit).map((d) => `  line ${d.line}: ${d.op}: expected ${d.expected}, got ${d.got}`);
-  return [title, ...shown, ...(rows.length > limit ? [`  ... and ${rows.length - limit} more`] : [])];
+  return [title, ...shown, ...(total > shown.length ? [`  ... and ${total - shown.length} more`] : [])];
 }
 
 export function formatResult(path: string, result: ReplayResult, check: boolean): string {
@@ -124,13 +124,15 @@ export function formatResult(path: string, result: ReplayResult, check: boolean)
   }
   if (check) {
     lines.push('');
-    if (result.divergences.length === 0) lines.push('check: 0 divergences');
-    else lines.push(...listRows(`check: ${result.divergences.length} divergence(s)`, result.divergences, MAX_LISTED_DIVERGENCES));
+    const count = divergenceCount(result);
+    if (count === 0) lines.push('check: 0 divergences');
+    else lines.push(...listRows(`check: ${count} divergence(s)`, result.divergences, count, MAX_LISTED_DIVERGENCES));
   }
-  if (result.behaviourChanges.length > 0) {
+  const changes = behaviourChangeCount(result);
+  if (changes > 0) {
     lines.push('');
-    const title = `${result.behaviourChanges.length} behaviour change(s): recorded under another profile, answered differently here`;
-    lines.push(...listRows(title, result.behaviourChanges, check ? MAX_LISTED_DIVERGENCES : 10));
+    const title = `${changes} behaviour change(s): recorded under another profile, answered differently here`;
+    lines.push(...listRows(title, result.behaviourChanges, changes, check ? MAX_LISTED_DIVERGENCES : 10));
   }
   return `${lines.join('\n')}\n`;
 }
