@@ -55,15 +55,7 @@ export class PageFault {
     const s = this.slots;
     const id = s.lookup(vcpu, gfn);
     const priv = (flags & ACCESS_PRIVATE) !== 0;
-    if (id < 0) {
-      // x86: a private fault is a memory-fault exit before any slot lookup can make it MMIO
-      // (kvm_mmu_faultin_pfn(), kvm_handle_noslot_fault(); docs/kvm-rules.md, x86.private-noslot).
-      if (priv && !this.arm64) {
-        c[M.exits_memfault]!++;
-        return OUTCOME_MEMFAULT;
-      }
-      return this.unbacked(kind, flags);
-    }
+    if (id < 0) return this.noSlot(kind, flags);
     if (priv !== this.attributes.isPrivate(gfn)) {
       // kvm_mmu_prepare_memory_fault_exit(): userspace must convert first.
       c[M.exits_memfault]!++;
@@ -160,6 +152,18 @@ export class PageFault {
     if (!isLeaf(old) || pteLevel(old) !== level) return perms;
     if (kind === ACCESS_EXEC && (old & PTE_X) === 0) this.counters[M.faults_exec_perm]!++;
     return perms | (old & (PTE_W | PTE_X));
+  }
+
+  /**
+   * No memslot. x86: a private fault is a memory-fault exit before anything can make it MMIO
+   * (kvm_mmu_faultin_pfn(), kvm_handle_noslot_fault(); docs/kvm-rules.md, x86.private-noslot).
+   */
+  private noSlot(kind: number, flags: number): number {
+    if ((flags & ACCESS_PRIVATE) !== 0 && !this.arm64) {
+      this.counters[M.exits_memfault]!++;
+      return OUTCOME_MEMFAULT;
+    }
+    return this.unbacked(kind, flags);
   }
 
   /** No memslot, or a write to a read-only one: an exit or failure, per architecture. */

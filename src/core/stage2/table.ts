@@ -191,15 +191,17 @@ export class Stage2 {
       }
     }
     this.pool.fill(0, t * PTRS_PER_TABLE, (t + 1) * PTRS_PER_TABLE);
-    if (t >= this.nxDisallowed.length) {
-      const grown = new Uint8Array(this.nxDisallowed.length * 2);
-      grown.set(this.nxDisallowed);
-      this.nxDisallowed = grown;
-    }
+    if (t >= this.nxDisallowed.length) this.growNxDisallowed();
     this.nxDisallowed[t] = 0;
     this.tablesLive++;
     if (this.tablesLive > this.counters[M.tables_peak]!) this.counters[M.tables_peak] = this.tablesLive;
     return t;
+  }
+
+  private growNxDisallowed(): void {
+    const grown = new Uint8Array(this.nxDisallowed.length * 2);
+    grown.set(this.nxDisallowed);
+    this.nxDisallowed = grown;
   }
 
   freeTable(t: number): void {

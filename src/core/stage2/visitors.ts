@@ -39,6 +39,8 @@ class MapWalker implements Walker {
   level = 0;
   perms = 0;
   result = MAP_NEW;
+  /** A huge leaf replaced a table of smaller ones: the caller flushes. */
+  replacedTable = false;
   constructor(
     /** Tears down a table a huge leaf replaces. */
     private readonly zapper: ZapWalker,
@@ -49,11 +51,10 @@ class MapWalker implements Walker {
   visit(s: Stage2, visit: number, idx: number, level: number, gfn: number): void {
         if (visit === WALK_TABLE_PRE) {
       if (level !== this.level) return;
-      // A huge mapping replaces a table of smaller ones: tear the subtree down first, and flush
-      // (tdp_mmu_map_handle_target_level(): kvm_flush_remote_tlbs_gfn() when the old entry was a table).
+      // A huge mapping replaces a table of smaller ones: tear the subtree down first.
       this.zapper.zapSubtree(s, idx, level, gfn);
       s.setLeaf(idx, level, this.perms);
-      s.flushIf(true);
+      this.replacedTable = true; // map() flushes: kept out of this callback, which the walk inlines
       this.result = MAP_NEW;
       return;
     }
@@ -294,6 +295,11 @@ export class Stage2Mmu {
     w.perms = perms;
     w.result = MAP_NEW;
     this.s2.walk(gfn, gfn + 1, w);
+    if (w.replacedTable) {
+      // tdp_mmu_map_handle_target_level(): kvm_flush_remote_tlbs_gfn() when the old entry was a table.
+      w.replacedTable = false;
+      this.s2.flushIf(true);
+    }
     return w.result;
   }
 
