@@ -1,18 +1,14 @@
 // Records of the VMM recorder -> trace rows, one record at a time (bounded memory: the state is the
 // slot table, the open guest_memfds and a few counters). Mapping and its limits: docs/record-vm.md.
 
-import { errnoName } from '../core/abi.js';
+import { errnoName, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, PAGE_SIZE } from '../core/abi.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../core/gmem.js';
 import type { TraceRow } from '../trace/row.js';
 import type { VmRecord } from './records.js';
 
-const PAGE = 0x1000n;
-const KVM_MEM_LOG_DIRTY_PAGES = 1;
-const KVM_MEM_READONLY = 2;
-const KVM_MEM_GUEST_MEMFD = 4;
+const PAGE = BigInt(PAGE_SIZE);
 const KVM_MEMORY_EXIT_FLAG_PRIVATE = 8n;
 const ATTRS: ReadonlyArray<readonly [string, bigint]> = [['private', 8n]];
-const FALLOC_FL_KEEP_SIZE = 1;
-const FALLOC_FL_PUNCH_HOLE = 2;
 // include/uapi/linux/kvm.h exit reasons the library reports.
 const KVM_EXIT_MMIO = 6;
 const KVM_EXIT_INTERNAL_ERROR = 17;
