@@ -15,12 +15,6 @@ export function setU64(hi: Uint32Array, lo: Uint32Array, i: number, value: bigin
   lo[i] = Number(value % U32);
 }
 
-/** The value as a JS number when it is exact (<= 2^53), else NaN. */
-export function u64Number(hi: Uint32Array, lo: Uint32Array, i: number): number {
-  const h = hi[i]!;
-  return h < 0x200000 ? h * 0x1_0000_0000 + lo[i]! : NaN;
-}
-
 // Readers of one row's fields, for the replay path and the op table's handlers. No allocation but
 // the bigints of u64Field (ioctl rows only: the access path reads gfn and plain integers).
 
@@ -44,12 +38,7 @@ export function u64Field(chunk: TraceChunk, f: number, i: number): bigint {
 
 /** The row's gfn: exact for any 64-bit gpa (the result is < 2^52). */
 export function gfn(chunk: TraceChunk, i: number): number {
-  return gfnAt(chunk.gpaHi, chunk.gpaLo, i);
-}
-
-/** gfn of a gpa given as hi/lo u32 halves. */
-export function gfnAt(hi: Uint32Array, lo: Uint32Array, i: number): number {
-  return hi[i]! * 0x100000 + (lo[i]! >>> 12);
+  return chunk.gpaHi[i]! * 0x100000 + (chunk.gpaLo[i]! >>> 12);
 }
 
 /** The row's fd; an absent fd is no file at all (-1), not fd 0, which a trace may name. */
