@@ -43,13 +43,16 @@ interface Kept {
  */
 const kept = new Map<string, Kept>();
 
-/** The trace from this thread's memory, or read now and kept if it fits. */
-async function loaded(path: string, bytes: number, mtimeMs: number, maxEvents: number | undefined): Promise<Kept> {
+/**
+ * The trace from this thread's memory, or read now and kept if it fits; `readMs` is the time this
+ * call spent reading (0 when it was kept), which the pool's busy time counts.
+ */
+async function loaded(path: string, bytes: number, mtimeMs: number, maxEvents: number | undefined): Promise<Kept & { readMs: number }> {
   const hit = kept.get(path);
   if (hit !== undefined && hit.mtimeMs === mtimeMs && hit.bytes === bytes) {
     kept.delete(path); // re-inserted below: the map's order is recency
     kept.set(path, hit);
-    return hit;
+    return { ...hit, readMs: 0 };
   }
   const start = performance.now();
   const trace = await readTrace(path, undefined, maxEvents !== undefined ? { maxEvents } : {});
@@ -66,7 +69,7 @@ async function loaded(path: string, bytes: number, mtimeMs: number, maxEvents: n
       total -= residentBytes(k.trace);
     }
   }
-  return entry;
+  return { ...entry, readMs: entry.loadMs };
 }
 
 function residentBytes(trace: LoadedTrace): number {
@@ -91,11 +94,13 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
     const bytes = info.size;
     let outcome: ReplayResult;
     let loadMs: number;
+    let readMs: number;
     let replayMs: number;
     if (fitsInMemory(job.tracePath, bytes)) {
       // Loaded once per worker; every repeat replays the same chunks. time.load_ms is that one load.
       const trace = await loaded(job.tracePath, bytes, info.mtimeMs, job.maxEvents);
       loadMs = trace.loadMs;
+      readMs = trace.readMs;
       const warmKey = `${job.tracePath}\u0000${profile.name}`;
       if (!warmedUp.has(warmKey)) {
         replayTrace(trace.trace, profile, { check: job.check, series: true });
@@ -111,6 +116,7 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
       const timing: StreamTiming = { replayMs: 0, waitMs: 0 };
       outcome = await replayFile(job.tracePath, profile, timing, job.maxEvents);
       loadMs = timing.waitMs;
+      readMs = timing.waitMs;
       replayMs = timing.replayMs;
     }
 
@@ -118,6 +124,8 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
     const seconds = replayMs / 1000;
     const timing: Record<string, number> = {
       'time.load_ms': loadMs,
+      // What this repeat itself spent reading: a kept trace's later repeats read nothing.
+      'time.read_ms': readMs,
       'rate.load_mb_per_s': bytes / 1e6 / (loadMs / 1000),
       'time.replay_ms': replayMs,
       'rate.events_per_s': (modeled['events'] ?? 0) / seconds,
