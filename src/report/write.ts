@@ -11,6 +11,7 @@ import { groupJobs, type Group } from './groups.js';
 import { renderComparePage } from './html/compare-page.js';
 import { renderReport } from './html/report-page.js';
 import { formatResultsCsv, resultRows } from './results.js';
+import { compareProfileSteps, type StepComparison } from './profile-steps.js';
 import { readRunDir } from './run-dir.js';
 import { formatSeriesCsv, readSeriesFile, SERIES_FILE, seriesOfJobs, type SeriesByGroup } from './series.js';
 import { formatSummaryCsv } from './summary.js';
@@ -46,7 +47,8 @@ export async function renderRunReport(dir: string, runInfo: RunInfo, jobs: reado
   const result = options.baselineDir !== undefined ? await compareWithBaseline(dir, runInfo, jobs, groups, options) : {};
   // Fresh results carry their series; a run read back from disk has them in series.csv.
   const series = jobs.some((j) => j.series !== undefined) ? seriesOfJobs(jobs) : await readSeriesFile(dir);
-  await renderReportFile(dir, runInfo, groups, { ...result, series });
+  const steps = compareProfileSteps({ dir, info: runInfo, jobs: [...jobs], groups }, options.compare ?? DEFAULT_COMPARE_OPTIONS);
+  await renderReportFile(dir, runInfo, groups, { ...result, series, steps });
   return {
     ...(result.comparison ? { comparison: result.comparison } : {}),
     ...(result.baselineError !== undefined ? { baselineError: result.baselineError } : {}),
@@ -77,12 +79,13 @@ async function renderReportFile(
   dir: string,
   info: RunInfo,
   groups: Group[],
-  extra: WriteRunResult & { baselineGroups?: Group[]; series?: SeriesByGroup } = {},
+  extra: WriteRunResult & { baselineGroups?: Group[]; series?: SeriesByGroup; steps?: StepComparison[] } = {},
 ): Promise<void> {
   const html = renderReport({
     info,
     groups,
     ...(extra.series ? { series: extra.series } : {}),
+    ...(extra.steps ? { steps: extra.steps } : {}),
     ...(extra.comparison ? { comparison: extra.comparison } : {}),
     ...(extra.baselineGroups ? { baselineGroups: extra.baselineGroups } : {}),
     ...(extra.baselineError ? { baselineError: extra.baselineError } : {}),

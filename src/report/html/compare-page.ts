@@ -1,6 +1,6 @@
 // compare.html, and the comparison section embedded in a report made with --baseline.
 
-import type { Comparison, TimingComparison } from '../compare.js';
+import type { Comparison, ModeledComparison, TimingComparison } from '../compare.js';
 import { formatMetric, formatP, formatPct, shortCommit } from '../format.js';
 import { relativeSpread } from '../stats.js';
 import { COLORS, type ChartSpec } from './chart-spec.js';
@@ -57,6 +57,28 @@ export function verdictHtml(c: Comparison, allowBehaviourChange: boolean): strin
   return `<div class="alerts">${parts.join('\n')}</div>`;
 }
 
+/** A timing row's class: red for a regression, green for an improvement. */
+export function timingRowClass(t: TimingComparison): string {
+  return t.verdict === 'regression' ? ' class="bad"' : t.verdict === 'improvement' ? ' class="good"' : '';
+}
+
+/** A timing comparison's cells: base and new (median ± spread), delta (~ unless significant), 95% CI, p (n), verdict. */
+export function timingCells(t: TimingComparison): string {
+  const significant = t.verdict !== 'no significant change';
+  const sb = relativeSpread(t.base);
+  const sn = relativeSpread(t.new);
+  return `<td>${e(formatMetric(t.base.median, t.unit))} ±${Number.isFinite(sb) ? Math.round(sb * 100) : 0}%</td>` +
+    `<td>${e(formatMetric(t.new.median, t.unit))} ±${Number.isFinite(sn) ? Math.round(sn * 100) : 0}%</td>` +
+    `<td>${significant ? e(formatPct(t.ratio - 1)) : '~'}</td><td>${e(formatPct(t.ciLow - 1))} .. ${e(formatPct(t.ciHigh - 1))}</td>` +
+    `<td>${e(formatP(t.p))} <span class="muted">(${t.base.n}+${t.new.n})</span></td><td class="l"><span class="badge ${VERDICT_CLASS[t.verdict]}">${e(t.verdict === 'no significant change' ? 'not significant' : t.verdict)}</span></td>`;
+}
+
+/** A modeled comparison's cells: base, new (`absent` on a side without the metric), relative delta. */
+export function modeledCells(m: ModeledComparison): string {
+  const delta = m.base !== null && m.new !== null && m.base !== 0 ? formatPct(m.new / m.base - 1) : '-';
+  return `<td>${m.base === null ? 'absent' : e(formatMetric(m.base, m.unit))}</td><td>${m.new === null ? 'absent' : e(formatMetric(m.new, m.unit))}</td><td>${e(delta)}</td>`;
+}
+
 export function comparisonSection(c: Comparison, idPrefix: string, allowBehaviourChange = false): Section {
   const charts: ChartSpec[] = [];
   let html = verdictHtml(c, allowBehaviourChange);
@@ -86,15 +108,7 @@ export function comparisonSection(c: Comparison, idPrefix: string, allowBehaviou
     html += '<p class="note">base and new: median over repeats ± the largest distance of a repeat from it; delta shown only when significant (~ otherwise).</p>';
     html += '<div class="table-wrap"><table><thead><tr><th class="l">trace</th><th class="l">profile</th><th class="l">metric</th><th>base</th><th>new</th><th>delta</th><th>95% CI</th><th>p (n)</th><th class="l">verdict</th></tr></thead><tbody>';
     for (const t of c.timing) {
-      const cls = t.verdict === 'regression' ? ' class="bad"' : t.verdict === 'improvement' ? ' class="good"' : '';
-      const significant = t.verdict !== 'no significant change';
-      const sb = relativeSpread(t.base);
-      const sn = relativeSpread(t.new);
-      html += `<tr${cls}><td class="name">${e(t.trace)}</td><td class="l">${e(t.profile)}</td><td class="l mono">${e(t.metric)}</td>` +
-        `<td>${e(formatMetric(t.base.median, t.unit))} ±${Number.isFinite(sb) ? Math.round(sb * 100) : 0}%</td>` +
-        `<td>${e(formatMetric(t.new.median, t.unit))} ±${Number.isFinite(sn) ? Math.round(sn * 100) : 0}%</td>` +
-        `<td>${significant ? e(formatPct(t.ratio - 1)) : '~'}</td><td>${e(formatPct(t.ciLow - 1))} .. ${e(formatPct(t.ciHigh - 1))}</td>` +
-        `<td>${e(formatP(t.p))} <span class="muted">(${t.base.n}+${t.new.n})</span></td><td class="l"><span class="badge ${VERDICT_CLASS[t.verdict]}">${e(t.verdict === 'no significant change' ? 'not significant' : t.verdict)}</span></td></tr>`;
+      html += `<tr${timingRowClass(t)}><td class="name">${e(t.trace)}</td><td class="l">${e(t.profile)}</td><td class="l mono">${e(t.metric)}</td>${timingCells(t)}</tr>`;
     }
     html += '</tbody></table></div>';
   }
@@ -106,9 +120,7 @@ export function comparisonSection(c: Comparison, idPrefix: string, allowBehaviou
     html += '<p class="note">base and new: median over repeats ± the largest distance of a repeat from it; delta shown only when significant (~ otherwise).</p>';
     html += '<div class="table-wrap"><table><thead><tr><th class="l">trace</th><th class="l">profile</th><th class="l">metric</th><th>base</th><th>new</th><th>delta</th></tr></thead><tbody>';
     for (const m of changes) {
-      const delta = m.base !== null && m.new !== null && m.base !== 0 ? formatPct(m.new / m.base - 1) : '-';
-      html += `<tr class="bad"><td class="name">${e(m.trace)}</td><td class="l">${e(m.profile)}</td><td class="l mono">${e(m.metric)}</td>` +
-        `<td>${m.base === null ? 'absent' : e(formatMetric(m.base, m.unit))}</td><td>${m.new === null ? 'absent' : e(formatMetric(m.new, m.unit))}</td><td>${e(delta)}</td></tr>`;
+      html += `<tr class="bad"><td class="name">${e(m.trace)}</td><td class="l">${e(m.profile)}</td><td class="l mono">${e(m.metric)}</td>${modeledCells(m)}</tr>`;
     }
     html += '</tbody></table></div>';
   }

@@ -18,6 +18,8 @@ import { seriesFigures } from './series-charts.js';
 import { escapeHtml as e } from './escape.js';
 import { estimateBlock, estimateCell, estimateNote } from './estimates.js';
 import { renderPage } from './page.js';
+import { betweenVersionsSection } from './versions-section.js';
+import type { StepComparison } from '../profile-steps.js';
 
 export interface ReportModel {
   info: RunInfo;
@@ -29,6 +31,8 @@ export interface ReportModel {
   baselineError?: string;
   /** Counters over the course of each trace x profile (series.csv), by groupKey. */
   series?: SeriesByGroup;
+  /** Pairs of one trace's profiles one version or knob apart, compared ("Between versions"). */
+  steps?: StepComparison[];
 }
 
 const FAULT_OUTCOMES: ReadonlyArray<[string, string, string]> = [
@@ -344,6 +348,7 @@ export function renderReport(model: ReportModel): string {
   }
   body += '<h2>Summary</h2>' + summaryTable(groups) + estimateNote(info);
   body += '<h3>Traces</h3>' + tracesTable(info.traces ?? []);
+  body += betweenVersionsSection(model.steps ?? []);
   const baseline = new Map(baselineGroups.map((g) => [groupKey(g.trace, g.profile), g]));
   groups.forEach((g, i) => {
     if (isMicroGroup(g)) return;
