@@ -4,42 +4,21 @@
 
 import { divergenceCount, replayTrace } from '../replay/engine.js';
 import type { LoadedTrace } from '../trace/io.js';
-import { rowAt } from '../trace/row.js';
 import { parseProfile } from '../core/profile.js';
+import { addTouches, emptyTouches, type RecordedTouches } from './touches.js';
 
-export interface TouchCounts {
-  read: number;
-  write: number;
-}
-
-export interface RecordedVmSummary {
-  /** First touches (`ok` accesses with a vCPU), by vCPU number. */
-  vcpus: Record<string, TouchCounts>;
-  /** First touches by the VMM's own threads (host_read / host_write rows, 4 KiB each). */
-  host: TouchCounts;
-  /** MMIO exits, by vCPU. */
-  mmio: Record<string, number>;
-  /** Each dirty_get in order: its slot and the pages dirty in the interval that ended there. */
-  dirtyIntervals: Array<{ slot: number; pages: number | string }>;
+export interface RecordedVmSummary extends RecordedTouches {
   /** Leaves the model ends with, per profile. */
   levels: Record<string, { '4k': number; '2m': number; '1g': number; divergences: number }>;
 }
 
+/** Profiles the summary replays under unless told: the default, and the knobs that change levels (NX huge pages, eager split under dirty logging). */
+export const SUMMARY_PROFILES = ['x86-tdp', 'x86-tdp,nx-huge-pages=on', 'x86-tdp,eager-split=off'];
+
 export function summarizeRecordedVm(trace: LoadedTrace, profiles: readonly string[]): RecordedVmSummary {
-  const s: RecordedVmSummary = { vcpus: {}, host: { read: 0, write: 0 }, mmio: {}, dirtyIntervals: [], levels: {} };
-  for (const chunk of trace.chunks) {
-    for (let i = 0; i < chunk.length; i++) {
-      const row = rowAt(chunk, i);
-      if (row.op === 'host_read' || row.op === 'host_write') s.host[row.op === 'host_read' ? 'read' : 'write']++;
-      else if (row.op === 'dirty_get') s.dirtyIntervals.push({ slot: row.slot!, pages: row.ret ?? '' });
-      else if ((row.op === 'read' || row.op === 'write') && row.vcpu !== undefined) {
-        // Dirty-log pages carry no vCPU: they are counted in their interval, not here.
-        const v = String(row.vcpu);
-        if (row.ret === 'mmio') s.mmio[v] = (s.mmio[v] ?? 0) + 1;
-        else if (row.ret === 'ok') (s.vcpus[v] ??= { read: 0, write: 0 })[row.op]++;
-      }
-    }
-  }
+  const t = emptyTouches();
+  for (const chunk of trace.chunks) addTouches(t, chunk);
+  const s: RecordedVmSummary = { ...t, levels: {} };
   for (const profile of profiles) {
     const r = replayTrace(trace, parseProfile(profile), { check: true });
     const c = r.counters;

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { ROW_BYTES } from '../trace/chunk.js';
 import { readTrace, traceKind, type LoadedTrace } from '../trace/io.js';
 import type { JobResult } from '../report/types.js';
+import { recordedVmMetrics } from '../record-vm/touches.js';
 import { divergenceCount, replayFile, replayTrace, type ReplayResult, type StreamTiming } from './engine.js';
 import type { Job } from './suite.js';
 
@@ -96,6 +97,7 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
     let loadMs: number;
     let readMs: number;
     let replayMs: number;
+    let vmMetrics: Record<string, number>;
     if (fitsInMemory(job.tracePath, bytes)) {
       // Loaded once per worker; every repeat replays the same chunks. time.load_ms is that one load.
       const trace = await loaded(job.tracePath, bytes, info.mtimeMs, job.maxEvents);
@@ -111,6 +113,7 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
       // the first repeat's samples go into series.csv.
       outcome = replayTrace(trace.trace, profile, { check: job.check, series: true });
       replayMs = performance.now() - replayStart;
+      vmMetrics = await recordedVmMetrics(trace.trace);
     } else {
       // Too big to keep: streamed from the file, the read time apart from the model's.
       const timing: StreamTiming = { replayMs: 0, waitMs: 0 };
@@ -118,9 +121,11 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
       loadMs = timing.waitMs;
       readMs = timing.waitMs;
       replayMs = timing.replayMs;
+      vmMetrics = await recordedVmMetrics(job.tracePath);
     }
 
-    const modeled = outcome.counters;
+    // A recorded VM's first touches, MMIO exits and dirty-log gets (src/record-vm/touches.ts), untimed.
+    const modeled = { ...outcome.counters, ...vmMetrics };
     const seconds = replayMs / 1000;
     const timing: Record<string, number> = {
       'time.load_ms': loadMs,

@@ -3,7 +3,7 @@
 
 import { Command } from 'commander';
 import { recordVm } from '../../record-vm/session.js';
-import { formatRecordedVmSummary, summarizeRecordedVm } from '../../record-vm/summary.js';
+import { formatRecordedVmSummary, summarizeRecordedVm, SUMMARY_PROFILES } from '../../record-vm/summary.js';
 import { readTrace } from '../../trace/io.js';
 import { UsageError } from '../../errors.js';
 
@@ -36,9 +36,6 @@ export function registerRecordVmCommand(program: Command): void {
       );
     });
 }
-
-/** Profiles the summary replays under unless told: the default, and the knobs that change levels (NX huge pages, eager split under dirty logging). */
-const SUMMARY_PROFILES = ['x86-tdp', 'x86-tdp,nx-huge-pages=on', 'x86-tdp,eager-split=off'];
 
 export function registerVmSummaryCommand(program: Command): void {
   program

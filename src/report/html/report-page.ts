@@ -19,6 +19,7 @@ import { escapeHtml as e } from './escape.js';
 import { estimateBlock, estimateCell, estimateNote } from './estimates.js';
 import { renderPage } from './page.js';
 import { betweenVersionsSection } from './versions-section.js';
+import { recordedVmSection } from './recorded-vm-section.js';
 import type { StepComparison } from '../profile-steps.js';
 
 export interface ReportModel {
@@ -349,6 +350,7 @@ export function renderReport(model: ReportModel): string {
   body += '<h2>Summary</h2>' + summaryTable(groups) + estimateNote(info);
   body += '<h3>Traces</h3>' + tracesTable(info.traces ?? []);
   body += betweenVersionsSection(model.steps ?? []);
+  body += recordedVmSection(groups, model.series);
   const baseline = new Map(baselineGroups.map((g) => [groupKey(g.trace, g.profile), g]));
   groups.forEach((g, i) => {
     if (isMicroGroup(g)) return;
