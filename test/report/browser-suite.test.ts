@@ -1,7 +1,8 @@
 // The report of a real run of shipped traces, in Chromium at 1280 pixels: the summary fits the window
 // and leads with faults, faults/s and the seed systems' findings; a behaviour change is listed, not
 // flagged as a divergence; every trace section shows only charts with something in them (a pKVM trace
-// shows its shares over the trace, not charts of zeros); micro-benchmarks have a section of their own.
+// shows its shares over the trace, not charts of zeros); micro-benchmarks have a section of their own;
+// the "Between versions" and "Recorded VMs" tables fit without scrolling.
 // With S2BENCH_SCREENSHOT=docs/report.png (`npm run docs:screenshot`) the first screenful is saved for
 // the README.
 
@@ -28,7 +29,7 @@ describe('report of a run of shipped traces, in Chromium', () => {
     if ('missing' in chromium) return t.skip(chromium.missing);
     const dir = join(await tempDir('suite-report'), 'run');
     // From the repository root with a relative input, so no path of the machine shows in the report.
-    await runCliOk(['run', 'traces', '-f', '{pkvm,vdpa,migration}/*', '-r', '1', '-w', '1', '-q', '--micro', '-o', dir], { cwd: REPO_ROOT });
+    await runCliOk(['run', 'traces', '-f', '{pkvm/*,vdpa/*,migration/*,recorded/qemu-seabios}', '-r', '1', '-w', '1', '-q', '--micro', '-o', dir], { cwd: REPO_ROOT });
     const wanted = process.env['S2BENCH_SCREENSHOT'];
     const shot = wanted ? resolve(REPO_ROOT, wanted) : join(dir, 'window.png');
     const visit = await visitPage(chromium.path, join(dir, 'report.html'), join(dir, 'report.png'), shot);
@@ -38,6 +39,10 @@ describe('report of a run of shipped traces, in Chromium', () => {
     assert.deepEqual(visit.requests, []);
     for (const chart of visit.charts) assert.ok(chart.drawn && chart.canvasWidth > 0, `chart ${chart.id} not drawn`);
     assert.deepEqual(visit.overflow, { page: 0, summary: 0 }, 'the page and its summary table fit a 1280-pixel window');
+    // Between versions (migration's PML and version pairs) and the recorded VM: tables that fit too.
+    assert.deepEqual(visit.sectionOverflow, { 'between-versions': 0, 'recorded-vms': 0 });
+    assert.match(visit.text, /Between versions[\s\S]*x86-tdp@6\.12 →\s*x86-tdp@6\.12,pml=off\s*pml on -> off/);
+    assert.match(visit.text, /Recorded VMs[\s\S]*recorded\/qemu-seabios[\s\S]*vCPU 0\t1\t229\t0/);
 
     assert.match(visit.text, /\bfaults\/s\b/);
     assert.match(visit.text, /1,048,546 IOTLB pages leaked/);

@@ -35,6 +35,8 @@ export interface PageVisit {
   title: string;
   /** How far the page and the summary table are wider than the 1280-pixel window (0: they fit). */
   overflow: { page: number; summary: number };
+  /** By `section[id]` (e.g. between-versions): how far its widest table is wider than its box (0: none scrolls). */
+  sectionOverflow: Record<string, number>;
   /** Each report section's id and title text (`h2.group-title`). */
   sections: Array<{ id: string; title: string }>;
 }
@@ -96,8 +98,10 @@ export async function visitPage(chromiumPath: string, htmlPath: string, screensh
         page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
         summary: wrap ? wrap.scrollWidth - wrap.clientWidth : 0,
       };
+      const sectionOverflow = Object.fromEntries([...document.querySelectorAll('section[id]')].map((sec) =>
+        [sec.id, Math.max(0, ...[...sec.querySelectorAll('.table-wrap')].map((w) => w.scrollWidth - w.clientWidth))]));
       const sections = [...document.querySelectorAll('h2.group-title')].map((h) => ({ id: h.id, title: h.textContent }));
-      return { charts, text: document.body.innerText, images: document.images.length, title: document.title, overflow, sections };
+      return { charts, text: document.body.innerText, images: document.images.length, title: document.title, overflow, sectionOverflow, sections };
     })()`)) as Omit<PageVisit, 'consoleErrors' | 'requests'>;
     await page.screenshot({ path: screenshotPath, fullPage: true });
     if (windowShotPath !== undefined) await page.screenshot({ path: windowShotPath });

@@ -56,9 +56,9 @@ test('report.html lists, per trace, what compare --base-profile/--new-profile fi
   ]);
 
   const html = await readFile(join(dir, 'report.html'), 'utf8');
-  const start = html.indexOf('<h2 id="between-versions">');
+  const start = html.indexOf('<section id="between-versions">');
   assert.ok(start > 0, 'the section is there');
-  const section = html.slice(start, html.indexOf('<h2', start + 10));
+  const section = html.slice(start, html.indexOf('</section>', start));
   assert.doesNotMatch(section, /eager-split/, 'a profile two steps from every other is not paired');
   // Every modeled change compare finds for PML off is a row with both values, and nothing else is.
   const [base, next] = pairProfiles(run, run, 'x86-tdp@6.18', 'x86-tdp@6.18,pml=off');

@@ -22,9 +22,9 @@ type Rows = Map<string, number[]>;
 
 /** Each trace's tables in the section: rows by their data-* key, cells as numbers (commas dropped). */
 function sectionTables(html: string): Map<string, { touch: Rows; levels: Rows; interval: Rows }> {
-  const start = html.indexOf('<h2 id="recorded-vms">');
+  const start = html.indexOf('<section id="recorded-vms">');
   assert.ok(start > 0, 'the report has the section');
-  const section = html.slice(start, html.indexOf('<h2', start + 10) >>> 0);
+  const section = html.slice(start, html.indexOf('</section>', start));
   const out = new Map<string, { touch: Rows; levels: Rows; interval: Rows }>();
   for (const part of section.split('<h3 class="vm-trace">').slice(1)) {
     const trace = part.slice(0, part.indexOf('</h3>'));

@@ -48,7 +48,7 @@ function levelsTable(groups: readonly Group[]): string {
       `<td>${formatCount(m['leaves.1g'])}</td><td>${mapped}</td><td>${formatCount(m['divergences'])}</td></tr>`;
   }
   return (
-    '<figure><figcaption>Mapping levels the model gives them <span class="muted">per profile of this run</span></figcaption>' +
+    '<figure class="wide"><figcaption>Mapping levels the model gives them <span class="muted">per profile of this run</span></figcaption>' +
     table('<th class="l">profile</th><th>4K leaves</th><th>2M leaves</th><th>1G leaves</th><th>mapped at the end 4K / 2M / 1G</th><th>divergences</th>', rows) +
     '<div class="note">Leaves installed by faults over the whole recording (<span class="mono">leaves.*</span>), as <span class="mono">s2bench vm-summary</span> prints them. ' +
     'The model maps what the recorded <span class="mono">backing</span> rows allow, i.e. the VM without the recorder (while recorded, userfaultfd filled its RAM 4 KiB at a time).</div></figure>'
@@ -60,6 +60,7 @@ function dirtyTable(groups: readonly Group[], series: SeriesByGroup | undefined)
   const gets = first['vm.dirty_gets'] ?? 0;
   const caption = '<figcaption>Dirty pages per logging interval <span class="muted">one per <span class="mono">dirty_get</span></span></figcaption>';
   if (gets === 0) return `<figure>${caption}<div class="empty">No dirty logging in this recording.</div></figure>`;
+  // A column per profile: the whole width.
   const passes = groups.map((g) => series?.get(groupKey(g.trace, g.profile))?.dirtyPasses);
   const n = Math.max(0, ...passes.map((p) => p?.length ?? 0));
   let rows = '';
@@ -76,8 +77,8 @@ function dirtyTable(groups: readonly Group[], series: SeriesByGroup | undefined)
     `in ${formatCount(gets)} gets (a count that differs is a divergence; <span class="mono">run --check</span> fails the job). ` +
     `${passes.some((p) => p === undefined) ? 'A profile without series.csv samples shows -. ' : ''}Failed gets are not intervals.</div>`;
   return n > OPEN_INTERVALS
-    ? `<figure>${caption}<details><summary>${n} intervals</summary>${body}</details>${note}</figure>`
-    : `<figure>${caption}${body}${note}</figure>`;
+    ? `<figure class="wide">${caption}<details><summary>${n} intervals</summary>${body}</details>${note}</figure>`
+    : `<figure class="wide">${caption}${body}${note}</figure>`;
 }
 
 /** The section, or '' when the run has no trace recorded by record-vm. */
@@ -85,10 +86,10 @@ export function recordedVmSection(groups: readonly Group[], series: SeriesByGrou
   const byTrace = new Map<string, Group[]>();
   for (const g of groups) if (g.modeled[MARK] !== undefined) byTrace.set(g.trace, [...(byTrace.get(g.trace) ?? []), g]);
   if (byTrace.size === 0) return '';
-  let html = '<h2 id="recorded-vms">Recorded VMs</h2>';
+  let html = '<section id="recorded-vms"><h2>Recorded VMs</h2>';
   html += '<p class="note">Traces written by <span class="mono">s2bench record-vm</span>: what the guest and the VMM touched first, how the model maps it under each profile, and what dirty logging reported.</p>';
   for (const [trace, gs] of byTrace) {
-    html += `<h3 class="vm-trace">${e(trace)}</h3><div class="grid">${touchesTable(gs[0]!)}${levelsTable(gs)}${dirtyTable(gs, series)}</div>`;
+    html += `<h3 class="vm-trace">${e(trace)}</h3><div class="grid">${touchesTable(gs[0]!)}${dirtyTable(gs, series)}${levelsTable(gs)}</div>`;
   }
-  return html;
+  return html + '</section>';
 }

@@ -42,7 +42,7 @@ export function betweenVersionsSection(steps: readonly StepComparison[]): string
   if (traces.length === 0) return '';
   const timings: TimingComparison[] = steps.flatMap((s) => s.comparison.timing.filter((t) => t.metric === STEP_TIMING));
   const alpha = steps[0]!.comparison.options.alpha;
-  let html = '<h2 id="between-versions">Between versions</h2>';
+  let html = '<section id="between-versions"><h2>Between versions</h2>';
   html +=
     '<p class="note">For each trace, every pair of its profiles in this run that differ in exactly one thing: the kernel version ' +
     '(older as base) or one knob (its default as base). Pairs that differ in more than one are not shown: a difference could not be ' +
@@ -58,5 +58,5 @@ export function betweenVersionsSection(steps: readonly StepComparison[]): string
     for (const s of steps) if (s.traces.includes(trace)) html += stepRows(s, trace);
     html += '</tbody></table></div>';
   }
-  return html;
+  return html + '</section>';
 }
