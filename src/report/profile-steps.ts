@@ -57,8 +57,7 @@ export function profileStep(a: Profile, b: Profile): ProfileStep | undefined {
 export function profileSteps(run: LoadedRun): ProfileStep[] {
   const byTrace = new Map<string, Profile[]>();
   for (const g of run.groups) {
-    if (isMicroGroup(g)) continue;
-    const p = parsed(g.profile);
+    const p = isMicroGroup(g) ? undefined : parsed(g.profile);
     if (p !== undefined) byTrace.set(g.trace, [...(byTrace.get(g.trace) ?? []), p]);
   }
   const steps = new Map<string, ProfileStep>();
@@ -75,8 +74,10 @@ export function profileSteps(run: LoadedRun): ProfileStep[] {
 
 /** Each step compared on the traces that ran under both of its profiles. */
 export function compareProfileSteps(run: LoadedRun, options: CompareOptions = DEFAULT_COMPARE_OPTIONS): StepComparison[] {
-  return profileSteps(run).map((step) => {
-    const [base, next] = pairProfiles(run, run, step.base, step.next);
+  // Micro-benchmarks run under one profile and are not a trace: never part of a step.
+  const traces: LoadedRun = { ...run, groups: run.groups.filter((g) => !isMicroGroup(g)) };
+  return profileSteps(traces).map((step) => {
+    const [base, next] = pairProfiles(traces, traces, step.base, step.next);
     // Partial: a trace under one of the two profiles only is not part of this step.
     const comparison = compareRuns(base, next, options, true);
     const both = new Set(next.groups.map((g) => g.trace));

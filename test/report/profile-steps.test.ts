@@ -58,6 +58,7 @@ test('report.html lists, per trace, what compare --base-profile/--new-profile fi
   const html = await readFile(join(dir, 'report.html'), 'utf8');
   const start = html.indexOf('<section id="between-versions">');
   assert.ok(start > 0, 'the section is there');
+  assert.ok(html.indexOf('href="#between-versions"') < start, 'the summary links to it');
   const section = html.slice(start, html.indexOf('</section>', start));
   assert.doesNotMatch(section, /eager-split/, 'a profile two steps from every other is not paired');
   // Every modeled change compare finds for PML off is a row with both values, and nothing else is.

@@ -24,6 +24,7 @@ type Rows = Map<string, number[]>;
 function sectionTables(html: string): Map<string, { touch: Rows; levels: Rows; interval: Rows }> {
   const start = html.indexOf('<section id="recorded-vms">');
   assert.ok(start > 0, 'the report has the section');
+  assert.ok(html.includes('<a href="#recorded-vms">'), 'the summary links to it');
   const section = html.slice(start, html.indexOf('</section>', start));
   const out = new Map<string, { touch: Rows; levels: Rows; interval: Rows }>();
   for (const part of section.split('<h3 class="vm-trace">').slice(1)) {

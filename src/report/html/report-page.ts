@@ -347,10 +347,13 @@ export function renderReport(model: ReportModel): string {
     body += `<h2>Comparison with baseline</h2>${section.html}`;
     charts.push(...section.charts);
   }
+  const between = betweenVersionsSection(model.steps ?? []);
+  const recorded = recordedVmSection(groups, model.series);
   body += '<h2>Summary</h2>' + summaryTable(groups) + estimateNote(info);
+  const links = [between && '<a href="#between-versions">Between versions</a>', recorded && '<a href="#recorded-vms">Recorded VMs</a>'].filter(Boolean);
+  if (links.length > 0) body += `<p class="note">Below the traces table: ${links.join(' · ')}</p>`;
   body += '<h3>Traces</h3>' + tracesTable(info.traces ?? []);
-  body += betweenVersionsSection(model.steps ?? []);
-  body += recordedVmSection(groups, model.series);
+  body += between + recorded;
   const baseline = new Map(baselineGroups.map((g) => [groupKey(g.trace, g.profile), g]));
   groups.forEach((g, i) => {
     if (isMicroGroup(g)) return;
