@@ -140,15 +140,23 @@ export class Stage2 {
   }
 
   /**
-   * The leaf mapping `gfn`, or 0: a descent to one entry, the hardware's walk, for the hit path.
-   * `lastIdx` receives the leaf's pool index.
+   * Where the last lookup() stopped: the pool index and level of the entry it ended on (a leaf or an
+   * empty entry) and the gfn it looked up. A fault right after a missed hit check resumes its descent
+   * from there (Stage2Mmu.map()) instead of walking from the root again. lastGfn is -1 once a table
+   * has been freed: the entry may then belong to another table. An entry that became a table since
+   * (linked, split) is still on gfn's path, so the resumed descent simply goes on through it.
    */
   lastIdx = -1;
+  lastLevel = 0;
+  lastGfn = -1;
+
+  /** The leaf mapping `gfn`, or 0: a descent to one entry, the hardware's walk, for the hit path. */
   lookup(gfn: number): number {
     const pool = this.pool;
     let idx: number;
     let pte: number;
     let low: number;
+    this.lastGfn = gfn;
     if (this.rootLevel === 3) {
       // Split gfn into the root index and a 27-bit remainder so that the lower levels index with
       // integer shifts (gfn < 2^36 here: the caller checks maxGfn).
@@ -156,7 +164,7 @@ export class Stage2 {
       low = gfn - top * L3_PAGES;
       idx = top;
       pte = pool[idx]!;
-      if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+      if ((pte & PTE_TABLE) === 0) return this.found(idx, 3, pte);
       idx = (pteChild(pte) << 9) | (low >>> 18);
     } else {
       // A 3-level table: gfn < 2^31 (at most 16 concatenated root pages), the root pages sit at pool
@@ -165,16 +173,17 @@ export class Stage2 {
       idx = gfn >>> 18;
     }
     pte = pool[idx]!;
-    if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+    if ((pte & PTE_TABLE) === 0) return this.found(idx, 2, pte);
     idx = (pteChild(pte) << 9) | ((low >>> 9) & 511);
     pte = pool[idx]!;
-    if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+    if ((pte & PTE_TABLE) === 0) return this.found(idx, 1, pte);
     idx = (pteChild(pte) << 9) | (low & 511);
-    return this.found(idx, pool[idx]!);
+    return this.found(idx, 0, pool[idx]!);
   }
 
-  private found(idx: number, pte: number): number {
+  private found(idx: number, level: number, pte: number): number {
     this.lastIdx = idx;
+    this.lastLevel = level;
     return pte;
   }
 
@@ -212,6 +221,7 @@ export class Stage2 {
     }
     this.freeList[this.freeCount++] = t;
     this.tablesLive--;
+    this.lastGfn = -1; // lookup()'s stopping point may have been in this table
     if (this.onTablesChanged !== null) this.onTablesChanged();
   }
 
