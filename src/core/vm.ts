@@ -36,6 +36,14 @@ export { ARM64_IPA_PAGES, X86_MAX_GFN } from './memslot-update.js';
 const M_ACCESSES = M.accesses;
 const BYTES_PER_LEVEL = [PAGE_SIZE, PAGE_SIZE * 512, PAGE_SIZE * 512 * 512] as const;
 
+/**
+ * The leaf bits an access of `kind` needs to hit. A write hits only a leaf that is writable and
+ * already dirty; a clean one is the CPU's D-bit update (and PML's log entry), off the hit path.
+ */
+function accessNeeds(kind: number): number {
+  return PTE_PRESENT | (kind === ACCESS_WRITE ? PTE_W | PTE_DIRTY : kind === ACCESS_EXEC ? PTE_X : 0);
+}
+
 /** A present leaf with every bit of `need` and the right private bit: the access completes as a hit. */
 function hits(pte: number, need: number, priv: number): boolean {
   return (pte & need) === need && (pte & PTE_PRIVATE) === priv && isLeaf(pte);
@@ -140,7 +148,23 @@ export class Vm implements VmParts {
 
   /** One 4K guest access (ACCESS_READ/WRITE/EXEC with ACCESS_* flag bits) -> OUTCOME_* code. */
   access(vcpu: number, gfn: number, kind: number, flags: number): number {
-    return this.accessRange(vcpu, gfn, 1, kind, flags);
+    const c = this.counters;
+    c[M_ACCESSES]!++;
+    const s2 = this.stage2;
+    if (gfn < s2.maxGfn) {
+      const pte = s2.lookup(gfn);
+      const need = accessNeeds(kind);
+      const priv = (flags & ACCESS_PRIVATE) !== 0 ? PTE_PRIVATE : 0;
+      if (hits(pte, need, priv)) {
+        s2.pool[s2.lastIdx] = pte | PTE_ACCESSED;
+        return OUTCOME_OK;
+      }
+      if (kind === ACCESS_WRITE && hits(pte, PTE_PRESENT | PTE_W, priv)) {
+        this.dirtyLog.writeClean(vcpu, gfn, s2.lastIdx);
+        return OUTCOME_OK;
+      }
+    }
+    return this.pageFault.handle(vcpu, gfn, kind, flags);
   }
 
   /**
@@ -157,9 +181,7 @@ export class Vm implements VmParts {
   accessRange(vcpu: number, gfn: number, pages: number, kind: number, flags: number): number {
     const c = this.counters;
     const s2 = this.stage2;
-    // A write hits only a leaf that is writable and already dirty; a clean one is the CPU's D-bit
-    // update (and PML's log entry), below, off the hit path.
-    const need = PTE_PRESENT | (kind === ACCESS_WRITE ? PTE_W | PTE_DIRTY : kind === ACCESS_EXEC ? PTE_X : 0);
+    const need = accessNeeds(kind);
     const priv = (flags & ACCESS_PRIVATE) !== 0 ? PTE_PRIVATE : 0;
     const end = gfn + pages;
     while (gfn < end) {
