@@ -97,31 +97,33 @@ export class Stage2 {
 
   /** Walk every entry overlapping gfns [start, end), calling the walker as its flags ask (kvm_pgtable_walk()). */
   walk(start: number, end: number, walker: Walker): void {
+    // The walker's flags are read once here: walkTable()'s loop then loads nothing from the walker
+    // but calls its visit(), whatever the walker's class.
+    const flags = walker.flags;
     if (this.rootTables === 1) {
-      this.walkTable(0, this.rootLevel, 0, start, end, walker);
+      this.walkTable(0, this.rootLevel, 0, start, end, walker, flags);
       return;
     }
     // A concatenated root: each page is one table of the start level, side by side.
     const span = LEVEL_PAGES[this.rootLevel]! * PTRS_PER_TABLE;
     for (let t = 0; t < this.rootTables; t++) {
       const base = t * span;
-      if (start < base + span && end > base) this.walkTable(t, this.rootLevel, base, start, end, walker);
+      if (start < base + span && end > base) this.walkTable(t, this.rootLevel, base, start, end, walker, flags);
     }
   }
 
   /** Walk one table's subtree only (used to tear a subtree down from inside another walk). */
   walkSubtree(table: number, level: number, base: number, walker: Walker): void {
-    this.walkTable(table, level, base, base, base + LEVEL_PAGES[level]! * PTRS_PER_TABLE, walker);
+    this.walkTable(table, level, base, base, base + LEVEL_PAGES[level]! * PTRS_PER_TABLE, walker, walker.flags);
   }
 
   /** __kvm_pgtable_walk() of one table: its entries in [start, end), children depth first. */
-  private walkTable(table: number, level: number, base: number, start: number, end: number, walker: Walker): void {
+  private walkTable(table: number, level: number, base: number, start: number, end: number, walker: Walker, flags: number): void {
     const span = LEVEL_PAGES[level]!;
     // Multiplying by 2^-9k is exact and cheaper than dividing.
     const inv = LEVEL_INV[level]!;
     let i = start > base ? Math.floor((start - base) * inv) : 0;
     const last = Math.min(PTRS_PER_TABLE, Math.ceil((end - base) * inv));
-    const flags = walker.flags;
     for (; i < last; i++) {
       const idx = table * PTRS_PER_TABLE + i;
       const gfn = base + i * span;
@@ -134,7 +136,7 @@ export class Stage2 {
         pte = this.pool[idx]!;
       }
       if ((pte & PTE_TABLE) === 0) continue;
-      this.walkTable(pteChild(pte), level - 1, gfn, start, end, walker);
+      this.walkTable(pteChild(pte), level - 1, gfn, start, end, walker, flags);
       if ((flags & WALK_TABLE_POST) !== 0) walker.visit(this, WALK_TABLE_POST, idx, level, gfn, start, end);
     }
   }
@@ -142,13 +144,15 @@ export class Stage2 {
   /**
    * Where the last lookup() stopped: the pool index and level of the entry it ended on (a leaf or an
    * empty entry) and the gfn it looked up. A fault right after a missed hit check resumes its descent
-   * from there (Stage2Mmu.map()) instead of walking from the root again. lastGfn is -1 once a table
-   * has been freed: the entry may then belong to another table. An entry that became a table since
+   * from there (Stage2Mmu.map()) instead of walking from the root again. lastGfn is NaN (equal to no
+   * gfn; a double from the start, so that storing a gfn above 2^31 does not change the field's
+   * representation and deoptimise its readers) once a table has been freed: the entry may then
+   * belong to another table. An entry that became a table since
    * (linked, split) is still on gfn's path, so the resumed descent simply goes on through it.
    */
   lastIdx = -1;
   lastLevel = 0;
-  lastGfn = -1;
+  lastGfn = NaN;
 
   /** The leaf mapping `gfn`, or 0: a descent to one entry, the hardware's walk, for the hit path. */
   lookup(gfn: number): number {
@@ -221,7 +225,7 @@ export class Stage2 {
     }
     this.freeList[this.freeCount++] = t;
     this.tablesLive--;
-    this.lastGfn = -1; // lookup()'s stopping point may have been in this table
+    this.lastGfn = NaN; // lookup()'s stopping point may have been in this table
     if (this.onTablesChanged !== null) this.onTablesChanged();
   }
 
