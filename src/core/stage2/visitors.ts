@@ -3,8 +3,11 @@
 // WALK_* which visit it is in, and keeps its arguments and results in fields; walkers are allocated
 // once per table and reused, so an operation allocates nothing.
 
+import { M } from '../metrics.js';
 import {
   LEVEL_1G,
+  LEVEL_2M,
+  LEVEL_4K,
   LEVEL_PAGES,
   PTE_TABLE,
   PTE_ACCESSED,
@@ -48,7 +51,7 @@ class MapWalker implements Walker {
   ) {}
 
   visit(s: Stage2, visit: number, idx: number, level: number, gfn: number): void {
-        if (visit === WALK_TABLE_PRE) {
+    if (visit === WALK_TABLE_PRE) {
       if (level !== this.level) return;
       // A huge mapping replaces a table of smaller ones: tear the subtree down first.
       this.zapper.zapSubtree(s, idx, level, gfn);
@@ -86,13 +89,18 @@ class MapWalker implements Walker {
 
 /** stage2_unmap_walker(): clear leaves, free the tables the range wholly covered. */
 class ZapWalker implements Walker {
-  readonly flags = WALK_LEAF | WALK_TABLE_POST;
+  readonly flags = WALK_LEAF | WALK_TABLE_PRE | WALK_TABLE_POST;
   zapped = 0;
   /** False for the subtree under a huge leaf rebuilt in place: its leaves are replaced, not zapped. */
   constructor(private readonly counted = true) {}
 
   visit(s: Stage2, visit: number, idx: number, level: number, gfn: number, start: number, end: number): void {
-        if (visit === WALK_LEAF) {
+    if (visit === WALK_TABLE_PRE) {
+      // A table of 4K leaves wholly inside the range goes in one pass, not one visit per leaf.
+      if (level === LEVEL_2M && gfn >= start && gfn + PTRS_PER_TABLE <= end) this.zapLeafTable(s, idx);
+      return;
+    }
+    if (visit === WALK_LEAF) {
       // A huge leaf that only partly overlaps the range is zapped whole, as KVM does.
       if (isLeaf(s.pool[idx]!)) {
         if (this.counted) s.clearLeaf(idx);
@@ -107,6 +115,27 @@ class ZapWalker implements Walker {
       s.pool[idx] = 0;
       s.freeTable(child);
     }
+  }
+
+  /**
+   * The table of 4K leaves under the 2M entry `idx`: clear its leaves, counted as the per-leaf
+   * visits count them, then free it and empty the entry, as the post-order visit would. The walk
+   * rereads the entry and does not descend.
+   */
+  private zapLeafTable(s: Stage2, idx: number): void {
+    const pool = s.pool;
+    const child = pteChild(pool[idx]!);
+    const first = child * PTRS_PER_TABLE;
+    let n = 0;
+    for (let i = first; i < first + PTRS_PER_TABLE; i++) {
+      if (isLeaf(pool[i]!)) n++;
+      pool[i] = 0;
+    }
+    s.leaves[LEVEL_4K]! -= n;
+    if (this.counted) s.counters[M.zaps]! += n;
+    this.zapped += n;
+    pool[idx] = 0;
+    s.freeTable(child);
   }
 
   /** Zap everything under the table entry `idx` and free its tables. */
