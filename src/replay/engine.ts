@@ -1,6 +1,6 @@
 // The replay engine: drives trace chunks through a core Vm, one row at a time, and compares what the
 // model answers with what the trace recorded (`ret`) and with `expect` rows. Each op's replay is its
-// entry in the op table (src/trace/ops.ts); guest accesses, the hot path, are looped here page by page.
+// entry in the op table (src/trace/ops.ts); guest accesses, the hot path, go to Vm.accessRange() whole.
 // Single-threaded; the pool runs one engine per job.
 
 import { performance } from 'node:perf_hooks';
