@@ -26,7 +26,7 @@ import { PageFault } from './page-fault.js';
 import { PrivateMemory } from './private-memory.js';
 import type { Profile } from './profile.js';
 import { PAGE_SIZE } from './abi.js';
-import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PRIVATE, PTE_W, PTE_X, isLeaf } from './stage2/pte.js';
+import { LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PRIVATE, PTE_W, PTE_X, isLeaf } from './stage2/pte.js';
 import { Stage2 } from './stage2/table.js';
 import { Stage2Mmu } from './stage2/visitors.js';
 import { vmArch, type VmParts } from './vm-parts.js';
@@ -35,6 +35,25 @@ export { ARM64_IPA_PAGES, X86_MAX_GFN } from './memslot-update.js';
 
 const M_ACCESSES = M.accesses;
 const BYTES_PER_LEVEL = [PAGE_SIZE, PAGE_SIZE * 512, PAGE_SIZE * 512 * 512] as const;
+
+/**
+ * The leaf bits an access of `kind` needs to hit. A write hits only a leaf that is writable and
+ * already dirty; a clean one is the CPU's D-bit update (and PML's log entry), off the hit path.
+ */
+function accessNeeds(kind: number): number {
+  return PTE_PRESENT | (kind === ACCESS_WRITE ? PTE_W | PTE_DIRTY : kind === ACCESS_EXEC ? PTE_X : 0);
+}
+
+/** A present leaf with every bit of `need` and the right private bit: the access completes as a hit. */
+function hits(pte: number, need: number, priv: number): boolean {
+  return (pte & need) === need && (pte & PTE_PRIVATE) === priv && isLeaf(pte);
+}
+
+/** Pages from gfn up to `end` and the end of the huge leaf at `level` that maps gfn. */
+function hugeLeafRun(gfn: number, end: number, level: number): number {
+  const leafPages = LEVEL_PAGES[level]!;
+  return Math.min(end, gfn - (gfn % leafPages) + leafPages) - gfn;
+}
 
 export class Vm implements VmParts {
   readonly counters: Float64Array = newCounters();
@@ -134,20 +153,79 @@ export class Vm implements VmParts {
     const s2 = this.stage2;
     if (gfn < s2.maxGfn) {
       const pte = s2.lookup(gfn);
-      // A write hits only a leaf that is writable and already dirty; a clean one is the CPU's D-bit
-      // update (and PML's log entry), below, off the hit path.
-      const need = PTE_PRESENT | (kind === ACCESS_WRITE ? PTE_W | PTE_DIRTY : kind === ACCESS_EXEC ? PTE_X : 0);
+      const need = accessNeeds(kind);
       const priv = (flags & ACCESS_PRIVATE) !== 0 ? PTE_PRIVATE : 0;
-      if ((pte & need) === need && (pte & PTE_PRIVATE) === priv && isLeaf(pte)) {
+      if (hits(pte, need, priv)) {
         s2.pool[s2.lastIdx] = pte | PTE_ACCESSED;
         return OUTCOME_OK;
       }
-      if (kind === ACCESS_WRITE && (pte & PTE_W) !== 0 && (pte & PTE_PRIVATE) === priv && isLeaf(pte)) {
+      if (kind === ACCESS_WRITE && hits(pte, PTE_PRESENT | PTE_W, priv)) {
         this.dirtyLog.writeClean(vcpu, gfn, s2.lastIdx);
         return OUTCOME_OK;
       }
     }
     return this.pageFault.handle(vcpu, gfn, kind, flags);
+  }
+
+  /**
+   * `pages` 4K guest accesses, gfn, gfn + 1, ... in order (an access row); the first that does not
+   * complete ends the run and gives its OUTCOME_* code.
+   *
+   * Per leaf, not per page: once a page hits, the pages after it under the same leaf hit too (the hit
+   * depends only on the leaf's bits, which the first hit already set to what they stay), so a hit on
+   * a 2M or 1G leaf accounts the rest of the leaf's pages in the run in bulk, with exactly the
+   * counters the page-by-page loop would give; a hit on a 4K leaf goes on to its neighbours in the same
+   * table without descending again. What needs per-page work (a clean leaf's D bit and PML entry, a
+   * fault) ends a bulk step and is done for its page.
+   */
+  accessRange(vcpu: number, gfn: number, pages: number, kind: number, flags: number): number {
+    const c = this.counters;
+    const s2 = this.stage2;
+    const need = accessNeeds(kind);
+    const priv = (flags & ACCESS_PRIVATE) !== 0 ? PTE_PRIVATE : 0;
+    const end = gfn + pages;
+    while (gfn < end) {
+      if (gfn < s2.maxGfn) {
+        const pte = s2.lookup(gfn);
+        if (hits(pte, need, priv)) {
+          const n = s2.lastLevel === 0 ? this.hitRun4k(gfn, end, need, priv) : hugeLeafRun(gfn, end, s2.lastLevel);
+          s2.pool[s2.lastIdx] = pte | PTE_ACCESSED;
+          c[M_ACCESSES] += n;
+          gfn += n;
+          continue;
+        }
+        if (kind === ACCESS_WRITE && hits(pte, PTE_PRESENT | PTE_W, priv)) {
+          c[M_ACCESSES]!++;
+          this.dirtyLog.writeClean(vcpu, gfn, s2.lastIdx);
+          gfn++;
+          continue;
+        }
+      }
+      c[M_ACCESSES]!++;
+      const out = this.pageFault.handle(vcpu, gfn, kind, flags);
+      if (out !== OUTCOME_OK) return out;
+      gfn++;
+    }
+    return OUTCOME_OK;
+  }
+
+  /**
+   * The 4K leaf at Stage2.lastIdx hits for gfn: how many pages from gfn on hit in a row, up to `end`
+   * and the end of that leaf's table (the next entries of the table map the next gfns). Marks the
+   * ones after the first accessed; the caller marks the first.
+   */
+  private hitRun4k(gfn: number, end: number, need: number, priv: number): number {
+    const pool = this.stage2.pool;
+    const first = this.stage2.lastIdx;
+    // gfn & 511 is exact for any gfn below 2^53 (ToInt32 keeps the low bits).
+    const last = first + Math.min(end - gfn, 512 - (gfn & 511));
+    let idx = first + 1;
+    for (; idx < last; idx++) {
+      const pte = pool[idx]!;
+      if (!hits(pte, need, priv)) break;
+      pool[idx] = pte | PTE_ACCESSED;
+    }
+    return idx - first;
   }
 
   // ---- private memory: guest_memfd and attributes --------------------------------------------

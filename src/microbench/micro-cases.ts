@@ -1,6 +1,6 @@
-// Micro-benchmark cases of the core: gfn -> slot lookup, hits, 4K and 2M faults, zap. Each call runs a
-// batch of operations, because tinybench times one call per sample and a single hit is a few
-// nanoseconds, below the timer's resolution. `s2bench bench`, `run --micro` and bench/core.bench.ts
+// Micro-benchmark cases of the core: gfn -> slot lookup, random and sequential hits, 4K and 2M
+// faults, zap. Each call runs a batch of operations, because tinybench times one call per sample and
+// a single hit is a few nanoseconds, below the timer's resolution. `s2bench bench`, `run --micro` and bench/core.bench.ts
 // (which adds the reference model) all time these same cases.
 
 import { BACKING_ANON, BACKING_THP } from '../core/hostmm.js';
@@ -92,6 +92,24 @@ function hitCase(profile: Profile): MicroCase {
 }
 
 /**
+ * Sequential hits: one access row over the 4K-mapped working set (Vm.accessRange(), as the replay
+ * engine runs a row), so one op is one page of the row.
+ */
+function sequentialHitCase(profile: Profile): MicroCase {
+  const vm = bigSlotVm(profile, BACKING_ANON);
+  vm.accessRange(0, 0, HIT_SET_PAGES, ACCESS_READ, 0);
+  if (vm.stage2.leaves[0] !== HIT_SET_PAGES) throw new Error('sequential hit benchmark: working set not mapped at 4K');
+  return {
+    name: 'access.hit_seq_4k',
+    unit: 'page of an access row over mapped 4K pages',
+    opsPerCall: HIT_SET_PAGES,
+    run: () => {
+      if (vm.accessRange(0, 0, HIT_SET_PAGES, ACCESS_READ, 0) !== 0) throw new Error('sequential hit benchmark: a page missed');
+    },
+  };
+}
+
+/**
  * Faults on fresh pages, `stride` pages apart, moving through the slot; every FAULT_WINDOW_PAGES faults
  * the mapped window is unmapped (its cost is part of the figure) so table memory is reused.
  */
@@ -141,6 +159,7 @@ export function microCases(profile: Profile): MicroCase[] {
   return [
     ...[1, 16, 512, 32764].map((n) => lookupCase(n)),
     hitCase(profile),
+    sequentialHitCase(profile),
     faultCase(profile, 'fault.4k', BACKING_ANON, 1),
     faultCase(profile, 'fault.2m', BACKING_ANON | BACKING_THP, 512),
     zapCase(profile),

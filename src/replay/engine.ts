@@ -1,11 +1,10 @@
 // The replay engine: drives trace chunks through a core Vm, one row at a time, and compares what the
 // model answers with what the trace recorded (`ret`) and with `expect` rows. Each op's replay is its
-// entry in the op table (src/trace/ops.ts); guest accesses, the hot path, are looped here page by page.
+// entry in the op table (src/trace/ops.ts); guest accesses, the hot path, go to Vm.accessRange() whole.
 // Single-threaded; the pool runs one engine per job.
 
 import { performance } from 'node:perf_hooks';
 import { M, METRIC_NAMES, metricId } from '../core/metrics.js';
-import { OUTCOME_OK } from '../core/outcome.js';
 import { DEFAULT_PROFILE, parseProfile, type Profile } from '../core/profile.js';
 import { Vm } from '../core/vm.js';
 import { accessPages, gfn, has, vcpu } from '../trace/columns.js';
@@ -137,17 +136,12 @@ export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void
   if (sampler !== undefined) sampler.countdown = countdown;
 }
 
-/** An access row: every 4K page of [gpa, gpa + size) in order; the first exit ends the row. */
+/**
+ * An access row: every 4K page of [gpa, gpa + size) in order; the first exit ends the row. The Vm
+ * accounts the pages per leaf (Vm.accessRange()), with the counters of a page-by-page loop.
+ */
 function replayAccess(vm: Vm, chunk: TraceChunk, i: number, kind: number): number {
-  const pages = accessPages(chunk, i);
-  const cpu = vcpu(chunk, i);
-  const flags = chunk.flagsLo[i]!;
-  const first = gfn(chunk, i);
-  for (let p = 0; p < pages; p++) {
-    const out = vm.access(cpu, first + p, kind, flags);
-    if (out !== OUTCOME_OK) return out;
-  }
-  return OUTCOME_OK;
+  return vm.accessRange(vcpu(chunk, i), gfn(chunk, i), accessPages(chunk, i), kind, chunk.flagsLo[i]!);
 }
 
 /** An `expect` row: the named metric must have the row's value now. */

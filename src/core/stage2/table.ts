@@ -40,6 +40,7 @@ export interface Walker {
 }
 
 const INITIAL_TABLES = 64;
+const M_TLB_FLUSHES = M.tlb_flushes;
 const L3_PAGES = LEVEL_PAGES[3];
 const LEVEL_INV = LEVEL_PAGES.map((pages) => 1 / pages);
 
@@ -97,31 +98,33 @@ export class Stage2 {
 
   /** Walk every entry overlapping gfns [start, end), calling the walker as its flags ask (kvm_pgtable_walk()). */
   walk(start: number, end: number, walker: Walker): void {
+    // The walker's flags are read once here: walkTable()'s loop then loads nothing from the walker
+    // but calls its visit(), whatever the walker's class.
+    const flags = walker.flags;
     if (this.rootTables === 1) {
-      this.walkTable(0, this.rootLevel, 0, start, end, walker);
+      this.walkTable(0, this.rootLevel, 0, start, end, walker, flags);
       return;
     }
     // A concatenated root: each page is one table of the start level, side by side.
     const span = LEVEL_PAGES[this.rootLevel]! * PTRS_PER_TABLE;
     for (let t = 0; t < this.rootTables; t++) {
       const base = t * span;
-      if (start < base + span && end > base) this.walkTable(t, this.rootLevel, base, start, end, walker);
+      if (start < base + span && end > base) this.walkTable(t, this.rootLevel, base, start, end, walker, flags);
     }
   }
 
   /** Walk one table's subtree only (used to tear a subtree down from inside another walk). */
   walkSubtree(table: number, level: number, base: number, walker: Walker): void {
-    this.walkTable(table, level, base, base, base + LEVEL_PAGES[level]! * PTRS_PER_TABLE, walker);
+    this.walkTable(table, level, base, base, base + LEVEL_PAGES[level]! * PTRS_PER_TABLE, walker, walker.flags);
   }
 
   /** __kvm_pgtable_walk() of one table: its entries in [start, end), children depth first. */
-  private walkTable(table: number, level: number, base: number, start: number, end: number, walker: Walker): void {
+  private walkTable(table: number, level: number, base: number, start: number, end: number, walker: Walker, flags: number): void {
     const span = LEVEL_PAGES[level]!;
     // Multiplying by 2^-9k is exact and cheaper than dividing.
     const inv = LEVEL_INV[level]!;
     let i = start > base ? Math.floor((start - base) * inv) : 0;
     const last = Math.min(PTRS_PER_TABLE, Math.ceil((end - base) * inv));
-    const flags = walker.flags;
     for (; i < last; i++) {
       const idx = table * PTRS_PER_TABLE + i;
       const gfn = base + i * span;
@@ -134,21 +137,31 @@ export class Stage2 {
         pte = this.pool[idx]!;
       }
       if ((pte & PTE_TABLE) === 0) continue;
-      this.walkTable(pteChild(pte), level - 1, gfn, start, end, walker);
+      this.walkTable(pteChild(pte), level - 1, gfn, start, end, walker, flags);
       if ((flags & WALK_TABLE_POST) !== 0) walker.visit(this, WALK_TABLE_POST, idx, level, gfn, start, end);
     }
   }
 
   /**
-   * The leaf mapping `gfn`, or 0: a descent to one entry, the hardware's walk, for the hit path.
-   * `lastIdx` receives the leaf's pool index.
+   * Where the last lookup() stopped: the pool index and level of the entry it ended on (a leaf or an
+   * empty entry) and the gfn it looked up. A fault right after a missed hit check resumes its descent
+   * from there (Stage2Mmu.map()) instead of walking from the root again. lastGfn is NaN (equal to no
+   * gfn; a double from the start, so that storing a gfn above 2^31 does not change the field's
+   * representation and deoptimise its readers) once a table has been freed: the entry may then
+   * belong to another table. An entry that became a table since
+   * (linked, split) is still on gfn's path, so the resumed descent simply goes on through it.
    */
   lastIdx = -1;
+  lastLevel = 0;
+  lastGfn = NaN;
+
+  /** The leaf mapping `gfn`, or 0: a descent to one entry, the hardware's walk, for the hit path. */
   lookup(gfn: number): number {
     const pool = this.pool;
     let idx: number;
     let pte: number;
     let low: number;
+    this.lastGfn = gfn;
     if (this.rootLevel === 3) {
       // Split gfn into the root index and a 27-bit remainder so that the lower levels index with
       // integer shifts (gfn < 2^36 here: the caller checks maxGfn).
@@ -156,7 +169,7 @@ export class Stage2 {
       low = gfn - top * L3_PAGES;
       idx = top;
       pte = pool[idx]!;
-      if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+      if ((pte & PTE_TABLE) === 0) return this.found(idx, 3, pte);
       idx = (pteChild(pte) << 9) | (low >>> 18);
     } else {
       // A 3-level table: gfn < 2^31 (at most 16 concatenated root pages), the root pages sit at pool
@@ -165,16 +178,17 @@ export class Stage2 {
       idx = gfn >>> 18;
     }
     pte = pool[idx]!;
-    if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+    if ((pte & PTE_TABLE) === 0) return this.found(idx, 2, pte);
     idx = (pteChild(pte) << 9) | ((low >>> 9) & 511);
     pte = pool[idx]!;
-    if ((pte & PTE_TABLE) === 0) return this.found(idx, pte);
+    if ((pte & PTE_TABLE) === 0) return this.found(idx, 1, pte);
     idx = (pteChild(pte) << 9) | (low & 511);
-    return this.found(idx, pool[idx]!);
+    return this.found(idx, 0, pool[idx]!);
   }
 
-  private found(idx: number, pte: number): number {
+  private found(idx: number, level: number, pte: number): number {
     this.lastIdx = idx;
+    this.lastLevel = level;
     return pte;
   }
 
@@ -212,13 +226,17 @@ export class Stage2 {
     }
     this.freeList[this.freeCount++] = t;
     this.tablesLive--;
+    this.lastGfn = NaN; // lookup()'s stopping point may have been in this table
     if (this.onTablesChanged !== null) this.onTablesChanged();
   }
 
   /** Count a TLB flush when `flushed`: KVM flushes once per operation that changed a live entry. */
   flushIf(flushed: boolean): void {
     if (this.flushLog !== null) this.flushLog(flushed);
-    if (flushed) this.counters[M.tlb_flushes]!++;
+    // Branch-free: inlined into many callers, a counter update that runs on every call always has
+    // V8's type feedback, where one behind `if (flushed)` deoptimised each caller whose first flush
+    // came after it was optimised.
+    this.counters[M_TLB_FLUSHES] += flushed ? 1 : 0;
   }
 
   /**

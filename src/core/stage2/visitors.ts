@@ -3,6 +3,7 @@
 // WALK_* which visit it is in, and keeps its arguments and results in fields; walkers are allocated
 // once per table and reused, so an operation allocates nothing.
 
+import { M } from '../metrics.js';
 import {
   LEVEL_1G,
   LEVEL_2M,
@@ -23,8 +24,9 @@ import {
 } from './pte.js';
 import { Stage2, WALK_LEAF, WALK_TABLE_POST, WALK_TABLE_PRE, type Walker } from './table.js';
 
-/** gfns one root entry covers (512 GiB): the fast map path splits a gfn as Stage2.lookup() does. */
-const ROOT_ENTRY_PAGES = LEVEL_PAGES[3];
+/** gfns under one level-2 table (2^27): the direct map descent indexes the levels below with shifts. */
+const LOW_PAGES = LEVEL_PAGES[3];
+const LOW_INV = 1 / LOW_PAGES;
 
 /** map() results. */
 export const MAP_NEW = 0;
@@ -49,7 +51,7 @@ class MapWalker implements Walker {
   ) {}
 
   visit(s: Stage2, visit: number, idx: number, level: number, gfn: number): void {
-        if (visit === WALK_TABLE_PRE) {
+    if (visit === WALK_TABLE_PRE) {
       if (level !== this.level) return;
       // A huge mapping replaces a table of smaller ones: tear the subtree down first.
       this.zapper.zapSubtree(s, idx, level, gfn);
@@ -87,13 +89,18 @@ class MapWalker implements Walker {
 
 /** stage2_unmap_walker(): clear leaves, free the tables the range wholly covered. */
 class ZapWalker implements Walker {
-  readonly flags = WALK_LEAF | WALK_TABLE_POST;
+  readonly flags = WALK_LEAF | WALK_TABLE_PRE | WALK_TABLE_POST;
   zapped = 0;
   /** False for the subtree under a huge leaf rebuilt in place: its leaves are replaced, not zapped. */
   constructor(private readonly counted = true) {}
 
   visit(s: Stage2, visit: number, idx: number, level: number, gfn: number, start: number, end: number): void {
-        if (visit === WALK_LEAF) {
+    if (visit === WALK_TABLE_PRE) {
+      // A table of 4K leaves wholly inside the range goes in one pass, not one visit per leaf.
+      if (level === LEVEL_2M && gfn >= start && gfn + PTRS_PER_TABLE <= end) this.zapLeafTable(s, idx);
+      return;
+    }
+    if (visit === WALK_LEAF) {
       // A huge leaf that only partly overlaps the range is zapped whole, as KVM does.
       if (isLeaf(s.pool[idx]!)) {
         if (this.counted) s.clearLeaf(idx);
@@ -108,6 +115,27 @@ class ZapWalker implements Walker {
       s.pool[idx] = 0;
       s.freeTable(child);
     }
+  }
+
+  /**
+   * The table of 4K leaves under the 2M entry `idx`: clear its leaves, counted as the per-leaf
+   * visits count them, then free it and empty the entry, as the post-order visit would. The walk
+   * rereads the entry and does not descend.
+   */
+  private zapLeafTable(s: Stage2, idx: number): void {
+    const pool = s.pool;
+    const child = pteChild(pool[idx]!);
+    const first = child * PTRS_PER_TABLE;
+    let n = 0;
+    for (let i = first; i < first + PTRS_PER_TABLE; i++) {
+      if (isLeaf(pool[i]!)) n++;
+      pool[i] = 0;
+    }
+    s.leaves[LEVEL_4K]! -= n;
+    if (this.counted) s.counters[M.zaps]! += n;
+    this.zapped += n;
+    pool[idx] = 0;
+    s.freeTable(child);
   }
 
   /** Zap everything under the table entry `idx` and free its tables. */
@@ -223,42 +251,47 @@ export class Stage2Mmu {
   private readonly recoverer = new RecoverWalker(new ZapWalker(false));
   private readonly dirtyClearer = new ClearDirtyWalker();
 
-  /**
-   * The direct descent of map() covers x86's 4-level table and its leaf update only: arm64 (a
-   * concatenated 3-level root with ipa=40, break-before-make and its own permission rules) always
-   * takes the map walker.
-   */
-  private readonly fastMap: boolean;
-
   /** `breakBlocks`: arm64's map walker (stage2_map_walk_leaf()), see MapWalker. */
   constructor(
     readonly s2: Stage2,
     breakBlocks = false,
   ) {
     this.mapper = new MapWalker(this.zapper, breakBlocks);
-    this.fastMap = s2.rootLevel === 3 && !breakBlocks;
   }
 
   /**
-   * Map gfn at `level` (gfn need not be aligned) with `perms` (PTE_W / PTE_X / ... bits).
+   * Map gfn at `level` (gfn need not be aligned, gfn < maxGfn) with `perms` (PTE_W / PTE_X / ... bits).
    *
-   * A 4K or 2M mapping descends the table directly, linking empty entries on the way down, as arm64's
-   * kvm_pgtable_stage2_map() fast path and the hardware walk do: no visitor call per level. What the
-   * descent cannot do by itself (a huge leaf in the way, to be split; a table where a huge leaf goes,
-   * to be torn down; a 1G leaf) goes to the map walker, which redoes the descent from the root: the
-   * tables the fast path linked are simply walked through, so the result is the walker's in every case.
+   * A single-page fault descends the table directly from where the hit check's Stage2.lookup() of
+   * the same gfn stopped (a fresh lookup if it was for another gfn), linking empty entries on the way
+   * down, as the map fast path of arm64's kvm_pgtable_stage2_map() and the hardware walk do: no
+   * visitor call per level. The descent only does what the map walker does in those same cases (link
+   * a table into an empty entry, install a leaf into an empty entry, update a leaf at the target
+   * level); what it cannot do by itself (a leaf in the way, to be split on x86 or broken on arm64; a
+   * table where a huge leaf goes, to be torn down) goes to the map walker, which redoes the descent
+   * from the root: the tables the descent linked are walked through, so the result is the walker's in
+   * every case, on both architectures. The architectures differ only in those walker cases.
    */
   map(gfn: number, level: number, perms: number): number {
-    if (level > LEVEL_2M || !this.fastMap) return this.walkMap(gfn, level, perms);
-    // Root index and a 27-bit remainder, as Stage2.lookup() splits them (gfn < maxGfn = 2^36).
-    const top = Math.floor(gfn / ROOT_ENTRY_PAGES);
-    const low = gfn - top * ROOT_ENTRY_PAGES;
-    let idx = this.descend(top, low, 18);
-    if (idx >= 0) idx = this.descend(idx, low, 9);
-    if (idx >= 0 && level === LEVEL_4K) idx = this.descend(idx, low, 0);
-    if (idx < 0) return this.walkMap(gfn, level, perms);
     const s = this.s2;
-    const pte = s.pool[idx]!;
+    if (s.lastGfn !== gfn) s.lookup(gfn);
+    let l = s.lastLevel;
+    if (l < level) return this.walkMap(gfn, level, perms); // a table where the leaf goes
+    let idx = s.lastIdx;
+    // gfn's index bits below the root (gfn may exceed 2^32 in a 4-level table).
+    const low = gfn - Math.floor(gfn * LOW_INV) * LOW_PAGES;
+    let pte = s.pool[idx]!;
+    while (l > level) {
+      if (pte === 0) {
+        s.linkTable(idx);
+        pte = s.pool[idx]!;
+      } else if ((pte & PTE_TABLE) === 0) {
+        return this.walkMap(gfn, level, perms); // a huge leaf in the way
+      }
+      l--;
+      idx = (pteChild(pte) << 9) | ((low >>> (9 * l)) & 511);
+      pte = s.pool[idx]!;
+    }
     if (pte === 0) {
       s.setLeaf(idx, level, perms);
       return MAP_NEW;
@@ -269,23 +302,6 @@ export class Stage2Mmu {
     if (updated === pte) return MAP_SPURIOUS;
     s.pool[idx] = updated;
     return MAP_UPDATED;
-  }
-
-  /**
-   * One step down from the table entry `idx` (above the target level): the child entry indexed by
-   * the remainder's bits at `shift`, linking a fresh table into an empty entry; -1 when the entry is a
-   * leaf, which only the walker handles (it splits it).
-   */
-  private descend(idx: number, low: number, shift: number): number {
-    const s = this.s2;
-    let pte = s.pool[idx]!;
-    if (pte === 0) {
-      s.linkTable(idx);
-      pte = s.pool[idx]!;
-    } else if ((pte & PTE_TABLE) === 0) {
-      return -1;
-    }
-    return (pteChild(pte) << 9) | ((low >>> shift) & 511);
   }
 
   /** stage2_map_walker() through the generic walk: every case, including the fast path's leftovers. */
