@@ -28,7 +28,8 @@ export interface InputLocation {
   readonly field?: string;
 }
 
-function locate(where: InputLocation): string {
+/** `FILE: line N, field F` (or `record N`): where a problem is, as every input error starts. */
+export function locate(where: InputLocation): string {
   let text = where.file;
   if (where.line !== undefined) text += `: ${where.record ? 'record' : 'line'} ${where.line}`;
   if (where.field) text += `${where.line !== undefined ? ',' : ':'} field ${where.field}`;

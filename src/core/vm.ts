@@ -181,6 +181,21 @@ export class Vm implements VmParts {
     return this.conversions.stats();
   }
 
+  /**
+   * Bytes of the typed arrays this Vm holds that grow with the trace (`--max-memory` bounds these,
+   * src/core/model-memory.ts): the stage-2 table pool, range maps, dirty bitmaps, conversion log.
+   */
+  modelBytes(): number {
+    return (
+      this.stage2.bytes() +
+      this.slots.bitmapBytes() +
+      this.host.bytes() +
+      this.gmem.bytes() +
+      this.attributes.private.bytes() +
+      this.conversions.bytes()
+    );
+  }
+
   // ---- metrics -------------------------------------------------------------------------------
 
   /** A metric's current value; mapped.* are derived from the live leaves. */

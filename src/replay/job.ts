@@ -8,12 +8,22 @@ import { readTrace, traceKind, type LoadedTrace } from '../trace/io.js';
 import type { JobResult } from '../report/types.js';
 import { divergenceCount, replayFile, replayTrace, type ReplayResult, type StreamTiming } from './engine.js';
 import type { Job } from './suite.js';
+import type { ReplayLimits } from './limits.js';
 
 export interface JobRequest extends Job {
   /** Also fail the job when the model diverges from a recorded `ret` or an `expect` row. */
   check: boolean;
   /** Fail the job, not the process, when the trace has more events than this (io.ts DEFAULT_MAX_EVENTS). */
   maxEvents?: number;
+  /** Fail the job when the model would hold more bytes than this (`--max-memory`, ./limits.ts). */
+  maxMemoryBytes?: number;
+}
+
+/** A job on the main thread (`run -w 0`) checks its own timeout between slices of rows (./limits.ts). */
+export interface JobDeadline {
+  /** performance.now() at which the job fails. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 /**
@@ -85,8 +95,10 @@ function fitsInMemory(path: string, bytes: number): boolean {
   return rowsAtMost * ROW_BYTES <= KEEP_LOADED_BYTES;
 }
 
-export async function runJob(job: JobRequest): Promise<JobResult> {
+export async function runJob(job: JobRequest, time?: JobDeadline): Promise<JobResult> {
   const profile = job.profile;
+  const maxModelBytes = job.maxMemoryBytes !== undefined && Number.isFinite(job.maxMemoryBytes) ? job.maxMemoryBytes : undefined;
+  const limits: ReplayLimits = { source: job.tracePath, maxModelBytes, ...time };
   const base = { trace: job.trace, tracePath: job.tracePath, profile: profile.name, repeat: job.repeat };
   if ('error' in profile) return { ...base, status: 'failed', error: profile.error, modeled: {}, timing: {}, divergences: 0 };
   try {
@@ -103,18 +115,18 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
       readMs = trace.readMs;
       const warmKey = `${job.tracePath}\u0000${profile.name}`;
       if (!warmedUp.has(warmKey)) {
-        replayTrace(trace.trace, profile, { check: job.check, series: true });
+        replayTrace(trace.trace, profile, { check: job.check, series: true, limits });
         warmedUp.add(warmKey);
       }
       const replayStart = performance.now();
       // Every timed replay samples its counters (one countdown per row), so repeats time the same work;
       // the first repeat's samples go into series.csv.
-      outcome = replayTrace(trace.trace, profile, { check: job.check, series: true });
+      outcome = replayTrace(trace.trace, profile, { check: job.check, series: true, limits });
       replayMs = performance.now() - replayStart;
     } else {
       // Too big to keep: streamed from the file, the read time apart from the model's.
       const timing: StreamTiming = { replayMs: 0, waitMs: 0 };
-      outcome = await replayFile(job.tracePath, profile, timing, job.maxEvents);
+      outcome = await replayFile(job.tracePath, profile, timing, job.maxEvents, limits);
       loadMs = timing.waitMs;
       readMs = timing.waitMs;
       replayMs = timing.replayMs;
