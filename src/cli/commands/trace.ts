@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { u64 } from '../../trace/columns.js';
 import { TraceError } from '../../errors.js';
-import { openTrace, traceKind, validateTraceFile, writeTrace } from '../../trace/io.js';
+import { openTrace, traceKind, validateTraceFile, writeTrace, type OpenTrace } from '../../trace/io.js';
 import type { S2tWriteOptions } from '../../trace/s2t.js';
 import { F_GPA, F_SIZE, OPS, type TraceMeta } from '../../trace/schema.js';
 import { InputError } from '../../errors.js';
@@ -102,6 +102,14 @@ export async function convertTrace(input: string, output: string, options: S2tWr
 /** `info`: one pass over the chunks; sizes are added as bigint, so an absurd size costs nothing. */
 export async function traceInfo(file: string): Promise<TraceInfo> {
   const trace = await openTrace(file);
+  try {
+    return await infoOf(file, trace);
+  } finally {
+    await trace.close();
+  }
+}
+
+async function infoOf(file: string, trace: OpenTrace): Promise<TraceInfo> {
   const counts = new Float64Array(OPS.length);
   let events = 0;
   let lo: bigint | null = null;
