@@ -115,8 +115,8 @@ export class Vm implements VmParts {
   }
 
   /** Register [hva, hva + size) with userfaultfd for missing faults (UFFD_PAGE: fill per page). */
-  registerUffd(hva: bigint, size: bigint, flags: number): void {
-    this.mmuNotifier.registerUffd(hva, size, flags);
+  registerUffd(hva: bigint, size: bigint, flags: number): number {
+    return this.mmuNotifier.registerUffd(hva, size, flags);
   }
 
   /** The VMM touches guest memory through its own mapping: may take userfaultfd faults; not logged. */
