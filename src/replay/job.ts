@@ -1,7 +1,8 @@
 // One job: load a trace, replay it under one profile, and return its modeled counters and timings.
 // The same function runs inside pool workers and in-process, so both paths measure the same thing.
 
-import { stat } from 'node:fs/promises';
+import { readlink, stat } from 'node:fs/promises';
+import { InputError } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 import { ROW_BYTES } from '../trace/chunk.js';
 import { readTrace, traceKind, type LoadedTrace } from '../trace/io.js';
@@ -102,7 +103,7 @@ export async function runJob(job: JobRequest, time?: JobDeadline): Promise<JobRe
   const base = { trace: job.trace, tracePath: job.tracePath, profile: profile.name, repeat: job.repeat };
   if ('error' in profile) return { ...base, status: 'failed', error: profile.error, modeled: {}, timing: {}, divergences: 0 };
   try {
-    const info = await stat(job.tracePath);
+    const info = await stat(job.tracePath).catch((err: unknown) => missingTrace(job.tracePath, err));
     const bytes = info.size;
     let outcome: ReplayResult;
     let loadMs: number;
@@ -160,6 +161,16 @@ export async function runJob(job: JobRequest, time?: JobDeadline): Promise<JobRe
   } catch (err) {
     return { ...base, status: 'failed', error: describeError(err), modeled: {}, timing: {}, divergences: 0 };
   }
+}
+
+/**
+ * A trace that cannot be stat'ed: a broken symbolic link in a suite directory (kept by discovery so its
+ * jobs fail, suite.ts) says where it points; anything else is rethrown as it came.
+ */
+async function missingTrace(path: string, err: unknown): Promise<never> {
+  if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
+  const target = await readlink(path).catch(() => undefined);
+  throw new InputError(target === undefined ? 'no such file' : `a symbolic link to ${target}, which does not exist`, { file: path });
 }
 
 export function describeError(err: unknown): string {

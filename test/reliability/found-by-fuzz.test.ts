@@ -3,10 +3,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TraceError, UsageError } from '../../src/errors.js';
+import { runSuite } from '../../src/replay/run-suite.js';
 import { MAX_FILE_ERRORS } from '../../src/trace/csv.js';
 import { parseTraceText, writeTrace } from '../../src/trace/io.js';
 import { runCliInProcess } from '../helpers/cli.js';
@@ -68,4 +69,15 @@ test('uffd rows past user space or wrapping past 2^64 replay as -EINVAL (validat
   const result = await runCliInProcess(['replay', path, '--check']);
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.match(result.stdout, /check: 0 divergences/);
+});
+
+test('a broken symbolic link in a suite fails its job saying where it points, not with a bare ENOENT', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 's2bench-found-'));
+  await writeFile(join(dir, 'ok.csv'), `# s2bench trace v1\n${HEAD}`);
+  await symlink(join(dir, 'gone', 'x.csv'), join(dir, 'broken.csv'));
+  const { results } = await runSuite({ inputs: [dir], workers: 0, repeat: 1, profiles: [], check: false });
+  const broken = results.find((r) => r.trace === 'broken');
+  assert.equal(broken?.status, 'failed');
+  assert.equal(broken?.error, `${join(dir, 'broken.csv')}: a symbolic link to ${join(dir, 'gone', 'x.csv')}, which does not exist`);
+  assert.equal(results.find((r) => r.trace === 'ok')?.status, 'ok');
 });
