@@ -17,6 +17,15 @@ export type ErrorKind =
 
 export abstract class S2benchError extends Error {
   abstract readonly kind: ErrorKind;
+
+  constructor(message?: string) {
+    // A user's error is reported by its message alone, never its stack; capturing one costs more than
+    // the rest of a bad row's handling (`validate` of a file of millions of bad lines), so none is.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** Where in a file a problem is: the line (text) or record (binary), and the field, when known. */
@@ -28,7 +37,8 @@ export interface InputLocation {
   readonly field?: string;
 }
 
-function locate(where: InputLocation): string {
+/** `FILE: line N, field F` (or `record N`): where a problem is, as every input error starts. */
+export function locate(where: InputLocation): string {
   let text = where.file;
   if (where.line !== undefined) text += `: ${where.record ? 'record' : 'line'} ${where.line}`;
   if (where.field) text += `${where.line !== undefined ? ',' : ':'} field ${where.field}`;

@@ -4,6 +4,8 @@
 // cuts are split (and merged back when uniform). Each conversion's cost is kept in growable typed
 // arrays so a run can report the distribution, not only the sum.
 
+import { ensureModelMemory } from './model-memory.js';
+
 const INITIAL = 64;
 
 /** One conversion's cost, as the Vm measured it. */
@@ -77,6 +79,7 @@ export class ConversionLog {
 
   record(cost: ConversionCost): void {
     if (this.count === this.cols.pages.length) {
+      ensureModelMemory(this.count * 2 * 8 * FIELDS.length, 'conversion log');
       for (const f of FIELDS) {
         const grown = new Float64Array(this.count * 2);
         grown.set(this.cols[f]);
@@ -85,6 +88,13 @@ export class ConversionLog {
     }
     for (const f of FIELDS) this.cols[f][this.count] = cost[f];
     this.count++;
+  }
+
+  /** Bytes of the cost columns (src/core/model-memory.ts). */
+  bytes(): number {
+    let n = 0;
+    for (const f of FIELDS) n += this.cols[f].byteLength;
+    return n;
   }
 
   /** Conversion `i`'s cost. */

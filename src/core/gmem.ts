@@ -83,6 +83,13 @@ export class GuestMemfds {
     return 0;
   }
 
+  /** Bytes of the files' folio maps (src/core/model-memory.ts). */
+  bytes(): number {
+    let n = 0;
+    for (const f of this.files) n += f.folios.bytes();
+    return n;
+  }
+
   /** The handle of the open file with trace id `fd`, or -1. */
   handleOf(fd: number): number {
     return this.byFd.get(fd) ?? -1;

@@ -42,6 +42,13 @@ export class HostMemory {
   private uPopulated: RangeMap[] = [];
   uffdCount = 0;
 
+  /** Bytes of the userfaultfd registrations' populated-page maps (src/core/model-memory.ts). */
+  bytes(): number {
+    let n = 0;
+    for (const populated of this.uPopulated) n += populated.bytes();
+    return n;
+  }
+
   /** `backing`: describe [hvaPfn, hvaPfn + npages); replaces what was said before about that range. */
   setBacking(hvaPfn: number, npages: number, kind: number): void {
     const end = hvaPfn + npages;

@@ -3,6 +3,7 @@
 // last_used_slot). Validation of KVM_SET_USER_MEMORY_REGION2 lives in ./memslot-check.ts.
 
 import { KVM_MEM_LOG_DIRTY_PAGES, KVM_USER_MEM_SLOTS } from './abi.js';
+import { ensureModelMemory } from './model-memory.js';
 
 /** vCPUs that get a last_used_slot cache entry; others search every time. */
 export const MAX_CACHED_VCPUS = 4096;
@@ -111,8 +112,17 @@ export class Memslots {
   setLogging(id: number, on: boolean): void {
     if (!on) this.dirtyBitmap[id] = NO_BITMAP;
     else if (this.dirtyBitmap[id]!.length === 0) {
-      this.dirtyBitmap[id] = new Uint32Array(Math.ceil(this.npages[id]! / 32));
+      const words = Math.ceil(this.npages[id]! / 32);
+      ensureModelMemory(words * 4, 'dirty bitmaps');
+      this.dirtyBitmap[id] = new Uint32Array(words);
     }
+  }
+
+  /** Bytes of the dirty bitmaps (src/core/model-memory.ts). */
+  bitmapBytes(): number {
+    let n = 0;
+    for (const bitmap of this.dirtyBitmap) n += bitmap.byteLength;
+    return n;
   }
 
   isLogging(id: number): boolean {

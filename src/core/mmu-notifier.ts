@@ -3,8 +3,25 @@
 // kvm_unmap_gfn_range()), and userfaultfd registrations, resolved by the guest's faults or by the
 // VMM's own accesses (fs/userfaultfd.c handle_userfault()). The host memory itself is hostmm.ts.
 
+import { ERRNO, PAGE_SIZE } from './abi.js';
+import { TASK_SIZE_MAX } from './memslot-check.js';
 import { M } from './metrics.js';
 import { PAGE_SHIFT_N, pagesOf, type VmParts } from './vm-parts.js';
+
+/** arm64 TASK_SIZE_64 with 48-bit user addresses (VA_BITS 48, or 52 without a high mmap hint). */
+const ARM64_TASK_SIZE = 1n << 48n;
+const PAGE_MASK_N = BigInt(PAGE_SIZE - 1);
+
+/**
+ * fs/userfaultfd.c validate_range(): page-aligned start and length, a length, no wrap past 2^64, and
+ * the whole range below the task size. (Its `start < mmap_min_addr` check is left out: the bound is a
+ * sysctl, and no trace registers the first pages of the address space.)
+ */
+export function validUffdRange(start: bigint, len: bigint, taskSize: bigint): boolean {
+  if ((start & PAGE_MASK_N) !== 0n || (len & PAGE_MASK_N) !== 0n || len === 0n) return false;
+  if (start >= taskSize || len > taskSize - start) return false;
+  return start + len > start;
+}
 
 export class MmuNotifier {
 
@@ -39,9 +56,14 @@ export class MmuNotifier {
     this.vm.stage2.flushIf(zapped > 0);
   }
 
-  /** Register [hva, hva + size) with userfaultfd for missing faults (UFFD_PAGE: fill per page). */
-  registerUffd(hva: bigint, size: bigint, flags: number): void {
+  /**
+   * UFFDIO_REGISTER of [hva, hva + size) for missing faults (UFFD_PAGE: fill per page): 0, or -EINVAL
+   * for a range fs/userfaultfd.c validate_range() refuses (userfaultfd_register() calls it first).
+   */
+  registerUffd(hva: bigint, size: bigint, flags: number): number {
+    if (!validUffdRange(hva, size, this.vm.profile.arch === 'arm64-s2' ? ARM64_TASK_SIZE : TASK_SIZE_MAX)) return -ERRNO.EINVAL;
     this.vm.host.registerUffd(Number(hva >> PAGE_SHIFT_N), pagesOf(hva, size), flags);
+    return 0;
   }
 
   /** The VMM touches guest memory through its own mapping: may take userfaultfd faults; not logged. */

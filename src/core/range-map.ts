@@ -5,7 +5,11 @@
 //
 // Page numbers go up to 2^52 (a 64-bit gpa >> 12), so they live in Float64Arrays, exact below 2^53.
 
+import { ensureModelMemory } from './model-memory.js';
+
 const INITIAL_RUNS = 16;
+/** Bytes a run takes: start and end (Float64) and value (Uint8). */
+const RUN_BYTES = 17;
 
 export class RangeMap {
   starts = new Float64Array(INITIAL_RUNS);
@@ -153,6 +157,7 @@ export class RangeMap {
   private grow(min: number): void {
     let cap = this.starts.length * 2;
     while (cap < min) cap *= 2;
+    ensureModelMemory(cap * RUN_BYTES, 'range map');
     const s = new Float64Array(cap);
     const e = new Float64Array(cap);
     const v = new Uint8Array(cap);
@@ -162,6 +167,11 @@ export class RangeMap {
     this.starts = s;
     this.ends = e;
     this.values = v;
+  }
+
+  /** Bytes of the run arrays (src/core/model-memory.ts). */
+  bytes(): number {
+    return this.starts.byteLength + this.ends.byteLength + this.values.byteLength;
   }
 
   /** First run whose end is after `page` (runs are disjoint, so ends are sorted too). */

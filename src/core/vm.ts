@@ -134,8 +134,8 @@ export class Vm implements VmParts {
   }
 
   /** Register [hva, hva + size) with userfaultfd for missing faults (UFFD_PAGE: fill per page). */
-  registerUffd(hva: bigint, size: bigint, flags: number): void {
-    this.mmuNotifier.registerUffd(hva, size, flags);
+  registerUffd(hva: bigint, size: bigint, flags: number): number {
+    return this.mmuNotifier.registerUffd(hva, size, flags);
   }
 
   /** The VMM touches guest memory through its own mapping: may take userfaultfd faults; not logged. */
@@ -257,6 +257,21 @@ export class Vm implements VmParts {
   /** The per-conversion distributions (conv.* modeled, time.conversion_* timing) for results. */
   conversionStats(): ConversionStats {
     return this.conversions.stats();
+  }
+
+  /**
+   * Bytes of the typed arrays this Vm holds that grow with the trace (`--max-memory` bounds these,
+   * src/core/model-memory.ts): the stage-2 table pool, range maps, dirty bitmaps, conversion log.
+   */
+  modelBytes(): number {
+    return (
+      this.stage2.bytes() +
+      this.slots.bitmapBytes() +
+      this.host.bytes() +
+      this.gmem.bytes() +
+      this.attributes.private.bytes() +
+      this.conversions.bytes()
+    );
   }
 
   // ---- metrics -------------------------------------------------------------------------------

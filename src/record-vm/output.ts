@@ -57,7 +57,11 @@ export class StreamingTraceOutput {
       await this.flush();
       await this.writer.close();
       const rows = await openTrace(this.temp);
-      await writeTrace(this.path, meta, rows.chunks());
+      try {
+        await writeTrace(this.path, meta, rows.chunks());
+      } finally {
+        await rows.close();
+      }
     } finally {
       await rm(this.temp, { force: true });
     }

@@ -14,6 +14,7 @@ import type { JobSeries } from '../report/series.js';
 import { sampleInterval, SeriesSampler } from './series.js';
 import { F_RET, OP, OPS, type TraceChunk, type TraceMeta } from '../trace/schema.js';
 import { InputError } from '../errors.js';
+import { feedWithin, hasLimits, type ReplayLimits } from './limits.js';
 
 export interface Divergence {
   /** CSV line (or .s2t record) of the row. */
@@ -56,6 +57,8 @@ export interface ReplayOptions {
   check?: boolean;
   /** Sample counters over the course of the replay (ReplayResult.series). */
   series?: boolean;
+  /** Bounds on the model's memory and the replay's time (./limits.ts). */
+  limits?: ReplayLimits;
 }
 
 export interface ReplayResult {
@@ -192,9 +195,14 @@ export class Replay {
   readonly vm: Vm;
   readonly profile: Profile;
   private readonly state: ReplayState;
+  private readonly limits: ReplayLimits | undefined;
 
-  /** `seriesRows`: the trace's row count, to sample counters over its course (series.csv); none without. */
-  constructor(meta: TraceMeta, profile?: Profile, seriesRows?: number) {
+  /**
+   * `seriesRows`: the trace's row count, to sample counters over its course (series.csv); none without.
+   * `limits`: bounds on memory and time (./limits.ts); without any, chunks are fed unchecked.
+   */
+  constructor(meta: TraceMeta, profile?: Profile, seriesRows?: number, limits?: ReplayLimits) {
+    this.limits = limits !== undefined && hasLimits(limits) ? limits : undefined;
     this.profile = resolveProfile(meta, profile);
     this.vm = new Vm(this.profile);
     this.state = newReplayState(isRecordedProfile(meta, this.profile));
@@ -202,7 +210,8 @@ export class Replay {
   }
 
   feed(chunk: TraceChunk): void {
-    replayChunk(this.vm, chunk, this.state);
+    if (this.limits === undefined) replayChunk(this.vm, chunk, this.state);
+    else feedWithin(this.limits, this.vm, chunk, (part) => replayChunk(this.vm, part, this.state));
   }
 
   result(): ReplayResult {
@@ -253,19 +262,26 @@ export function replayTrace(
   if (typeof trace === 'string') return replayFile(trace, profile);
   const chunks = [...trace.chunks];
   const rows = options.series ? chunks.reduce((n, chunk) => n + chunk.length, 0) : undefined;
-  const replay = new Replay(trace.meta, profile, rows);
+  const replay = new Replay(trace.meta, profile, rows, options.limits);
   for (const chunk of chunks) replay.feed(chunk);
   return replay.result();
 }
 
 /**
  * Replay a trace file one chunk at a time: memory stays the model plus a chunk, whatever its length.
- * `maxEvents` bounds the work: a trace with more rows stops with an InputError naming the file.
+ * `maxEvents` bounds the work: a trace with more rows stops with an InputError naming the file;
+ * `limits` bound the model's memory and the replay's time (./limits.ts).
  */
-export async function replayFile(path: string, profile?: Profile, timing?: StreamTiming, maxEvents = Number.MAX_SAFE_INTEGER): Promise<ReplayResult> {
+export async function replayFile(
+  path: string,
+  profile?: Profile,
+  timing?: StreamTiming,
+  maxEvents = Number.MAX_SAFE_INTEGER,
+  limits?: ReplayLimits,
+): Promise<ReplayResult> {
   const trace = await openTrace(path);
   try {
-    return await replayStream({ meta: trace.meta, chunks: limitRows(trace.chunks(), path, maxEvents) }, profile, timing);
+    return await replayStream({ meta: trace.meta, chunks: limitRows(trace.chunks(), path, maxEvents) }, profile, timing, limits && { source: path, ...limits });
   } finally {
     await trace.close();
   }
@@ -281,8 +297,8 @@ async function* limitRows(chunks: AsyncIterable<TraceChunk>, path: string, maxEv
 }
 
 /** Replay chunks as they come; `timing`, if given, receives where the time went. */
-export async function replayStream(trace: StreamedTrace, profile?: Profile, timing?: StreamTiming): Promise<ReplayResult> {
-  const replay = new Replay(trace.meta, profile);
+export async function replayStream(trace: StreamedTrace, profile?: Profile, timing?: StreamTiming, limits?: ReplayLimits): Promise<ReplayResult> {
+  const replay = new Replay(trace.meta, profile, undefined, limits);
   const start = performance.now();
   let inModel = 0;
   for await (const chunk of trace.chunks) {

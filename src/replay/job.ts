@@ -1,7 +1,8 @@
 // One job: load a trace, replay it under one profile, and return its modeled counters and timings.
 // The same function runs inside pool workers and in-process, so both paths measure the same thing.
 
-import { stat } from 'node:fs/promises';
+import { readlink, stat } from 'node:fs/promises';
+import { InputError } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 import { ROW_BYTES } from '../trace/chunk.js';
 import { readTrace, traceKind, type LoadedTrace } from '../trace/io.js';
@@ -9,12 +10,22 @@ import type { JobResult } from '../report/types.js';
 import { recordedVmMetrics } from '../record-vm/touches.js';
 import { divergenceCount, replayFile, replayTrace, type ReplayResult, type StreamTiming } from './engine.js';
 import type { Job } from './suite.js';
+import type { ReplayLimits } from './limits.js';
 
 export interface JobRequest extends Job {
   /** Also fail the job when the model diverges from a recorded `ret` or an `expect` row. */
   check: boolean;
   /** Fail the job, not the process, when the trace has more events than this (io.ts DEFAULT_MAX_EVENTS). */
   maxEvents?: number;
+  /** Fail the job when the model would hold more bytes than this (`--max-memory`, ./limits.ts). */
+  maxMemoryBytes?: number;
+}
+
+/** A job on the main thread (`run -w 0`) checks its own timeout between slices of rows (./limits.ts). */
+export interface JobDeadline {
+  /** performance.now() at which the job fails. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 /**
@@ -86,12 +97,14 @@ function fitsInMemory(path: string, bytes: number): boolean {
   return rowsAtMost * ROW_BYTES <= KEEP_LOADED_BYTES;
 }
 
-export async function runJob(job: JobRequest): Promise<JobResult> {
+export async function runJob(job: JobRequest, time?: JobDeadline): Promise<JobResult> {
   const profile = job.profile;
+  const maxModelBytes = job.maxMemoryBytes !== undefined && Number.isFinite(job.maxMemoryBytes) ? job.maxMemoryBytes : undefined;
+  const limits: ReplayLimits = { source: job.tracePath, maxModelBytes, ...time };
   const base = { trace: job.trace, tracePath: job.tracePath, profile: profile.name, repeat: job.repeat };
   if ('error' in profile) return { ...base, status: 'failed', error: profile.error, modeled: {}, timing: {}, divergences: 0 };
   try {
-    const info = await stat(job.tracePath);
+    const info = await stat(job.tracePath).catch((err: unknown) => missingTrace(job.tracePath, err));
     const bytes = info.size;
     let outcome: ReplayResult;
     let loadMs: number;
@@ -105,19 +118,19 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
       readMs = trace.readMs;
       const warmKey = `${job.tracePath}\u0000${profile.name}`;
       if (!warmedUp.has(warmKey)) {
-        replayTrace(trace.trace, profile, { check: job.check, series: true });
+        replayTrace(trace.trace, profile, { check: job.check, series: true, limits });
         warmedUp.add(warmKey);
       }
       const replayStart = performance.now();
       // Every timed replay samples its counters (one countdown per row), so repeats time the same work;
       // the first repeat's samples go into series.csv.
-      outcome = replayTrace(trace.trace, profile, { check: job.check, series: true });
+      outcome = replayTrace(trace.trace, profile, { check: job.check, series: true, limits });
       replayMs = performance.now() - replayStart;
       vmMetrics = await recordedVmMetrics(trace.trace);
     } else {
       // Too big to keep: streamed from the file, the read time apart from the model's.
       const timing: StreamTiming = { replayMs: 0, waitMs: 0 };
-      outcome = await replayFile(job.tracePath, profile, timing, job.maxEvents);
+      outcome = await replayFile(job.tracePath, profile, timing, job.maxEvents, limits);
       loadMs = timing.waitMs;
       readMs = timing.waitMs;
       replayMs = timing.replayMs;
@@ -153,6 +166,16 @@ export async function runJob(job: JobRequest): Promise<JobResult> {
   } catch (err) {
     return { ...base, status: 'failed', error: describeError(err), modeled: {}, timing: {}, divergences: 0 };
   }
+}
+
+/**
+ * A trace that cannot be stat'ed: a broken symbolic link in a suite directory (kept by discovery so its
+ * jobs fail, suite.ts) says where it points; anything else is rethrown as it came.
+ */
+async function missingTrace(path: string, err: unknown): Promise<never> {
+  if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
+  const target = await readlink(path).catch(() => undefined);
+  throw new InputError(target === undefined ? 'no such file' : `a symbolic link to ${target}, which does not exist`, { file: path });
 }
 
 export function describeError(err: unknown): string {

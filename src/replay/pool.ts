@@ -24,11 +24,18 @@ export interface PoolOptions {
    * run; past it the worker is terminated and the job fails. Infinity: no limit.
    */
   jobTimeoutMs?: number;
+  /**
+   * `--max-memory`: also each worker's JS heap (V8's old generation), so a model that grows JS objects
+   * past it ends its worker (the job fails) rather than the process.
+   */
+  maxMemoryBytes?: number;
   /** Called as each job finishes, in completion order. */
   onResult?: (result: JobResult, done: number, total: number) => void;
 }
 
 const DEFAULT_WORKER = new URL('./worker.js', import.meta.url);
+/** A worker's heap is never set below this: the replay itself needs some, whatever the model's limit. */
+const MIN_WORKER_HEAP_MB = 256;
 
 /** Jobs grouped by trace x profile, in job order within a group, largest trace file first. */
 function tasksOf(jobs: readonly JobRequest[]): JobRequest[][] {
@@ -65,6 +72,10 @@ export function failedResult(job: JobRequest, error: string): JobResult {
 
 class JobTimeout extends Error {}
 
+function isOutOfMemory(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+}
+
 export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise<JobResult[]> {
   const pool = new Piscina<WorkerTask, JobResult[]>({
     filename: (options.workerFile ?? DEFAULT_WORKER).href,
@@ -73,6 +84,9 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
     // Jobs are CPU-bound: one at a time per thread, or timings measure contention.
     concurrentTasksPerWorker: 1,
     idleTimeout: 1000,
+    ...(options.maxMemoryBytes !== undefined && Number.isFinite(options.maxMemoryBytes)
+      ? { resourceLimits: { maxOldGenerationSizeMb: Math.max(MIN_WORKER_HEAP_MB, Math.ceil(options.maxMemoryBytes / 2 ** 20)) } }
+      : {}),
   });
   const results = new Array<JobResult>(jobs.length);
   let done = 0;
@@ -110,7 +124,7 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
       await new Promise((resolve) => setImmediate(resolve));
       task.forEach((job, k) => {
         const error = !timedOut
-          ? `worker died: ${describeError(err)}`
+          ? `worker died: ${describeError(err)}${isOutOfMemory(err) ? ' (its JS heap is bounded by --max-memory)' : ''}`
           : k === running
             ? `timed out after ${timeoutMs / 1000} s (--job-timeout): its worker was stopped`
             : `not run: repeat ${task[running]?.repeat ?? '?'} of this trace and profile timed out`;

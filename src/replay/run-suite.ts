@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Profile } from '../core/profile.js';
 import { openTrace } from '../trace/io.js';
+import type { TraceMeta } from '../trace/schema.js';
 import type { JobResult } from '../report/types.js';
 import { runPool } from './pool.js';
 import { runJob, type JobRequest } from './job.js';
@@ -22,8 +23,13 @@ export interface SuiteOptions {
   shard?: { index: number; count: number };
   /** Tests substitute a worker module to inject failures. */
   workerFile?: URL;
-  /** Per job, on pool workers (pool.ts); `--workers 0` cannot stop a replay on its own thread. */
+  /**
+   * Per job: on pool workers the pool terminates the worker (pool.ts); with `--workers 0` the job
+   * checks its deadline between slices of rows (limits.ts).
+   */
   jobTimeoutMs?: number;
+  /** Per job, the model's memory (`--max-memory`, limits.ts); also the JS heap of each pool worker. */
+  maxMemoryBytes?: number;
   /**
    * Called as each job finishes. In-process (`--workers 0`) the next job waits for a returned promise,
    * so a result is on disk before a job that might exhaust memory starts.
@@ -49,41 +55,54 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
   // and the rest of the suite runs.
   const planned = await Promise.all(
     traces.map(async (t) => {
-      const meta = await openTrace(t.path).then(
-        (trace) => trace.meta,
-        () => ({ fields: {}, comments: [] }),
-      );
-      return { ...t, profiles: profilesFor(meta.fields, options.profiles, metadataLine(meta.comments, 'arch')) };
+      const meta = await traceHeader(t.path).catch(() => ({ fields: {}, comments: [] }));
+      return { ...t, profiles: profilesFor(meta.fields, options.profiles, metadataLine(meta.comments, 'arch', t.path)) };
     }),
   );
   const jobs: JobRequest[] = planJobs(planned, options.repeat).map((job) => ({
     ...job,
     check: options.check,
     ...(options.maxEvents !== undefined ? { maxEvents: options.maxEvents } : {}),
+    ...(options.maxMemoryBytes !== undefined ? { maxMemoryBytes: options.maxMemoryBytes } : {}),
   }));
   options.onPlan?.(jobs);
 
   const start = performance.now();
   const results =
     options.workers <= 0
-      ? await runInProcess(jobs, options.onResult)
+      ? await runInProcess(jobs, options.jobTimeoutMs ?? Infinity, options.onResult)
       : await runPool(jobs, {
           workers: options.workers,
           ...(options.workerFile ? { workerFile: options.workerFile } : {}),
           ...(options.jobTimeoutMs !== undefined ? { jobTimeoutMs: options.jobTimeoutMs } : {}),
+          ...(options.maxMemoryBytes !== undefined ? { maxMemoryBytes: options.maxMemoryBytes } : {}),
           ...(options.onResult ? { onResult: options.onResult } : {}),
         });
   return { traces, jobs, results, wallMs: performance.now() - start };
 }
 
-/** `--workers 0`: run jobs one by one on the main thread (profiling, debugging). */
+/** A trace's metadata, its file closed again (a suite of thousands of traces must not hold their fds). */
+async function traceHeader(path: string): Promise<TraceMeta> {
+  const trace = await openTrace(path);
+  try {
+    return trace.meta;
+  } finally {
+    await trace.close();
+  }
+}
+
+/**
+ * `--workers 0`: run jobs one by one on the main thread (profiling, debugging). A job past
+ * `timeoutMs` stops at the next check between slices of its rows and fails (limits.ts).
+ */
 async function runInProcess(
   jobs: JobRequest[],
+  timeoutMs: number,
   onResult?: (result: JobResult, done: number, total: number) => void | Promise<void>,
 ): Promise<JobResult[]> {
   const results: JobResult[] = [];
   for (const job of jobs) {
-    const result = await runJob(job);
+    const result = await runJob(job, Number.isFinite(timeoutMs) ? { deadline: performance.now() + timeoutMs, timeoutMs } : undefined);
     results.push(result);
     await onResult?.(result, results.length, jobs.length);
   }

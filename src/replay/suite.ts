@@ -134,8 +134,13 @@ function archChecked(profile: Profile | UnparsableProfile, machine: string | und
   };
 }
 
-/** `line N, field KEY` of a `# KEY:` metadata line (its place among the lines before the header). */
-export function metadataLine(comments: readonly string[], key: string): string {
+/**
+ * `line N, field KEY` of a CSV trace's `# KEY:` metadata line (its place among the lines before the
+ * header); for an .s2t trace, whose metadata is the header's JSON, `record 0, field metadata.fields.KEY`
+ * as the .s2t reader names it (src/trace/s2t-json.ts).
+ */
+export function metadataLine(comments: readonly string[], key: string, path = ''): string {
+  if (extname(path).toLowerCase() === '.s2t') return `record 0, field metadata.fields.${key}`;
   const index = comments.findIndex((c) => new RegExp(`^#\\s*${key}:`).test(c));
   return index < 0 ? `field ${key}` : `line ${index + 1}, field ${key}`;
 }

@@ -110,3 +110,15 @@ export function appendRows(dst: TraceChunk, src: TraceChunk, rows: ArrayLike<num
   }
   dst.length = base + count;
 }
+
+/**
+ * Rows [start, end) of `chunk` as a chunk of their own: views into the same buffer, nothing copied.
+ * Row i of the slice is row start + i of `chunk`; `verbatim` keys still count from `chunk`'s first
+ * row, so a slice is for replaying, not for writing.
+ */
+export function sliceChunk(chunk: TraceChunk, start: number, end: number): TraceChunk {
+  const slice = { ...chunk, length: end - start, firstRow: chunk.firstRow + start };
+  const views = slice as unknown as Record<ColumnName, Column>;
+  for (const [name] of COLUMN_LAYOUT) views[name] = (chunk[name] as Column).subarray(start, end);
+  return slice;
+}

@@ -26,9 +26,19 @@ export interface CsvReadOptions {
 export interface CsvReadResult {
   meta: TraceMeta;
   chunks: TraceChunk[];
+  /** Every problem, or the first MAX_FILE_ERRORS when `stoppedEarly`. */
   errors: TraceError[];
+  /** Reading stopped at MAX_FILE_ERRORS problems: the rest of the file was not checked. */
+  stoppedEarly: boolean;
   rows: number;
 }
+
+/**
+ * Problems collected per file (`validate`) before it stops reading that file: a file of fifty
+ * million bad lines (one unclosed quote makes every line after it bad) would otherwise take minutes
+ * and hold gigabytes of errors.
+ */
+export const MAX_FILE_ERRORS = 1000;
 
 export function newMeta(): TraceMeta {
   return { comments: [], fields: {} };
@@ -92,6 +102,8 @@ function csvParseReason(err: unknown): string {
 export class CsvTraceParser {
   readonly meta: TraceMeta = newMeta();
   readonly errors: TraceError[] = [];
+  /** MAX_FILE_ERRORS problems collected: feed() reads no further. */
+  stoppedEarly = false;
   private readonly builder: TraceBuilder;
   private lineNo = 0;
   private sawAnything = false;
@@ -105,9 +117,11 @@ export class CsvTraceParser {
     return this.builder.rowCount;
   }
 
-  private fail(err: TraceError): void {
+  /** A problem: thrown, or collected (up to MAX_FILE_ERRORS, then reading stops). */
+  fail(err: TraceError): void {
     if (!this.options.collectErrors) throw err;
     this.errors.push(err);
+    if (this.errors.length >= MAX_FILE_ERRORS) this.stoppedEarly = true;
   }
 
   /** One line without its newline. Returns false once the input cannot be read further. */
@@ -137,7 +151,7 @@ export class CsvTraceParser {
       if (err instanceof TraceError) this.fail(err);
       else throw err;
     }
-    return true;
+    return !this.stoppedEarly;
   }
 
   /** End of input: the last chunk(s), and the empty-file / no-header checks. */
@@ -159,7 +173,7 @@ export async function readCsvLines(lines: AsyncIterable<string> | Iterable<strin
     for await (const text of lines) if (!parser.feed(text)) break;
   }
   const chunks = parser.finish();
-  return { meta: parser.meta, chunks, errors: parser.errors, rows: parser.rows };
+  return { meta: parser.meta, chunks, errors: parser.errors, stoppedEarly: parser.stoppedEarly, rows: parser.rows };
 }
 
 /** Metadata lines and the header row, each ending in a newline. */

@@ -174,15 +174,15 @@ export async function validateTraceFile(path: string): Promise<CsvReadResult> {
     } catch (err) {
       // A line too long to read ends the file, but what was found before it is still reported.
       if (!(err instanceof TraceError)) throw err;
-      parser.errors.push(err);
+      parser.fail(err);
     }
-    return { meta: parser.meta, chunks: [], errors: parser.errors, rows: parser.rows };
+    return { meta: parser.meta, chunks: [], errors: parser.errors, stoppedEarly: parser.stoppedEarly, rows: parser.rows };
   }
   await (await openInput(path)).close();
   const trace = await openS2t(path);
   let rows = 0;
   for await (const chunk of trace.chunks()) rows += chunk.length;
-  return { meta: trace.meta, chunks: [], errors: [], rows };
+  return { meta: trace.meta, chunks: [], errors: [], stoppedEarly: false, rows };
 }
 
 /** Writes a trace (by extension) atomically: a temporary file beside it, renamed at the end. */

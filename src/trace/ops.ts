@@ -197,11 +197,8 @@ export const OP_TABLE = {
     shard: 'whole',
     ret: 'errno',
     flags: { names: [['page', UFFD_PAGE]] },
-    doc: 'register an hva range for userfaultfd missing faults; the handler fills the whole range on its first fault, or one page per fault with `page` (ret: always 0)',
-    replay: (vm, c, i) => {
-      vm.registerUffd(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i), c.flagsLo[i]!);
-      return 0;
-    },
+    doc: 'register an hva range for userfaultfd missing faults; the handler fills the whole range on its first fault, or one page per fault with `page` (ret: 0, or -EINVAL for an unaligned, empty, wrapping or beyond-user-space range)',
+    replay: (vm, c, i) => vm.registerUffd(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i), c.flagsLo[i]!),
   },
   host_read: {
     code: 11,

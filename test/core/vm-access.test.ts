@@ -102,6 +102,26 @@ describe('userfaultfd', () => {
     vm.access(0, 0, ACCESS_READ, 0);
     assert.equal(metric(vm, 'uffd.faults'), 2);
   });
+
+  it('refuses with EINVAL what validate_range() refuses: unaligned, empty, wrapping past 2^64, beyond user space', () => {
+    for (const profile of ['x86-tdp', 'arm64-s2']) {
+      const vm = newVm(profile);
+      addSlot(vm, 0, 0n, MiB2, HVA);
+      const refused: Array<[bigint, bigint]> = [
+        [HVA + 0x800n, 0x1000n], // start not page-aligned
+        [HVA, 0x1800n], // length not page-aligned
+        [HVA, 0n],
+        [0x1000n, 0xfffffffffffff000n], // start + len == 2^64
+        [0xfffffffffffff000n, 0x2000n], // wraps
+        [0x7ffffffff000n, 0x1000n << (profile === 'x86-tdp' ? 0n : 40n)], // past x86 TASK_SIZE_MAX / arm64 2^48
+      ];
+      for (const [start, len] of refused) assert.equal(vm.registerUffd(start, len, 0), -22, `${profile} ${start} ${len}`);
+      // Nothing was registered: the first touch is no userfault.
+      vm.access(0, 0, ACCESS_READ, 0);
+      assert.equal(metric(vm, 'uffd.faults'), 0);
+      assert.equal(vm.registerUffd(HVA, 0x1000n, 0), 0);
+    }
+  });
 });
 
 describe('invalidation', () => {

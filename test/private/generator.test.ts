@@ -40,7 +40,7 @@ describe('generator conversions', () => {
   });
 
   it('rejects a granularity that is not a multiple of 4 KiB or does not divide the size', () => {
-    assert.throws(() => generateConversions({ granularity: 1000 }), /granularity must be a multiple of 4096/);
+    assert.throws(() => generateConversions({ granularity: 6000 }), /granularity must be a multiple of 4096/);
     assert.throws(() => generateConversions({ size: 3 << 20, granularity: 2 << 20 }), /size must be a multiple/);
   });
 });

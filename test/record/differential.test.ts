@@ -54,11 +54,10 @@ test('every recorded fixture still records the same on this kernel', { skip }, a
 });
 
 for (const file of fixtureFiles) {
-  // Every fixture is a regression test, except those marked "(format gap)" or "(host configuration)":
-  // there the format has no name for what happened, or the model follows a rule this host's kernel
-  // does not offer, so they cannot agree by construction.
+  // Every fixture is a regression test, except those marked "(format gap)": there the format has no
+  // name for what happened, so they cannot agree by construction.
   const text = readFileSync(join(FIXTURES, file), 'utf8');
-  const notComparable = /^# divergence \((format gap|host configuration)\)/m.exec(text)?.[1];
+  const notComparable = /^# divergence \((format gap)\)/m.exec(text)?.[1];
   test(
     `the model agrees with Linux on fixture ${file}`,
     notComparable !== undefined

@@ -2,7 +2,7 @@
 // leaves the file), draw every chart, log no error, and show a hostile trace name as text.
 
 import { strict as assert } from 'node:assert';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -16,8 +16,9 @@ import { findChromium, visitPage, type PageVisit } from './browser.js';
 import { HOSTILE, job, syntheticRunInfo } from './synthetic.js';
 
 const chromium = findChromium();
-// Kept after the test so the screenshots can be looked at.
-const ROOT = join(tmpdir(), 's2bench-report-browser');
+// Kept after the test so the screenshots can be looked at (the tests print where). A directory of
+// its own per run: two checkouts testing at once must not write into each other's pages.
+let ROOT = '';
 
 function run(scale: number): JobResult[] {
   const traces: Array<[string, string]> = [
@@ -77,8 +78,7 @@ function assertCleanPage(visit: PageVisit, expectedCharts: number): void {
 
 describe('report pages in Chromium', () => {
   before(async () => {
-    await rm(ROOT, { recursive: true, force: true });
-    await mkdir(ROOT, { recursive: true });
+    ROOT = await mkdtemp(join(tmpdir(), 's2bench-report-browser-'));
   });
 
   it('report.html with an embedded baseline: offline, every chart drawn, hostile name as text', async (t) => {

@@ -15,12 +15,14 @@ import type { TraceMeta } from '../../trace/schema.js';
 import { withEstimateMetrics } from '../../estimate/apply.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 import { COSTS_OPTION_HELP, loadCostsOption } from './costs-option.js';
+import { defaultMaxMemory, MAX_MEMORY_HELP, maxMemoryOption } from './memory-option.js';
 
 interface ReplayCliOptions {
   profile?: string;
   check: boolean;
   json: boolean;
   maxEvents?: string;
+  maxMemory?: string;
   costs?: string;
 }
 
@@ -33,6 +35,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
     .option('--json', 'print the result as JSON', false)
     .option('--max-events <n>', 'stop at a trace with more events than this (a bound on the work)', String(DEFAULT_MAX_EVENTS))
+    .option('--max-memory <size>', MAX_MEMORY_HELP)
     .option('--costs <file>', COSTS_OPTION_HELP)
     .action(async (trace: string, opts: ReplayCliOptions) => {
       process.exitCode = await replayCommand(trace, opts, (text) => process.stdout.write(text));
@@ -46,13 +49,15 @@ export async function replayCommand(
 ): Promise<number> {
   const costs = await loadCostsOption(opts.costs);
   const maxEvents = maxEventsOption(opts.maxEvents);
+  const maxMemory = maxMemoryOption(opts.maxMemory, defaultMaxMemory(1));
+  const limits = Number.isFinite(maxMemory) ? { maxModelBytes: maxMemory } : {};
   const header = await openTrace(path);
   await header.close();
   const profiles = replayProfiles(path, header.meta, opts.profile);
   // Streamed once per profile: a trace of any length replays in the model's memory plus one chunk.
   const results = [];
   for (const profile of profiles) {
-    const replayed = await replayFile(path, profile, undefined, maxEvents);
+    const replayed = await replayFile(path, profile, undefined, maxEvents, limits);
     // Priced after the replay, from its counts (src/estimate/); absent when the table has no costs for the profile.
     const result = { ...replayed, counters: withEstimateMetrics(replayed.counters, costs.table, replayed.profile) };
     const priced = Object.keys(result.counters).some((name) => name.startsWith('estimate.'));
@@ -74,11 +79,11 @@ export async function replayCommand(
  * trace's `# arch:` (checked in profilesFor, as for `run`), is a profile error (exit 2).
  */
 export function replayProfiles(path: string, meta: TraceMeta, cliProfile?: string): Profile[] {
-  const profiles = profilesFor(meta.fields, cliProfile === undefined ? [] : [parseProfile(cliProfile)], metadataLine(meta.comments, 'arch'));
+  const profiles = profilesFor(meta.fields, cliProfile === undefined ? [] : [parseProfile(cliProfile)], metadataLine(meta.comments, 'arch', path));
   // Where a trace's own profile is written: its metadata line, or the command line.
   // No profile metadata: the default profile stands against the `# arch:` line.
   const key = meta.fields['profiles'] !== undefined ? 'profiles' : meta.fields['profile'] !== undefined ? 'profile' : 'arch';
-  const where = cliProfile !== undefined ? `${path}: --profile` : `${path}: ${metadataLine(meta.comments, key)}`;
+  const where = cliProfile !== undefined ? `${path}: --profile` : `${path}: ${metadataLine(meta.comments, key, path)}`;
   return profiles.map((profile) => {
     if ('error' in profile) throw new ProfileError(`${where}: ${profile.error}`);
     return profile;

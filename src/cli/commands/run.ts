@@ -24,6 +24,7 @@ import { printSummary } from './run-summary.js';
 import { maxEventsOption } from './replay.js';
 import { DEFAULT_MAX_EVENTS } from '../../trace/io.js';
 import { newRunId } from './run-id.js';
+import { defaultMaxMemory, MAX_MEMORY_HELP, maxMemoryOption } from './memory-option.js';
 
 /** Per micro-benchmark case when `run --micro`: short, since the suite is the main job. */
 const MICRO_TIME_MS = 300;
@@ -42,6 +43,7 @@ interface RunCliOptions {
   force: boolean;
   jobTimeout: string;
   maxEvents: string;
+  maxMemory?: string;
   costs?: string;
 }
 
@@ -71,7 +73,8 @@ export function registerRunCommand(program: Command): void {
     .option('--micro', 'also run the core micro-benchmarks (after the suite, on the main thread)', false)
     .option('--max-events <n>', 'fail a trace with more events than this (replay holds a trace in memory)', String(DEFAULT_MAX_EVENTS))
     .option('--force', 'replace a non-empty output directory (or the leftovers of a run that did not finish)', false)
-    .option('--job-timeout <seconds>', 'stop a job that runs longer and record it as failed (0 = no limit; needs workers >= 1)', String(DEFAULT_JOB_TIMEOUT_S))
+    .option('--max-memory <size>', MAX_MEMORY_HELP)
+    .option('--job-timeout <seconds>', 'stop a job that runs longer and record it as failed (0 = no limit)', String(DEFAULT_JOB_TIMEOUT_S))
     .option('--costs <file>', COSTS_OPTION_HELP)
     .action(async (inputs: string[], opts: RunCliOptions) => {
       process.exitCode = await runCommand(inputs, opts);
@@ -97,13 +100,15 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   // Command-line profiles are parsed here, at the boundary: a typo is a usage error, not failed jobs.
   const profiles = opts.profile.map(parseProfile);
   const costs = await loadCostsOption(opts.costs);
+  const workers = positiveInt('workers', opts.workers, 0);
   const suiteOptions: SuiteOptions = {
     inputs,
-    workers: positiveInt('workers', opts.workers, 0),
+    workers,
     repeat: positiveInt('repeat', opts.repeat, 1),
     profiles,
     check: opts.check,
     maxEvents: maxEventsOption(opts.maxEvents),
+    maxMemoryBytes: maxMemoryOption(opts.maxMemory, defaultMaxMemory(workers)),
     ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
     ...(opts.shard !== undefined ? { shard: parseSuiteShard(opts.shard) } : {}),
   };
@@ -174,8 +179,14 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
 
 /** The suite's options as run.json records them: no callbacks, no infinities (JSON has none). */
 function plainOptions(options: SuiteOptions, costs: string): object {
-  const { onPlan: _plan, onResult: _result, workerFile: _worker, jobTimeoutMs, profiles, ...rest } = options;
-  return { ...rest, profiles: profiles.map((p) => p.name), costs, jobTimeoutS: Number.isFinite(jobTimeoutMs) ? jobTimeoutMs! / 1000 : 0 };
+  const { onPlan: _plan, onResult: _result, workerFile: _worker, jobTimeoutMs, maxMemoryBytes, profiles, ...rest } = options;
+  return {
+    ...rest,
+    profiles: profiles.map((p) => p.name),
+    costs,
+    jobTimeoutS: Number.isFinite(jobTimeoutMs) ? jobTimeoutMs! / 1000 : 0,
+    maxMemoryBytes: Number.isFinite(maxMemoryBytes) ? maxMemoryBytes : 0,
+  };
 }
 
 function poolInfo(results: readonly JobResult[], workers: number, wallMs: number): PoolInfo {

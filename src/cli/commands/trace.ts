@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { u64 } from '../../trace/columns.js';
 import { TraceError } from '../../errors.js';
-import { openTrace, traceKind, validateTraceFile, writeTrace } from '../../trace/io.js';
+import { openTrace, traceKind, validateTraceFile, writeTrace, type OpenTrace } from '../../trace/io.js';
+import { MAX_FILE_ERRORS } from '../../trace/csv.js';
 import type { S2tWriteOptions } from '../../trace/s2t.js';
 import { F_GPA, F_SIZE, OPS, type TraceMeta } from '../../trace/schema.js';
 import { InputError } from '../../errors.js';
@@ -51,12 +52,15 @@ interface Problem {
 /** `validate`: prints every problem of every file; returns the exit code. */
 export async function validateCommand(files: string[], json: boolean, print: (text: string) => void): Promise<number> {
   const problems: Problem[] = [];
+  /** Files whose reading stopped at csv.ts MAX_FILE_ERRORS problems. */
+  const stopped: string[] = [];
   let rows = 0;
   for (const file of files) {
     try {
       const result = await validateTraceFile(file);
       rows += result.rows;
       for (const e of result.errors) problems.push(toProblem(e));
+      if (result.stoppedEarly) stopped.push(file);
     } catch (err) {
       if (err instanceof TraceError) problems.push(toProblem(err));
       // A file that cannot be read is a problem of that file; the others are still checked.
@@ -66,10 +70,11 @@ export async function validateCommand(files: string[], json: boolean, print: (te
     }
   }
   if (json) {
-    print(JSON.stringify({ files: files.length, rows, problems }, null, 2) + '\n');
+    print(JSON.stringify({ files: files.length, rows, problems, stoppedEarly: stopped }, null, 2) + '\n');
   } else {
     for (const p of problems) print(`${p.message}\n`);
-    print(`${files.length} file(s), ${rows} valid row(s), ${problems.length} problem(s)\n`);
+    for (const file of stopped) print(`stopped reading ${file} at its ${MAX_FILE_ERRORS}th problem: the rest of it is not checked\n`);
+    print(`${files.length} file(s), ${rows} valid row(s), ${problems.length} problem(s)${stopped.length > 0 ? ' (or more)' : ''}\n`);
   }
   return problems.length > 0 ? EXIT_FAILURE : 0;
 }
@@ -102,6 +107,14 @@ export async function convertTrace(input: string, output: string, options: S2tWr
 /** `info`: one pass over the chunks; sizes are added as bigint, so an absurd size costs nothing. */
 export async function traceInfo(file: string): Promise<TraceInfo> {
   const trace = await openTrace(file);
+  try {
+    return await infoOf(file, trace);
+  } finally {
+    await trace.close();
+  }
+}
+
+async function infoOf(file: string, trace: OpenTrace): Promise<TraceInfo> {
   const counts = new Float64Array(OPS.length);
   let events = 0;
   let lo: bigint | null = null;

@@ -6,6 +6,7 @@
 // write-protect and count are small visitors (./visitors.ts); none has its own loop over the tree.
 
 import { M } from '../metrics.js';
+import { ensureModelMemory } from '../model-memory.js';
 import {
   LEVEL_PAGES,
   PTE_TABLE,
@@ -199,6 +200,7 @@ export class Stage2 {
     } else {
       t = this.nextTable++;
       if ((t + 1) * PTRS_PER_TABLE > this.pool.length) {
+        ensureModelMemory(this.pool.byteLength * 2, 'stage-2 table pool');
         const grown = new Int32Array(this.pool.length * 2);
         grown.set(this.pool);
         this.pool = grown;
@@ -210,6 +212,11 @@ export class Stage2 {
     this.tablesLive++;
     if (this.tablesLive > this.counters[M.tables_peak]!) this.counters[M.tables_peak] = this.tablesLive;
     return t;
+  }
+
+  /** Bytes of the table pool and its side arrays (src/core/model-memory.ts). */
+  bytes(): number {
+    return this.pool.byteLength + this.freeList.byteLength + this.nxDisallowed.byteLength;
   }
 
   private growNxDisallowed(): void {

@@ -143,6 +143,14 @@ export function checkValues(generator: string, options: readonly GeneratorOption
   return out;
 }
 
+/**
+ * A generator's options from a library caller: `options` over the specs' defaults, checked against
+ * the specs as the CLI's are (checkValues); a rule between options is the generator's own.
+ */
+export function checkedOptions<S extends OptionSpecs>(generator: string, specs: S, options: Partial<OptionValues<S>>): OptionValues<S> {
+  return checkValues(generator, optionList(specs), { ...defaultsOf(specs), ...options } as GeneratorValues) as OptionValues<S>;
+}
+
 // The guest layout every generator shares, so traces of different generators line up.
 /** A 4 KiB page as a bigint, for gpa/hva arithmetic. */
 export const PAGE_BYTES = 4096n;

@@ -14,7 +14,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 import { PAGE_SIZE } from '../../core/abi.js';
 import type { TraceRow } from '../row.js';
-import { bool, defaultsOf, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { bool, checkedOptions, defaultsOf, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export type { GeneratedTrace } from './common.js';
 
@@ -35,8 +35,8 @@ const DATA_GPA = 1n << 32n;
 const GMEM_FD = 1;
 
 export function generateConversions(options: Partial<ConversionsGenOptions> = {}): GeneratedTrace<TraceRow[]> {
-  const o = { ...CONVERSIONS_GEN_DEFAULTS, ...options };
-  checkOptions(o);
+  const o = checkedOptions('conversions', CONVERSIONS_OPTIONS, options);
+  checkGranularity(o);
   const rng = xoroshiro128plus(o.seed);
   const rows: TraceRow[] = [];
   const perVcpu = BigInt(o.size);
@@ -81,17 +81,8 @@ export function generateConversions(options: Partial<ConversionsGenOptions> = {}
   return { meta: genMeta('conversions', o), rows };
 }
 
-function checkOptions(o: ConversionsGenOptions): void {
-  const posInt = (name: string, v: number): void => {
-    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`conversions: ${name} must be a positive integer (got ${v})`);
-  };
-  posInt('vcpus', o.vcpus);
-  posInt('size', o.size);
-  posInt('granularity', o.granularity);
-  if (!Number.isSafeInteger(o.rounds) || o.rounds < 0) {
-    throw new RangeError(`conversions: rounds must be a non-negative integer (got ${o.rounds})`);
-  }
-  if (!Number.isInteger(o.seed)) throw new RangeError(`conversions: seed must be an integer (got ${o.seed})`);
+/** What the specs cannot say: whole pages, and a region made of whole conversion ranges. */
+function checkGranularity(o: ConversionsGenOptions): void {
   if (o.granularity % PAGE_SIZE !== 0) {
     throw new RangeError(`conversions: granularity must be a multiple of 4096 (got ${o.granularity})`);
   }

@@ -18,13 +18,13 @@ import { HypShare, type HypShareMode } from '../../core/hypshare.js';
 import { newCounters } from '../../core/metrics.js';
 import type { TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE } from '../schema.js';
-import { bool, choice, defaultsOf, int, num, withRecordedUnder, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { bool, checkedOptions, choice, defaultsOf, int, num, withRecordedUnder, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export const HYPSHARE_OPTIONS = {
   seed: int(1, 'random seed'),
-  ops: int(1000, 'share/unshare operations on objects (each is one row per page)'),
-  pfns: int(256, 'size of the pfn pool objects are drawn from'),
-  failRate: num(0.02, 'probability that a hypercall fails, in [0, 1]'),
+  ops: int(1000, 'share/unshare operations on objects (each is one row per page)', { min: 0 }),
+  pfns: int(256, 'size of the pfn pool objects are drawn from', { min: 1 }),
+  failRate: num(0.02, 'probability that a hypercall fails, in [0, 1]', { min: 0, max: 1 }),
   kernel: choice<HypShareMode>(['v7.1', 'fixed'], 'v7.1', 'the kernel the trace records'),
   teardown: bool(true, 'unshare every object still shared at the end (VM teardown)'),
 } satisfies OptionSpecs;
@@ -43,8 +43,7 @@ interface SharedObject {
 }
 
 export function generateHypshare(options: Partial<HypshareGenOptions> = {}): GeneratedTrace<TraceRow[]> {
-  const o = { ...HYPSHARE_GEN_DEFAULTS, ...options };
-  checkOptions(o);
+  const o = checkedOptions('hypshare', HYPSHARE_OPTIONS, options);
   const rng = xoroshiro128plus(o.seed);
   const kernel = new HypShare(o.kernel, newCounters());
   const failPpm = Math.round(o.failRate * PPM);
@@ -93,12 +92,3 @@ export function generateHypshare(options: Partial<HypshareGenOptions> = {}): Gen
   };
 }
 
-function checkOptions(o: HypshareGenOptions): void {
-  if (!Number.isInteger(o.ops) || o.ops < 0) throw new RangeError(`hypshare: ops must be a non-negative integer (got ${o.ops})`);
-  if (!Number.isInteger(o.pfns) || o.pfns < 1) throw new RangeError(`hypshare: pfns must be a positive integer (got ${o.pfns})`);
-  if (!(o.failRate >= 0 && o.failRate <= 1)) throw new RangeError(`hypshare: fail-rate must be in [0, 1] (got ${o.failRate})`);
-  if (o.kernel !== 'v7.1' && o.kernel !== 'fixed') {
-    throw new RangeError(`hypshare: kernel must be v7.1 or fixed (got ${String(o.kernel)})`);
-  }
-  if (!Number.isInteger(o.seed)) throw new RangeError(`hypshare: seed must be an integer (got ${o.seed})`);
-}

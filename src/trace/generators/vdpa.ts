@@ -14,12 +14,12 @@ import { PAGE_SHIFT } from '../../core/abi.js';
 import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import type { TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE } from '../schema.js';
-import { bool, defaultsOf, GUEST_RAM_HVA, int, withRecordedUnder, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { bool, checkedOptions, defaultsOf, GUEST_RAM_HVA, int, withRecordedUnder, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
 
 export const VDPA_OPTIONS = {
   seed: int(1, 'random seed'),
-  ramMiB: int(4096, 'guest RAM in MiB (a multiple of 2)'),
-  rounds: int(64, 'rounds of unmap/remap churn'),
+  ramMiB: int(4096, 'guest RAM in MiB (a multiple of 2)', { min: 4 }),
+  rounds: int(64, 'rounds of unmap/remap churn', { min: 0 }),
   batch: bool(true, 'wrap each round in iotlb_batch_begin/end (VHOST_BACKEND_F_IOTLB_BATCH)'),
   cvqAsid: bool(true, 'also map a shadow-virtqueue buffer in asid 1'),
   kill: bool(false, 'the VMM is killed: vdpa_close with everything still mapped'),
@@ -49,8 +49,9 @@ interface Mapping {
 }
 
 export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTrace<TraceRow[]> {
-  const o = { ...VDPA_GEN_DEFAULTS, ...options };
-  checkOptions(o);
+  const o = checkedOptions('vdpa', VDPA_OPTIONS, options);
+  // What the specs cannot say: RAM comes in the 2 MiB pieces the churn moves.
+  if (o.ramMiB % 2 !== 0) throw new RangeError(`vdpa: ramMiB must be a multiple of 2 (got ${o.ramMiB})`);
   const rng = xoroshiro128plus(o.seed);
   const rows: TraceRow[] = [];
   const live: Mapping[] = [];
@@ -145,16 +146,6 @@ function ramLayout(ram: bigint): Mapping[] {
   ];
   if (ram > low) out.push({ asid: 0, iova: 4n * GiB, size: ram - low, hva: GUEST_RAM_HVA + low, perm: 'rw' });
   return out;
-}
-
-function checkOptions(o: VdpaGenOptions): void {
-  if (!Number.isInteger(o.ramMiB) || o.ramMiB < 4 || o.ramMiB % 2 !== 0) {
-    throw new RangeError(`vdpa: ramMiB must be an even integer >= 4 (got ${o.ramMiB})`);
-  }
-  if (!Number.isInteger(o.rounds) || o.rounds < 0) {
-    throw new RangeError(`vdpa: rounds must be a non-negative integer (got ${o.rounds})`);
-  }
-  if (!Number.isInteger(o.seed)) throw new RangeError(`vdpa: seed must be an integer (got ${o.seed})`);
 }
 
 function describe(o: VdpaGenOptions): string {
