@@ -15,6 +15,8 @@ export class TraceBuilder {
   private chunk: TraceChunk;
   private readonly done: TraceChunk[] = [];
   private rows = 0;
+  /** A chunk handed back by its consumer (reuse()), to be cleared and filled again. */
+  private spare: TraceChunk | undefined;
 
   constructor(
     private readonly chunkRows: number = DEFAULT_CHUNK_ROWS,
@@ -89,13 +91,65 @@ export class TraceBuilder {
     chunk.present[i] = ACCESS_PRESENT;
     chunk.line[i] = ++this.rows;
     chunk.vcpu[i] = vcpu;
-    // gpa = gfn * 4096: the high word holds gfn's bits above 20, the low word the rest shifted by 12.
-    chunk.gpaHi[i] = Math.floor(gfn / 0x100000);
-    chunk.gpaLo[i] = (gfn % 0x100000) * 4096;
+    setGfn(chunk, i, gfn);
     chunk.sizeHi[i] = Math.floor(pages / 0x100000);
     chunk.sizeLo[i] = (pages % 0x100000) * 4096;
     chunk.length = i + 1;
     if (chunk.length === chunkCapacity(chunk)) this.seal();
+  }
+
+  /**
+   * The chunk that access batches write into: rows [current.length, current.length + n) after
+   * reserveAccesses(n) returned n.
+   */
+  get current(): TraceChunk {
+    return this.chunk;
+  }
+
+  /**
+   * Room for up to `want` (>= 1) access rows in the current chunk, written straight into its columns by
+   * the caller: returns how many fit (at least 1). The caller sets `op`, `vcpu` and the gpa (setGfn) of
+   * each, then calls commitAccesses. For generators of very long traces: no call per row.
+   */
+  reserveAccesses(want: number): number {
+    return Math.min(want, chunkCapacity(this.chunk) - this.chunk.length);
+  }
+
+  /**
+   * Accepts the `n` access rows written after reserveAccesses, each of `pages` 4K pages: what pushAccess
+   * would have stored row by row. Checked column by column (an access op, gfn < 2^40, a page-aligned
+   * gpa); a batch with a bad row is refused whole and the builder is unchanged.
+   */
+  commitAccesses(n: number, pages: number): void {
+    const chunk = this.chunk;
+    const start = chunk.length;
+    const end = start + n;
+    if (!(n >= 0 && end <= chunkCapacity(chunk)) || !(pages >= 1 && pages < 2 ** 28)) {
+      throw new RangeError(`commitAccesses(${n}, ${pages}): not a valid batch`);
+    }
+    for (let i = start; i < end; i++) {
+      if (ACCESS_OPS[chunk.op[i]!] !== 1 || chunk.gpaHi[i]! >= 0x100000 || (chunk.gpaLo[i]! & 0xfff) !== 0) {
+        const bad = `op code ${chunk.op[i]}, gpa hi 0x${chunk.gpaHi[i]!.toString(16)} lo 0x${chunk.gpaLo[i]!.toString(16)}`;
+        for (let j = start; j < end; j++) this.forgetRow(j);
+        throw new RangeError(`commitAccesses: row ${this.rows + i - start + 1} is not a valid access row (${bad})`);
+      }
+    }
+    chunk.present.fill(ACCESS_PRESENT, start, end);
+    chunk.sizeHi.fill(Math.floor(pages / 0x100000), start, end);
+    chunk.sizeLo.fill((pages % 0x100000) * 4096, start, end);
+    const line = chunk.line;
+    for (let i = start, l = this.rows + 1; i < end; i++, l++) line[i] = l;
+    this.rows += n;
+    chunk.length = end;
+    if (end === chunkCapacity(chunk)) this.seal();
+  }
+
+  /**
+   * Takes back a chunk this builder handed out, once its consumer is done with it (written, counted):
+   * the next chunk reuses its buffer instead of allocating one. Only for consumers that keep nothing.
+   */
+  reuse(chunk: TraceChunk): void {
+    if (chunkCapacity(chunk) === this.chunkRows && chunk !== this.chunk && chunk.buffer.byteLength > 0) this.spare = chunk;
   }
 
   /**
@@ -109,7 +163,8 @@ export class TraceBuilder {
 
   private seal(): void {
     const full = this.chunk;
-    this.chunk = allocChunk(this.chunkRows, full.firstRow + full.length);
+    this.chunk = this.spare === undefined ? allocChunk(this.chunkRows, full.firstRow + full.length) : cleared(this.spare, full.firstRow + full.length);
+    this.spare = undefined;
     if (this.onChunk) this.onChunk(full);
     else this.done.push(full);
   }
@@ -121,16 +176,40 @@ export class TraceBuilder {
   }
 }
 
+/** `chunk` emptied (zero columns, no side tables) to start at row `firstRow`. */
+function cleared(chunk: TraceChunk, firstRow: number): TraceChunk {
+  new Uint8Array(chunk.buffer).fill(0);
+  chunk.verbatim.clear();
+  chunk.names.length = 0;
+  chunk.length = 0;
+  chunk.firstRow = firstRow;
+  return chunk;
+}
+
+/**
+ * Sets row i's gpa to gfn * 4096 (gfn < 2^40): the high word holds gfn's bits above 20, the low word
+ * the rest shifted by 12.
+ */
+export function setGfn(chunk: TraceChunk, i: number, gfn: number): void {
+  chunk.gpaHi[i] = Math.floor(gfn / 0x100000);
+  chunk.gpaLo[i] = (gfn % 0x100000) * 4096;
+}
+
 /**
  * Rows to chunks as they come: a chunk is handed on as soon as it fills, so a consumer that writes or
- * replays each one holds a chunk at a time, however many rows there are.
+ * replays each one holds a chunk at a time, however many rows there are. With `reuse`, the consumer
+ * keeps nothing of a chunk once it asks for the next, and its buffer is filled again.
  */
-export function* chunksOf(rows: Iterable<TraceRow>, file?: string, chunkRows?: number): Generator<TraceChunk> {
+export function* chunksOf(rows: Iterable<TraceRow>, file?: string, chunkRows?: number, reuse = false): Generator<TraceChunk> {
   const ready: TraceChunk[] = [];
   const builder = new TraceBuilder(chunkRows, file, (chunk) => ready.push(chunk));
   for (const row of rows) {
     builder.push(row);
-    if (ready.length > 0) yield ready.pop()!;
+    if (ready.length > 0) {
+      const chunk = ready.pop()!;
+      yield chunk;
+      if (reuse) builder.reuse(chunk);
+    }
   }
   builder.finish();
   yield* ready.splice(0);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { replayTrace } from '../../src/replay/engine.js';
-import { chunksOf, TraceBuilder } from '../../src/trace/builder.js';
+import { chunksOf, setGfn, TraceBuilder } from '../../src/trace/builder.js';
+import { formatTraceText } from '../../src/trace/io.js';
 import { findGenerator } from '../../src/trace/generators/index.js';
 import { rowAt } from '../../src/trace/row.js';
 import { OP } from '../../src/trace/schema.js';
@@ -53,4 +54,56 @@ test('the scale generator: exactly N events, its chunks and rows agree, and it r
   assert.deepEqual(result.divergences, []);
   assert.equal(result.counters['events'], 5000);
   assert.ok(result.counters['faults']! > 0 && result.counters['dirty.pages']! > 0 && result.counters['zaps']! > 0);
+});
+
+test('an access batch (reserveAccesses, commitAccesses) stores exactly what pushAccess stores', () => {
+  const rows: Array<[number, number, number]> = Array.from({ length: 11 }, (_, k) => [k % 3 === 0 ? OP.write : OP.read, k % 4, k * 0x9e3779 % 2 ** 40]);
+  const one = new TraceBuilder(4);
+  for (const [op, vcpu, gfn] of rows) one.pushAccess(op, vcpu, gfn, 3);
+  const batch = new TraceBuilder(4);
+  for (let k = 0; k < rows.length; ) {
+    const n = batch.reserveAccesses(rows.length - k);
+    const c = batch.current;
+    for (let i = c.length; i < c.length + n; i++, k++) {
+      c.op[i] = rows[k]![0];
+      c.vcpu[i] = rows[k]![1];
+      setGfn(c, i, rows[k]![2]);
+    }
+    batch.commitAccesses(n, 3);
+  }
+  assert.deepEqual(batch.finish(), one.finish());
+});
+
+test('an access batch with a bad row is refused whole', () => {
+  const b = new TraceBuilder(8);
+  const c = b.current;
+  assert.equal(b.reserveAccesses(100), 8);
+  c.op[0] = OP.read;
+  c.op[1] = OP.memslot;
+  assert.throws(() => b.commitAccesses(2, 1), /row 2 is not a valid access row/);
+  assert.equal(b.rowCount, 0);
+  assert.equal(c.op[0], 0);
+  c.op[0] = OP.read;
+  setGfn(c, 0, 2 ** 40);
+  assert.throws(() => b.commitAccesses(1, 1), /row 1 is not a valid access row/);
+});
+
+test('chunks reused by a consumer that keeps nothing hold the same rows as fresh ones', () => {
+  const trace = findGenerator('scale')!.generate({ events: 300_000, guestGiB: 2, seed: 5 });
+  const fresh = [...trace.chunks!()].map((c) => formatTraceText(trace.meta, [c]));
+  const reused: string[] = [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const c of trace.chunks!({ reuse: true })) {
+    reused.push(formatTraceText(trace.meta, [c]));
+    buffers.add(c.buffer);
+  }
+  assert.deepEqual(reused, fresh);
+  assert.ok(buffers.size < fresh.length, `${buffers.size} buffers for ${fresh.length} chunks`);
+  const rows = Array.from({ length: 10 }, (_, k) => ({ op: 'read' as const, gpa: BigInt(k) * 4096n, ...(k === 5 ? { vcpu: 2 } : {}) }));
+  const texts = (reuse: boolean): string[] => {
+    const out: string[] = [];
+    for (const c of chunksOf(rows, 't', 4, reuse)) out.push(formatTraceText({ comments: [], fields: {} }, [c]));
+    return out;
+  };
+  assert.deepEqual(texts(true), texts(false));
 });
