@@ -2,10 +2,11 @@
 // TraceRow objects. Every row is validated here, once, so nothing downstream re-checks it.
 
 import { CellError, parseCell } from './cells.js';
+import { hiColumn, loColumn, setU64 } from './columns.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from '../errors.js';
-import { rowCells, rowProblem, type TraceRow } from './row.js';
-import { F_GPA, F_OP, F_SIZE, F_VCPU, FIELDS, OP_SPECS, OPS, opCode, type TraceChunk } from './schema.js';
+import { rowCellText, rowCells, rowProblem, type TraceRow } from './row.js';
+import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, type TraceChunk } from './schema.js';
 
 /** By op code: 1 for guest accesses (the ops pushAccess writes). */
 const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
@@ -33,8 +34,32 @@ export class TraceBuilder {
     return this.rows;
   }
 
+  /**
+   * One row as an object (importers, generators, tests): stored exactly as pushCells(rowCells(row))
+   * would store it, with the same errors, but numbers go straight into the columns; only text cells
+   * (symbolic flags, ret names, expect metrics) and values out of range take the cell-text path.
+   */
   push(row: TraceRow, line?: number): void {
-    this.pushCells(rowCells(row), line ?? this.rows + 1);
+    const at = line ?? this.rows + 1;
+    const op = opCode(row.op);
+    if (op < 0) {
+      this.pushCells(rowCells(row), at);
+      return;
+    }
+    const chunk = this.chunk;
+    const i = chunk.length;
+    chunk.op[i] = op;
+    chunk.present[i] = 1; // the op column
+    chunk.hex[i] = 0;
+    chunk.line[i] = at;
+    try {
+      storeRow(chunk, i, op, row);
+    } catch (err) {
+      this.forgetRow(i);
+      if (err instanceof CellError) throw new TraceError(this.file, at, err.field, err.message);
+      throw err;
+    }
+    this.accept(i, at);
   }
 
   /**
@@ -65,6 +90,12 @@ export class TraceBuilder {
       if (err instanceof CellError) throw new TraceError(this.file, line, err.field, err.message);
       throw err;
     }
+    this.accept(i, line);
+  }
+
+  /** Row i's cells are in: checks the row as a whole, then counts it (or forgets it and throws). */
+  private accept(i: number, line: number): void {
+    const chunk = this.chunk;
     const problem = rowProblem(chunk, i);
     if (problem !== undefined) {
       this.forgetRow(i);
@@ -174,6 +205,55 @@ export class TraceBuilder {
     if (this.chunk.length > 0) this.seal();
     return this.done.splice(0);
   }
+}
+
+const U64_LIMIT = 1n << 64n;
+/**
+ * Row i's fields from a TraceRow, in column order (so the first bad one is the one reported). What
+ * rowCells would print and parseCell then store: a bigint is 0x hex (canonical, so never verbatim), an
+ * integer number decimal; anything else goes through parseCell with that very text.
+ */
+function storeRow(chunk: TraceChunk, i: number, op: number, row: TraceRow): void {
+  const cells = ROW_CELLS;
+  cells[F_VCPU] = row.vcpu;
+  cells[F_GPA] = row.gpa;
+  cells[F_SIZE] = row.size;
+  cells[F_SLOT] = row.slot;
+  cells[F_FLAGS] = op === OP.expect && typeof row.flags === 'bigint' ? rowCellText(row.flags) : row.flags;
+  cells[F_HVA] = row.hva;
+  cells[F_FD] = row.fd;
+  cells[F_OFFSET] = row.offset;
+  cells[F_ATTRS] = row.attrs;
+  cells[F_RET] = row.ret;
+  for (let f = 1; f < FIELDS.length; f++) {
+    const v = cells[f];
+    if (v === undefined) continue;
+    if (typeof v === 'bigint' && IS_U64_FIELD[f] === 1 && v >= 0n && v < U64_LIMIT) {
+      setU64(hiColumn(chunk, f), loColumn(chunk, f), i, v);
+      chunk.hex[i]! |= 1 << f;
+      chunk.present[i]! |= 1 << f;
+    } else if (typeof v === 'number' && f === F_RET && Number.isSafeInteger(v)) {
+      chunk.ret[i] = v === 0 ? 0 : v; // never -0: String(-0) is '0'
+      chunk.present[i]! |= 1 << f;
+    } else if (typeof v === 'number' && IS_U32_FIELD[f] === 1 && Number.isInteger(v) && v >= 0 && v <= 0xffffffff) {
+      u32Column(chunk, f)[i] = v;
+      chunk.present[i]! |= 1 << f;
+    } else {
+      const text = rowCellText(v);
+      if (text !== '') parseCell(chunk, i, f, text);
+    }
+  }
+}
+
+/** Scratch for storeRow: a row's values by field id. */
+const ROW_CELLS: Array<bigint | number | string | undefined> = new Array(FIELDS.length).fill(undefined);
+
+/** By field id: 1 for the two-column 64-bit fields, and for the u32 ones. */
+const IS_U64_FIELD = Uint8Array.from(FIELDS, (_, f) => (f === F_GPA || f === F_SIZE || f === F_FLAGS || f === F_HVA || f === F_OFFSET || f === F_ATTRS ? 1 : 0));
+const IS_U32_FIELD = Uint8Array.from(FIELDS, (_, f) => (f === F_VCPU || f === F_SLOT || f === F_FD ? 1 : 0));
+
+function u32Column(chunk: TraceChunk, f: number): Uint32Array {
+  return f === F_VCPU ? chunk.vcpu : f === F_SLOT ? chunk.slot : chunk.fd;
 }
 
 /** `chunk` emptied (zero columns, no side tables) to start at row `firstRow`. */

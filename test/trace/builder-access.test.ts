@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { replayTrace } from '../../src/replay/engine.js';
 import { chunksOf, setGfn, TraceBuilder } from '../../src/trace/builder.js';
 import { formatTraceText } from '../../src/trace/io.js';
 import { findGenerator } from '../../src/trace/generators/index.js';
-import { rowAt } from '../../src/trace/row.js';
+import { rowAt, rowCells, type TraceRow } from '../../src/trace/row.js';
 import { OP } from '../../src/trace/schema.js';
 
 test('pushAccess stores exactly what push stores for the same access row', () => {
@@ -106,4 +107,47 @@ test('chunks reused by a consumer that keeps nothing hold the same rows as fresh
     return out;
   };
   assert.deepEqual(texts(true), texts(false));
+});
+
+test('push(row) stores exactly what the row\'s cell texts store, and fails with the same error', () => {
+  const big = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: -5n, max: (1n << 65n) }), fc.constantFrom(0n, 4096n));
+  const small = fc.oneof(fc.nat({ max: 0xffffffff }), fc.integer({ min: -3, max: 2 ** 33 }), fc.constantFrom(0, 1.5, -0));
+  const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined, freq: 3 });
+  const row = fc.record({
+    op: fc.constantFrom('read', 'write', 'memslot', 'backing', 'expect', 'gmem_create', 'attrs', 'dirty_get', 'bogus') as fc.Arbitrary<TraceRow['op']>,
+    vcpu: opt(small),
+    gpa: opt(big),
+    size: opt(big),
+    slot: opt(small),
+    flags: opt(fc.oneof(big, fc.constantFrom('log', 'ro|log', 'thp', 'leaves.4k', 'nope'))),
+    hva: opt(big),
+    fd: opt(small),
+    offset: opt(big),
+    attrs: opt(fc.oneof(big, fc.constantFrom('private', 'x'))),
+    ret: opt(fc.oneof(fc.integer({ min: -40, max: 1 << 30 }), fc.constantFrom(-0, 2 ** 60, 1.5, 'ok', 'mmio', '-EINVAL', '-EBOGUS'))),
+  });
+  fc.assert(
+    fc.property(fc.array(row, { minLength: 1, maxLength: 6 }), (rows) => {
+      const direct = new TraceBuilder(4, 'f');
+      const cells = new TraceBuilder(4, 'f');
+      for (const r of rows) {
+        const clean = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as TraceRow;
+        let a: unknown;
+        let b: unknown;
+        try {
+          direct.push(clean);
+        } catch (err) {
+          a = (err as Error).message;
+        }
+        try {
+          cells.pushCells(rowCells(clean), cells.rowCount + 1);
+        } catch (err) {
+          b = (err as Error).message;
+        }
+        assert.equal(a, b);
+      }
+      assert.deepEqual(direct.finish(), cells.finish());
+    }),
+    { numRuns: 3000 },
+  );
 });
