@@ -1,12 +1,12 @@
 // Rows in, columnar chunks out. The CSV reader feeds cell texts; importers, generators and tests feed
 // TraceRow objects. Every row is validated here, once, so nothing downstream re-checks it.
 
-import { CellError, parseCell } from './cells.js';
+import { CellError, parseCell, parseCellAt } from './cells.js';
 import { hiColumn, loColumn, setU64 } from './columns.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { rowCellText, rowCells, rowProblem, type TraceRow } from './row.js';
-import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, type TraceChunk } from './schema.js';
+import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, opCodeAt, type TraceChunk } from './schema.js';
 
 /** By op code: 1 for guest accesses (the ops pushAccess writes). */
 const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
@@ -104,6 +104,48 @@ export class TraceBuilder {
     chunk.length = i + 1;
     this.rows++;
     if (chunk.length === chunkCapacity(chunk)) this.seal();
+  }
+
+  /**
+   * One unquoted CSV data line (no newline): pushCells of its comma-separated cells, with the same
+   * errors, without making a string of each cell (src/trace/cells.ts, parseCellAt).
+   */
+  pushLine(text: string, line: number): void {
+    // One pass over the line for its commas: exactly FIELDS.length - 1 of them, or the cell path says
+    // what is wrong (column count, unknown op).
+    const commas = COMMAS;
+    let count = 0;
+    for (let k = 0; k < text.length; k++) {
+      if (text.charCodeAt(k) !== 44) continue;
+      if (count === FIELDS.length - 1) {
+        count++;
+        break;
+      }
+      commas[count++] = k;
+    }
+    const op = count === FIELDS.length - 1 ? opCodeAt(text, commas[0]!) : -1;
+    if (op < 0) {
+      this.pushCells(text.split(','), line);
+      return;
+    }
+    const chunk = this.chunk;
+    const i = chunk.length;
+    chunk.op[i] = op;
+    chunk.present[i] = 1; // the op column
+    chunk.hex[i] = 0;
+    chunk.line[i] = line;
+    try {
+      for (let f = 1; f < FIELDS.length; f++) {
+        const start = commas[f - 1]! + 1;
+        const end = f === FIELDS.length - 1 ? text.length : commas[f]!;
+        if (end > start) parseCellAt(chunk, i, f, text, start, end);
+      }
+    } catch (err) {
+      this.forgetRow(i);
+      if (err instanceof CellError) throw new TraceError(this.file, line, err.field, err.message);
+      throw err;
+    }
+    this.accept(i, line);
   }
 
   /**
@@ -206,6 +248,9 @@ export class TraceBuilder {
     return this.done.splice(0);
   }
 }
+
+/** Scratch for pushLine: where a line's commas are. */
+const COMMAS = new Int32Array(FIELDS.length);
 
 const U64_LIMIT = 1n << 64n;
 /**

@@ -151,3 +151,36 @@ test('push(row) stores exactly what the row\'s cell texts store, and fails with 
     { numRuns: 3000 },
   );
 });
+
+test('pushLine stores exactly what pushCells stores for the split line, and fails with the same error', () => {
+  const cell = fc.oneof(
+    fc.constantFrom('', '0', '00', '7', '-0', '-5', '-05', '0x0', '0x00', '0X1f', '0xABC', '0x1000', 'ok', 'mmio', 'pabt', 'okay', '-EINVAL', 'log|ro', 'thp', 'private', 'x y', '99999999999999999999', '0xffffffffffffffff', '0x10000000000000000', '4294967296', '123456789012345', '1234567890123456'),
+    fc.nat().map(String),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) => `0x${v.toString(16)}`),
+  );
+  const op = fc.constantFrom('read', 'write', 'exec', 'memslot', 'backing', 'expect', 'dirty_get', 'reed', 'r', '');
+  const line = fc.tuple(op, fc.array(cell, { minLength: 9, maxLength: 11 })).map(([o, cells]) => [o, ...cells].join(','));
+  fc.assert(
+    fc.property(fc.array(line, { minLength: 1, maxLength: 5 }), (lines) => {
+      const fast = new TraceBuilder(2, 'f');
+      const slow = new TraceBuilder(2, 'f');
+      lines.forEach((text, k) => {
+        let a: unknown;
+        let b: unknown;
+        try {
+          fast.pushLine(text, k + 1);
+        } catch (err) {
+          a = (err as Error).message;
+        }
+        try {
+          slow.pushCells(text.split(','), k + 1);
+        } catch (err) {
+          b = (err as Error).message;
+        }
+        assert.equal(a, b, text);
+      });
+      assert.deepEqual(fast.finish(), slow.finish());
+    }),
+    { numRuns: 3000 },
+  );
+});
