@@ -1,11 +1,12 @@
 // Rows in, columnar chunks out. The CSV reader feeds cell texts; importers, generators and tests feed
 // TraceRow objects. Every row is validated here, once, so nothing downstream re-checks it.
 
-import { CellError, parseCell } from './cells.js';
+import { CellError, parseCell, parseCellAt } from './cells.js';
+import { hiColumn, loColumn, setU64 } from './columns.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from '../errors.js';
-import { rowCells, rowProblem, type TraceRow } from './row.js';
-import { F_GPA, F_OP, F_SIZE, F_VCPU, FIELDS, OP_SPECS, OPS, opCode, type TraceChunk } from './schema.js';
+import { rowCellText, rowCells, rowProblem, type TraceRow } from './row.js';
+import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, opCodeAt, type TraceChunk } from './schema.js';
 
 /** By op code: 1 for guest accesses (the ops pushAccess writes). */
 const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
@@ -15,6 +16,8 @@ export class TraceBuilder {
   private chunk: TraceChunk;
   private readonly done: TraceChunk[] = [];
   private rows = 0;
+  /** A chunk handed back by its consumer (reuse()), to be cleared and filled again. */
+  private spare: TraceChunk | undefined;
 
   constructor(
     private readonly chunkRows: number = DEFAULT_CHUNK_ROWS,
@@ -31,8 +34,32 @@ export class TraceBuilder {
     return this.rows;
   }
 
+  /**
+   * One row as an object (importers, generators, tests): stored exactly as pushCells(rowCells(row))
+   * would store it, with the same errors, but numbers go straight into the columns; only text cells
+   * (symbolic flags, ret names, expect metrics) and values out of range take the cell-text path.
+   */
   push(row: TraceRow, line?: number): void {
-    this.pushCells(rowCells(row), line ?? this.rows + 1);
+    const at = line ?? this.rows + 1;
+    const op = opCode(row.op);
+    if (op < 0) {
+      this.pushCells(rowCells(row), at);
+      return;
+    }
+    const chunk = this.chunk;
+    const i = chunk.length;
+    chunk.op[i] = op;
+    chunk.present[i] = 1; // the op column
+    chunk.hex[i] = 0;
+    chunk.line[i] = at;
+    try {
+      storeRow(chunk, i, op, row);
+    } catch (err) {
+      this.forgetRow(i);
+      if (err instanceof CellError) throw new TraceError(this.file, at, err.field, err.message);
+      throw err;
+    }
+    this.accept(i, at);
   }
 
   /**
@@ -63,6 +90,12 @@ export class TraceBuilder {
       if (err instanceof CellError) throw new TraceError(this.file, line, err.field, err.message);
       throw err;
     }
+    this.accept(i, line);
+  }
+
+  /** Row i's cells are in: checks the row as a whole, then counts it (or forgets it and throws). */
+  private accept(i: number, line: number): void {
+    const chunk = this.chunk;
     const problem = rowProblem(chunk, i);
     if (problem !== undefined) {
       this.forgetRow(i);
@@ -71,6 +104,48 @@ export class TraceBuilder {
     chunk.length = i + 1;
     this.rows++;
     if (chunk.length === chunkCapacity(chunk)) this.seal();
+  }
+
+  /**
+   * One unquoted CSV data line (no newline): pushCells of its comma-separated cells, with the same
+   * errors, without making a string of each cell (src/trace/cells.ts, parseCellAt).
+   */
+  pushLine(text: string, line: number): void {
+    // One pass over the line for its commas: exactly FIELDS.length - 1 of them, or the cell path says
+    // what is wrong (column count, unknown op).
+    const commas = COMMAS;
+    let count = 0;
+    for (let k = 0; k < text.length; k++) {
+      if (text.charCodeAt(k) !== 44) continue;
+      if (count === FIELDS.length - 1) {
+        count++;
+        break;
+      }
+      commas[count++] = k;
+    }
+    const op = count === FIELDS.length - 1 ? opCodeAt(text, commas[0]!) : -1;
+    if (op < 0) {
+      this.pushCells(text.split(','), line);
+      return;
+    }
+    const chunk = this.chunk;
+    const i = chunk.length;
+    chunk.op[i] = op;
+    chunk.present[i] = 1; // the op column
+    chunk.hex[i] = 0;
+    chunk.line[i] = line;
+    try {
+      for (let f = 1; f < FIELDS.length; f++) {
+        const start = commas[f - 1]! + 1;
+        const end = f === FIELDS.length - 1 ? text.length : commas[f]!;
+        if (end > start) parseCellAt(chunk, i, f, text, start, end);
+      }
+    } catch (err) {
+      this.forgetRow(i);
+      if (err instanceof CellError) throw new TraceError(this.file, line, err.field, err.message);
+      throw err;
+    }
+    this.accept(i, line);
   }
 
   /**
@@ -89,13 +164,65 @@ export class TraceBuilder {
     chunk.present[i] = ACCESS_PRESENT;
     chunk.line[i] = ++this.rows;
     chunk.vcpu[i] = vcpu;
-    // gpa = gfn * 4096: the high word holds gfn's bits above 20, the low word the rest shifted by 12.
-    chunk.gpaHi[i] = Math.floor(gfn / 0x100000);
-    chunk.gpaLo[i] = (gfn % 0x100000) * 4096;
+    setGfn(chunk, i, gfn);
     chunk.sizeHi[i] = Math.floor(pages / 0x100000);
     chunk.sizeLo[i] = (pages % 0x100000) * 4096;
     chunk.length = i + 1;
     if (chunk.length === chunkCapacity(chunk)) this.seal();
+  }
+
+  /**
+   * The chunk that access batches write into: rows [current.length, current.length + n) after
+   * reserveAccesses(n) returned n.
+   */
+  get current(): TraceChunk {
+    return this.chunk;
+  }
+
+  /**
+   * Room for up to `want` (>= 1) access rows in the current chunk, written straight into its columns by
+   * the caller: returns how many fit (at least 1). The caller sets `op`, `vcpu` and the gpa (setGfn) of
+   * each, then calls commitAccesses. For generators of very long traces: no call per row.
+   */
+  reserveAccesses(want: number): number {
+    return Math.min(want, chunkCapacity(this.chunk) - this.chunk.length);
+  }
+
+  /**
+   * Accepts the `n` access rows written after reserveAccesses, each of `pages` 4K pages: what pushAccess
+   * would have stored row by row. Checked column by column (an access op, gfn < 2^40, a page-aligned
+   * gpa); a batch with a bad row is refused whole and the builder is unchanged.
+   */
+  commitAccesses(n: number, pages: number): void {
+    const chunk = this.chunk;
+    const start = chunk.length;
+    const end = start + n;
+    if (!(n >= 0 && end <= chunkCapacity(chunk)) || !(pages >= 1 && pages < 2 ** 28)) {
+      throw new RangeError(`commitAccesses(${n}, ${pages}): not a valid batch`);
+    }
+    for (let i = start; i < end; i++) {
+      if (ACCESS_OPS[chunk.op[i]!] !== 1 || chunk.gpaHi[i]! >= 0x100000 || (chunk.gpaLo[i]! & 0xfff) !== 0) {
+        const bad = `op code ${chunk.op[i]}, gpa hi 0x${chunk.gpaHi[i]!.toString(16)} lo 0x${chunk.gpaLo[i]!.toString(16)}`;
+        for (let j = start; j < end; j++) this.forgetRow(j);
+        throw new RangeError(`commitAccesses: row ${this.rows + i - start + 1} is not a valid access row (${bad})`);
+      }
+    }
+    chunk.present.fill(ACCESS_PRESENT, start, end);
+    chunk.sizeHi.fill(Math.floor(pages / 0x100000), start, end);
+    chunk.sizeLo.fill((pages % 0x100000) * 4096, start, end);
+    const line = chunk.line;
+    for (let i = start, l = this.rows + 1; i < end; i++, l++) line[i] = l;
+    this.rows += n;
+    chunk.length = end;
+    if (end === chunkCapacity(chunk)) this.seal();
+  }
+
+  /**
+   * Takes back a chunk this builder handed out, once its consumer is done with it (written, counted):
+   * the next chunk reuses its buffer instead of allocating one. Only for consumers that keep nothing.
+   */
+  reuse(chunk: TraceChunk): void {
+    if (chunkCapacity(chunk) === this.chunkRows && chunk !== this.chunk && chunk.buffer.byteLength > 0) this.spare = chunk;
   }
 
   /**
@@ -109,7 +236,8 @@ export class TraceBuilder {
 
   private seal(): void {
     const full = this.chunk;
-    this.chunk = allocChunk(this.chunkRows, full.firstRow + full.length);
+    this.chunk = this.spare === undefined ? allocChunk(this.chunkRows, full.firstRow + full.length) : cleared(this.spare, full.firstRow + full.length);
+    this.spare = undefined;
     if (this.onChunk) this.onChunk(full);
     else this.done.push(full);
   }
@@ -121,16 +249,92 @@ export class TraceBuilder {
   }
 }
 
+/** Scratch for pushLine: where a line's commas are. */
+const COMMAS = new Int32Array(FIELDS.length);
+
+const U64_LIMIT = 1n << 64n;
+/**
+ * Row i's fields from a TraceRow, in column order (so the first bad one is the one reported). What
+ * rowCells would print and parseCell then store: a bigint is 0x hex (canonical, so never verbatim), an
+ * integer number decimal; anything else goes through parseCell with that very text.
+ */
+function storeRow(chunk: TraceChunk, i: number, op: number, row: TraceRow): void {
+  const cells = ROW_CELLS;
+  cells[F_VCPU] = row.vcpu;
+  cells[F_GPA] = row.gpa;
+  cells[F_SIZE] = row.size;
+  cells[F_SLOT] = row.slot;
+  cells[F_FLAGS] = op === OP.expect && typeof row.flags === 'bigint' ? rowCellText(row.flags) : row.flags;
+  cells[F_HVA] = row.hva;
+  cells[F_FD] = row.fd;
+  cells[F_OFFSET] = row.offset;
+  cells[F_ATTRS] = row.attrs;
+  cells[F_RET] = row.ret;
+  for (let f = 1; f < FIELDS.length; f++) {
+    const v = cells[f];
+    if (v === undefined) continue;
+    if (typeof v === 'bigint' && IS_U64_FIELD[f] === 1 && v >= 0n && v < U64_LIMIT) {
+      setU64(hiColumn(chunk, f), loColumn(chunk, f), i, v);
+      chunk.hex[i]! |= 1 << f;
+      chunk.present[i]! |= 1 << f;
+    } else if (typeof v === 'number' && f === F_RET && Number.isSafeInteger(v)) {
+      chunk.ret[i] = v === 0 ? 0 : v; // never -0: String(-0) is '0'
+      chunk.present[i]! |= 1 << f;
+    } else if (typeof v === 'number' && IS_U32_FIELD[f] === 1 && Number.isInteger(v) && v >= 0 && v <= 0xffffffff) {
+      u32Column(chunk, f)[i] = v;
+      chunk.present[i]! |= 1 << f;
+    } else {
+      const text = rowCellText(v);
+      if (text !== '') parseCell(chunk, i, f, text);
+    }
+  }
+}
+
+/** Scratch for storeRow: a row's values by field id. */
+const ROW_CELLS: Array<bigint | number | string | undefined> = new Array(FIELDS.length).fill(undefined);
+
+/** By field id: 1 for the two-column 64-bit fields, and for the u32 ones. */
+const IS_U64_FIELD = Uint8Array.from(FIELDS, (_, f) => (f === F_GPA || f === F_SIZE || f === F_FLAGS || f === F_HVA || f === F_OFFSET || f === F_ATTRS ? 1 : 0));
+const IS_U32_FIELD = Uint8Array.from(FIELDS, (_, f) => (f === F_VCPU || f === F_SLOT || f === F_FD ? 1 : 0));
+
+function u32Column(chunk: TraceChunk, f: number): Uint32Array {
+  return f === F_VCPU ? chunk.vcpu : f === F_SLOT ? chunk.slot : chunk.fd;
+}
+
+/** `chunk` emptied (zero columns, no side tables) to start at row `firstRow`. */
+function cleared(chunk: TraceChunk, firstRow: number): TraceChunk {
+  new Uint8Array(chunk.buffer).fill(0);
+  chunk.verbatim.clear();
+  chunk.names.length = 0;
+  chunk.length = 0;
+  chunk.firstRow = firstRow;
+  return chunk;
+}
+
+/**
+ * Sets row i's gpa to gfn * 4096 (gfn < 2^40): the high word holds gfn's bits above 20, the low word
+ * the rest shifted by 12.
+ */
+export function setGfn(chunk: TraceChunk, i: number, gfn: number): void {
+  chunk.gpaHi[i] = Math.floor(gfn / 0x100000);
+  chunk.gpaLo[i] = (gfn % 0x100000) * 4096;
+}
+
 /**
  * Rows to chunks as they come: a chunk is handed on as soon as it fills, so a consumer that writes or
- * replays each one holds a chunk at a time, however many rows there are.
+ * replays each one holds a chunk at a time, however many rows there are. With `reuse`, the consumer
+ * keeps nothing of a chunk once it asks for the next, and its buffer is filled again.
  */
-export function* chunksOf(rows: Iterable<TraceRow>, file?: string, chunkRows?: number): Generator<TraceChunk> {
+export function* chunksOf(rows: Iterable<TraceRow>, file?: string, chunkRows?: number, reuse = false): Generator<TraceChunk> {
   const ready: TraceChunk[] = [];
   const builder = new TraceBuilder(chunkRows, file, (chunk) => ready.push(chunk));
   for (const row of rows) {
     builder.push(row);
-    if (ready.length > 0) yield ready.pop()!;
+    if (ready.length > 0) {
+      const chunk = ready.pop()!;
+      yield chunk;
+      if (reuse) builder.reuse(chunk);
+    }
   }
   builder.finish();
   yield* ready.splice(0);

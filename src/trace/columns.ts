@@ -5,12 +5,20 @@ import { F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_SIZE, F_VCPU } from './fields.
 import type { TraceChunk } from './schema.js';
 
 const U32 = 0x1_0000_0000n;
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 export function u64(hi: Uint32Array, lo: Uint32Array, i: number): bigint {
   return (BigInt(hi[i]!) << 32n) | BigInt(lo[i]!);
 }
 
 export function setU64(hi: Uint32Array, lo: Uint32Array, i: number, value: bigint): void {
+  if (value <= SAFE) {
+    // One conversion instead of two bigint operations: below 2^53 a number holds it exactly.
+    const n = Number(value);
+    hi[i] = Math.floor(n / 0x1_0000_0000);
+    lo[i] = n % 0x1_0000_0000;
+    return;
+  }
   hi[i] = Number(value >> 32n);
   lo[i] = Number(value % U32);
 }

@@ -57,28 +57,13 @@ function addComment(meta: TraceMeta, text: string, file: string, line: number): 
   if (field) meta.fields[field[1]!] = field[2]!;
 }
 
-// Reused for every unquoted line: the builder reads the cells and keeps none of them.
-const cellScratch: string[] = [];
-
 /**
- * The cells of one data line. A quoted line that csv-parse rejects (an unclosed quote, text before an
- * opening quote, a cell that would run onto the next line) is the trace's fault: its message is
- * re-anchored at the file's own line, since csv-parse only ever sees this one line.
+ * The cells of a data line with a quote, through csv-parse (unquoted lines are split by
+ * TraceBuilder.pushLine). A line that csv-parse rejects (an unclosed quote, text before an opening
+ * quote, a cell that would run onto the next line) is the trace's fault: its message is re-anchored at
+ * the file's own line, since csv-parse only ever sees this one line.
  */
-function splitCells(text: string, file: string, line: number): string[] {
-  if (text.indexOf('"') < 0) {
-    let start = 0;
-    let k = 0;
-    for (;;) {
-      const end = text.indexOf(',', start);
-      if (end < 0) break;
-      cellScratch[k++] = text.substring(start, end);
-      start = end + 1;
-    }
-    cellScratch[k++] = text.substring(start);
-    cellScratch.length = k;
-    return cellScratch;
-  }
+function splitQuoted(text: string, file: string, line: number): string[] {
   let records: string[][];
   try {
     records = parseCsvSync(text, { relax_column_count: true, record_delimiter: '\n' }) as string[][];
@@ -126,6 +111,19 @@ export class CsvTraceParser {
 
   /** One line without its newline. Returns false once the input cannot be read further. */
   feed(text: string): boolean {
+    // A data row (its op's first letter) after the header: straight to the builder.
+    const first = text.charCodeAt(0);
+    if (this.headerSeen && first >= 97 && first <= 122 && text.indexOf('"') < 0 && text.charCodeAt(text.length - 1) !== 13) {
+      const lineNo = ++this.lineNo;
+      this.sawAnything = true;
+      try {
+        this.builder.pushLine(text, lineNo);
+      } catch (err) {
+        if (err instanceof TraceError) this.fail(err);
+        else throw err;
+      }
+      return true;
+    }
     const { file } = this.options;
     const lineNo = ++this.lineNo;
     if (text.endsWith('\r')) text = text.slice(0, -1);
@@ -146,7 +144,8 @@ export class CsvTraceParser {
       return true;
     }
     try {
-      this.builder.pushCells(splitCells(text, file, lineNo), lineNo);
+      if (text.indexOf('"') < 0) this.builder.pushLine(text, lineNo);
+      else this.builder.pushCells(splitQuoted(text, file, lineNo), lineNo);
     } catch (err) {
       if (err instanceof TraceError) this.fail(err);
       else throw err;

@@ -87,22 +87,15 @@ export function rowProblem(chunk: TraceChunk, i: number): { field: string; detai
   return undefined;
 }
 
+/** The text of one TraceRow value: a bigint as 0x hex, anything else as String() does ('' if not given). */
+export function rowCellText(v: bigint | number | string | undefined): string {
+  return v === undefined ? '' : typeof v === 'bigint' ? `0x${v.toString(16)}` : String(v);
+}
+
 /** Cell texts of a TraceRow, in column order ('' for fields not given). */
 export function rowCells(row: TraceRow): string[] {
-  const cell = (v: bigint | number | string | undefined): string => (v === undefined ? '' : typeof v === 'bigint' ? `0x${v.toString(16)}` : String(v));
-  return [
-    row.op,
-    row.vcpu === undefined ? '' : String(row.vcpu),
-    cell(row.gpa),
-    cell(row.size),
-    row.slot === undefined ? '' : String(row.slot),
-    cell(row.flags),
-    cell(row.hva),
-    row.fd === undefined ? '' : String(row.fd),
-    cell(row.offset),
-    cell(row.attrs),
-    row.ret === undefined ? '' : String(row.ret),
-  ];
+  const cell = rowCellText;
+  return [row.op, cell(row.vcpu), cell(row.gpa), cell(row.size), cell(row.slot), cell(row.flags), cell(row.hva), cell(row.fd), cell(row.offset), cell(row.attrs), cell(row.ret)];
 }
 
 /** Decode row `i` of a chunk (slow path: messages, tests, importers' checks). */

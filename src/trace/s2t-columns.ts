@@ -24,73 +24,149 @@ function wordsOf(bytes: Uint8Array, width: number): Words {
   return width === 2 ? new Uint16Array(aligned.buffer, aligned.byteOffset, n) : new Uint32Array(aligned.buffer, aligned.byteOffset, n);
 }
 
-/** Runs of equal elements (`per` words each) in `w`: how many. */
-function runCount(w: Words, per: number): number {
-  const elements = w.length / per;
-  if (elements === 0) return 0;
-  let runs = 1;
-  for (let e = 1; e < elements; e++) {
-    for (let k = 0; k < per; k++) {
-      if (w[e * per + k] !== w[(e - 1) * per + k]) {
-        runs++;
-        break;
-      }
+// The encoder reads every column as 32-bit words (a narrow column is widened once, an 8-byte one is
+// pairs of words), so each loop below sees one array type and stays monomorphic, and it stops counting
+// runs as soon as a run-length form could no longer beat the best encoding found so far. The words are
+// read as signed (Int32Array): equality and wrapping differences are the same bit for bit, and every
+// value stays a small integer for the JIT (unsigned words above 2^31 would be doubles).
+
+/** A column's elements as 32-bit words: a narrow column widened, a 4- or 8-byte one as it is. */
+function wordsI32(bytes: Uint8Array, width: number): Int32Array {
+  if (width >= 4) {
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    return new Int32Array(aligned.buffer, aligned.byteOffset, aligned.length >>> 2);
+  }
+  const wide = new Int32Array(bytes.length / width);
+  wide.set(wordsOf(bytes, width));
+  return wide;
+}
+
+// Runs of equal elements in `w` (one function per shape, each monomorphic); each stops counting past
+// `cap` and then returns cap + 1, "too many".
+
+function runsOfWords(w: Int32Array, cap: number): number {
+  let runs = w.length > 0 ? 1 : 0;
+  for (let i = 1; i < w.length; i++) {
+    if (w[i] !== w[i - 1] && ++runs > cap) return runs;
+  }
+  return runs;
+}
+
+/** Runs of the differences between words (the first word's difference is itself). */
+function runsOfDeltas(w: Int32Array, cap: number): number {
+  let runs = w.length > 0 ? 1 : 0;
+  let d = w.length > 0 ? w[0]! : 0;
+  for (let i = 1; i < w.length; i++) {
+    const e = (w[i]! - w[i - 1]!) | 0;
+    if (e !== d) {
+      if (++runs > cap) return runs;
+      d = e;
     }
   }
   return runs;
 }
 
-function rleEncode(w: Words, per: number, width: number, runs: number): Uint8Array {
-  const elements = w.length / per;
-  const out = new Uint8Array(4 + runs * 4 + runs * width);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, runs, true);
-  // 4 + runs * 4 is a multiple of 4: the view is aligned and writes go straight into `out`.
-  const values = wordsOf(out.subarray(4 + runs * 4), width);
-  let run = 0;
-  let start = 0;
-  for (let e = 1; e <= elements; e++) {
-    let same = e < elements;
-    for (let k = 0; same && k < per; k++) same = w[e * per + k] === w[start * per + k];
-    if (same) continue;
-    view.setUint32(4 + run * 4, e - start, true);
-    for (let k = 0; k < per; k++) values[run * per + k] = w[start * per + k]!;
-    run++;
-    start = e;
+/** Runs of equal pairs of words (8-byte elements). */
+function runsOfPairs(w: Int32Array, cap: number): number {
+  let runs = w.length > 0 ? 1 : 0;
+  for (let i = 2; i < w.length; i += 2) {
+    if ((w[i] !== w[i - 2] || w[i + 1] !== w[i - 1]) && ++runs > cap) return runs;
   }
+  return runs;
+}
+
+/**
+ * The run-length form of `w` (elements of `per` words, written back at `width` bytes each), or of its
+ * differences when `delta`.
+ */
+function rleEncode(w: Int32Array, per: number, delta: boolean, width: number, runs: number): Uint8Array {
+  const out = new Uint8Array(4 + runs * 4 + runs * width);
+  const lengths = new Uint32Array(out.buffer, 4, runs);
+  new Uint32Array(out.buffer, 0, 1)[0] = runs;
+  const values = delta ? deltaRuns(w, lengths) : per === 2 ? pairRuns(w, lengths) : wordRuns(w, lengths);
+  // 4 + runs * 4 is a multiple of 4: the values' view is aligned; set() converts each word to the
+  // column's unsigned type of `width` bytes, keeping its low bits.
+  wordsOf(out.subarray(4 + runs * 4), width).set(values);
   return out;
 }
 
-function deltas(w: Uint32Array): Uint32Array {
-  const d = new Uint32Array(w.length);
-  let prev = 0;
-  for (let i = 0; i < w.length; i++) {
-    d[i] = (w[i]! - prev) >>> 0;
-    prev = w[i]!;
+/** Fills `lengths` with the runs of equal words in `w`; returns each run's word. */
+function wordRuns(w: Int32Array, lengths: Uint32Array): Int32Array {
+  const values = new Int32Array(lengths.length);
+  let run = 0;
+  let start = 0;
+  for (let e = 1; e < w.length; e++) {
+    if (w[e] === w[e - 1]) continue;
+    lengths[run] = e - start;
+    values[run++] = w[start]!;
+    start = e;
   }
-  return d;
+  lengths[run] = w.length - start;
+  values[run] = w[start]!;
+  return values;
+}
+
+/** wordRuns over the differences between words (the first word's difference is itself). */
+function deltaRuns(w: Int32Array, lengths: Uint32Array): Int32Array {
+  const values = new Int32Array(lengths.length);
+  let run = 0;
+  let length = 1;
+  let d = w[0]!;
+  for (let e = 1; e < w.length; e++) {
+    const next = (w[e]! - w[e - 1]!) | 0;
+    if (next === d) {
+      length++;
+      continue;
+    }
+    lengths[run] = length;
+    values[run++] = d;
+    d = next;
+    length = 1;
+  }
+  lengths[run] = length;
+  values[run] = d;
+  return values;
+}
+
+/** wordRuns for elements of two words. */
+function pairRuns(w: Int32Array, lengths: Uint32Array): Int32Array {
+  const values = new Int32Array(lengths.length * 2);
+  let run = 0;
+  let start = 0;
+  for (let e = 2; e < w.length; e += 2) {
+    if (w[e] === w[e - 2] && w[e + 1] === w[e - 1]) continue;
+    lengths[run] = (e - start) / 2;
+    values[run * 2] = w[start]!;
+    values[run * 2 + 1] = w[start + 1]!;
+    run++;
+    start = e;
+  }
+  lengths[run] = (w.length - start) / 2;
+  values[run * 2] = w[start]!;
+  values[run * 2 + 1] = w[start + 1]!;
+  return values;
 }
 
 /** The smallest encoding of one column's bytes (rows elements of `width` bytes): [tag, bytes]. */
 export function encodeColumn(bytes: Uint8Array, width: number): [number, Uint8Array] {
   const per = width === 8 ? 2 : 1;
+  const w = wordsI32(bytes, width);
   let best: [number, Uint8Array] = [ENC_RAW, bytes];
-  const consider = (w: Words, delta: number): void => {
-    const runs = runCount(w, per);
+  // Run-length wins when 4 + runs * (4 + width) < best's bytes; a constant when runs is 1.
+  const cap = (): number => Math.max(1, Math.floor((best[1].length - 5) / (4 + width)));
+  const consider = (delta: boolean): void => {
+    const runs = delta ? runsOfDeltas(w, cap()) : per === 2 ? runsOfPairs(w, cap()) : runsOfWords(w, cap());
+    const tag = delta ? ENC_DELTA : 0;
     if (runs === 1) {
-      const one = new Uint8Array(width);
-      new Uint8Array(one.buffer).set(new Uint8Array(w.buffer, w.byteOffset, width));
-      if (width < best[1].length) best = [ENC_CONST | delta, one];
+      // The first difference is the first element itself.
+      if (width < best[1].length) best = [ENC_CONST | tag, new Uint8Array(w.buffer, w.byteOffset, width).slice()];
       return;
     }
-    if (4 + runs * (4 + width) < best[1].length) best = [ENC_RLE | delta, rleEncode(w, per, width, runs)];
+    if (4 + runs * (4 + width) < best[1].length) best = [ENC_RLE | tag, rleEncode(w, per, delta, width, runs)];
   };
-  consider(wordsOf(bytes, width), 0);
-  if (width === 4 && best[0] !== ENC_CONST) {
-    const d = deltas(wordsOf(bytes, 4) as Uint32Array);
-    // Raw differences are no smaller than raw values: only their constant or run-length forms count.
-    consider(d, ENC_DELTA);
-  }
+  consider(false);
+  // Raw differences are no smaller than raw values: only their constant or run-length forms count.
+  if (width === 4 && best[0] !== ENC_CONST) consider(true);
   return best;
 }
 

@@ -179,12 +179,12 @@ function columnView(chunk: TraceChunk, name: (typeof COLUMN_LAYOUT)[number][0]):
   return new Uint8Array(column.buffer, column.byteOffset, column.BYTES_PER_ELEMENT * chunk.length);
 }
 
+/** Zeros to compare columns against (grown to the largest column seen): memcmp beats a JS loop. */
+let zeros = Buffer.alloc(0);
+
 function allZero(bytes: Uint8Array): boolean {
-  const words = bytes.byteOffset % 4 === 0 ? bytes.length >>> 2 : 0;
-  const w = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
-  for (let i = 0; i < words; i++) if (w[i] !== 0) return false;
-  for (let i = words * 4; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
+  if (zeros.length < bytes.length) zeros = Buffer.alloc(bytes.length);
+  return Buffer.compare(bytes, zeros.subarray(0, bytes.length)) === 0;
 }
 
 /** The non-zero columns of a chunk, in layout order, and the mask that names them. */

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { replayTrace } from '../../src/replay/engine.js';
-import { chunksOf, TraceBuilder } from '../../src/trace/builder.js';
+import { chunksOf, setGfn, TraceBuilder } from '../../src/trace/builder.js';
+import { formatTraceText } from '../../src/trace/io.js';
 import { findGenerator } from '../../src/trace/generators/index.js';
-import { rowAt } from '../../src/trace/row.js';
+import { rowAt, rowCells, type TraceRow } from '../../src/trace/row.js';
 import { OP } from '../../src/trace/schema.js';
 
 test('pushAccess stores exactly what push stores for the same access row', () => {
@@ -53,4 +55,132 @@ test('the scale generator: exactly N events, its chunks and rows agree, and it r
   assert.deepEqual(result.divergences, []);
   assert.equal(result.counters['events'], 5000);
   assert.ok(result.counters['faults']! > 0 && result.counters['dirty.pages']! > 0 && result.counters['zaps']! > 0);
+});
+
+test('an access batch (reserveAccesses, commitAccesses) stores exactly what pushAccess stores', () => {
+  const rows: Array<[number, number, number]> = Array.from({ length: 11 }, (_, k) => [k % 3 === 0 ? OP.write : OP.read, k % 4, k * 0x9e3779 % 2 ** 40]);
+  const one = new TraceBuilder(4);
+  for (const [op, vcpu, gfn] of rows) one.pushAccess(op, vcpu, gfn, 3);
+  const batch = new TraceBuilder(4);
+  for (let k = 0; k < rows.length; ) {
+    const n = batch.reserveAccesses(rows.length - k);
+    const c = batch.current;
+    for (let i = c.length; i < c.length + n; i++, k++) {
+      c.op[i] = rows[k]![0];
+      c.vcpu[i] = rows[k]![1];
+      setGfn(c, i, rows[k]![2]);
+    }
+    batch.commitAccesses(n, 3);
+  }
+  assert.deepEqual(batch.finish(), one.finish());
+});
+
+test('an access batch with a bad row is refused whole', () => {
+  const b = new TraceBuilder(8);
+  const c = b.current;
+  assert.equal(b.reserveAccesses(100), 8);
+  c.op[0] = OP.read;
+  c.op[1] = OP.memslot;
+  assert.throws(() => b.commitAccesses(2, 1), /row 2 is not a valid access row/);
+  assert.equal(b.rowCount, 0);
+  assert.equal(c.op[0], 0);
+  c.op[0] = OP.read;
+  setGfn(c, 0, 2 ** 40);
+  assert.throws(() => b.commitAccesses(1, 1), /row 1 is not a valid access row/);
+});
+
+test('chunks reused by a consumer that keeps nothing hold the same rows as fresh ones', () => {
+  const trace = findGenerator('scale')!.generate({ events: 300_000, guestGiB: 2, seed: 5 });
+  const fresh = [...trace.chunks!()].map((c) => formatTraceText(trace.meta, [c]));
+  const reused: string[] = [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const c of trace.chunks!({ reuse: true })) {
+    reused.push(formatTraceText(trace.meta, [c]));
+    buffers.add(c.buffer);
+  }
+  assert.deepEqual(reused, fresh);
+  assert.ok(buffers.size < fresh.length, `${buffers.size} buffers for ${fresh.length} chunks`);
+  const rows = Array.from({ length: 10 }, (_, k) => ({ op: 'read' as const, gpa: BigInt(k) * 4096n, ...(k === 5 ? { vcpu: 2 } : {}) }));
+  const texts = (reuse: boolean): string[] => {
+    const out: string[] = [];
+    for (const c of chunksOf(rows, 't', 4, reuse)) out.push(formatTraceText({ comments: [], fields: {} }, [c]));
+    return out;
+  };
+  assert.deepEqual(texts(true), texts(false));
+});
+
+test('push(row) stores exactly what the row\'s cell texts store, and fails with the same error', () => {
+  const big = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: -5n, max: (1n << 65n) }), fc.constantFrom(0n, 4096n));
+  const small = fc.oneof(fc.nat({ max: 0xffffffff }), fc.integer({ min: -3, max: 2 ** 33 }), fc.constantFrom(0, 1.5, -0));
+  const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined, freq: 3 });
+  const row = fc.record({
+    op: fc.constantFrom('read', 'write', 'memslot', 'backing', 'expect', 'gmem_create', 'attrs', 'dirty_get', 'bogus') as fc.Arbitrary<TraceRow['op']>,
+    vcpu: opt(small),
+    gpa: opt(big),
+    size: opt(big),
+    slot: opt(small),
+    flags: opt(fc.oneof(big, fc.constantFrom('log', 'ro|log', 'thp', 'leaves.4k', 'nope'))),
+    hva: opt(big),
+    fd: opt(small),
+    offset: opt(big),
+    attrs: opt(fc.oneof(big, fc.constantFrom('private', 'x'))),
+    ret: opt(fc.oneof(fc.integer({ min: -40, max: 1 << 30 }), fc.constantFrom(-0, 2 ** 60, 1.5, 'ok', 'mmio', '-EINVAL', '-EBOGUS'))),
+  });
+  fc.assert(
+    fc.property(fc.array(row, { minLength: 1, maxLength: 6 }), (rows) => {
+      const direct = new TraceBuilder(4, 'f');
+      const cells = new TraceBuilder(4, 'f');
+      for (const r of rows) {
+        const clean = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as TraceRow;
+        let a: unknown;
+        let b: unknown;
+        try {
+          direct.push(clean);
+        } catch (err) {
+          a = (err as Error).message;
+        }
+        try {
+          cells.pushCells(rowCells(clean), cells.rowCount + 1);
+        } catch (err) {
+          b = (err as Error).message;
+        }
+        assert.equal(a, b);
+      }
+      assert.deepEqual(direct.finish(), cells.finish());
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('pushLine stores exactly what pushCells stores for the split line, and fails with the same error', () => {
+  const cell = fc.oneof(
+    fc.constantFrom('', '0', '00', '7', '-0', '-5', '-05', '0x0', '0x00', '0X1f', '0xABC', '0x1000', 'ok', 'mmio', 'pabt', 'okay', '-EINVAL', 'log|ro', 'thp', 'private', 'x y', '99999999999999999999', '0xffffffffffffffff', '0x10000000000000000', '4294967296', '123456789012345', '1234567890123456'),
+    fc.nat().map(String),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) => `0x${v.toString(16)}`),
+  );
+  const op = fc.constantFrom('read', 'write', 'exec', 'memslot', 'backing', 'expect', 'dirty_get', 'reed', 'r', '');
+  const line = fc.tuple(op, fc.array(cell, { minLength: 9, maxLength: 11 })).map(([o, cells]) => [o, ...cells].join(','));
+  fc.assert(
+    fc.property(fc.array(line, { minLength: 1, maxLength: 5 }), (lines) => {
+      const fast = new TraceBuilder(2, 'f');
+      const slow = new TraceBuilder(2, 'f');
+      lines.forEach((text, k) => {
+        let a: unknown;
+        let b: unknown;
+        try {
+          fast.pushLine(text, k + 1);
+        } catch (err) {
+          a = (err as Error).message;
+        }
+        try {
+          slow.pushCells(text.split(','), k + 1);
+        } catch (err) {
+          b = (err as Error).message;
+        }
+        assert.equal(a, b, text);
+      });
+      assert.deepEqual(fast.finish(), slow.finish());
+    }),
+    { numRuns: 3000 },
+  );
 });

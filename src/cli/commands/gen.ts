@@ -59,8 +59,9 @@ function registerOne(parent: Command, g: Generator): void {
       if (err instanceof RangeError) throw new UsageError(err.message);
       throw err;
     }
-    // Streamed: each chunk is written as soon as it fills, so memory stays flat however many rows.
-    const chunks = trace.chunks ? trace.chunks() : chunksOf(trace.rows, `gen ${g.name}`);
+    // Streamed: each chunk is written as soon as it fills, so memory stays flat however many rows; the
+    // writer keeps nothing of a chunk it wrote, so its buffer is reused for the next.
+    const chunks = trace.chunks ? trace.chunks({ reuse: true }) : chunksOf(trace.rows, `gen ${g.name}`, undefined, true);
     const progress = new LateProgress(undefined, { label: `gen ${g.name}` });
     try {
       await writeTrace(opts['out'] as string, trace.meta, counted(chunks, (written) => progress.update(written)));

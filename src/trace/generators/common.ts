@@ -16,7 +16,16 @@ export interface GeneratedTrace<Rows extends Iterable<TraceRow> = Iterable<Trace
    * The same trace as chunks built straight from columns, for generators of very long traces: what
    * `gen` writes when given (the rows then are a slow view of the same chunks, for tests).
    */
-  chunks?: () => Iterable<TraceChunk>;
+  chunks?: (options?: ChunkOptions) => Iterable<TraceChunk>;
+}
+
+export interface ChunkOptions {
+  /**
+   * The consumer keeps nothing of a chunk once it asks for the next (it wrote or counted it): the
+   * generator may then reuse that chunk's buffer. `gen` writing a file does; a replay that keeps or
+   * transfers chunks must not.
+   */
+  reuse?: boolean;
 }
 
 /** Rows made on demand, each pass anew: iterating twice gives the same rows twice. */
