@@ -170,12 +170,15 @@ export class HostMemory {
    *     (do_huge_pmd_wp_page() -> __split_huge_pmd()). Either way the mmu notifier runs first.
    */
   touch(hvaPfn: number, write: boolean, hugeZeroWriteAllocates: boolean): number {
+    // Writes walking fresh 4K pages in order: the page after the last one written is missing.
+    if (write && this.hugeBackings === 0 && this.pages.growLast(hvaPfn, HOST_PRESENT)) return HOST_RW;
     const state = this.pages.get(hvaPfn);
     if (state === HOST_PRESENT) return HOST_RW;
     if (state === HOST_ZERO && !write) return HOST_RO;
     const level = this.hostLevel(hvaPfn, LEVEL_1G);
     const npages = LEVEL_PAGES[level]!;
-    const start = hvaPfn - (hvaPfn % npages);
+    // hva page numbers are past 2^31: a modulo is a floating-point one, kept off the 4K path.
+    const start = level === LEVEL_4K ? hvaPfn : hvaPfn - (hvaPfn % npages);
     if (state === HOST_MISSING) {
       const allocates = write || (this.kindAt(hvaPfn) & NO_ZERO_PAGE) !== 0;
       this.pages.set(start, start + npages, allocates ? HOST_PRESENT : HOST_ZERO);
