@@ -2,10 +2,13 @@
 // differential test (test/core/differential.property.test.ts): Maps and plain objects, no typed arrays, no tree. It covers the x86-tdp
 // profile with eager page split, no private memory, no userfaultfd. Leaves are keyed "level:gfn".
 // The version- and hardware-dependent x86 rules (docs/kvm-rules.md) are options: zap-all on slot
-// delete/move, huge pages rebuilt in place when logging stops, PML's D-bit logging.
+// delete/move, huge pages rebuilt in place when logging stops, PML's D-bit logging, a write to the
+// huge zero page allocating a THP. Host pages are a Map per 4K page (common.host-pages): missing,
+// the zero page (read-only), or present; read faults map writable when the host page is
+// (x86.read-fault-writable).
 
 import { ERRNO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '../src/core/abi.js';
-import { BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_THP } from '../src/core/hostmm.js';
+import { BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_SHMEM, BACKING_THP } from '../src/core/hostmm.js';
 import { ACCESS_WRITE, OUTCOME_MMIO, OUTCOME_OK } from '../src/core/outcome.js';
 
 interface Slot {
@@ -30,7 +33,12 @@ export interface ReferenceRules {
   recover: boolean;
   /** Intel PML: logging clears D bits of 4K leaves; writes to clean writable leaves are logged without a fault. */
   pml: boolean;
+  /** A write to the huge zero page allocates a THP (6.13+); else the zero pmd splits to 4K. */
+  hugeZeroThp: boolean;
 }
+
+const ZERO = 1;
+const PRESENT = 2;
 
 const PAGES = [1, 512, 512 * 512];
 
@@ -38,6 +46,10 @@ export class ReferenceVm {
   readonly slots = new Map<number, Slot>();
   readonly leaves = new Map<string, Leaf>();
   readonly backings: { start: number; end: number; kind: number }[] = [];
+  /** Host page state by hva page: ZERO or PRESENT; absent pages are missing. */
+  readonly host = new Map<number, number>();
+  /** 2M-aligned hva pages of THP ranges the host maps with 4K ptes. */
+  readonly smallThp = new Set<number>();
   readonly c: Record<string, number> = {
     faults: 0,
     'faults.fixed': 0,
@@ -51,9 +63,10 @@ export class ReferenceVm {
     zaps: 0,
     'dirty.pages': 0,
     recovered: 0,
+    'faults.cow': 0,
   };
 
-  constructor(readonly rules: ReferenceRules = { zapAll: false, recover: false, pml: false }) {}
+  constructor(readonly rules: ReferenceRules = { zapAll: false, recover: false, pml: false, hugeZeroThp: true }) {}
 
   counters(): Record<string, number> {
     const mapped = [0, 0, 0];
@@ -140,6 +153,17 @@ export class ReferenceVm {
   }
 
   unmapHva(hvaPage: number, npages: number): void {
+    const end = hvaPage + npages;
+    // A populated THP discarded in part keeps the rest with 4K ptes; discarded whole, it may be huge again.
+    for (let pmd = hvaPage - (hvaPage % 512); pmd < end; pmd += 512) {
+      if (pmd >= hvaPage && pmd + 512 <= end) this.smallThp.delete(pmd);
+      else if (this.hostLevel(pmd) === 1 && [...Array(512).keys()].some((i) => this.host.has(pmd + i))) this.smallThp.add(pmd);
+    }
+    for (let p = hvaPage; p < end; p++) this.host.delete(p);
+    this.zapHva(hvaPage, npages);
+  }
+
+  private zapHva(hvaPage: number, npages: number): void {
     for (const slot of this.slots.values()) {
       const from = Math.max(hvaPage, slot.hva);
       const to = Math.min(hvaPage + npages, slot.hva + slot.npages);
@@ -166,10 +190,12 @@ export class ReferenceVm {
       return OUTCOME_MMIO;
     }
     const logging = slot.dirty !== null;
+    const hostWritable = this.touchHost(slot.hva + (gfn - slot.base), write);
     const level = logging ? 0 : this.maxLevel(slot, gfn);
-    const w = (slot.flags & KVM_MEM_READONLY) === 0 && (write || !logging);
-    if (logging && write && leaf !== undefined && !leaf.w) this.c['faults.wp']!++;
-    let cover = leaf;
+    // x86 maps a read fault writable when the host page is, logging or not.
+    const w = (slot.flags & KVM_MEM_READONLY) === 0 && hostWritable;
+    let cover = this.leafAt(gfn);
+    if (logging && write && cover !== undefined && !cover.w) this.c['faults.wp']!++;
     while (cover !== undefined && cover.level > level) {
       this.splitOnce(cover);
       cover = this.leafAt(gfn);
@@ -184,16 +210,70 @@ export class ReferenceVm {
         cover.w = w;
         this.c['faults.fixed']!++;
       }
-      cover.d ||= write;
+      cover.d ||= write || (logging && w);
     } else {
       // Smaller leaves under a new huge one go first (a 4K leaf has none under it).
       if (level > 0) this.zap(aligned, aligned + PAGES[level]!);
-      this.leaves.set(`${level}:${aligned}`, { level, gfn: aligned, w, d: write });
+      this.leaves.set(`${level}:${aligned}`, { level, gfn: aligned, w, d: write || (logging && w) });
       this.c['faults.fixed']!++;
       this.c[['leaves.4k', 'leaves.2m', 'leaves.1g'][level]!]!++;
     }
     if (logging && w) this.markDirty(slot, gfn);
     return OUTCOME_OK;
+  }
+
+  /** The VMM reads or writes [hvaPage, hvaPage + npages) through its own mapping. */
+  hostAccess(hvaPage: number, npages: number, write: boolean): void {
+    for (let p = hvaPage; p < hvaPage + npages; p++) this.touchHost(p, write, false);
+  }
+
+  /** The host's side of a fault at hva page `hva`: populate; whether the host maps it writable. */
+  private touchHost(hva: number, write: boolean, guest = true): boolean {
+    const state = this.host.get(hva);
+    if (state === PRESENT) return true;
+    if (state === ZERO && !write) return false;
+    const level = this.hostLevel(hva);
+    const pages = PAGES[level]!;
+    const start = hva - (hva % pages);
+    const fill = (from: number, n: number, value: number): void => {
+      for (let p = from; p < from + n; p++) this.host.set(p, value);
+    };
+    if (state === undefined) {
+      const backing = this.backings.find((b) => hva >= b.start && hva < b.end);
+      const noZeroPage = backing !== undefined && (backing.kind & (BACKING_HUGETLB_2M | BACKING_HUGETLB_1G | BACKING_SHMEM)) !== 0;
+      fill(start, pages, write || noZeroPage ? PRESENT : ZERO);
+      return write || noZeroPage;
+    }
+    // Copy-on-write of a zero page: the notifier zaps its mappings, the fault retries.
+    this.zapHva(start, pages);
+    if (guest) {
+      this.c['faults.cow']!++;
+      this.c['faults']!++;
+    }
+    if (level > 0 && !this.rules.hugeZeroThp) {
+      this.smallThp.add(start);
+      this.host.set(hva, PRESENT);
+    } else {
+      fill(start, pages, PRESENT);
+    }
+    return true;
+  }
+
+  /** The host's page size at hva page `hva` (0: 4K, 1: 2M, 2: 1G). */
+  private hostLevel(hva: number): number {
+    const backing = this.backings.find((b) => hva >= b.start && hva < b.end);
+    let level = 0;
+    if (backing !== undefined) {
+      if (backing.kind & BACKING_HUGETLB_1G) level = 2;
+      else if (backing.kind & (BACKING_HUGETLB_2M | BACKING_THP)) level = 1;
+    }
+    for (; level > 0; level--) {
+      const pages = PAGES[level]!;
+      const alignedHva = hva - (hva % pages);
+      if (backing !== undefined && alignedHva >= backing.start && alignedHva + pages <= backing.end) break;
+    }
+    if (level === 1 && this.smallThp.has(hva - (hva % 512))) return 0;
+    return level;
   }
 
   private slotOf(gfn: number): Slot | undefined {
@@ -228,20 +308,12 @@ export class ReferenceVm {
   }
 
   private maxLevel(slot: Slot, gfn: number): number {
-    const hva = slot.hva + (gfn - slot.base);
-    const backing = this.backings.find((b) => hva >= b.start && hva < b.end);
-    let level = 0;
-    if (backing !== undefined) {
-      if (backing.kind & BACKING_HUGETLB_1G) level = 2;
-      else if (backing.kind & (BACKING_HUGETLB_2M | BACKING_THP)) level = 1;
-    }
+    let level = this.hostLevel(slot.hva + (gfn - slot.base));
     for (; level > 0; level--) {
       const pages = PAGES[level]!;
       const aligned = gfn - (gfn % pages);
-      const alignedHva = hva - (hva % pages);
-      const inBacking = backing !== undefined && alignedHva >= backing.start && alignedHva + pages <= backing.end;
       const inSlot = aligned >= slot.base && aligned + pages <= slot.base + slot.npages;
-      if (inBacking && inSlot && (slot.base - slot.hva) % pages === 0) break;
+      if (inSlot && (slot.base - slot.hva) % pages === 0) break;
     }
     return level;
   }

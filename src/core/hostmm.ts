@@ -1,6 +1,8 @@
 // The host side of guest memory, as far as stage-2 decisions depend on it: what backs each hva range
-// (anonymous 4K, THP, hugetlb 2M/1G, shmem) and which ranges are registered with userfaultfd and not
-// yet populated. Ranges are few and change on cold paths; lookups happen only on faults.
+// (anonymous 4K, THP, hugetlb 2M/1G, shmem), which host pages are populated and how (the zero page or
+// a page of their own), and which ranges are registered with userfaultfd. Backing ranges are few and
+// change on cold paths; page state is kept as runs, so a fault costs a lookup in the runs, never a
+// walk over a huge range (docs/kvm-rules.md, common.host-pages).
 
 import { RangeMap } from './range-map.js';
 import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
@@ -14,6 +16,28 @@ export const BACKING_SHMEM = 1 << 4;
 
 /** uffd registration flag: the handler fills one page per fault instead of the whole range. */
 export const UFFD_PAGE = 1 << 0;
+
+// Host page state of an hva page. Every page starts missing (never touched, or MADV_DONTNEED'd).
+/** Never touched or discarded: a userfaultfd-registered page faults to its handler. */
+export const HOST_MISSING = 0;
+/** Mapped to the shared zero page (or the huge zero page) by a read: read-only in the host. */
+export const HOST_ZERO = 1;
+/** A page of its own (written, or hugetlb/shmem/userfaultfd-filled): writable in the host. */
+export const HOST_PRESENT = 2;
+
+// What a fault's host lookup (hva_to_pfn()) found, for the stage-2 mapping it makes.
+/** The host maps the page read-only (a zero page): the stage-2 mapping is read-only. */
+export const HOST_RO = 0;
+/** The host maps the page writable. */
+export const HOST_RW = 1;
+/**
+ * A write broke copy-on-write of a zero page: the host mm invalidated [cowStart, cowStart + cowPages)
+ * through the mmu notifier before the new page was mapped writable.
+ */
+export const HOST_COW = 2;
+
+/** Backings whose read fault allocates a page: hugetlb has no zero page, and shmem allocates on a read of a hole. */
+const NO_ZERO_PAGE = BACKING_HUGETLB_2M | BACKING_HUGETLB_1G | BACKING_SHMEM;
 
 /** The largest page the host can map for a backing kind (host_pfn_mapping_level()'s answer). */
 export function backingLevel(kind: number): number {
@@ -37,16 +61,21 @@ export class HostMemory {
   private uStart: number[] = [];
   private uPages: number[] = [];
   private uFlags: number[] = [];
-  // Populated pages of each registration, by hva pfn (value 1): runs, not a byte per page, so a huge
-  // registration costs what the trace touches of it.
-  private uPopulated: RangeMap[] = [];
   uffdCount = 0;
+  /** HOST_* state of every hva page, as runs (a page in no run is HOST_MISSING). */
+  private readonly pages = new RangeMap();
+  /**
+   * THP ranges (2M-aligned) the host maps with 4K ptes: a huge zero page split by a write before 6.13,
+   * or a THP partly discarded. Faults there map 4K until the whole range is discarded.
+   */
+  private readonly smallThp = new RangeMap();
+  /** The range a HOST_COW answer invalidated. */
+  cowStart = 0;
+  cowPages = 0;
 
-  /** Bytes of the userfaultfd registrations' populated-page maps (src/core/model-memory.ts). */
+  /** Bytes of the host page state's runs (src/core/model-memory.ts). */
   bytes(): number {
-    let n = 0;
-    for (const populated of this.uPopulated) n += populated.bytes();
-    return n;
+    return this.pages.bytes() + this.smallThp.bytes();
   }
 
   /** `backing`: describe [hvaPfn, hvaPfn + npages); replaces what was said before about that range. */
@@ -94,6 +123,23 @@ export class HostMemory {
   hostLevel(hvaPfn: number, maxLevel: number): number {
     // 4K-only backings: no search (and unknown ranges are 4K too).
     if (this.hugeBackings === 0) return LEVEL_4K;
+    const b = this.backingIndex(hvaPfn);
+    if (b < 0) return LEVEL_4K;
+    const s = this.bStart[b]!;
+    const e = this.bEnd[b]!;
+    let level = Math.min(maxLevel, backingLevel(this.bKind[b]!));
+    while (level > LEVEL_4K) {
+      const pages = LEVEL_PAGES[level]!;
+      const aligned = hvaPfn - (hvaPfn % pages);
+      if (aligned >= s && aligned + pages <= e) break;
+      level--;
+    }
+    if (level === LEVEL_2M && this.smallThp.count > 0 && this.smallThp.get(hvaPfn) !== 0) return LEVEL_4K;
+    return level;
+  }
+
+  /** The backing interval holding hvaPfn, or -1. */
+  private backingIndex(hvaPfn: number): number {
     const starts = this.bStart;
     let lo = 0;
     let hi = starts.length;
@@ -102,24 +148,103 @@ export class HostMemory {
       if (starts[mid]! <= hvaPfn) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === 0 || hvaPfn >= this.bEnd[lo - 1]!) return LEVEL_4K;
-    const s = starts[lo - 1]!;
-    const e = this.bEnd[lo - 1]!;
-    let level = Math.min(maxLevel, backingLevel(this.bKind[lo - 1]!));
-    while (level > LEVEL_4K) {
-      const pages = LEVEL_PAGES[level]!;
-      const aligned = hvaPfn - (hvaPfn % pages);
-      if (aligned >= s && aligned + pages <= e) break;
-      level--;
+    return lo === 0 || hvaPfn >= this.bEnd[lo - 1]! ? -1 : lo - 1;
+  }
+
+  /** The backing kind at hvaPfn (BACKING_ANON where no `backing` row said anything). */
+  private kindAt(hvaPfn: number): number {
+    const b = this.backingIndex(hvaPfn);
+    return b < 0 ? BACKING_ANON : this.bKind[b]!;
+  }
+
+  /** HOST_* state of the page at hvaPfn. */
+  pageState(hvaPfn: number): number {
+    return this.pages.get(hvaPfn);
+  }
+
+  /**
+   * A fault reaches the host page at hvaPfn (hva_to_pfn(): get_user_pages(), with FOLL_WRITE for a
+   * write, then for a read "map read fault as writable if possible"): populate it as the host mm does
+   * and say how the host maps it (HOST_RO, HOST_RW, or HOST_COW with the range the host invalidated).
+   * docs/kvm-rules.md, common.host-pages.
+   *   - anonymous read of a missing page: the zero page (do_anonymous_page()), or on THP the huge zero
+   *     page over the 2M range (do_huge_pmd_anonymous_page()); read-only.
+   *   - hugetlb and shmem have no zero page: a read allocates (hugetlb_no_page(), shmem_fault()).
+   *   - a write to a zero page copies (do_wp_page()); on the huge zero page 6.13+ allocates a THP
+   *     (do_huge_zero_wp_pmd()), older kernels split it to 4K zero ptes and copy one page
+   *     (do_huge_pmd_wp_page() -> __split_huge_pmd()). Either way the mmu notifier runs first.
+   */
+  touch(hvaPfn: number, write: boolean, hugeZeroWriteAllocates: boolean): number {
+    // Writes walking fresh 4K pages in order: the page after the last one written is missing.
+    if (write && this.hugeBackings === 0 && this.pages.growLast(hvaPfn, HOST_PRESENT)) return HOST_RW;
+    const state = this.pages.get(hvaPfn);
+    if (state === HOST_PRESENT) return HOST_RW;
+    if (state === HOST_ZERO && !write) return HOST_RO;
+    const level = this.hostLevel(hvaPfn, LEVEL_1G);
+    const npages = LEVEL_PAGES[level]!;
+    // hva page numbers are past 2^31: a modulo is a floating-point one, kept off the 4K path.
+    const start = level === LEVEL_4K ? hvaPfn : hvaPfn - (hvaPfn % npages);
+    if (state === HOST_MISSING) {
+      const allocates = write || (this.kindAt(hvaPfn) & NO_ZERO_PAGE) !== 0;
+      this.pages.set(start, start + npages, allocates ? HOST_PRESENT : HOST_ZERO);
+      return allocates ? HOST_RW : HOST_RO;
     }
-    return level;
+    // A write to a zero page: copy-on-write.
+    this.cowStart = start;
+    this.cowPages = npages;
+    if (level > LEVEL_4K && !hugeZeroWriteAllocates) {
+      this.smallThp.set(start, start + npages, 1);
+      this.pages.set(hvaPfn, hvaPfn + 1, HOST_PRESENT);
+    } else {
+      this.pages.set(start, start + npages, HOST_PRESENT);
+    }
+    return HOST_COW;
+  }
+
+  /**
+   * The VMM's own access to [hvaPfn, hvaPfn + npages) populates it as a guest fault would (the host's
+   * page fault handler is the same). Calls `invalidate` for each range a copy-on-write replaced. Runs
+   * already populated as needed and missing 4K ranges cost one step each; huge pages and copies of
+   * zero pages one step per page.
+   */
+  hostTouch(hvaPfn: number, npages: number, write: boolean, hugeZeroWriteAllocates: boolean, invalidate: (start: number, npages: number) => void): void {
+    const end = hvaPfn + npages;
+    const p = this.pages;
+    for (let pfn = hvaPfn; pfn < end; ) {
+      const i = p.firstEndAfter(pfn);
+      const inRun = i < p.count && p.starts[i]! <= pfn;
+      if (inRun && (p.values[i] === HOST_PRESENT || !write)) {
+        pfn = p.ends[i]!; // already what the access needs
+        continue;
+      }
+      const level = this.hostLevel(pfn, LEVEL_1G);
+      if (!inRun && level === LEVEL_4K && (write || (this.kindAt(pfn) & NO_ZERO_PAGE) === 0)) {
+        // A missing 4K range: populated at once, up to the next run or backing boundary.
+        const b = this.backingIndex(pfn);
+        let to = Math.min(end, i < p.count ? p.starts[i]! : end);
+        if (b >= 0) to = Math.min(to, this.bEnd[b]!);
+        else to = Math.min(to, this.nextBackingStart(pfn));
+        p.set(pfn, to, write ? HOST_PRESENT : HOST_ZERO);
+        pfn = to;
+        continue;
+      }
+      if (this.touch(pfn, write, hugeZeroWriteAllocates) === HOST_COW) invalidate(this.cowStart, this.cowPages);
+      // The host page it was may be 4K now (a huge zero page split by a write before 6.13).
+      const pages = LEVEL_PAGES[this.hostLevel(pfn, LEVEL_1G)]!;
+      pfn = pfn - (pfn % pages) + pages;
+    }
+  }
+
+  /** The start of the first backing interval after hvaPfn (which no backing holds), or +Infinity. */
+  private nextBackingStart(hvaPfn: number): number {
+    for (let i = 0; i < this.bStart.length; i++) if (this.bStart[i]! > hvaPfn) return this.bStart[i]!;
+    return Number.POSITIVE_INFINITY;
   }
 
   registerUffd(hvaPfn: number, npages: number, flags: number): void {
     this.uStart.push(hvaPfn);
     this.uPages.push(npages);
     this.uFlags.push(flags);
-    this.uPopulated.push(new RangeMap());
     const id = this.uffdCount++;
     // Keep the registrations sorted by start; note whether any two overlap (then the linear scan in
     // registration order decides, as before).
@@ -147,30 +272,65 @@ export class HostMemory {
       if (lo === 0) return -1;
       const i = sorted[lo - 1]!;
       const off = hvaPfn - this.uStart[i]!;
-      return off < this.uPages[i]! && this.uPopulated[i]!.find(hvaPfn) < 0 ? i : -1;
+      return off < this.uPages[i]! && this.pages.find(hvaPfn) < 0 ? i : -1;
     }
+    if (this.pages.find(hvaPfn) >= 0) return -1;
     for (let i = 0; i < this.uffdCount; i++) {
       const off = hvaPfn - this.uStart[i]!;
-      if (off >= 0 && off < this.uPages[i]! && this.uPopulated[i]!.find(hvaPfn) < 0) return i;
+      if (off >= 0 && off < this.uPages[i]!) return i;
     }
     return -1;
   }
 
-  /** The userfaultfd handler resolves a fault: the whole range (UFFDIO_COPY of it all) or one page. */
+  /**
+   * The userfaultfd handler resolves a fault with UFFDIO_COPY: one page, or every missing page of the
+   * range (present pages are left as they are: UFFDIO_COPY refuses them with EEXIST).
+   */
   uffdFill(reg: number, hvaPfn: number): void {
-    const populated = this.uPopulated[reg]!;
-    if ((this.uFlags[reg]! & UFFD_PAGE) !== 0) populated.set(hvaPfn, hvaPfn + 1, 1);
-    else populated.set(this.uStart[reg]!, this.uStart[reg]! + this.uPages[reg]!, 1);
+    if ((this.uFlags[reg]! & UFFD_PAGE) !== 0) this.pages.set(hvaPfn, hvaPfn + 1, HOST_PRESENT);
+    else this.fillMissing(this.uStart[reg]!, this.uStart[reg]! + this.uPages[reg]!, HOST_PRESENT);
   }
 
-  /** MADV_DONTNEED / hole punch: registered pages in the range are missing again. */
+  /** Give the missing pages of [start, end) the state `value`; one step per run already there. */
+  private fillMissing(start: number, end: number, value: number): void {
+    const p = this.pages;
+    let at = start;
+    while (at < end) {
+      const i = p.firstEndAfter(at);
+      const runStart = i < p.count ? p.starts[i]! : end;
+      if (runStart > at) {
+        const to = Math.min(runStart, end);
+        p.set(at, to, value);
+        at = to;
+      } else {
+        at = p.ends[i]!;
+      }
+    }
+  }
+
+  /**
+   * MADV_DONTNEED / munmap / hole punch: the pages are missing again (a registered page faults to its
+   * handler again). A THP range discarded only in part keeps the rest mapped with 4K ptes
+   * (zap_pmd_range() -> __split_huge_pmd()); one discarded whole may be a THP again.
+   */
   unmap(hvaPfn: number, npages: number): void {
     const end = hvaPfn + npages;
-    for (let i = 0; i < this.uffdCount; i++) {
-      const s = this.uStart[i]!;
-      const from = Math.max(s, hvaPfn);
-      const to = Math.min(s + this.uPages[i]!, end);
-      if (from < to) this.uPopulated[i]!.set(from, to, 0);
+    if (this.hugeBackings > 0) {
+      const pmd = LEVEL_PAGES[LEVEL_2M]!;
+      const head = hvaPfn - (hvaPfn % pmd);
+      const tail = end - (end % pmd);
+      if (head !== hvaPfn && this.partThp(head, hvaPfn, end)) this.smallThp.set(head, head + pmd, 1);
+      if (tail !== end && tail >= hvaPfn && this.partThp(tail, hvaPfn, end)) this.smallThp.set(tail, tail + pmd, 1);
+      const fullFrom = head === hvaPfn ? head : head + pmd;
+      if (fullFrom < tail) this.smallThp.set(fullFrom, tail, 0);
     }
+    this.pages.set(hvaPfn, end, HOST_MISSING);
+  }
+
+  /** The 2M range at `aligned` is a populated THP that [from, to) discards only part of. */
+  private partThp(aligned: number, from: number, to: number): boolean {
+    const pmd = LEVEL_PAGES[LEVEL_2M]!;
+    if (from <= aligned && aligned + pmd <= to) return false;
+    return this.hostLevel(aligned, LEVEL_2M) === LEVEL_2M && this.pages.any(aligned, aligned + pmd);
   }
 }

@@ -365,6 +365,12 @@ export const METRICS = {
     doc: 'huge mappings rebuilt in place from a table of small leaves when dirty logging stops (x86, 6.13+): no zap, no refault',
     kernel: '`kvm_mmu_recover_huge_pages()` -> `recover_huge_pages_range()`',
   },
+  'faults.cow': {
+    unit: 'count',
+    merge: 'sum',
+    doc: 'write faults on a page the host mapped to the zero page: the host copies it, its mmu notifier zaps the read-only mapping and the fault retries (each counts one more in `faults`)',
+    kernel: '`hva_to_pfn()` -> `do_wp_page()` / `do_huge_pmd_wp_page()`; `is_page_fault_stale()` (x86), `mmu_invalidate_retry()` (arm64)',
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;

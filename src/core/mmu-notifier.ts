@@ -25,7 +25,11 @@ export function validUffdRange(start: bigint, len: bigint, taskSize: bigint): bo
 
 export class MmuNotifier {
 
-  constructor(private readonly vm: VmParts) {}
+  constructor(
+    private readonly vm: VmParts,
+    /** A write to the huge zero page allocates a THP (6.13+) instead of splitting it (VmArch). */
+    private readonly hugeZeroWriteAllocates: boolean,
+  ) {}
 
   /** `backing`: what host memory is behind [hva, hva + size) (BACKING_* bits). */
   setBacking(hva: bigint, size: bigint, kind: number): void {
@@ -40,8 +44,17 @@ export class MmuNotifier {
   invalidateRange(hva: bigint, size: bigint): void {
     const start = Number(hva >> PAGE_SHIFT_N);
     const npages = pagesOf(hva, size);
-    const end = start + npages;
     this.vm.host.unmap(start, npages);
+    this.zapHva(start, npages);
+  }
+
+  /**
+   * The notifier's side of an invalidation of hva pages [start, start + npages): also what a host
+   * copy-on-write of a zero page does to the read-only mappings of it (wp_page_copy() ->
+   * mmu_notifier_invalidate_range_start(); docs/kvm-rules.md, common.host-pages).
+   */
+  zapHva(start: number, npages: number): void {
+    const end = start + npages;
     const s = this.vm.slots;
     let zapped = 0;
     for (let i = 0; i < s.count; i++) {
@@ -66,18 +79,27 @@ export class MmuNotifier {
     return 0;
   }
 
-  /** The VMM touches guest memory through its own mapping: may take userfaultfd faults; not logged. */
-  hostAccess(hva: bigint, size: bigint): number {
+  /**
+   * The VMM touches guest memory through its own mapping: may take userfaultfd faults; populates the
+   * host pages (a read of a missing anonymous page maps the zero page, a write to a zero page copies it
+   * and invalidates its mappings); not logged.
+   */
+  hostAccess(hva: bigint, size: bigint, write: boolean): number {
     const start = Number(hva >> PAGE_SHIFT_N);
-    const end = start + pagesOf(hva, size);
-    if (this.vm.host.uffdCount === 0) return 0;
-    for (let pfn = start; pfn < end; pfn++) {
-      const reg = this.vm.host.uffdMissing(pfn);
-      if (reg >= 0) {
-        this.vm.counters[M.uffd_faults]!++;
-        this.vm.host.uffdFill(reg, pfn);
+    const npages = pagesOf(hva, size);
+    const host = this.vm.host;
+    if (host.uffdCount > 0) {
+      for (let pfn = start; pfn < start + npages; pfn++) {
+        const reg = host.uffdMissing(pfn);
+        if (reg >= 0) {
+          this.vm.counters[M.uffd_faults]!++;
+          host.uffdFill(reg, pfn);
+        }
       }
     }
+    host.hostTouch(start, npages, write, this.hugeZeroWriteAllocates, this.zapHvaBound);
     return 0;
   }
+
+  private readonly zapHvaBound = (start: number, npages: number): void => this.zapHva(start, npages);
 }

@@ -8,9 +8,10 @@ import { arm64UnbackedAbort } from './arm64.js';
 import type { MemoryAttributes } from './attributes.js';
 import type { DirtyLog } from './dirty-log.js';
 import type { GuestMemfds } from './gmem.js';
-import type { HostMemory } from './hostmm.js';
+import { HOST_COW, HOST_RO, type HostMemory } from './hostmm.js';
 import type { Memslots } from './memslots.js';
 import { M } from './metrics.js';
+import type { MmuNotifier } from './mmu-notifier.js';
 import { ACCESS_EXEC, ACCESS_PRIVATE, ACCESS_WRITE, OUTCOME_INTERNAL, OUTCOME_MEMFAULT, OUTCOME_MMIO, OUTCOME_OK } from './outcome.js';
 import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRIVATE, PTE_W, PTE_X, isLeaf, pteLevel } from './stage2/pte.js';
 import type { Stage2 } from './stage2/table.js';
@@ -30,11 +31,14 @@ export class PageFault {
   private readonly arm64: boolean;
   private readonly nxHugePages: boolean;
   private readonly execOnlyOnExecFault: boolean;
+  private readonly logReadMapsWritable: boolean;
+  private readonly hugeZeroWriteAllocates: boolean;
 
   constructor(
     vm: VmParts,
     arch: VmArch,
     private readonly dirtyLog: DirtyLog,
+    private readonly notifier: MmuNotifier,
   ) {
     this.counters = vm.counters;
     this.slots = vm.slots;
@@ -46,6 +50,8 @@ export class PageFault {
     this.arm64 = arch.arm64;
     this.nxHugePages = arch.nxHugePages;
     this.execOnlyOnExecFault = arch.execOnlyOnExecFault;
+    this.logReadMapsWritable = arch.logReadMapsWritable;
+    this.hugeZeroWriteAllocates = arch.hugeZeroWriteAllocates;
   }
 
   /** A stage-2 fault (kvm_tdp_page_fault() / kvm_handle_guest_abort()) -> OUTCOME_* code. */
@@ -69,6 +75,8 @@ export class PageFault {
     const base = s.baseGfn[id]!;
     const hvaPfn = s.hvaPfn[id]! + (gfn - base);
     let maxLevel = LEVEL_1G;
+    // Whether the host maps the page writable (hva_to_pfn()); private memory has no host mapping.
+    let hostWritable = true;
     // Shared faults come from the hva even when the slot's guest_memfd was created with MMAP: recorded
     // on the reference 6.18 host (test/fixtures/recorded/gmem-mmap-closed-*.csv), where a shared write
     // to such a slot completes after the file is closed.
@@ -80,12 +88,15 @@ export class PageFault {
         return OUTCOME_MEMFAULT;
       }
       maxLevel = folio;
-    } else if (this.host.uffdCount > 0) {
-      const reg = this.host.uffdMissing(hvaPfn);
-      if (reg >= 0) {
-        c[M.uffd_faults]!++;
-        this.host.uffdFill(reg, hvaPfn);
+    } else {
+      if (this.host.uffdCount > 0) {
+        const reg = this.host.uffdMissing(hvaPfn);
+        if (reg >= 0) {
+          c[M.uffd_faults]!++;
+          this.host.uffdFill(reg, hvaPfn);
+        }
       }
+      hostWritable = this.hostPage(hvaPfn, write);
     }
 
     // arm64 memslot_is_logging(): a read-only slot is never logging, whatever its flags.
@@ -97,11 +108,14 @@ export class PageFault {
       if (this.nxHugePages) while (level > LEVEL_4K && this.isNxTable(gfn, level)) level--;
     }
 
-    // Read faults on a logging slot map read-only, so the first write is seen (user_mem_abort()).
-    const writable = (slotFlags & KVM_MEM_READONLY) === 0 && (write || !logging);
+    // A read fault maps writable when the host page is (hva_to_pfn(): "map read fault as writable if
+    // possible"); on a logging slot x86 does so too and marks the page dirty (make_spte()), arm64 maps
+    // read-only so the first write is seen (user_mem_abort()). docs/kvm-rules.md, x86.read-fault-writable.
+    const writable = (slotFlags & KVM_MEM_READONLY) === 0 && hostWritable && (write || !logging || this.logReadMapsWritable);
     let perms = PTE_ACCESSED;
     if (writable) perms |= PTE_W;
-    if (write) perms |= PTE_DIRTY;
+    // make_spte() makes a writable leaf of a logging slot dirty: it is logged now, not on the first write.
+    if (write || (logging && writable)) perms |= PTE_DIRTY;
     if (priv) perms |= PTE_PRIVATE;
     // With the NX huge page mitigation, huge pages are mapped non-executable. arm64 without FEAT_DIC
     // maps only instruction fetches executable (user_mem_abort(): the icache is invalidated for them).
@@ -122,6 +136,24 @@ export class PageFault {
     if (logging && writable) this.dirtyLog.markDirty(id, gfn);
     if (kind === ACCESS_EXEC && this.nxHugePages) this.markNxTables(gfn);
     return OUTCOME_OK;
+  }
+
+  /**
+   * The host side of the fault (hva_to_pfn()): populate the host page; whether the host maps it
+   * writable. A write to a zero page breaks copy-on-write: the host's mmu notifier zaps the read-only
+   * mappings of it first, which makes this fault stale (x86 is_page_fault_stale(), arm64
+   * mmu_invalidate_retry()): it returns to the guest and faults again, counted once more in `faults`.
+   * docs/kvm-rules.md, common.host-pages.
+   */
+  private hostPage(hvaPfn: number, write: boolean): boolean {
+    const host = this.host;
+    const r = host.touch(hvaPfn, write, this.hugeZeroWriteAllocates);
+    if (r === HOST_COW) {
+      this.notifier.zapHva(host.cowStart, host.cowPages);
+      this.counters[M.faults_cow]!++;
+      this.counters[M.faults]!++;
+    }
+    return r !== HOST_RO;
   }
 
   /** The entry at `level` over gfn is a table made for an instruction fetch (nx_huge_page_disallowed). */

@@ -101,6 +101,21 @@ export const X86_RULES: readonly KernelRule[] = [
     test: "test/private/gmem.test.ts",
     answer: (p) => (p.knobs['gmem-folio'] === '4k' ? '4K folios (upstream)' : `${p.knobs['gmem-folio']} folios (what-if: out-of-tree hugetlb guest_memfd)`),
   },
+  {
+    id: 'x86.read-fault-writable',
+    summary: 'a read fault maps writable when the host page is writable, also on a dirty-logged slot, where it is logged at once',
+    kernel: 'virt/kvm/kvm_main.c: hva_to_pfn() ("map read fault as writable if possible"); arch/x86/kvm/mmu/spte.c: make_spte() (mark_page_dirty_in_slot())',
+    test: "test/core/kvm-rules.test.ts: 'x86.read-fault-writable: a read fault on a dirty-logged slot'",
+    answer: (p) => (x86(p) ? 'writable if the host page is; logged on a logging slot' : undefined),
+  },
+  {
+    id: 'common.host-pages',
+    summary: 'host pages start missing; a read of anonymous memory maps the (huge) zero page read-only, a later write copies it (notifier zap, the fault retries)',
+    kernel: 'mm/memory.c: do_anonymous_page(), do_wp_page(); mm/huge_memory.c: do_huge_pmd_anonymous_page(), do_huge_zero_wp_pmd() (6.13+); virt/kvm/kvm_main.c: hva_to_pfn()',
+    test: "test/core/kvm-rules.test.ts: 'common.host-pages: unpopulated backing, the zero page and copy-on-write'",
+    answer: (p) =>
+      since(p, '6.13') ? 'zero page on read; a write to the huge zero page allocates a THP' : 'zero page on read; a write to the huge zero page splits it to 4K',
+  },
   // ---- end of issue 12 x86 rules ----
 ];
 

@@ -46,6 +46,15 @@ export interface VmArch {
   readonly pml: boolean;
   /** KVM_SET_MEMORY_ATTRIBUTES exists (x86: not for KVM_X86_DEFAULT_VM). */
   readonly memoryAttributes: boolean;
+  /**
+   * x86: a read fault maps writable when the host page is writable, also on a dirty-logged slot, and
+   * marks it dirty (hva_to_pfn(), make_spte(); docs/kvm-rules.md, x86.read-fault-writable). arm64
+   * maps a read fault on a logging slot read-only (user_mem_abort()).
+   */
+  readonly logReadMapsWritable: boolean;
+  // ---- host mm (docs/kvm-rules.md, common.host-pages) ----
+  /** A write to the huge zero page allocates a THP (do_huge_zero_wp_pmd(), 6.13+); before, it splits to 4K. */
+  readonly hugeZeroWriteAllocates: boolean;
   // ---- arm64 ----
   /**
    * arm64 without FEAT_DIC: data faults map pages non-executable; an instruction fetch then takes a
@@ -78,6 +87,8 @@ export function vmArch(profile: Profile): VmArch {
     recoverHugeInPlace: !arm64 && profile.versionCode >= kernelVersion('6.13'),
     pml: !arm64 && k.pml === 'on',
     memoryAttributes: arm64 || k['vm-type'] === 'sw-protected',
+    logReadMapsWritable: !arm64,
+    hugeZeroWriteAllocates: profile.versionCode >= kernelVersion('6.13'),
   };
 }
 

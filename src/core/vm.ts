@@ -88,10 +88,10 @@ export class Vm implements VmParts {
     this.hypshare = new HypShare(profile.knobs.hypshare, this.counters);
     this.stage2.smallChildrenExec = arch.nxHugePages;
     this.dirtyLog = new DirtyLog(this, arch.pml);
-    this.pageFault = new PageFault(this, arch, this.dirtyLog);
+    this.mmuNotifier = new MmuNotifier(this, arch.hugeZeroWriteAllocates);
+    this.pageFault = new PageFault(this, arch, this.dirtyLog, this.mmuNotifier);
     this.memslotUpdate = new MemslotUpdate(this, arch, this.pageFault);
     this.privateMemory = new PrivateMemory(this, arch);
-    this.mmuNotifier = new MmuNotifier(this);
   }
 
   // ---- memslots ------------------------------------------------------------------------------
@@ -138,10 +138,12 @@ export class Vm implements VmParts {
     return this.mmuNotifier.registerUffd(hva, size, flags);
   }
 
-  /** The VMM touches guest memory through its own mapping: may take userfaultfd faults; not logged. */
+  /**
+   * The VMM touches guest memory through its own mapping: may take userfaultfd faults, populates the
+   * host pages (a write to a zero page copies it: a notifier zap); not logged.
+   */
   hostAccess(hva: bigint, size: bigint, write: boolean): number {
-    void write; // a read and a write take the same missing fault
-    return this.mmuNotifier.hostAccess(hva, size);
+    return this.mmuNotifier.hostAccess(hva, size, write);
   }
 
   // ---- the guest access: hot path ------------------------------------------------------------

@@ -12,8 +12,8 @@
 //  - expect rows: evaluated on the merged counters at their row.
 // Traces with userfaultfd or host accesses (state shared across granules by hva), memory attribute
 // conversions (per-conversion cost records span shards), guest_memfd invalidations (one flush for all
-// bound slots), or accesses crossing a 1 GiB boundary are not shardable: `planShards` says why and the
-// caller replays them whole.
+// bound slots), accesses crossing a 1 GiB boundary, or host pages that guest pages of two granules map
+// (shard-host.ts) are not shardable: `planShards` says why and the caller replays them whole.
 
 import { M, METRICS, METRIC_NAMES, metricId } from '../core/metrics.js';
 import type { Profile } from '../core/profile.js';
@@ -23,6 +23,7 @@ import { accessPages, gfn, has } from '../trace/columns.js';
 import { OP_SPECS, retText, type ShardRule } from '../trace/ops.js';
 import { F_RET, OP, OPS, type TraceChunk } from '../trace/schema.js';
 import { expectMismatch, newReplayState, replayChunk, type Divergence } from './engine.js';
+import { hostStateCrossesShards } from './shard-host.js';
 
 const GRANULE_SHIFT = 18; // 1 GiB in 4K pages
 const GFNS_PER_GRANULE = 1 << GRANULE_SHIFT;
@@ -63,6 +64,8 @@ export function planShards(chunks: readonly TraceChunk[], count: number): Sharda
     }
     rows += chunk.length;
   }
+  const hostReason = count > 1 ? hostStateCrossesShards(chunks) : undefined;
+  if (hostReason !== undefined) return { ok: false, reason: hostReason };
   const plans: ShardPlan[] = [];
   for (let s = 0; s < count; s++) plans.push(buildShard(chunks, s, count, rows));
   return { ok: true, plans };

@@ -185,7 +185,7 @@ export const OP_TABLE = {
     fields: ['hva', 'size'],
     shard: 'barrier',
     ret: 'errno',
-    doc: 'MADV_DONTNEED / munmap / hole punch of the backing: an mmu notifier invalidation (ret: always 0)',
+    doc: 'MADV_DONTNEED / munmap / hole punch of the backing: an mmu notifier invalidation; the pages are missing again (ret: always 0)',
     replay: (vm, c, i) => {
       vm.unmapHva(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i));
       return 0;
@@ -197,7 +197,7 @@ export const OP_TABLE = {
     shard: 'whole',
     ret: 'errno',
     flags: { names: [['page', UFFD_PAGE]] },
-    doc: 'register an hva range for userfaultfd missing faults; the handler fills the whole range on its first fault, or one page per fault with `page` (ret: 0, or -EINVAL for an unaligned, empty, wrapping or beyond-user-space range)',
+    doc: 'register an hva range for userfaultfd missing faults (only never-touched or discarded pages are missing); the handler fills the whole range on its first fault, or one page per fault with `page` (ret: 0, or -EINVAL for an unaligned, empty, wrapping or beyond-user-space range)',
     replay: (vm, c, i) => vm.registerUffd(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i), c.flagsLo[i]!),
   },
   host_read: {
@@ -206,7 +206,7 @@ export const OP_TABLE = {
     shard: 'whole',
     ret: 'errno',
     flags: NO_NAMES,
-    doc: 'the VMM reading guest memory through its own mapping (may take a userfaultfd fault; not dirty-logged)',
+    doc: 'the VMM reading guest memory through its own mapping (may take a userfaultfd fault; a missing anonymous page becomes the zero page; not dirty-logged)',
     replay: (vm, c, i) => vm.hostAccess(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i), false),
   },
   host_write: {
@@ -215,7 +215,7 @@ export const OP_TABLE = {
     shard: 'whole',
     ret: 'errno',
     flags: NO_NAMES,
-    doc: 'the VMM writing guest memory through its own mapping (may take a userfaultfd fault; not dirty-logged)',
+    doc: 'the VMM writing guest memory through its own mapping (may take a userfaultfd fault; populates the pages, copying a zero page with an mmu notifier invalidation; not dirty-logged)',
     replay: (vm, c, i) => vm.hostAccess(u64Field(c, F_HVA, i), u64Field(c, F_SIZE, i), true),
   },
   read: {

@@ -27,16 +27,18 @@ const COMPARED = [
   'zaps',
   'dirty.pages',
   'recovered',
+  'faults.cow',
 ] as const;
 
 /**
  * Profiles the comparison runs under, each with the reference model's switches for the same kernel
- * rules (docs/kvm-rules.md): the newest kernel on Intel (zap-all, in-place recovery, PML), and 6.12
- * on AMD with the SLOT_ZAP_ALL quirk off (per-slot zap, zap-collapsible, write protection).
+ * rules (docs/kvm-rules.md): the newest kernel on Intel (zap-all, in-place recovery, PML, a write to
+ * the huge zero page allocates a THP), and 6.12 on AMD with the SLOT_ZAP_ALL quirk off (per-slot zap,
+ * zap-collapsible, write protection, the huge zero page split to 4K on a write).
  */
 const PROFILES = [
-  { profile: 'x86-tdp', rules: { zapAll: true, recover: true, pml: true } },
-  { profile: 'x86-tdp@6.12,pml=off,slot-zap-all=off', rules: { zapAll: false, recover: false, pml: false } },
+  { profile: 'x86-tdp', rules: { zapAll: true, recover: true, pml: true, hugeZeroThp: true } },
+  { profile: 'x86-tdp@6.12,pml=off,slot-zap-all=off', rules: { zapAll: false, recover: false, pml: false, hugeZeroThp: false } },
 ] as const;
 
 type Op =
@@ -45,7 +47,8 @@ type Op =
   | { op: 'sweep'; gfn: number; write: boolean }
   | { op: 'reflag'; id: number; flags: number; move: boolean }
   | { op: 'dirty_get'; id: number }
-  | { op: 'unmap_hva'; hvaPage: number; pages: number };
+  | { op: 'unmap_hva'; hvaPage: number; pages: number }
+  | { op: 'host'; hvaPage: number; pages: number; write: boolean };
 
 const quarter = (max: number) => fc.integer({ min: 0, max }).map((n) => n * 256);
 const nearby = fc.tuple(quarter(23), fc.integer({ min: 0, max: 3 })).map(([q, k]) => q + k);
@@ -72,6 +75,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('sweep' as const), gfn: quarter(30), write: fc.boolean() }),
   fc.record({ op: fc.constant('dirty_get' as const), id: fc.integer({ min: 0, max: 3 }) }),
   fc.record({ op: fc.constant('unmap_hva' as const), hvaPage: fc.integer({ min: 0, max: 4095 }), pages: fc.integer({ min: 1, max: 1024 }) }),
+  // The VMM touching guest memory: populates host pages, copies zero pages.
+  fc.record({ op: fc.constant('host' as const), hvaPage: fc.integer({ min: 0, max: 4095 }), pages: fc.integer({ min: 1, max: 600 }), write: fc.boolean() }),
 );
 const backingArb = fc.array(fc.constantFrom(BACKING_ANON, BACKING_ANON | BACKING_THP, BACKING_HUGETLB_2M), {
   minLength: 8,
@@ -79,7 +84,7 @@ const backingArb = fc.array(fc.constantFrom(BACKING_ANON, BACKING_ANON | BACKING
 });
 
 describe('core Vm against the reference model', () => {
-  for (const { profile, rules } of PROFILES) it(`gives identical outcomes and counters for random memslot, access, dirty-log and unmap sequences under ${profile}`, () => {
+  for (const { profile, rules } of PROFILES) it(`gives identical outcomes and counters for random memslot, access, dirty-log, unmap and host access sequences under ${profile}`, () => {
     fc.assert(
       fc.property(backingArb, fc.constantFrom(0, 1), fc.array(opArb, { minLength: 20, maxLength: 80 }), (backings, log0, ops) => {
         const vm = newVm(profile);
@@ -123,6 +128,10 @@ describe('core Vm against the reference model', () => {
           } else if (o.op === 'dirty_get') {
             got = vm.getDirtyLog(o.id);
             want = ref.getDirtyLog(o.id);
+          } else if (o.op === 'host') {
+            got = vm.hostAccess(BigInt(HVA_PAGE + o.hvaPage) << 12n, BigInt(o.pages) << 12n, o.write);
+            ref.hostAccess(HVA_PAGE + o.hvaPage, o.pages, o.write);
+            want = 0;
           } else {
             vm.unmapHva(BigInt(HVA_PAGE + o.hvaPage) << 12n, BigInt(o.pages) << 12n);
             ref.unmapHva(HVA_PAGE + o.hvaPage, o.pages);

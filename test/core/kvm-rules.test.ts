@@ -220,9 +220,142 @@ describe('x86.nx-huge-pages: split for an instruction fetch', () => {
       'backing,,,0x200000,,thp,0x7f0000000000,,,,',
       'memslot,,0x0,0x200000,0,,0x7f0000000000,,,,0',
       'exec,0,0x1000,,,,,,,,ok',
-      'unmap_hva,,,0x1000,,,0x7f0000003000,,,,',
+      // The whole 2M range: discarding part of a populated THP would leave the host mapping it at 4K.
+      'unmap_hva,,,0x200000,,,0x7f0000000000,,,,',
       'read,0,0x3000,,,,,,,,ok',
       expect('mapped.2m', 0x200000),
     ]);
+  });
+});
+
+describe('common.host-pages: unpopulated backing, the zero page and copy-on-write', () => {
+  const ALL = ['x86-tdp@6.6', 'x86-tdp@6.12', 'x86-tdp@6.18', 'x86-tdp', 'arm64-s2@6.6', 'arm64-s2@6.18', 'arm64-s2'];
+  const slot = 'memslot,,0x0,0x200000,0,,0x7f0000000000,,,,0';
+
+  it('maps a read of a never-touched anonymous page read-only; the write copies it: a notifier zap, and the fault retries', async () => {
+    for (const profile of ALL) {
+      await holds(profile, [
+        slot,
+        'read,0,0x0,,,,,,,,ok',
+        expect('faults', 1),
+        'write,0,0x0,,,,,,,,ok',
+        expect('faults.cow', 1),
+        expect('faults', 3), // the read, the write that copied (stale: retried), the write again
+        expect('zaps', 1),
+        expect('tlb.flushes', 1),
+        expect('leaves.4k', 2),
+        'write,0,0x0,,,,,,,,ok',
+        'read,0,0x0,,,,,,,,ok',
+        expect('faults', 3),
+      ]);
+    }
+  });
+
+  it('maps a read writable when the page was written before (by the VMM), and unmap_hva makes it missing again', async () => {
+    for (const profile of ALL) {
+      await holds(profile, [
+        slot,
+        'host_write,,,0x1000,,,0x7f0000000000,,,,',
+        'read,0,0x0,,,,,,,,ok',
+        'write,0,0x0,,,,,,,,ok',
+        expect('faults', 1),
+        'unmap_hva,,,0x1000,,,0x7f0000000000,,,,',
+        'read,0,0x0,,,,,,,,ok',
+        'write,0,0x0,,,,,,,,ok',
+        expect('faults', 4),
+        expect('faults.cow', 1),
+      ]);
+    }
+  });
+
+  it('copies a zero page the VMM writes after the guest read it: the notifier zaps the guest mapping', async () => {
+    for (const profile of ALL) {
+      await holds(profile, [
+        slot,
+        'read,0,0x0,,,,,,,,ok',
+        'host_write,,,0x1000,,,0x7f0000000000,,,,',
+        expect('zaps', 1),
+        'write,0,0x0,,,,,,,,ok',
+        expect('faults', 2),
+        expect('faults.cow', 0),
+      ]);
+    }
+  });
+
+  it('maps the huge zero page at 2M; a write then allocates a THP from 6.13 (the 2M leaf is zapped and mapped writable)', async () => {
+    const rows = (after: { mapped2m: number; mapped4k: number; faults: number }): string[] => [
+      'backing,,,0x200000,,thp,0x7f0000000000,,,,',
+      slot,
+      'read,0,0x0,,,,,,,,ok',
+      expect('mapped.2m', 0x200000),
+      'write,0,0x1000,,,,,,,,ok',
+      expect('faults.cow', 1),
+      expect('zaps', 1),
+      'read,0,0x2000,,,,,,,,ok',
+      expect('mapped.2m', after.mapped2m),
+      expect('mapped.4k', after.mapped4k),
+      expect('faults', after.faults),
+    ];
+    for (const profile of ['x86-tdp@6.18', 'x86-tdp', 'arm64-s2@6.18', 'arm64-s2']) await holds(profile, rows({ mapped2m: 0x200000, mapped4k: 0, faults: 3 }));
+    // Before 6.13 the huge zero page is split to 4K zero pages and one is copied: the range maps 4K.
+    for (const profile of ['x86-tdp@6.6', 'x86-tdp@6.12', 'arm64-s2@6.12']) await holds(profile, rows({ mapped2m: 0, mapped4k: 0x2000, faults: 4 }));
+  });
+
+  it('has no zero page for hugetlb, and shmem allocates on a read of a hole: the read maps writable', async () => {
+    for (const profile of ALL) {
+      for (const kind of ['hugetlb2m', 'shmem']) {
+        await holds(profile, [
+          `backing,,,0x200000,,${kind},0x7f0000000000,,,,`,
+          slot,
+          'read,0,0x0,,,,,,,,ok',
+          'write,0,0x0,,,,,,,,ok',
+          expect('faults', 1),
+          expect('faults.cow', 0),
+        ]);
+      }
+    }
+  });
+
+  it('does not make populated pages missing when their range is registered with userfaultfd', async () => {
+    for (const profile of ['x86-tdp@6.12', 'x86-tdp', 'arm64-s2']) {
+      await holds(profile, [
+        slot,
+        'write,0,0x0,,,,,,,,ok',
+        'uffd,,,0x2000,,page,0x7f0000000000,,,,',
+        'read,0,0x0,,,,,,,,ok',
+        'read,0,0x1000,,,,,,,,ok',
+        expect('uffd.faults', 1), // only the never-touched page
+        'unmap_hva,,,0x1000,,,0x7f0000000000,,,,',
+        'read,0,0x0,,,,,,,,ok',
+        expect('uffd.faults', 2), // discarded: missing again
+      ]);
+    }
+  });
+});
+
+describe('x86.read-fault-writable: a read fault on a dirty-logged slot', () => {
+  // A logged slot; page 0 written by the VMM before (present and writable in the host), page 1 never
+  // touched (the zero page). The guest reads both, then writes both.
+  const rows = (dirtyAfterReads: number, faults: number): string[] => [
+    'host_write,,,0x1000,,,0x7f0000000000,,,,',
+    'memslot,,0x0,0x200000,0,log,0x7f0000000000,,,,0',
+    'read,0,0x0,,,,,,,,ok',
+    'read,0,0x1000,,,,,,,,ok',
+    `dirty_get,,,,0,,,,,,${dirtyAfterReads}`,
+    'write,0,0x0,,,,,,,,ok',
+    'write,0,0x1000,,,,,,,,ok',
+    'dirty_get,,,,0,,,,,,2',
+    expect('faults', faults),
+  ];
+
+  it('maps the read of a writable host page writable and logs it (x86, every version, with and without PML)', async () => {
+    // Page 0: the read logged it; the write after the get faults (write-protected) or, with PML, is
+    // logged by the CPU. Page 1: read-only zero page; the write copies it (cow + retry).
+    for (const profile of ['x86-tdp@6.6', 'x86-tdp@6.12', 'x86-tdp@6.18', 'x86-tdp']) await holds(profile, rows(1, 2 + 2));
+    for (const profile of ['x86-tdp@6.12,pml=off', 'x86-tdp,pml=off']) await holds(profile, rows(1, 2 + 1 + 2));
+  });
+
+  it('maps it read-only on arm64, so only the write is logged', async () => {
+    for (const profile of ['arm64-s2@6.6', 'arm64-s2']) await holds(profile, rows(0, 2 + 1 + 2));
   });
 });

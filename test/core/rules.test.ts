@@ -26,7 +26,7 @@ test('ruleDiff lists exactly the rules whose answer differs between two profiles
 
 test('the x86 rules of issue 12 answer by version and knob', () => {
   const ids = (a: string, b: string) => ruleDiff(parseProfile(a), parseProfile(b)).map((d) => d.rule.id);
-  assert.deepEqual(ids('x86-tdp@6.12', 'x86-tdp@6.18'), ['x86.recover-huge']);
+  assert.deepEqual(ids('x86-tdp@6.12', 'x86-tdp@6.18'), ['x86.recover-huge', 'common.host-pages']);
   assert.deepEqual(ids('x86-tdp@6.6', 'x86-tdp@6.12,slot-zap-all=off'), ['x86.slot-zap-all']);
   assert.deepEqual(ids('x86-tdp', 'x86-tdp,pml=off'), ['x86.pml']);
   assert.deepEqual(ids('x86-tdp', 'x86-tdp,vm-type=sw-protected'), ['x86.slot-zap-all', 'x86.vm-type']);
@@ -39,7 +39,7 @@ test('s2bench profiles lists versions and knobs; --diff names each differing rul
   assert.match(list.stdout, /pml=on\|off \(default on\)/);
   assert.match(list.stdout, /gmem-folio=4k\|2m\|1g \(default 4k\): .*what-ifs/);
   const diff = await runCliOk(['profiles', '--diff', 'x86-tdp@6.12', 'x86-tdp@6.18']);
-  assert.match(diff.stdout, /^1 rule\(s\) differ/);
+  assert.match(diff.stdout, /^2 rule\(s\) differ/);
   assert.match(diff.stdout, /x86\.recover-huge: .*\n  kernel: arch\/x86\/kvm\/mmu\/tdp_mmu\.c: recover_huge_pages_range\(\)/);
   const bad = await runCli(['profiles', '--diff', 'x86-tdp@6.13', 'x86-tdp']);
   assert.equal(bad.code, 2);

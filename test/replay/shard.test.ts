@@ -114,3 +114,31 @@ test('every shardable shipped trace merges to its single-thread counters under e
   }
   assert.ok(sharded >= 4, `at least the boot, demand-paging and migration traces shard (${sharded} did)`);
 });
+
+test('host page state shared across granules (an hva mapped in two granules) replays whole; within one granule it shards exactly', async () => {
+  const hva = 0x7f0000000000n;
+  const aliasAt = (gpa2: bigint): LoadedTrace => {
+    const b = new TraceBuilder();
+    b.push({ op: 'memslot', slot: 0, gpa: 0n, size: MIB2, hva, ret: 0 });
+    b.push({ op: 'memslot', slot: 1, gpa: gpa2, size: MIB2, hva, ret: 0 });
+    // Written through slot 0, then read and written through the alias: present pages map writable
+    // there; a page only read through slot 0 is the zero page, and the write through the alias copies it.
+    b.push({ op: 'write', vcpu: 0, gpa: 0n, size: 0x10000n });
+    b.push({ op: 'read', vcpu: 0, gpa: 0x10000n, size: 0x10000n });
+    b.push({ op: 'read', vcpu: 1, gpa: gpa2, size: 0x20000n });
+    b.push({ op: 'write', vcpu: 1, gpa: gpa2, size: 0x20000n });
+    return { meta: { comments: ['# s2bench trace v1'], fields: {} }, chunks: b.finish() };
+  };
+  const across = planShards(aliasAt(5n * GIB).chunks, 2);
+  assert.match(across.ok ? '' : across.reason, /line 2: memslots map the same hva pages in different 1 GiB granules/);
+
+  const within = aliasAt(0x40000000n - MIB2);
+  assert.ok(planShards(within.chunks, 2).ok);
+  for (const profile of ['x86-tdp', 'x86-tdp@6.12', 'arm64-s2']) {
+    const whole = replayTrace(within, parseProfile(profile));
+    assert.equal(whole.counters['faults.cow'], 16, 'the alias copies the 16 zero pages');
+    const sharded = await replaySharded(within, 2, { profile: parseProfile(profile), workers: 0 });
+    assert.equal(sharded.unshardable, undefined);
+    assert.deepEqual(sharded.counters, whole.counters, profile);
+  }
+});
