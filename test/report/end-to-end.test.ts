@@ -35,16 +35,19 @@ async function suiteRun(traceDir: string, outDir: string, runId: string): Promis
   await writeRun(outDir, info, suite.results);
 }
 
-/** Slows the model down: every guest access first spins for a few microseconds. */
+/**
+ * Slows the model down: every access row (Vm.accessRange(), the replay engine's entry point; one page
+ * per row in this trace) first spins for a few microseconds.
+ */
 function slowCore(): () => void {
-  const original = Vm.prototype.access;
+  const original = Vm.prototype.accessRange;
   let sink = 0;
-  Vm.prototype.access = function (this: Vm, vcpu: number, gfn: number, kind: number, flags: number): number {
+  Vm.prototype.accessRange = function (this: Vm, vcpu: number, gfn: number, pages: number, kind: number, flags: number): number {
     for (let i = 0; i < 20000; i++) sink = (sink + i * gfn) | 0;
-    return original.call(this, vcpu, gfn, kind, flags);
+    return original.call(this, vcpu, gfn, pages, kind, flags);
   };
   return () => {
-    Vm.prototype.access = original;
+    Vm.prototype.accessRange = original;
     void sink;
   };
 }

@@ -264,8 +264,9 @@ export class Stage2Mmu {
    *
    * A single-page fault descends the table directly from where the hit check's Stage2.lookup() of
    * the same gfn stopped (a fresh lookup if it was for another gfn), linking empty entries on the way
-   * down, as the map fast path of arm64's kvm_pgtable_stage2_map() and the hardware walk do: no
-   * visitor call per level. The descent only does what the map walker does in those same cases (link
+   * down, as x86's kvm_tdp_mmu_map() does (tdp_mmu_for_each_pte() over [gfn, gfn + 1), a table
+   * linked into each empty entry, tdp_mmu_map_handle_target_level() at the end): no visitor call per
+   * level. arm64's kvm_pgtable_stage2_map() gets there through its walker (stage2_map_walker()). The descent only does what the map walker does in those same cases (link
    * a table into an empty entry, install a leaf into an empty entry, update a leaf at the target
    * level); what it cannot do by itself (a leaf in the way, to be split on x86 or broken on arm64; a
    * table where a huge leaf goes, to be torn down) goes to the map walker, which redoes the descent
