@@ -63,7 +63,7 @@ interface OpSpecBase {
   readonly doc: string;
 }
 
-/** A guest access: the engine's hot path loops vm.access() over every 4K page of the row itself. */
+/** A guest access: the engine hands the whole row to vm.accessRange(), which accounts it per leaf. */
 export interface AccessOpSpec extends OpSpecBase {
   /** ACCESS_READ, ACCESS_WRITE or ACCESS_EXEC (core/outcome.ts). */
   readonly access: number;
