@@ -26,7 +26,8 @@ export class DirtyLog {
     if (this.vm.slots.used[id] !== 1 || !this.vm.slots.isLogging(id)) return -ERRNO.ENOENT;
     const bitmap = this.vm.slots.dirtyBitmap[id]!;
     this.vm.counters[M.dirty_gets]!++;
-    if (manualProtect) return countBits(bitmap, 0, this.vm.slots.npages[id]!);
+    // Under manual protect the bitmap is copied out as it is (dirty_bitmap_buffer = dirty_bitmap).
+    if (manualProtect) return bitmap.count;
     const harvested = this.clearAndProtect(id, 0, this.vm.slots.npages[id]!);
     this.vm.counters[M.dirty_harvested]! += harvested;
     return harvested;
@@ -53,21 +54,17 @@ export class DirtyLog {
   /**
    * Clear dirty bits of slot pages [from, to) and write-protect those pages again
    * (kvm_arch_mmu_enable_log_dirty_pt_masked()); one flush for the call. Returns how many were dirty.
+   * The bitmap hands back runs of cleared pages, so the cost follows the pages dirtied, not the slot.
    */
   private clearAndProtect(id: number, from: number, to: number): number {
     const bitmap = this.vm.slots.dirtyBitmap[id]!;
     const base = this.vm.slots.baseGfn[id]!;
-    let n = 0;
+    const mmu = this.vm.mmu;
     let changed = 0;
-    for (let page = from; page < to; page++) {
-      const word = page >>> 5;
-      const bit = 1 << (page & 31);
-      if ((bitmap[word]! & bit) === 0) continue;
-      bitmap[word] = bitmap[word]! & ~bit;
-      n++;
+    const n = bitmap.clear(from, to, (start, end) => {
       // kvm_arch_mmu_enable_log_dirty_pt_masked(): PML re-arms by clearing D bits, else write-protects.
-      changed += this.pml ? this.vm.mmu.clearDirty(base + page, base + page + 1) : this.vm.mmu.wrprot(base + page, base + page + 1);
-    }
+      changed += this.pml ? mmu.clearDirty(base + start, base + end) : mmu.wrprot(base + start, base + end);
+    });
     this.vm.stage2.flushIf(n > 0 || changed > 0);
     return n;
   }
@@ -86,19 +83,6 @@ export class DirtyLog {
 
   /** A write fault made gfn writable in a logging slot (mark_page_dirty_in_slot()). */
   markDirty(id: number, gfn: number): void {
-    const page = gfn - this.vm.slots.baseGfn[id]!;
-    const bitmap = this.vm.slots.dirtyBitmap[id]!;
-    const word = page >>> 5;
-    const bit = 1 << (page & 31);
-    if ((bitmap[word]! & bit) === 0) {
-      bitmap[word] = bitmap[word]! | bit;
-      this.vm.counters[M.dirty_pages]!++;
-    }
+    if (this.vm.slots.dirtyBitmap[id]!.set(gfn - this.vm.slots.baseGfn[id]!)) this.vm.counters[M.dirty_pages]!++;
   }
-}
-
-function countBits(bitmap: Uint32Array, from: number, to: number): number {
-  let n = 0;
-  for (let page = from; page < to; page++) if ((bitmap[page >>> 5]! & (1 << (page & 31))) !== 0) n++;
-  return n;
 }
