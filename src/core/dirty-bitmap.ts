@@ -2,7 +2,7 @@
 // (kvm_alloc_dirty_bitmap(), virt/kvm/kvm_main.c) is kept here as 32K-page blocks allocated on first
 // use, so that a get or clear costs what was dirtied or cleared, not the slot's size (a maximum-size
 // slot is 2^31 pages). Blocks are found through a sorted index, so a clear visits only blocks it can
-// change. docs/kvm-rules.md, dirty.sparse-bitmap.
+// change. docs/kvm-rules.md, "Dirty bitmaps".
 
 /** Pages per block: 1024 32-bit words, 4 KiB of bits. */
 export const DIRTY_BLOCK_PAGES = 1 << 15;

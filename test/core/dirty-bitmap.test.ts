@@ -1,5 +1,5 @@
 // The sparse dirty bitmap (src/core/dirty-bitmap.ts): same answers as a dense bitmap, work that follows
-// the pages dirtied (blocks allocated), not the slot's size. docs/kvm-rules.md, dirty.sparse-bitmap.
+// the pages dirtied (blocks allocated), not the slot's size. docs/kvm-rules.md, "Dirty bitmaps".
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -50,7 +50,7 @@ describe('sparse dirty bitmap', () => {
 
   it('a maximum-size logging slot: get and clear cost the blocks written, not the slot (regression)', () => {
     const vm = newVm();
-    vm.manualDirtyLogProtect = true;
+    vm.enableCap(168, 0n, 1n); // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, PROTECT_ENABLE
     const size = BigInt(MAX_SLOT_PAGES) * 4096n;
     assert.equal(vm.setUserMemoryRegion2(0, KVM_MEM_LOG_DIRTY_PAGES, 0n, size, 0x100000000000n, -1, 0n), 0);
     for (const page of [5, 6, MAX_SLOT_PAGES - 1]) vm.access(0, page, ACCESS_WRITE, 0);
