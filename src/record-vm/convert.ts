@@ -1,7 +1,16 @@
 // Records of the VMM recorder -> trace rows, one record at a time (bounded memory: the state is the
 // slot table, the open guest_memfds and a few counters). Mapping and its limits: docs/record-vm.md.
 
-import { errnoName, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, PAGE_SIZE } from '../core/abi.js';
+import {
+  errnoName,
+  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+  KVM_DIRTY_LOG_INITIALLY_SET,
+  KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+  KVM_MEM_GUEST_MEMFD,
+  KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_READONLY,
+  PAGE_SIZE,
+} from '../core/abi.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../core/gmem.js';
 import type { TraceRow } from '../trace/row.js';
 import type { VmRecord } from './records.js';
@@ -65,7 +74,7 @@ export class VmRecordConverter {
   private readonly gmemFds = new Set<number>();
   private readonly backed = new Set<string>();
   /** The dirty-log record being read: its row (undefined for another VM's) waits for its page runs. */
-  private dirty: { gpa: bigint | undefined; row: TraceRow | undefined; clear: boolean } | undefined;
+  private dirty: { gpa: bigint | undefined; row: TraceRow | undefined; clear: boolean; slot: number; first: bigint } | undefined;
   private rows = 0;
 
   constructor(
@@ -122,6 +131,9 @@ export class VmRecordConverter {
           if (r.ret === 0) this.gmemFds.delete(r.fd);
           this.emit({ op: 'gmem_close', fd: r.fd, ret: retCell(r.ret) });
         }
+        return;
+      case 'enable_cap':
+        if (this.ours(r.vmFd)) this.enableCap(r);
         return;
       case 'dirty':
         this.dirtyStart(r);
@@ -196,16 +208,26 @@ export class VmRecordConverter {
     this.emit({ op, fd: r.fd, offset: r.offset, size: r.len, ret: retCell(r.ret) });
   }
 
+  /** The capability the model knows (manual dirty-log protect); others change nothing it models. */
+  private enableCap(r: Extract<VmRecord, { kind: 'enable_cap' }>): void {
+    if (r.cap !== KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) return;
+    // `attrs` carries the struct's own flags, which must be 0: written only when they are not.
+    const row: TraceRow = { op: 'enable_cap', slot: r.cap, flags: flagsCell(r.arg0, MANUAL_PROTECT_FLAGS), ret: retCell(r.ret) };
+    if (r.flags !== 0) row.attrs = BigInt(r.flags);
+    this.emit(row);
+  }
+
   private dirtyStart(r: Extract<VmRecord, { kind: 'dirty' }>): void {
     if (this.dirty !== undefined) this.dirtyEnd();
     if (!this.ours(r.vmFd)) {
-      this.dirty = { gpa: undefined, row: undefined, clear: r.clear };
+      this.dirty = { gpa: undefined, row: undefined, clear: r.clear, slot: r.slot, first: 0n };
       return;
     }
+    // A clear's row comes after the runs of its bitmap (`bits` rows) and clears only those.
     const row: TraceRow = r.clear
-      ? { op: 'dirty_clear', slot: r.slot, offset: r.first, size: r.npages, ret: retCell(r.ret) }
+      ? { op: 'dirty_clear', slot: r.slot, flags: 'masked', offset: r.first, size: r.npages, ret: retCell(r.ret) }
       : { op: 'dirty_get', slot: r.slot, ret: r.ret < 0 ? retCell(r.ret) : r.popcount };
-    this.dirty = { gpa: this.slots.get(r.slot)?.gpa, row, clear: r.clear };
+    this.dirty = { gpa: this.slots.get(r.slot)?.gpa, row, clear: r.clear, slot: r.slot, first: r.first };
     if (!r.clear) {
       this.counts.dirtyGets++;
       this.counts.dirtyPages += r.ret < 0 ? 0 : r.popcount;
@@ -214,8 +236,13 @@ export class VmRecordConverter {
 
   private dirtyRuns(runs: ReadonlyArray<readonly [bigint, bigint]>): void {
     const d = this.dirty;
-    // A clear's bitmap says which bits to clear; the model clears the whole range (no rows for it).
-    if (d === undefined || d.clear || d.gpa === undefined) return;
+    if (d === undefined || d.row === undefined) return;
+    if (d.clear) {
+      // The bits the VMM asks to clear, as slot pages (the bitmap starts at first_page).
+      for (const [start, len] of runs) this.emit({ op: 'dirty_clear', slot: d.slot, flags: 'bits', offset: d.first + start, size: len });
+      return;
+    }
+    if (d.gpa === undefined) return;
     // The pages written since the last get, in gfn order; which vCPU wrote them is not known.
     for (const [start, len] of runs) this.emit({ op: 'write', gpa: d.gpa + start * PAGE, size: len * PAGE, ret: 'ok' });
   }
@@ -277,6 +304,10 @@ const MEMSLOT_FLAGS: ReadonlyArray<readonly [string, bigint]> = [
   ['log', BigInt(KVM_MEM_LOG_DIRTY_PAGES)],
   ['ro', BigInt(KVM_MEM_READONLY)],
   ['gmem', BigInt(KVM_MEM_GUEST_MEMFD)],
+];
+const MANUAL_PROTECT_FLAGS: ReadonlyArray<readonly [string, bigint]> = [
+  ['protect', KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE],
+  ['init_set', KVM_DIRTY_LOG_INITIALLY_SET],
 ];
 const GMEM_FLAGS: ReadonlyArray<readonly [string, bigint]> = [
   ['mmap', 1n],
