@@ -57,7 +57,7 @@ test('memslots, first touches by a vCPU inside KVM_RUN and by the host, MMIO exi
 test('a dirty log becomes write rows of its pages in gfn order, then dirty_get with the popcount; a clear its bits, then the masked call', () => {
   const { rows } = convert([
     ...VM_START,
-    'Q 20 1f 8 0 a8 0 3',
+    'Q 20 1f 8 0 a8 0 1',
     'Q 21 1f 8 -22 a8 0 2',
     'Q 22 1f 8 0 7b 0 1',
     'M 30 1f 8 0 5 1 100000 100000 7f0000000000 0 0 1',
@@ -72,7 +72,7 @@ test('a dirty log becomes write rows of its pages in gfn order, then dirty_get w
     'E',
   ]);
   assert.deepEqual(csv(rows), [
-    'enable_cap,,,,168,protect|init_set,,,,,0',
+    'enable_cap,,,,168,protect,,,,,0',
     'enable_cap,,,,168,init_set,,,,,-EINVAL',
     'memslot,,0x100000,0x100000,5,log,0x7f0000000000,,,,0',
     'write,,0x100000,0x1000,,,,,,,ok',
@@ -83,6 +83,34 @@ test('a dirty log becomes write rows of its pages in gfn order, then dirty_get w
     'dirty_clear,,,0x2,5,bits,,,0x42,,',
     'dirty_clear,,,0x40,5,masked,,,0x40,,0',
     'dirty_get,,,,6,,,,,,-ENOENT',
+  ]);
+});
+
+test('under manual protect a get writes only pages not known set: initially-set pages and re-reported ones are no writes', () => {
+  const { rows } = convert([
+    ...VM_START,
+    'Q 20 1f 8 0 a8 0 3',
+    'M 30 1f 8 0 5 1 0 10000 7f0000000000 0 0 1',
+    'D 40 1f 8 0 5 0 10 10',
+    'B 0+10',
+    'E',
+    'C 41 1f 8 0 5 0 10 4',
+    'B 0+4',
+    'E',
+    'D 42 1f 8 0 5 0 10 d',
+    'B 0+1 4+c',
+    'E',
+    'D 43 1f 8 0 5 0 10 d',
+    'B 0+1 4+c',
+    'E',
+  ]);
+  assert.deepEqual(csv(rows).slice(2), [
+    'dirty_get,,,,5,,,,,,16',
+    'dirty_clear,,,0x4,5,bits,,,0x0,,',
+    'dirty_clear,,,0x10,5,masked,,,0x0,,0',
+    'write,,0x0,0x1000,,,,,,,ok',
+    'dirty_get,,,,5,,,,,,13',
+    'dirty_get,,,,5,,,,,,13',
   ]);
 });
 
