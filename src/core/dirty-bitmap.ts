@@ -8,6 +8,8 @@
 export const DIRTY_BLOCK_PAGES = 1 << 15;
 const BLOCK_SHIFT = 15;
 const BLOCK_WORDS = DIRTY_BLOCK_PAGES / 32;
+/** A block's last word holds how many of its bits are set (no second map on the write path). */
+const COUNT = BLOCK_WORDS;
 
 /** Receives maximal runs [start, end) of pages whose bits a clear took, in ascending order. */
 export type ClearedRuns = (start: number, end: number) => void;
@@ -18,8 +20,9 @@ export class DirtyBitmap {
    * set (initially-set bitmaps). An absent block holds `absentSet` in every page.
    */
   private readonly blocks = new Map<number, Uint32Array | null>();
-  /** Set bits per materialized block. */
-  private readonly blockCounts = new Map<number, number>();
+  /** The block set() used last: writes come in runs within a block. */
+  private lastIndex = -1;
+  private lastBlock: Uint32Array | null = null;
   /** The indexes of `blocks`, ascending. */
   private readonly keys: number[] = [];
   private absentSet = false;
@@ -38,7 +41,7 @@ export class DirtyBitmap {
   /** bitmap_set(bitmap, 0, npages): KVM_DIRTY_LOG_INITIALLY_SET. No block is allocated. */
   setAll(): void {
     this.blocks.clear();
-    this.blockCounts.clear();
+    this.lastIndex = -1;
     this.keys.length = 0;
     this.absentSet = true;
     this.total = this.npages;
@@ -47,14 +50,16 @@ export class DirtyBitmap {
   /** Set page's bit; true when it was clear. */
   set(page: number): boolean {
     const b = page >>> BLOCK_SHIFT;
-    let block = this.blocks.get(b);
+    let block = b === this.lastIndex ? this.lastBlock : this.blocks.get(b);
     if (block === undefined && this.absentSet) return false;
     if (block === undefined || block === null) block = this.materialize(b);
+    this.lastIndex = b;
+    this.lastBlock = block;
     const i = (page & (DIRTY_BLOCK_PAGES - 1)) >>> 5;
     const bit = 1 << (page & 31);
     if ((block[i]! & bit) !== 0) return false;
     block[i] = block[i]! | bit;
-    this.blockCounts.set(b, this.blockCounts.get(b)! + 1);
+    block[COUNT]!++;
     this.total++;
     return true;
   }
@@ -125,37 +130,35 @@ export class DirtyBitmap {
       }
     }
     this.total -= cleared;
-    const left = this.blockCounts.get(b)! - cleared;
-    if (left > 0) this.blockCounts.set(b, left);
-    else this.setEntry(b, this.absentSet ? null : undefined);
+    block[COUNT] = block[COUNT]! - cleared;
+    if (block[COUNT] === 0) this.setEntry(b, this.absentSet ? null : undefined);
   }
 
   /** Allocate block b's bits from what it holds now (all set when absent from an initially-set bitmap). */
   private materialize(b: number): Uint32Array {
-    const block = new Uint32Array(BLOCK_WORDS);
+    const block = new Uint32Array(BLOCK_WORDS + 1);
     let n = 0;
     if (this.blocks.get(b) === undefined && this.absentSet) {
       n = Math.min(DIRTY_BLOCK_PAGES, this.npages - b * DIRTY_BLOCK_PAGES);
       block.fill(0xffffffff, 0, n >>> 5);
       if ((n & 31) !== 0) block[n >>> 5] = (1 << (n & 31)) - 1;
     }
+    block[COUNT] = n;
     this.allocations++;
     this.setEntry(b, block);
-    this.blockCounts.set(b, n);
     return block;
   }
 
   /** Set, replace (null: known clear) or drop (undefined) block b's entry, keeping `keys` sorted. */
   private setEntry(b: number, block: Uint32Array | null | undefined): void {
     const had = this.blocks.has(b);
+    if (b === this.lastIndex) this.lastIndex = -1;
     if (block === undefined) {
       if (!had) return;
       this.blocks.delete(b);
-      this.blockCounts.delete(b);
       this.keys.splice(lowerBound(this.keys, b), 1);
       return;
     }
-    if (block === null) this.blockCounts.delete(b);
     this.blocks.set(b, block);
     if (!had) this.keys.splice(lowerBound(this.keys, b), 0, b);
   }
