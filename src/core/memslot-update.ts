@@ -83,10 +83,10 @@ export class MemslotUpdate {
       // kvm_invalidate_memslot(): nothing may stay mapped at the old place.
       this.zapSlot(id);
       this.vm.slots.move(id, ch.baseGfn);
-      this.applyFlags(id, flags);
+      this.applyFlags(id, flags, false);
       c[M.memslot_moves]!++;
     } else if (ch.change === KVM_MR_FLAGS_ONLY) {
-      this.applyFlags(id, flags);
+      this.applyFlags(id, flags, true);
       c[M.memslot_flag_changes]!++;
     }
     c[M.memslot_zaps]! += c[M.zaps]! - zapsBefore;
@@ -126,16 +126,17 @@ export class MemslotUpdate {
     this.vm.mmu.zap(base, base + this.vm.slots.npages[id]!);
   }
 
-  /** A change of LOG_DIRTY_PAGES (kvm_mmu_slot_apply_flags()). */
-  private applyFlags(id: number, flags: number): void {
+  /** A change of LOG_DIRTY_PAGES (kvm_mmu_slot_apply_flags()); `flagsOnly`: KVM_MR_FLAGS_ONLY, not a move. */
+  private applyFlags(id: number, flags: number, flagsOnly: boolean): void {
     const wasLogging = this.vm.slots.isLogging(id);
     const logging = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
     const initiallySet = this.dirtyLog.initiallySet;
     this.vm.slots.flags[id] = flags;
     // kvm_prepare_memory_region(): a new bitmap, all set with initially-set (docs/kvm-rules.md, dirty.init-set).
     this.vm.slots.setLogging(id, logging, initiallySet);
-    // x86 kvm_mmu_slot_apply_flags(): nothing more for a read-only slot, which cannot be made writable.
-    if (!this.arch.arm64 && (flags & KVM_MEM_READONLY) !== 0) return;
+    // x86 kvm_mmu_slot_apply_flags(): nothing more for a read-only slot, which cannot be made writable,
+    // or for a move, whose old mappings kvm_arch_flush_shadow_memslot() already zapped (no flush either).
+    if (!this.arch.arm64 && ((flags & KVM_MEM_READONLY) !== 0 || !flagsOnly)) return;
     const base = this.vm.slots.baseGfn[id]!;
     const end = base + this.vm.slots.npages[id]!;
     if (logging && !wasLogging) {

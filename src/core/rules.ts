@@ -129,7 +129,7 @@ export const X86_RULES: readonly KernelRule[] = [
   },
   {
     id: 'x86.ro-log',
-    summary: 'turning logging on or off on a read-only slot write-protects, recovers and flushes nothing',
+    summary: 'turning logging on or off on a read-only slot, or with a move, write-protects, recovers and flushes nothing',
     kernel: 'arch/x86/kvm/x86.c: kvm_mmu_slot_apply_flags()',
     test: `${DIRTY_TEST}: 'x86: logging on a read-only slot'`,
     answer: (p) => (x86(p) ? 'no protection, no flush' : undefined),

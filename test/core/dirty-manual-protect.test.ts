@@ -131,6 +131,15 @@ describe('KVM_CLEAR_DIRTY_LOG with the bits the VMM passes', () => {
     assert.equal(vm.getDirtyLog(0), 4);
   });
 
+  it('x86: a move that turns logging on protects nothing and flushes no more than the move itself', () => {
+    const vm = newVm('x86-tdp,slot-zap-all=off');
+    addSlot(vm, 0, 0n, MiB2, HVA);
+    vm.access(0, 0, ACCESS_WRITE, 0);
+    const flushes = metric(vm, 'tlb.flushes');
+    assert.equal(vm.setUserMemoryRegion2(0, KVM_MEM_LOG_DIRTY_PAGES, 4n * MiB2, MiB2, HVA, -1, 0n), 0);
+    assert.deepEqual(metrics(vm, ['memslot.moves', 'memslot.wrprots', 'tlb.flushes']), { 'memslot.moves': 1, 'memslot.wrprots': 0, 'tlb.flushes': flushes + 1 });
+  });
+
   it('x86: logging on a read-only slot write-protects nothing and does not flush', () => {
     const vm = newVm();
     addSlot(vm, 0, 0n, MiB2, HVA, KVM_MEM_READONLY);
