@@ -1,5 +1,5 @@
 // Regenerates the shipped recordings of real VMs (traces/recorded/qemu-*.s2t): Debian's QEMU booting
-// SeaBIOS to "No bootable device.", and starting the Debian kernel that scripts/install-system-deps.sh
+// SeaBIOS to "No bootable device.", the same then migrated to /dev/null, and starting the Debian kernel that scripts/install-system-deps.sh
 // unpacks into .cache/record-vm/ with a busybox initramfs, for a fixed time. Run after `npm run build`
 // (`npm run record:vms` does both). The command line of each is in its `# source:` metadata.
 import { mkdirSync } from 'node:fs';
@@ -27,6 +27,19 @@ const meta = [['regenerate', 'npm run record:vms (after scripts/install-system-d
   ]);
   if (s.markerS === undefined) throw new Error(`SeaBIOS did not reach '${guests.SEABIOS_DONE}'`);
   console.log(`${seabios}: ${s.result.rows} rows, marker after ${s.markerS.toFixed(1)} s`);
+
+  // SeaBIOS then migrated to /dev/null: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with INITIALLY_SET, dirty-log
+  // gets and clears of every RAM slot, the host reading every page once.
+  const migration = join('traces', 'recorded', 'qemu-migration.s2t');
+  const m = await guests.recordMigration(migration, serial, join(cache, 'qmp.sock'), 300, [
+    ...meta,
+    ['stopped', `after SeaBIOS showed '${guests.SEABIOS_DONE}' and QEMU migrated to /dev/null over QMP, then quit`],
+  ]);
+  const ram = m.migration.ram ?? {};
+  console.log(
+    `${migration}: ${m.result.rows} rows; migration ${m.migration.status}: dirty-sync-count ${ram['dirty-sync-count']}, ` +
+      `${m.result.counts.dirtyGets} dirty-log gets (${m.result.counts.dirtyPages} pages)`,
+  );
 
   const why = guests.linuxSkipReason();
   if (why) throw new Error(why);

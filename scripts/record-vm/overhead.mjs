@@ -4,11 +4,9 @@
 // tens of thousands of userfaultfd faults, plus dirty-log gets and clears), as QEMU's query-migrate
 // total-time reports it. Run after `npm run build`: `node scripts/record-vm/overhead.mjs [RUNS]`.
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as guests from '../../dist/src/record-vm/guests.js';
 import { recordVm } from '../../dist/src/record-vm/session.js';
 
@@ -25,31 +23,9 @@ const args = [...guests.seabiosArgs(serial), '-qmp', `unix:${qmpPath},server=on,
 
 /** Once SeaBIOS is done: migrate to /dev/null, wait for completion, quit; QEMU's total-time in ms. */
 async function migrate() {
-  const socket = connect(qmpPath);
-  const lines = createInterface({ input: socket })[Symbol.asyncIterator]();
-  await lines.next(); // greeting
-  const call = async (execute, args) => {
-    socket.write(JSON.stringify(args ? { execute, arguments: args } : { execute }) + '\n');
-    for (;;) {
-      const reply = JSON.parse((await lines.next()).value);
-      if ('return' in reply || 'error' in reply) return reply;
-    }
-  };
-  await call('qmp_capabilities');
-  await call('migrate', { uri: 'exec:cat > /dev/null' });
-  let ms;
-  for (;;) {
-    const r = (await call('query-migrate')).return;
-    if (r.status === 'completed') {
-      ms = r['total-time'];
-      break;
-    }
-    if (r.status === 'failed') throw new Error('migration failed');
-    await new Promise((done) => setTimeout(done, 200));
-  }
-  await call('quit');
-  socket.destroy();
-  return ms;
+  const info = await guests.migrateToNull(qmpPath);
+  if (info.status !== 'completed') throw new Error('migration failed');
+  return info['total-time'];
 }
 
 const results = { plain: { boot: [], migrate: [] }, recorded: { boot: [], migrate: [] } };

@@ -503,6 +503,13 @@ static int kvm_ioctl(int fd, unsigned long request, void *arg)
 			record_dirty('C', fd, ret, c->slot, c->first_page, c->num_pages, c->dirty_bitmap);
 		}
 		break;
+	case KVM_ENABLE_CAP:
+		/* VM capabilities only (a vCPU fd takes its own); the model knows KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2. */
+		if (kind == FD_VM && arg) {
+			const struct kvm_enable_cap *e = arg;
+			emit("Q %llx %x %d %d %x %x %lx\n", now_us(), (unsigned)gettid_(), fd, ret, e->cap, e->flags, (unsigned long)e->args[0]);
+		}
+		break;
 	}
 	errno = err;
 	return rc;

@@ -14,6 +14,11 @@ export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
 export const KVM_MEM_READONLY = 1 << 1;
 export const KVM_MEM_GUEST_MEMFD = 1 << 2;
 
+// include/uapi/linux/kvm.h: KVM_ENABLE_CAP of KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 and its args[0] bits
+export const KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 = 168;
+export const KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE = 1n << 0n;
+export const KVM_DIRTY_LOG_INITIALLY_SET = 1n << 1n;
+
 // include/uapi/linux/kvm.h: KVM_CREATE_GUEST_MEMFD flags
 export const GUEST_MEMFD_FLAG_MMAP = 1n << 0n;
 export const GUEST_MEMFD_FLAG_INIT_SHARED = 1n << 1n;

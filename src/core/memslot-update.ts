@@ -3,7 +3,8 @@
 // flags, and what the stage-2 must do for each (the arch commit step). The checks and the
 // classification of the change live in memslot-check.ts.
 
-import { ERRNO, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES } from './abi.js';
+import { ERRNO, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from './abi.js';
+import type { DirtyLog } from './dirty-log.js';
 import {
   KVM_MR_CREATE,
   KVM_MR_DELETE,
@@ -32,6 +33,8 @@ export class MemslotUpdate {
     private readonly arch: VmArch,
     /** The fault path's mapping-level rule, which decides what zap-collapsible zaps. */
     private readonly fault: PageFault,
+    /** Whether new dirty bitmaps start all set (KVM_DIRTY_LOG_INITIALLY_SET). */
+    private readonly dirtyLog: DirtyLog,
   ) {}
 
   /** KVM_SET_USER_MEMORY_REGION2. Returns 0 or -errno. */
@@ -70,7 +73,7 @@ export class MemslotUpdate {
       return a;
     }
     if (ch.change === KVM_MR_CREATE) {
-      this.vm.slots.install(id, ch.baseGfn, ch.npages, flags, ch.hvaPfn);
+      this.vm.slots.install(id, ch.baseGfn, ch.npages, flags, ch.hvaPfn, this.dirtyLog.initiallySet);
       if (bindGmem) {
         this.vm.slots.gmemFd[id] = gmemFd;
         this.vm.slots.gmemPgoff[id] = Number(gmemOffset >> PAGE_SHIFT_N);
@@ -80,10 +83,10 @@ export class MemslotUpdate {
       // kvm_invalidate_memslot(): nothing may stay mapped at the old place.
       this.zapSlot(id);
       this.vm.slots.move(id, ch.baseGfn);
-      this.applyFlags(id, flags);
+      this.applyFlags(id, flags, false);
       c[M.memslot_moves]!++;
     } else if (ch.change === KVM_MR_FLAGS_ONLY) {
-      this.applyFlags(id, flags);
+      this.applyFlags(id, flags, true);
       c[M.memslot_flag_changes]!++;
     }
     c[M.memslot_zaps]! += c[M.zaps]! - zapsBefore;
@@ -123,15 +126,24 @@ export class MemslotUpdate {
     this.vm.mmu.zap(base, base + this.vm.slots.npages[id]!);
   }
 
-  /** A change of LOG_DIRTY_PAGES (kvm_mmu_slot_apply_flags()). */
-  private applyFlags(id: number, flags: number): void {
+  /** A change of LOG_DIRTY_PAGES (kvm_mmu_slot_apply_flags()); `flagsOnly`: KVM_MR_FLAGS_ONLY, not a move. */
+  private applyFlags(id: number, flags: number, flagsOnly: boolean): void {
     const wasLogging = this.vm.slots.isLogging(id);
     const logging = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
+    const initiallySet = this.dirtyLog.initiallySet;
     this.vm.slots.flags[id] = flags;
-    this.vm.slots.setLogging(id, logging);
+    // kvm_prepare_memory_region(): a new bitmap, all set with initially-set (docs/kvm-rules.md, dirty.init-set).
+    this.vm.slots.setLogging(id, logging, initiallySet);
+    // x86 kvm_mmu_slot_apply_flags(): nothing more for a read-only slot, which cannot be made writable,
+    // or for a move, whose old mappings kvm_arch_flush_shadow_memslot() already zapped (no flush either).
+    if (!this.arch.arm64 && ((flags & KVM_MEM_READONLY) !== 0 || !flagsOnly)) return;
     const base = this.vm.slots.baseGfn[id]!;
     const end = base + this.vm.slots.npages[id]!;
     if (logging && !wasLogging) {
+      // Initially-set protects nothing up front: every page counts as dirty, and each
+      // KVM_CLEAR_DIRTY_LOG protects (and splits) what it clears (x86 kvm_mmu_slot_apply_flags(),
+      // arm64 kvm_arch_commit_memory_region()).
+      if (initiallySet) return;
       const mmu = this.vm.mmu;
       if (this.arch.arm64) {
         if (this.arch.eagerSplit) mmu.split(base, end, LEVEL_4K);

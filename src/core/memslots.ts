@@ -3,12 +3,10 @@
 // last_used_slot). Validation of KVM_SET_USER_MEMORY_REGION2 lives in ./memslot-check.ts.
 
 import { KVM_MEM_LOG_DIRTY_PAGES, KVM_USER_MEM_SLOTS } from './abi.js';
-import { ensureModelMemory } from './model-memory.js';
+import { DirtyBitmap } from './dirty-bitmap.js';
 
 /** vCPUs that get a last_used_slot cache entry; others search every time. */
 export const MAX_CACHED_VCPUS = 4096;
-
-const NO_BITMAP = new Uint32Array(0);
 
 export class Memslots {
   readonly used = new Uint8Array(KVM_USER_MEM_SLOTS);
@@ -20,8 +18,8 @@ export class Memslots {
   readonly gmemFd = new Int32Array(KVM_USER_MEM_SLOTS).fill(-1);
   /** guest_memfd_offset >> PAGE_SHIFT. */
   readonly gmemPgoff = new Float64Array(KVM_USER_MEM_SLOTS);
-  /** Dirty bitmap per slot (one bit per page), or an empty array when the slot does not log. */
-  readonly dirtyBitmap: Uint32Array[] = new Array<Uint32Array>(KVM_USER_MEM_SLOTS).fill(NO_BITMAP);
+  /** Dirty bitmap per slot (sparse, ./dirty-bitmap.ts), or undefined when the slot does not log. */
+  readonly dirtyBitmap: Array<DirtyBitmap | undefined> = new Array<DirtyBitmap | undefined>(KVM_USER_MEM_SLOTS).fill(undefined);
 
   // Sorted by base gfn: the gfn tree.
   readonly sortedBase = new Float64Array(KVM_USER_MEM_SLOTS);
@@ -79,7 +77,8 @@ export class Memslots {
     return false;
   }
 
-  install(id: number, baseGfn: number, npages: number, flags: number, hvaPfn: number): void {
+  /** `initiallySet`: a new dirty bitmap starts all set (KVM_DIRTY_LOG_INITIALLY_SET). */
+  install(id: number, baseGfn: number, npages: number, flags: number, hvaPfn: number, initiallySet = false): void {
     this.used[id] = 1;
     this.baseGfn[id] = baseGfn;
     this.npages[id] = npages;
@@ -87,7 +86,7 @@ export class Memslots {
     this.hvaPfn[id] = hvaPfn;
     this.nrPages += npages;
     this.insertSorted(id);
-    this.setLogging(id, (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0);
+    this.setLogging(id, (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0, initiallySet);
   }
 
   remove(id: number): void {
@@ -97,7 +96,7 @@ export class Memslots {
     this.npages[id] = 0;
     this.flags[id] = 0;
     this.gmemFd[id] = -1;
-    this.dirtyBitmap[id] = NO_BITMAP;
+    this.dirtyBitmap[id] = undefined;
     this.forgetCached(id);
   }
 
@@ -108,25 +107,29 @@ export class Memslots {
     this.forgetCached(id);
   }
 
-  /** Allocate (zeroed) or drop the dirty bitmap; an existing bitmap is kept, as KVM reuses it. */
-  setLogging(id: number, on: boolean): void {
-    if (!on) this.dirtyBitmap[id] = NO_BITMAP;
-    else if (this.dirtyBitmap[id]!.length === 0) {
-      const words = Math.ceil(this.npages[id]! / 32);
-      ensureModelMemory(words * 4, 'dirty bitmaps');
-      this.dirtyBitmap[id] = new Uint32Array(words);
+  /**
+   * Allocate (clear, or all set with `initiallySet`) or drop the dirty bitmap; an existing bitmap is
+   * kept, as KVM reuses it (kvm_prepare_memory_region(): kvm_alloc_dirty_bitmap(), then bitmap_set()
+   * when kvm_dirty_log_manual_protect_and_init_set()).
+   */
+  setLogging(id: number, on: boolean, initiallySet = false): void {
+    if (!on) this.dirtyBitmap[id] = undefined;
+    else if (this.dirtyBitmap[id] === undefined) {
+      const bitmap = new DirtyBitmap(this.npages[id]!);
+      if (initiallySet) bitmap.setAll();
+      this.dirtyBitmap[id] = bitmap;
     }
   }
 
   /** Bytes of the dirty bitmaps (src/core/model-memory.ts). */
   bitmapBytes(): number {
     let n = 0;
-    for (const bitmap of this.dirtyBitmap) n += bitmap.byteLength;
+    for (const bitmap of this.dirtyBitmap) if (bitmap !== undefined) n += bitmap.bytes();
     return n;
   }
 
   isLogging(id: number): boolean {
-    return this.dirtyBitmap[id]!.length !== 0;
+    return this.dirtyBitmap[id] !== undefined;
   }
 
   private forgetCached(id: number): void {

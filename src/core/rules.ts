@@ -23,6 +23,8 @@ const x86 = (p: Profile): boolean => p.arch === 'x86-tdp';
 /** The profile's kernel is `version` or newer. */
 const since = (p: Profile, version: string): boolean => p.versionCode >= kernelVersion(version);
 
+const DIRTY_TEST = 'test/core/dirty-manual-protect.test.ts';
+
 /** Rules of the x86 TDP MMU and of the common code (virt/kvm) as x86 runs it. */
 export const X86_RULES: readonly KernelRule[] = [
   {
@@ -117,6 +119,36 @@ export const X86_RULES: readonly KernelRule[] = [
       since(p, '6.13') ? 'zero page on read; a write to the huge zero page allocates a THP' : 'zero page on read; a write to the huge zero page splits it to 4K',
   },
   // ---- end of issue 12 x86 rules ----
+  // ---- dirty logging under KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (docs/kvm-rules.md) ----
+  {
+    id: 'common.manual-protect',
+    summary: 'KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (PROTECT_ENABLE [| INITIALLY_SET], or 0; else EINVAL): KVM_GET_DIRTY_LOG only reports',
+    kernel: 'virt/kvm/kvm_main.c: kvm_vm_ioctl_enable_cap_generic(), kvm_get_dirty_log_protect()',
+    test: `${DIRTY_TEST}: 'KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)'`,
+    answer: () => 'enable_cap rows; dirty_get reports without clearing while enabled',
+  },
+  {
+    id: 'common.clear-mask',
+    summary: 'KVM_CLEAR_DIRTY_LOG clears and re-protects only the pages whose bits the VMM passes, one flush if any',
+    kernel: 'virt/kvm/kvm_main.c: kvm_clear_dirty_log_protect()',
+    test: `${DIRTY_TEST}: 'KVM_CLEAR_DIRTY_LOG with the bits the VMM passes'`,
+    answer: () => '`masked` dirty_clear rows clear only their `bits` rows',
+  },
+  {
+    id: 'x86.init-set',
+    summary: 'with INITIALLY_SET a new bitmap is all set and logging on protects nothing; each clear splits and write-protects what it clears',
+    kernel: 'arch/x86/kvm/mmu/mmu.c: kvm_arch_mmu_enable_log_dirty_pt_masked(); x86.c kvm_mmu_slot_apply_flags(); kvm_main.c kvm_prepare_memory_region()',
+    test: `${DIRTY_TEST}: 'x86: turning logging on protects and splits nothing'`,
+    answer: (p) =>
+      x86(p) ? (p.knobs['eager-split'] === 'on' ? 'clears split to 4K, then write-protect' : 'clears write-protect huge leaves (split on write)') : undefined,
+  },
+  {
+    id: 'x86.ro-log',
+    summary: 'turning logging on or off on a read-only slot, or with a move, write-protects, recovers and flushes nothing',
+    kernel: 'arch/x86/kvm/x86.c: kvm_mmu_slot_apply_flags()',
+    test: `${DIRTY_TEST}: 'x86: logging on a read-only slot'`,
+    answer: (p) => (x86(p) ? 'no protection, no flush' : undefined),
+  },
 ];
 
 // ---- arm64 ------------------------------------------------------------------------------------
@@ -179,6 +211,13 @@ export const ARM64_RULES: readonly KernelRule[] = [
     kernel: 'arch/arm64/kvm/mmu.c: user_mem_abort() (ARM64_HAS_CACHE_DIC), kvm_pgtable_stage2_relax_perms()',
     test: `${ARM64_TEST}: 'rule 7'`,
     answer: (p) => (arm64Since(p, '6.6') ? (p.knobs.dic === 'on' ? 'data faults map executable' : 'exec after data fault: permission fault') : undefined),
+  },
+  {
+    id: 'arm64.clear-span',
+    summary: 'a dirty-log clear write-protects from the first to the last cleared bit of each 64-page word; with INITIALLY_SET it also splits there, and logging on protects nothing',
+    kernel: 'arch/arm64/kvm/mmu.c: kvm_arch_mmu_enable_log_dirty_pt_masked(), kvm_arch_commit_memory_region()',
+    test: `${DIRTY_TEST}: 'arm64: logging on protects nothing'`,
+    answer: (p) => (arm64Since(p, '6.6') ? 'stage2_wp_range() per word span' : undefined),
   },
 ];
 

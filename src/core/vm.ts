@@ -25,7 +25,7 @@ import { ACCESS_EXEC, ACCESS_PRIVATE, ACCESS_WRITE, OUTCOME_OK } from './outcome
 import { PageFault } from './page-fault.js';
 import { PrivateMemory } from './private-memory.js';
 import type { Profile } from './profile.js';
-import { PAGE_SIZE } from './abi.js';
+import { KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, PAGE_SIZE } from './abi.js';
 import { LEVEL_PAGES, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PRIVATE, PTE_W, PTE_X, isLeaf } from './stage2/pte.js';
 import { Stage2 } from './stage2/table.js';
 import { Stage2Mmu } from './stage2/visitors.js';
@@ -69,8 +69,6 @@ export class Vm implements VmParts {
   readonly iotlb: VdpaIotlb;
   /** pKVM host/EL2 share tracking (hyp_share / hyp_unshare rows). */
   readonly hypshare: HypShare;
-  /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: dirty_get leaves clearing and re-protecting to dirty_clear. */
-  manualDirtyLogProtect = false;
   private readonly memslotUpdate: MemslotUpdate;
   private readonly pageFault: PageFault;
   private readonly dirtyLog: DirtyLog;
@@ -87,10 +85,10 @@ export class Vm implements VmParts {
     this.iotlb = new VdpaIotlb(profile.knobs['vdpa-release'], this.counters);
     this.hypshare = new HypShare(profile.knobs.hypshare, this.counters);
     this.stage2.smallChildrenExec = arch.nxHugePages;
-    this.dirtyLog = new DirtyLog(this, arch.pml);
+    this.dirtyLog = new DirtyLog(this, arch);
     this.mmuNotifier = new MmuNotifier(this, arch.hugeZeroWriteAllocates);
     this.pageFault = new PageFault(this, arch, this.dirtyLog, this.mmuNotifier);
-    this.memslotUpdate = new MemslotUpdate(this, arch, this.pageFault);
+    this.memslotUpdate = new MemslotUpdate(this, arch, this.pageFault, this.dirtyLog);
     this.privateMemory = new PrivateMemory(this, arch);
   }
 
@@ -111,14 +109,36 @@ export class Vm implements VmParts {
 
   // ---- dirty logging -------------------------------------------------------------------------
 
-  /** KVM_GET_DIRTY_LOG: the number of dirty pages; without manual protect they are cleared and re-protected. */
-  getDirtyLog(slot: number): number {
-    return this.dirtyLog.get(slot, this.manualDirtyLogProtect);
+  /**
+   * KVM_ENABLE_CAP on the VM: 0 or -errno for the capabilities the model knows
+   * (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2), undefined for any other (nothing modeled to compare).
+   */
+  enableCap(cap: number, capFlags: bigint, arg0: bigint): number | undefined {
+    if (cap === KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) return this.dirtyLog.enableManualProtect(capFlags, arg0);
+    return undefined;
   }
 
-  /** KVM_CLEAR_DIRTY_LOG for pages [firstPage, firstPage + npages) of the slot. */
-  clearDirtyLog(slot: number, firstPage: bigint, npages: bigint): number {
-    return this.dirtyLog.clear(slot, firstPage, npages);
+  /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is on: dirty_get leaves clearing and re-protecting to dirty_clear. */
+  get manualDirtyLogProtect(): boolean {
+    return this.dirtyLog.manualProtect;
+  }
+
+  /** KVM_GET_DIRTY_LOG: the number of dirty pages; without manual protect they are cleared and re-protected. */
+  getDirtyLog(slot: number): number {
+    return this.dirtyLog.get(slot);
+  }
+
+  /**
+   * KVM_CLEAR_DIRTY_LOG for pages [firstPage, firstPage + npages) of the slot: all of them, or with
+   * `masked` only those passed by clearDirtyBits() since the last clear.
+   */
+  clearDirtyLog(slot: number, firstPage: bigint, npages: bigint, masked = false): number {
+    return this.dirtyLog.clear(slot, firstPage, npages, masked);
+  }
+
+  /** One run of set bits [start, start + npages) of the bitmap the next masked clearDirtyLog() passes. */
+  clearDirtyBits(slot: number, start: number, npages: number): void {
+    this.dirtyLog.clearBits(slot, start, npages);
   }
 
   // ---- host side -----------------------------------------------------------------------------

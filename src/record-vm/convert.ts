@@ -1,9 +1,19 @@
 // Records of the VMM recorder -> trace rows, one record at a time (bounded memory: the state is the
 // slot table, the open guest_memfds and a few counters). Mapping and its limits: docs/record-vm.md.
 
-import { errnoName, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, PAGE_SIZE } from '../core/abi.js';
+import {
+  errnoName,
+  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+  KVM_DIRTY_LOG_INITIALLY_SET,
+  KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+  KVM_MEM_GUEST_MEMFD,
+  KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_READONLY,
+  PAGE_SIZE,
+} from '../core/abi.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../core/gmem.js';
 import type { TraceRow } from '../trace/row.js';
+import { KnownDirty, type Run } from './known-dirty.js';
 import type { VmRecord } from './records.js';
 
 const PAGE = BigInt(PAGE_SIZE);
@@ -20,6 +30,7 @@ interface Slot {
   gpa: bigint;
   size: bigint;
   hva: bigint;
+  logging: boolean;
 }
 
 /** What the recording saw, for the metadata and the closing summary. */
@@ -65,7 +76,10 @@ export class VmRecordConverter {
   private readonly gmemFds = new Set<number>();
   private readonly backed = new Set<string>();
   /** The dirty-log record being read: its row (undefined for another VM's) waits for its page runs. */
-  private dirty: { gpa: bigint | undefined; row: TraceRow | undefined; clear: boolean } | undefined;
+  private dirty: { gpa: bigint | undefined; row: TraceRow | undefined; clear: boolean; slot: number; first: bigint; runs: Run[] } | undefined;
+  /** args[0] of the last successful KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enable (kvm->manual_dirty_log_protect). */
+  private manualCaps = 0n;
+  private readonly known = new KnownDirty();
   private rows = 0;
 
   constructor(
@@ -122,6 +136,9 @@ export class VmRecordConverter {
           if (r.ret === 0) this.gmemFds.delete(r.fd);
           this.emit({ op: 'gmem_close', fd: r.fd, ret: retCell(r.ret) });
         }
+        return;
+      case 'enable_cap':
+        if (this.ours(r.vmFd)) this.enableCap(r);
         return;
       case 'dirty':
         this.dirtyStart(r);
@@ -181,8 +198,12 @@ export class VmRecordConverter {
     }
     this.emit(row);
     if (r.ret !== 0) return;
+    const logging = r.size > 0n && (r.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
+    const wasLogging = this.slots.get(r.slot)?.logging ?? false;
+    if (!logging) this.known.stop(r.slot);
+    else if (!wasLogging) this.known.start(r.slot, r.size / PAGE, (this.manualCaps & KVM_DIRTY_LOG_INITIALLY_SET) !== 0n);
     if (r.size === 0n) this.slots.delete(r.slot);
-    else this.slots.set(r.slot, { gpa: r.gpa, size: r.size, hva: r.hva });
+    else this.slots.set(r.slot, { gpa: r.gpa, size: r.size, hva: r.hva, logging });
   }
 
   private fallocate(r: Extract<VmRecord, { kind: 'fallocate' }>): void {
@@ -196,16 +217,27 @@ export class VmRecordConverter {
     this.emit({ op, fd: r.fd, offset: r.offset, size: r.len, ret: retCell(r.ret) });
   }
 
+  /** The capability the model knows (manual dirty-log protect); others change nothing it models. */
+  private enableCap(r: Extract<VmRecord, { kind: 'enable_cap' }>): void {
+    if (r.cap !== KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) return;
+    if (r.ret === 0) this.manualCaps = r.arg0;
+    // `attrs` carries the struct's own flags, which must be 0: written only when they are not.
+    const row: TraceRow = { op: 'enable_cap', slot: r.cap, flags: flagsCell(r.arg0, MANUAL_PROTECT_FLAGS), ret: retCell(r.ret) };
+    if (r.flags !== 0) row.attrs = BigInt(r.flags);
+    this.emit(row);
+  }
+
   private dirtyStart(r: Extract<VmRecord, { kind: 'dirty' }>): void {
     if (this.dirty !== undefined) this.dirtyEnd();
     if (!this.ours(r.vmFd)) {
-      this.dirty = { gpa: undefined, row: undefined, clear: r.clear };
+      this.dirty = { gpa: undefined, row: undefined, clear: r.clear, slot: r.slot, first: 0n, runs: [] };
       return;
     }
+    // A clear's row comes after the runs of its bitmap (`bits` rows) and clears only those.
     const row: TraceRow = r.clear
-      ? { op: 'dirty_clear', slot: r.slot, offset: r.first, size: r.npages, ret: retCell(r.ret) }
+      ? { op: 'dirty_clear', slot: r.slot, flags: 'masked', offset: r.first, size: r.npages, ret: retCell(r.ret) }
       : { op: 'dirty_get', slot: r.slot, ret: r.ret < 0 ? retCell(r.ret) : r.popcount };
-    this.dirty = { gpa: this.slots.get(r.slot)?.gpa, row, clear: r.clear };
+    this.dirty = { gpa: this.slots.get(r.slot)?.gpa, row, clear: r.clear, slot: r.slot, first: r.first, runs: [] };
     if (!r.clear) {
       this.counts.dirtyGets++;
       this.counts.dirtyPages += r.ret < 0 ? 0 : r.popcount;
@@ -214,16 +246,33 @@ export class VmRecordConverter {
 
   private dirtyRuns(runs: ReadonlyArray<readonly [bigint, bigint]>): void {
     const d = this.dirty;
-    // A clear's bitmap says which bits to clear; the model clears the whole range (no rows for it).
-    if (d === undefined || d.clear || d.gpa === undefined) return;
-    // The pages written since the last get, in gfn order; which vCPU wrote them is not known.
-    for (const [start, len] of runs) this.emit({ op: 'write', gpa: d.gpa + start * PAGE, size: len * PAGE, ret: 'ok' });
+    if (d === undefined || d.row === undefined) return;
+    if (d.clear) {
+      // The bits the VMM asks to clear, as slot pages (the bitmap starts at first_page).
+      for (const [start, len] of runs) {
+        this.emit({ op: 'dirty_clear', slot: d.slot, flags: 'bits', offset: d.first + start, size: len });
+        d.runs.push([d.first + start, d.first + start + len]);
+      }
+      return;
+    }
+    // A get's runs are held to its end: which of them are writes depends on what was known set.
+    for (const [start, len] of runs) d.runs.push([start, start + len]);
   }
 
   private dirtyEnd(): void {
     const d = this.dirty;
     this.dirty = undefined;
-    if (d?.row !== undefined) this.emit(d.row);
+    if (d?.row === undefined) return;
+    const ok = d.row.ret === 0 || (!d.clear && typeof d.row.ret === 'number' && d.row.ret >= 0);
+    if (d.clear) {
+      if (ok) this.known.clear(d.slot, d.runs);
+    } else if (ok) {
+      // The pages written since the last get, in gfn order; which vCPU wrote them is not known.
+      const clears = (this.manualCaps & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) === 0n;
+      const writes = this.known.get(d.slot, d.runs, clears);
+      if (d.gpa !== undefined) for (const [start, end] of writes) this.emit({ op: 'write', gpa: d.gpa + start * PAGE, size: (end - start) * PAGE, ret: 'ok' });
+    }
+    this.emit(d.row);
   }
 
   private exit(r: Extract<VmRecord, { kind: 'exit' }>): void {
@@ -277,6 +326,10 @@ const MEMSLOT_FLAGS: ReadonlyArray<readonly [string, bigint]> = [
   ['log', BigInt(KVM_MEM_LOG_DIRTY_PAGES)],
   ['ro', BigInt(KVM_MEM_READONLY)],
   ['gmem', BigInt(KVM_MEM_GUEST_MEMFD)],
+];
+const MANUAL_PROTECT_FLAGS: ReadonlyArray<readonly [string, bigint]> = [
+  ['protect', KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE],
+  ['init_set', KVM_DIRTY_LOG_INITIALLY_SET],
 ];
 const GMEM_FLAGS: ReadonlyArray<readonly [string, bigint]> = [
   ['mmap', 1n],

@@ -1,10 +1,13 @@
-// The two guests the record-vm tests and `npm run record:vms` record with Debian's QEMU: SeaBIOS alone
-// (to "No bootable device."), and a Debian kernel (unpacked by scripts/install-system-deps.sh into
-// .cache/record-vm/) with a busybox initramfs built here. Nothing is downloaded at run time.
+// The guests the record-vm tests and `npm run record:vms` record with Debian's QEMU: SeaBIOS alone
+// (to "No bootable device."), SeaBIOS then migrated to /dev/null over QMP (dirty logging), and a
+// Debian kernel (unpacked by scripts/install-system-deps.sh into .cache/record-vm/) with a busybox
+// initramfs built here. Nothing is downloaded at run time.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { packageRoot } from '../package-info.js';
 import { recordVm, type RecordVmResult } from './session.js';
 
@@ -139,4 +142,73 @@ function watchConsole(path: string, marker: string, stop: AbortController): { se
     }
   }, 100);
   return { seenAt: () => seen, end: () => clearInterval(timer) };
+}
+
+/** What QEMU's `query-migrate` returned when the migration ended (status, total-time, ram statistics). */
+export type MigrationInfo = { status: string; 'total-time'?: number; ram?: Record<string, number> };
+
+/**
+ * Over the QMP socket at `qmpPath`: migrate to /dev/null, wait until it completes or fails, quit QEMU.
+ * QEMU enables KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 and logs every RAM slot while it migrates.
+ */
+export async function migrateToNull(qmpPath: string): Promise<MigrationInfo> {
+  const socket = connect(qmpPath);
+  const lines = createInterface({ input: socket })[Symbol.asyncIterator]();
+  try {
+    await lines.next(); // the greeting
+    const call = async (execute: string, args?: object): Promise<{ return?: unknown; error?: unknown }> => {
+      socket.write(`${JSON.stringify(args ? { execute, arguments: args } : { execute })}\n`);
+      for (;;) {
+        const next = await lines.next();
+        if (next.done === true) throw new Error(`QMP connection closed during ${execute}`);
+        const reply = JSON.parse(next.value as string) as { return?: unknown; error?: unknown };
+        if ('return' in reply || 'error' in reply) return reply;
+      }
+    };
+    await call('qmp_capabilities');
+    await call('migrate', { uri: 'exec:cat > /dev/null' });
+    for (;;) {
+      const info = (await call('query-migrate')).return as MigrationInfo;
+      if (info.status === 'completed' || info.status === 'failed') {
+        await call('quit');
+        return info;
+      }
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  } finally {
+    socket.destroy();
+  }
+}
+
+/**
+ * Records SeaBIOS until `SEABIOS_DONE`, then its migration to /dev/null; QEMU quits when the migration
+ * ends, which ends the recording. `qmpPath` is the QMP socket to create.
+ */
+export async function recordMigration(
+  out: string,
+  serial: string,
+  qmpPath: string,
+  timeoutS: number,
+  extraMeta: ReadonlyArray<readonly [string, string]> = [],
+): Promise<GuestRecording & { migration: MigrationInfo }> {
+  const stop = new AbortController();
+  const watch = watchConsole(serial, SEABIOS_DONE, stop);
+  const args = [...seabiosArgs(serial), '-qmp', `unix:${qmpPath},server=on,wait=off`];
+  try {
+    // The marker starts the migration instead of stopping the VMM: a signal nobody listens to.
+    let ended = false;
+    const recording = recordVm({ command: QEMU, args, out, durationS: timeoutS, stdio: 'ignore', extraMeta }).finally(() => {
+      ended = true;
+    });
+    while (watch.seenAt() === undefined && !ended) await new Promise((done) => setTimeout(done, 100));
+    if (watch.seenAt() === undefined) {
+      await recording;
+      throw new Error(`QEMU ended before SeaBIOS printed '${SEABIOS_DONE}': no migration recorded`);
+    }
+    const migration = await migrateToNull(qmpPath);
+    const result = await recording;
+    return { result, markerS: watch.seenAt(), console: readConsole(serial), migration };
+  } finally {
+    watch.end();
+  }
 }

@@ -36,6 +36,7 @@ export type VmRecord =
   | { kind: 'attrs'; vmFd: number; ret: number; gpa: bigint; size: bigint; attrs: bigint; flags: bigint }
   | { kind: 'fallocate'; fd: number; ret: number; mode: number; offset: bigint; len: bigint }
   | { kind: 'close'; fd: number; ret: number; fdKind: number }
+  | { kind: 'enable_cap'; vmFd: number; ret: number; cap: number; flags: number; arg0: bigint }
   | { kind: 'dirty'; clear: boolean; vmFd: number; ret: number; slot: number; first: bigint; npages: bigint; popcount: number }
   /** Runs of dirty pages (page index within the slot, page count) of the dirty record before. */
   | { kind: 'dirty_runs'; runs: Array<readonly [bigint, bigint]> }
@@ -46,7 +47,7 @@ export type VmRecord =
   | { kind: 'register'; hva: bigint; size: bigint; status: string }
   | { kind: 'end'; faults: number; resolved: number };
 
-const FIELD_COUNTS: Readonly<Record<string, number>> = { I: 3, V: 5, P: 6, M: 13, G: 7, A: 9, F: 8, K: 6, D: 9, C: 9, X: 9, U: 6, Z: 4 };
+const FIELD_COUNTS: Readonly<Record<string, number>> = { I: 3, V: 5, P: 6, M: 13, G: 7, A: 9, F: 8, K: 6, D: 9, C: 9, Q: 8, X: 9, U: 6, Z: 4 };
 
 /** One line of the stream as a record; throws RecordError on anything else. */
 export function parseRecord(text: string, line: number): VmRecord {
@@ -98,6 +99,8 @@ export function parseRecord(text: string, line: number): VmRecord {
     case 'D':
     case 'C':
       return { kind: 'dirty', clear: type === 'C', vmFd: d(3), ret: d(4), slot: n(5), first: h(6), npages: h(7), popcount: n(8) };
+    case 'Q':
+      return { kind: 'enable_cap', vmFd: d(3), ret: d(4), cap: n(5), flags: n(6), arg0: h(7) };
     case 'X':
       return { kind: 'exit', vcpu: d(3), ret: d(4), reason: n(5), a: h(6), b: h(7), c: h(8) };
     case 'U':

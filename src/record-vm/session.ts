@@ -213,6 +213,7 @@ function recordingMeta(options: RecordVmOptions, binary: string, c: VmRecordConv
       ? ['# note: userfaultfd fills registered ranges 4 KiB at a time: the recorded VM ran without THP there; backing rows say what its VMAs allow']
       : []),
     '# note: dirty pages become write rows of their logging interval in gfn order, before the dirty_get; which vCPU wrote them, and when within the interval, is not known',
+    '# note: pages a get reports that were already set (not yet cleared under manual protect, or initially set) are not writes: only the others become write rows',
     ...c.notes.map((n) => `# note: ${n}`),
   ];
   return { comments, fields: Object.fromEntries(fields) };

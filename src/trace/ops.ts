@@ -5,6 +5,8 @@
 
 import {
   errnoName,
+  KVM_DIRTY_LOG_INITIALLY_SET,
+  KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
   KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MEM_READONLY,
@@ -88,6 +90,15 @@ const ACCESS_FLAGS: FlagVocabulary = {
 };
 const NO_NAMES: FlagVocabulary = { names: [] };
 
+/**
+ * `dirty_clear` flags: a run of the passed bitmap's set bits, and the call that clears only those runs.
+ * Why rows and not a side table: the runs stream in trace order just before the call they belong to,
+ * read the same in CSV and .s2t, cost one row per run (what the kernel clears, not the range), and
+ * the call's own row stays the one place its ret is compared; the model holds the runs until that row.
+ */
+export const DIRTY_CLEAR_BITS = 1;
+export const DIRTY_CLEAR_MASKED = 2;
+
 /** The ret of an op whose model answers nothing comparable: a recorded ret is not checked. */
 export const NO_RESULT = Number.NaN;
 
@@ -157,7 +168,7 @@ export const OP_TABLE = {
     fields: ['slot'],
     shard: 'barrier',
     ret: 'errno',
-    doc: 'KVM_GET_DIRTY_LOG of `slot` (harvests and write-protects again) (ret: the number of pages reported dirty)',
+    doc: 'KVM_GET_DIRTY_LOG of `slot` (harvests and write-protects again; under manual protect, `enable_cap`, only reports) (ret: the number of pages reported dirty)',
     replay: (vm, c, i) => vm.getDirtyLog(c.slot[i]!),
   },
   dirty_clear: {
@@ -165,8 +176,18 @@ export const OP_TABLE = {
     fields: ['slot', 'offset', 'size'],
     shard: 'barrier',
     ret: 'errno',
-    doc: 'KVM_CLEAR_DIRTY_LOG of `slot`, `offset` and `size` in pages',
-    replay: (vm, c, i) => vm.clearDirtyLog(c.slot[i]!, offset(c, i), u64Field(c, F_SIZE, i)),
+    flags: { names: [['bits', DIRTY_CLEAR_BITS], ['masked', DIRTY_CLEAR_MASKED]] },
+    doc:
+      'KVM_CLEAR_DIRTY_LOG of `slot`, `offset` and `size` in pages. With `masked` it clears only the pages of the `bits` rows just before it ' +
+      '(the set bits of the VMM\'s bitmap, one row per run: `offset` the run\'s first slot page, `size` its pages, no `ret`); without, the whole range',
+    replay: (vm, c, i) => {
+      const flags = c.flagsLo[i]!;
+      if ((flags & DIRTY_CLEAR_BITS) !== 0) {
+        vm.clearDirtyBits(c.slot[i]!, Number(offset(c, i)), Number(u64Field(c, F_SIZE, i)));
+        return NO_RESULT;
+      }
+      return vm.clearDirtyLog(c.slot[i]!, offset(c, i), u64Field(c, F_SIZE, i), (flags & DIRTY_CLEAR_MASKED) !== 0);
+    },
   },
   backing: {
     code: 8,
@@ -301,6 +322,18 @@ export const OP_TABLE = {
     ret: 'errno',
     doc: 'pKVM kvm_unshare_hyp() of one page, `gpa` = pfn << 12 (a recorded failure is injected as the hypercall\'s answer)',
     replay: (vm, c, i) => vm.hypshare.unshare(gfn(c, i), injected(c, i)),
+  },
+  enable_cap: {
+    code: 24,
+    fields: ['slot'],
+    // Initially-set bitmaps start full in every shard's copy, so shard counts would not add up.
+    shard: 'whole',
+    ret: 'errno',
+    flags: { names: [['protect', Number(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)], ['init_set', Number(KVM_DIRTY_LOG_INITIALLY_SET)]] },
+    doc:
+      'KVM_ENABLE_CAP on the VM: `slot` the capability (168 KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, the one modeled; ' +
+      'another\'s ret is not checked), `flags` args[0] (`protect`, `init_set`), `attrs` the struct\'s own flags',
+    replay: (vm, c, i) => vm.enableCap(c.slot[i]!, u64Field(c, F_ATTRS, i), u64Field(c, F_FLAGS, i)) ?? NO_RESULT,
   },
   expect: {
     code: 23,

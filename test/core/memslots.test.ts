@@ -75,7 +75,7 @@ describe('dirty log ioctls', () => {
 
   it('CLEAR_DIRTY_LOG clears and re-protects a 64-page aligned range; manual protect keeps GET from clearing', () => {
     const vm = newVm();
-    vm.manualDirtyLogProtect = true;
+    vm.enableCap(168, 0n, 1n); // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, PROTECT_ENABLE
     vm.setUserMemoryRegion2(0, KVM_MEM_LOG_DIRTY_PAGES, 0n, MiB2, HVA, -1, 0n);
     for (const page of [1, 2, 70]) vm.access(0, page, ACCESS_WRITE, 0);
     assert.equal(vm.getDirtyLog(0), 3);

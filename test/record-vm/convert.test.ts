@@ -54,28 +54,63 @@ test('memslots, first touches by a vCPU inside KVM_RUN and by the host, MMIO exi
   assert.equal(converter.uffd, 'on');
 });
 
-test('a dirty log becomes write rows of its pages in gfn order, then dirty_get with the popcount', () => {
+test('a dirty log becomes write rows of its pages in gfn order, then dirty_get with the popcount; a clear its bits, then the masked call', () => {
   const { rows } = convert([
     ...VM_START,
+    'Q 20 1f 8 0 a8 0 1',
+    'Q 21 1f 8 -22 a8 0 2',
+    'Q 22 1f 8 0 7b 0 1',
     'M 30 1f 8 0 5 1 100000 100000 7f0000000000 0 0 1',
     'D 40 1f 8 0 5 0 100 4',
     'B 0+1 10+2',
     'B ff+1',
     'E',
-    'C 41 1f 8 0 5 0 40 1',
-    'B 0+1',
+    'C 41 1f 8 0 5 40 40 3',
+    'B 0+1 2+2',
     'E',
     'D 42 1f 8 -2 6 0 0 0',
     'E',
   ]);
   assert.deepEqual(csv(rows), [
+    'enable_cap,,,,168,protect,,,,,0',
+    'enable_cap,,,,168,init_set,,,,,-EINVAL',
     'memslot,,0x100000,0x100000,5,log,0x7f0000000000,,,,0',
     'write,,0x100000,0x1000,,,,,,,ok',
     'write,,0x110000,0x2000,,,,,,,ok',
     'write,,0x1ff000,0x1000,,,,,,,ok',
     'dirty_get,,,,5,,,,,,4',
-    'dirty_clear,,,0x40,5,,,,0x0,,0',
+    'dirty_clear,,,0x1,5,bits,,,0x40,,',
+    'dirty_clear,,,0x2,5,bits,,,0x42,,',
+    'dirty_clear,,,0x40,5,masked,,,0x40,,0',
     'dirty_get,,,,6,,,,,,-ENOENT',
+  ]);
+});
+
+test('under manual protect a get writes only pages not known set: initially-set pages and re-reported ones are no writes', () => {
+  const { rows } = convert([
+    ...VM_START,
+    'Q 20 1f 8 0 a8 0 3',
+    'M 30 1f 8 0 5 1 0 10000 7f0000000000 0 0 1',
+    'D 40 1f 8 0 5 0 10 10',
+    'B 0+10',
+    'E',
+    'C 41 1f 8 0 5 0 10 4',
+    'B 0+4',
+    'E',
+    'D 42 1f 8 0 5 0 10 d',
+    'B 0+1 4+c',
+    'E',
+    'D 43 1f 8 0 5 0 10 d',
+    'B 0+1 4+c',
+    'E',
+  ]);
+  assert.deepEqual(csv(rows).slice(2), [
+    'dirty_get,,,,5,,,,,,16',
+    'dirty_clear,,,0x4,5,bits,,,0x0,,',
+    'dirty_clear,,,0x10,5,masked,,,0x0,,0',
+    'write,,0x0,0x1000,,,,,,,ok',
+    'dirty_get,,,,5,,,,,,13',
+    'dirty_get,,,,5,,,,,,13',
   ]);
 });
 
@@ -129,7 +164,8 @@ test('a recorded stream replays on the model with the recorded returns', async (
 
 test('malformed records name their line', () => {
   assert.throws(() => parseRecord('M 30 1f 8 0 0', 7), (e: unknown) => e instanceof RecordError && /line 7: 'M' record with 6 fields/.test(e.message));
-  assert.throws(() => parseRecord('Q 1', 3), /line 3: unknown record type 'Q'/);
+  assert.throws(() => parseRecord('W 1', 3), /line 3: unknown record type 'W'/);
+  assert.throws(() => parseRecord('Q 20 1f 8 0 a8 0', 4), /line 4: 'Q' record with 7 fields \(expected 8\)/);
   assert.throws(() => parseRecord('U 40 1f zz 1 -1', 9), /line 9: expected a hex number, found 'zz'/);
   assert.throws(() => parseRecord('B 5', 2), /line 2: dirty run '5' is not START\+LEN/);
 });

@@ -11,7 +11,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { guestKernel, LINUX_DONE, linuxArgs, linuxSkipReason, qemuSkipReason, recordGuest, SEABIOS_DONE, seabiosArgs, writeInitramfs } from '../../src/record-vm/guests.js';
+import {
+  guestKernel,
+  LINUX_DONE,
+  linuxArgs,
+  linuxSkipReason,
+  qemuSkipReason,
+  recordGuest,
+  recordMigration,
+  SEABIOS_DONE,
+  seabiosArgs,
+  writeInitramfs,
+} from '../../src/record-vm/guests.js';
 import { buildChunks } from '../../src/trace/import/build.js';
 import { importStrace } from '../../src/trace/import/strace.js';
 import { readTrace } from '../../src/trace/io.js';
@@ -63,6 +74,35 @@ test('SeaBIOS to "No bootable device.": recorded, replayed with 0 divergences, n
       t.diagnostic(`${recorded.length} memslot ioctls, as strace saw them`);
     } else t.diagnostic('strace not installed: memslot count check skipped');
     t.diagnostic(`console marker after ${recording.markerS!.toFixed(1)} s; ${c.guestFaults} guest and ${c.hostFaults} host first touches`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SeaBIOS migrated to /dev/null: manual protect with initially-set, 0 divergences, gets and pages as QEMU counted them', { skip: skipQemu, timeout: 300_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 's2bench-record-vm-'));
+  try {
+    const out = join(dir, 'migration.csv');
+    const m = await recordMigration(out, join(dir, 'console.txt'), join(dir, 'qmp.sock'), 240);
+    assert.equal(m.migration.status, 'completed');
+    const trace = await readTrace(out);
+    const rows = rowsOf(trace);
+    assert.deepEqual(
+      rows.filter((r) => r.op === 'enable_cap').map((r) => [r.slot, r.flags, r.ret]),
+      [[168, 3n, 0]], // KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET
+      'QEMU enables KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with INITIALLY_SET',
+    );
+    const result = replayTrace(trace, undefined, { check: true });
+    assert.deepEqual(result.divergences, [], 'the model disagrees with what the kernel answered');
+    // QEMU's own count: one bitmap sync per dirty-sync-count, each a get of every logging slot.
+    const logOn = rows.filter((r) => r.op === 'memslot' && (BigInt(r.flags ?? 0) & 1n) !== 0n); // KVM_MEM_LOG_DIRTY_PAGES
+    const logging = new Set(logOn.map((r) => r.slot));
+    const gets = rows.filter((r) => r.op === 'dirty_get');
+    assert.equal(gets.length, m.migration.ram!['dirty-sync-count']! * logging.size);
+    // Initially set: the first get of each slot reports every page of it.
+    const pages = new Map(logOn.map((r) => [r.slot, Number(r.size) / 4096]));
+    for (const [slot, n] of pages) assert.equal(gets.find((g) => g.slot === slot)?.ret, n, `first get of slot ${slot}`);
+    t.diagnostic(`${gets.length} gets over ${logging.size} logging slots, dirty-sync-count ${m.migration.ram!['dirty-sync-count']}; ${m.result.counts.dirtyPages} dirty pages`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -73,6 +73,33 @@ test('a sharded replay merges to exactly the single-thread counters and divergen
   }
 });
 
+test('masked dirty clears (bits rows) shard like any barrier; an enable_cap row makes the trace whole', async () => {
+  const rows: TraceRow[] = [{ op: 'memslot', slot: 1, gpa: 0n, size: 4n * GIB, hva: 0x7f0000000000n, flags: 'log', ret: 0 }];
+  for (const g of [0n, 1n, 2n, 3n]) for (const p of [0n, 5n, 64n, 70n]) rows.push({ op: 'write', gpa: g * GIB + p * 4096n });
+  rows.push({ op: 'dirty_get', slot: 1, ret: 16 });
+  for (let i = 0; i < 16; i++) rows.push({ op: 'write', gpa: BigInt(i) * 0x10000000n + 4096n });
+  // Pass pages 1..5 of the first granule and of the third (page 262144 * 2 = 524288): the others stay dirty.
+  rows.push({ op: 'dirty_clear', slot: 1, flags: 'bits', offset: 1n, size: 5n });
+  rows.push({ op: 'dirty_clear', slot: 1, flags: 'bits', offset: 524289n, size: 5n });
+  rows.push({ op: 'dirty_clear', slot: 1, flags: 'masked', offset: 0n, size: 1048576n, ret: 0 });
+  rows.push({ op: 'dirty_get', slot: 1, ret: 14 });
+  const build = (extra: TraceRow[]): LoadedTrace => {
+    const builder = new TraceBuilder(1000, 'masked.csv');
+    [...extra, ...rows].forEach((row, i) => builder.push(row, i + 3));
+    return { meta: { comments: ['# s2bench trace v1'], fields: {} }, chunks: builder.finish() };
+  };
+  const trace = build([]);
+  for (const profile of ['x86-tdp', 'x86-tdp,pml=off', 'arm64-s2,ipa=48']) {
+    const whole = replayTrace(trace, parseProfile(profile), { check: true });
+    assert.deepEqual(whole.divergences, [], profile);
+    const sharded = await replaySharded(trace, 4, { profile: parseProfile(profile), workers: 0 });
+    assert.equal(sharded.unshardable, undefined);
+    assert.deepEqual(sharded.counters, whole.counters, profile);
+  }
+  const capped = await replaySharded(build([{ op: 'enable_cap', slot: 168, flags: 'protect|init_set', ret: 0 }]), 4, { profile: parseProfile('x86-tdp'), workers: 0 });
+  assert.match(capped.unshardable ?? '', /enable_cap/);
+});
+
 test('shards run on worker threads give the same merge', async () => {
   const trace = mixedTrace();
   const whole = replayTrace(trace, parseProfile('x86-tdp'));
