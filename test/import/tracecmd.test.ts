@@ -7,7 +7,7 @@ import { readTrace } from '../../src/trace/io.js';
 import { rowAt } from '../../src/trace/row.js';
 import { mergeByTime } from '../../src/trace/import/merge.js';
 import { importStrace } from '../../src/trace/import/strace.js';
-import { importTracecmd } from '../../src/trace/import/tracecmd.js';
+import { createTracecmdImporter, importTracecmd, lineArch } from '../../src/trace/import/tracecmd.js';
 import { runCli, runCliOk } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -218,5 +218,37 @@ describe('Intel EPT violations and MMIO without a fault', () => {
   it('--vendor amd reads the same code as PFERR bits (bit 4 = fetch)', () => {
     const imported = importTracecmd(INTEL, { vendor: 'amd' });
     assert.equal(imported.rows[0]!.row.op, 'read');
+  });
+});
+
+describe('import tracecmd streamed', () => {
+  // A long recording: four vCPU threads faulting in turn, every 5th fault an MMIO exit.
+  function* longRecording(faults: number): Generator<string> {
+    yield 'cpus=4';
+    for (let k = 0; k < faults; k++) {
+      const pid = 6288 + (k % 4);
+      const t = (100 + k * 1e-6).toFixed(6);
+      yield ` qemu-system-x86-${pid}  [003]   ${t}: kvm_page_fault:       vcpu ${k % 4} rip 0x1000 address 0x${(0x100000 + k * 4096).toString(16)} error_code 0x182`;
+      if (k % 5 === 0) yield ` qemu-system-x86-${pid}  [003]   ${t}: kvm_userspace_exit:   reason KVM_EXIT_MMIO (6)`;
+    }
+  }
+
+  it('hands rows on in order as they become final, holding a handful, the same rows as a whole import', () => {
+    const streamed: unknown[] = [];
+    const importer = createTracecmdImporter({ expectLevels: true, onRow: (r) => streamed.push(structuredClone(r)) }); // as it was when handed on
+    for (const line of longRecording(200_000)) importer.feed(line);
+    const result = importer.finish();
+    assert.equal(result.rows.length, 0);
+    assert.ok(result.stats.heldMax <= 8, `held up to ${result.stats.heldMax} rows`);
+    const whole = importTracecmd([...longRecording(200_000)].join('\n'), { expectLevels: true });
+    assert.equal(streamed.length, 200_003);
+    assert.deepEqual(streamed, whole.rows);
+  });
+
+  it('the arch comes from the first well-formed fault event, not from comments or malformed ones', () => {
+    assert.equal(lineArch('# qemu-system-x86-1  [003]   1.0: kvm_page_fault: address 0x0 error_code 0x2'), undefined);
+    assert.equal(lineArch(' qemu-system-x86-6288  [003]   100.000900: kvm_page_fault:       vcpu 0 address garbage'), undefined);
+    assert.equal(lineArch(X86_TRACECMD.split('\n')[1]!), 'x86_64');
+    assert.equal(lineArch(ARM64_PERF.split('\n')[0]!), 'arm64');
   });
 });

@@ -10,11 +10,13 @@
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
-import { buildChunks } from '../../trace/import/build.js';
+import { TraceBuilder } from '../../trace/builder.js';
+import { buildChunks, pushImported } from '../../trace/import/build.js';
 import { mergeByTime } from '../../trace/import/merge.js';
 import { formatWarnings, importMeta, type ImportedRow, type ImportWarning, type LineImporter } from '../../trace/import/result.js';
 import { createStraceImporter, type StraceVm } from '../../trace/import/strace.js';
-import { createTracecmdImporter, type TracecmdImport } from '../../trace/import/tracecmd.js';
+import { createTracecmdImporter, lineArch, type TraceArch, type TracecmdImport } from '../../trace/import/tracecmd.js';
+import type { TraceChunk } from '../../trace/schema.js';
 import { openInput, traceKind, writeTrace } from '../../trace/io.js';
 import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import { InputError, UsageError } from '../../errors.js';
@@ -74,9 +76,19 @@ export function registerImportCommands(program: Command): void {
     });
 }
 
-/** Feeds a file to an importer line by line: recordings of long runs do not fit in one string. */
 /** Feeds `file` to `importer` line by line; a recording that takes a while shows a bar of bytes read. */
 async function feedFile<T>(file: string, importer: LineImporter<T>): Promise<T> {
+  for await (const _ of feedLines(file, importer)) {
+    // Nothing to do between batches: the importer keeps its rows.
+  }
+  return importer.finish();
+}
+
+/**
+ * Feeds `file` to `importer` line by line (recordings of long runs do not fit in one string), pausing
+ * after every few thousand lines so that a streaming consumer can hand on what those made.
+ */
+async function* feedLines(file: string, importer: { feed(line: string): void }): AsyncGenerator<void> {
   const handle = await openInput(file);
   const input = handle.createReadStream({ encoding: 'utf8' });
   const lines = createInterface({ input, crlfDelay: Infinity });
@@ -85,14 +97,16 @@ async function feedFile<T>(file: string, importer: LineImporter<T>): Promise<T> 
   try {
     for await (const line of lines) {
       importer.feed(line);
-      if ((++n & 0xfff) === 0) progress.update(input.bytesRead);
+      if ((++n & 0xfff) === 0) {
+        progress.update(input.bytesRead);
+        yield;
+      }
     }
   } finally {
     progress.stop();
     lines.close();
     await handle.close();
   }
-  return importer.finish();
 }
 
 function parseFd(text: string): number {
@@ -174,26 +188,57 @@ function profileFields(arch: string): Array<[string, string]> {
     : [['recorded-under', DEFAULT_PROFILE_NAME]];
 }
 
+/**
+ * `import tracecmd`, streamed: rows become chunks and go to the output as the recording is read, so
+ * memory stays bounded however long it is. The arch (in the metadata, written first) comes from a
+ * look at the recording's first fault event; warnings are reported at the end, and with --strict they
+ * stop the output before it is renamed into place.
+ */
 async function importTracecmdCommand(file: string, opts: TracecmdCliOptions): Promise<number> {
   traceKind(opts.out);
-  const imported = await feedFile(file, createTracecmdImporter({ expectLevels: opts.expectLevels, vendor: opts.vendor }));
-  report(file, imported.warnings, opts.strict);
-  const { chunks, warnings } = buildChunks(imported.rows, file);
-  report(file, warnings, opts.strict);
-  const arch = imported.arch ?? 'x86_64';
+  const arch = (await firstArch(file)) ?? 'x86_64';
   const fields: Array<[string, string]> = [
     ['source', `trace-cmd importer, file ${basename(file)}`],
     ['arch', arch],
   ];
   fields.push(...profileFields(arch));
-  await writeTrace(opts.out, importMeta(fields), chunks);
+  const ready: TraceChunk[] = [];
+  const builder = new TraceBuilder(undefined, file, (chunk) => ready.push(chunk));
+  const warnings: ImportWarning[] = [];
+  const importer = createTracecmdImporter({ expectLevels: opts.expectLevels, vendor: opts.vendor, onRow: (r) => pushImported(builder, r, warnings) });
+  let imported: TracecmdImport | undefined;
+  async function* chunks(): AsyncGenerator<TraceChunk> {
+    for await (const _ of feedLines(file, importer)) while (ready.length > 0) yield ready.shift()!;
+    imported = importer.finish();
+    report(file, imported.warnings, opts.strict);
+    report(file, warnings, opts.strict);
+    builder.finish();
+    while (ready.length > 0) yield ready.shift()!;
+  }
+  await writeTrace(opts.out, importMeta(fields), chunks());
   if (!opts.quiet) {
-    const s = imported.stats;
+    const s = imported!.stats;
     process.stderr.write(
       `${opts.out}: ${s.rows - warnings.length} row(s) from ${s.lines} line(s); ${s.skipped} skipped, ${s.bad} not imported` +
-        (imported.arch === 'x86_64' ? `; error codes read as ${s.vendor === 'intel' ? 'EPT exit qualifications' : 'PFERR bits'}\n` : '\n') +
+        (imported!.arch === 'x86_64' ? `; error codes read as ${s.vendor === 'intel' ? 'EPT exit qualifications' : 'PFERR bits'}\n` : '\n') +
         (Object.keys(s.setSpteLevels).length > 0 ? `kvm_mmu_set_spte by level: ${JSON.stringify(s.setSpteLevels)}\n` : ''),
     );
   }
   return 0;
+}
+
+/** The arch of a trace-cmd recording's first well-formed fault event, reading no further than it. */
+async function firstArch(file: string): Promise<TraceArch | undefined> {
+  const handle = await openInput(file);
+  const lines = createInterface({ input: handle.createReadStream({ encoding: 'utf8' }), crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      const arch = lineArch(line);
+      if (arch !== undefined) return arch;
+    }
+    return undefined;
+  } finally {
+    lines.close();
+    await handle.close();
+  }
 }

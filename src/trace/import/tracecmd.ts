@@ -34,6 +34,8 @@ export interface TracecmdImport {
     requestedLevels: Record<string, number>;
     /** How kvm_page_fault error codes were read. */
     vendor: 'intel' | 'amd' | 'unknown';
+    /** The most rows held at once before being handed to onRow (streaming only). */
+    heldMax: number;
   };
 }
 
@@ -46,6 +48,12 @@ export interface TracecmdOptions {
    * looks for kvm_exit reasons EPT_VIOLATION (Intel) or npf (AMD) and assumes PFERR bits otherwise.
    */
   vendor?: 'auto' | 'intel' | 'amd';
+  /**
+   * Streaming: each row goes here, in recording order, as soon as nothing later can change it (its
+   * outcome is known, or its thread has moved on to another access), instead of into `rows`. What is
+   * held is the rows behind the oldest access still waiting for its outcome (stats.heldMax).
+   */
+  onRow?: (row: ImportedRow) => void;
 }
 
 // perf script prints `pid/tid` with -F pid,tid; the thread is what identifies a vCPU.
@@ -75,6 +83,23 @@ const ENOSYS = 38;
 
 const PAGE_MASK = ~0xfffn;
 
+/** trace-cmd report's header lines and comments. */
+const NOT_AN_EVENT = /^\s*(cpus=|version\s*=|CPU \d+ is empty|#)/;
+const PAGE_FAULT_BODY = /^(?:vcpu (\d+) rip 0x[0-9a-f]+ )?address (?:0x)?([0-9a-f]+) error_code (?:0x)?([0-9a-f]+)\s*$/i;
+const GUEST_FAULT_BODY = /^ipa (0x[0-9a-f]+|0), (?:hsr|esr) (0x[0-9a-f]+|0), (?:hxfar|far) (0x[0-9a-f]+|0), pc (0x[0-9a-f]+|0)\s*$/i;
+
+/**
+ * The architecture a recording's line decides, if it is the first to (the importer takes the first
+ * well-formed fault event's): for a streaming import, which must name the arch before any row.
+ */
+export function lineArch(raw: string): TraceArch | undefined {
+  const m = NOT_AN_EVENT.test(raw) ? null : LINE.exec(raw);
+  if (!m) return undefined;
+  if (m[6] === 'kvm_page_fault' && PAGE_FAULT_BODY.test(m[7]!)) return 'x86_64';
+  if (m[6] === 'kvm_guest_fault' && GUEST_FAULT_BODY.test(m[7]!)) return 'arm64';
+  return undefined;
+}
+
 function hex(text: string): bigint {
   return BigInt(text.startsWith('0x') || text.startsWith('0X') ? text : `0x${text}`);
 }
@@ -91,7 +116,7 @@ export function createTracecmdImporter(options: TracecmdOptions = {}): LineImpor
     rows: [],
     warnings: [],
     arch: undefined,
-    stats: { lines: 0, rows: 0, skipped: 0, bad: 0, events: {}, setSpteLevels: {}, requestedLevels: {}, vendor: 'unknown' },
+    stats: { lines: 0, rows: 0, skipped: 0, bad: 0, events: {}, setSpteLevels: {}, requestedLevels: {}, vendor: 'unknown', heldMax: 0 },
   };
   const vendor = options.vendor ?? 'auto';
   if (vendor !== 'auto') result.stats.vendor = vendor;
@@ -101,6 +126,34 @@ export function createTracecmdImporter(options: TracecmdOptions = {}): LineImpor
   const vcpuByPid = new Map<number, number>();
   // The last access of each thread still waiting for its outcome.
   const open = new Map<number, ImportedRow>();
+  const waiting = new Set<ImportedRow>(); // open's values
+  const setOpen = (pid: number, row: ImportedRow | undefined): void => {
+    const before = open.get(pid);
+    if (before !== undefined) waiting.delete(before);
+    if (row === undefined) open.delete(pid);
+    else {
+      open.set(pid, row);
+      waiting.add(row);
+    }
+  };
+  // Streaming: rows not yet handed on, in order, from `head`; the first still waiting stops the flow.
+  const held: ImportedRow[] = [];
+  let head = 0;
+  const emit = (row: ImportedRow): void => {
+    if (options.onRow === undefined) result.rows.push(row);
+    else {
+      held.push(row);
+      if (held.length - head > stats.heldMax) stats.heldMax = held.length - head;
+    }
+  };
+  const flush = (all: boolean): void => {
+    if (options.onRow === undefined) return;
+    while (head < held.length && (all || !waiting.has(held[head]!))) options.onRow(held[head++]!);
+    if (head > 4096 && head * 2 > held.length) {
+      held.splice(0, head);
+      head = 0;
+    }
+  };
   // A userspace MMIO read is traced twice: `unsatisfied-read` at the exit, `read` when it completes.
   const unsatisfied = new Map<number, bigint>();
   let lastTime: number | undefined;
@@ -123,8 +176,8 @@ export function createTracecmdImporter(options: TracecmdOptions = {}): LineImpor
     if (vcpu === undefined) vcpu = vcpuByPid.get(pid) ?? vcpuByPid.size;
     vcpuByPid.set(pid, vcpu);
     const imported: ImportedRow = { row: { ...row, vcpu } as TraceRow, line, time };
-    result.rows.push(imported);
-    open.set(pid, imported);
+    emit(imported);
+    setOpen(pid, imported);
     stats.rows++;
   };
   const outcome = (pid: number, ret: 'mmio' | 'memfault' | 'enosys', gpa: bigint | undefined): boolean => {
@@ -132,13 +185,17 @@ export function createTracecmdImporter(options: TracecmdOptions = {}): LineImpor
     if (!row) return false;
     if (gpa !== undefined && ((row.row.gpa ?? -1n) & PAGE_MASK) !== (gpa & PAGE_MASK)) return false;
     row.row.ret = ret;
-    open.delete(pid);
+    setOpen(pid, undefined);
     return true;
   };
 
   const feed = (raw: string): void => {
+    feedLine(raw);
+    flush(false);
+  };
+  const feedLine = (raw: string): void => {
     const lineNo = ++stats.lines;
-    if (raw.trim() === '' || /^\s*(cpus=|version\s*=|CPU \d+ is empty|#)/.test(raw)) {
+    if (raw.trim() === '' || NOT_AN_EVENT.test(raw)) {
       stats.skipped++;
       return;
     }
@@ -155,7 +212,7 @@ export function createTracecmdImporter(options: TracecmdOptions = {}): LineImpor
     stats.events[event] = (stats.events[event] ?? 0) + 1;
     switch (event) {
       case 'kvm_page_fault': {
-        const f = /^(?:vcpu (\d+) rip 0x[0-9a-f]+ )?address (?:0x)?([0-9a-f]+) error_code (?:0x)?([0-9a-f]+)\s*$/i.exec(body);
+        const f = PAGE_FAULT_BODY.exec(body);
         if (!f) {
           warn(lineNo, `kvm_page_fault: unexpected text '${body}'`);
           return;
@@ -172,7 +229,7 @@ export function createTracecmdImporter(options: TracecmdOptions = {}): LineImpor
         return;
       }
       case 'kvm_guest_fault': {
-        const f = /^ipa (0x[0-9a-f]+|0), (?:hsr|esr) (0x[0-9a-f]+|0), (?:hxfar|far) (0x[0-9a-f]+|0), pc (0x[0-9a-f]+|0)\s*$/i.exec(body);
+        const f = GUEST_FAULT_BODY.exec(body);
         if (!f) {
           warn(lineNo, `kvm_guest_fault: unexpected text '${body}'`);
           return;
@@ -214,7 +271,7 @@ export function createTracecmdImporter(options: TracecmdOptions = {}): LineImpor
           // No fault before it: KVM had cached an MMIO SPTE (Intel: EPT misconfig, not traced as a
           // page fault), so the MMIO event is the only trace of this access.
           access(pid, undefined, { op: type === 'write' ? 'write' : 'read', gpa: gpa & PAGE_MASK, size: 4096n, ret: 'mmio' }, lineNo, time);
-          open.delete(pid);
+          setOpen(pid, undefined);
         } else stats.skipped++;
         return;
       }
@@ -268,15 +325,17 @@ export function createTracecmdImporter(options: TracecmdOptions = {}): LineImpor
   };
 
   const finish = (): TracecmdImport => {
+    flush(true);
     if (options.expectLevels) {
       // kvm_mmu_set_spte fires once per leaf installed: the model's cumulative leaves.* counters.
       for (const [level, metric] of [['1', 'leaves.4k'], ['2', 'leaves.2m'], ['3', 'leaves.1g']] as const) {
         const row: ImportedRow = { row: { op: 'expect', flags: metric, ret: stats.setSpteLevels[level] ?? 0 }, line: stats.lines };
         if (lastTime !== undefined) row.time = lastTime;
-        result.rows.push(row);
+        emit(row);
         stats.rows++;
       }
     }
+    flush(true);
     return result;
   };
   return { feed, finish };
