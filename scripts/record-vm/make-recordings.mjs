@@ -17,7 +17,12 @@ process.chdir(root);
 const cache = join('.cache', 'record-vm');
 mkdirSync(cache, { recursive: true });
 const LINUX_SECONDS = 30;
-const meta = [['regenerate', 'npm run record:vms (after scripts/install-system-deps.sh)']];
+// Each recording replays under the version it was recorded on (this machine kind runs 6.18), the same
+// without PML (whether the nested host had it is not known), and the previous long-term version.
+const meta = [
+  ['regenerate', 'npm run record:vms (after scripts/install-system-deps.sh)'],
+  ['profiles', 'x86-tdp@6.18; x86-tdp@6.18,pml=off; x86-tdp@6.12'],
+];
 {
   const serial = join(cache, 'console.txt');
   const seabios = join('traces', 'recorded', 'qemu-seabios.s2t');

@@ -24,6 +24,19 @@ export function kernelVersion(text: string): number {
   return major! * 1000 + minor!;
 }
 
+/**
+ * The modeled version whose rules answer for a host kernel release (`6.18.44-...`): the newest modeled
+ * version not newer than the release (rules change at releases), the oldest for an older release.
+ */
+export function modeledVersionOf(release: string): KernelVersion {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (m === null) return NEWEST_VERSION;
+  const host = kernelVersion(`${m[1]}.${m[2]}`);
+  let best: KernelVersion = KERNEL_VERSIONS[0];
+  for (const v of KERNEL_VERSIONS) if (kernelVersion(v) <= host) best = v;
+  return best;
+}
+
 interface KnobSpec {
   /** Allowed values; the first is the default unless `defaultFor` says otherwise. */
   readonly values: readonly string[];

@@ -9,6 +9,7 @@ import { release } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { DEFAULT_PROFILE_NAME, modeledVersionOf } from '../core/profile.js';
 import { InputError, TraceError, UnavailableError } from '../errors.js';
 import type { TraceRow } from '../trace/row.js';
 import { TRACE_MAGIC_LINE, type TraceMeta } from '../trace/schema.js';
@@ -195,6 +196,9 @@ function recordingMeta(options: RecordVmOptions, binary: string, c: VmRecordConv
     ['arch', 'x86_64'],
     ['kernel', release()],
     ['source', `s2bench record-vm -- ${commandLine}`],
+    // The recorded returns are this host kernel's answers: replay --check holds the model to them
+    // under the matching version; other profiles' differences are behaviour changes.
+    ['recorded-under', `${DEFAULT_PROFILE_NAME}@${modeledVersionOf(release())}`],
     ['vmm', vmmVersion(binary) ? `${binary} (${vmmVersion(binary)})` : binary],
     ['duration', `${wallS.toFixed(1)} s${stopped ? ' (stopped by s2bench: --duration or a stop request)' : ''}`],
     ['userfaultfd', c.uffd === 'on' ? 'on: first touches of RAM slots recorded' : c.uffd === undefined ? 'not used (no RAM slot)' : `off (${c.uffd}): ioctls and exits only`],

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PROFILE, KERNEL_VERSIONS, NEWEST_VERSION, kernelVersion, parseProfile } from '../../src/core/profile.js';
+import { DEFAULT_PROFILE, KERNEL_VERSIONS, NEWEST_VERSION, kernelVersion, modeledVersionOf, parseProfile } from '../../src/core/profile.js';
 import { ProfileError } from '../../src/errors.js';
 
 test('a bare arch is the default profile', () => {
@@ -54,4 +54,13 @@ test('x86 knobs: PML, VM type and the SLOT_ZAP_ALL quirk, each where the kernel 
   assert.throws(() => parseProfile('arm64-s2,pml=off'), /does not apply to arm64-s2/);
   assert.throws(() => parseProfile('x86-tdp@6.6,vm-type=sw-protected'), /does not exist in kernel 6.6: KVM_X86_SW_PROTECTED_VM exists since 6.8/);
   assert.equal(parseProfile('x86-tdp').knobs['gmem-folio'], '4k');
+});
+
+test('a host kernel release answers under the newest modeled version not newer than it', () => {
+  assert.equal(modeledVersionOf('6.18.44-generic'), '6.18');
+  assert.equal(modeledVersionOf('6.13.0'), '6.12');
+  assert.equal(modeledVersionOf('6.19.2'), '6.18');
+  assert.equal(modeledVersionOf('5.15.0-91-generic'), '6.6');
+  assert.equal(modeledVersionOf('7.3.1'), '7.1');
+  assert.equal(modeledVersionOf('unknown'), NEWEST_VERSION);
 });
