@@ -4,8 +4,8 @@
 // The version- and hardware-dependent x86 rules (docs/kvm-rules.md) are options: zap-all on slot
 // delete/move, huge pages rebuilt in place when logging stops, PML's D-bit logging, a write to the
 // huge zero page allocating a THP. Host pages are a Map per 4K page (common.host-pages): missing,
-// the zero page (read-only), or present; read faults map writable when the host page is, except on
-// a logging slot (x86.read-fault-writable).
+// the zero page (read-only), or present; read faults map writable when the host page is
+// (x86.read-fault-writable).
 
 import { ERRNO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '../src/core/abi.js';
 import { BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_SHMEM, BACKING_THP } from '../src/core/hostmm.js';
@@ -192,8 +192,8 @@ export class ReferenceVm {
     const logging = slot.dirty !== null;
     const hostWritable = this.touchHost(slot.hva + (gfn - slot.base), write);
     const level = logging ? 0 : this.maxLevel(slot, gfn);
-    // A read fault maps writable when the host page is, except on a logging slot.
-    const w = (slot.flags & KVM_MEM_READONLY) === 0 && hostWritable && (write || !logging);
+    // x86 maps a read fault writable when the host page is, logging or not.
+    const w = (slot.flags & KVM_MEM_READONLY) === 0 && hostWritable;
     let cover = this.leafAt(gfn);
     if (logging && write && cover !== undefined && !cover.w) this.c['faults.wp']!++;
     while (cover !== undefined && cover.level > level) {

@@ -102,8 +102,8 @@ export class PageFault {
     }
 
     // A read fault maps writable when the host page is (hva_to_pfn(): "map read fault as writable if
-    // possible"); on a logging slot it maps read-only so the first write is seen (arm64
-    // user_mem_abort(); x86 as recorded on a real 6.18 host). docs/kvm-rules.md, x86.read-fault-writable.
+    // possible"); on a logging slot x86 does so too and marks the page dirty (make_spte()), arm64 maps
+    // read-only so the first write is seen (user_mem_abort()). docs/kvm-rules.md, x86.read-fault-writable.
     const writable = (slotFlags & KVM_MEM_READONLY) === 0 && hostWritable && (write || !logging || this.logReadMapsWritable);
     let perms = PTE_ACCESSED;
     if (writable) perms |= PTE_W;

@@ -105,10 +105,10 @@ export const X86_RULES: readonly KernelRule[] = [
   },
   {
     id: 'x86.read-fault-writable',
-    summary: 'a read fault maps writable when the host page is writable; on a dirty-logged slot a real 6.18 host maps it read-only and does not log it',
+    summary: 'a read fault maps writable when the host page is writable, also on a dirty-logged slot, where it is logged at once',
     kernel: 'virt/kvm/kvm_main.c: hva_to_pfn() ("map read fault as writable if possible"); arch/x86/kvm/mmu/spte.c: make_spte() (mark_page_dirty_in_slot())',
     test: "test/core/kvm-rules.test.ts: 'x86.read-fault-writable: a read fault on a dirty-logged slot'",
-    answer: (p) => (x86(p) ? 'writable if the host page is; read-only on a logging slot (as recorded)' : undefined),
+    answer: (p) => (x86(p) ? 'writable if the host page is; logged on a logging slot' : undefined),
   },
   {
     id: 'common.host-pages',

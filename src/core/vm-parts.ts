@@ -47,10 +47,9 @@ export interface VmArch {
   /** KVM_SET_MEMORY_ATTRIBUTES exists (x86: not for KVM_X86_DEFAULT_VM). */
   readonly memoryAttributes: boolean;
   /**
-   * A read fault on a dirty-logged slot maps writable (and is logged) when the host page is writable.
-   * The source reads so for x86 (hva_to_pfn(), make_spte()), but a real 6.18 x86 host does not log
-   * such a read (recorded: docs/kvm-rules.md, x86.read-fault-writable), so the model follows the
-   * recording; arm64 maps it read-only (user_mem_abort()).
+   * x86: a read fault maps writable when the host page is writable, also on a dirty-logged slot, and
+   * marks it dirty (hva_to_pfn(), make_spte(); docs/kvm-rules.md, x86.read-fault-writable). arm64
+   * maps a read fault on a logging slot read-only (user_mem_abort()).
    */
   readonly logReadMapsWritable: boolean;
   // ---- host mm (docs/kvm-rules.md, common.host-pages) ----
@@ -88,7 +87,7 @@ export function vmArch(profile: Profile): VmArch {
     recoverHugeInPlace: !arm64 && profile.versionCode >= kernelVersion('6.13'),
     pml: !arm64 && k.pml === 'on',
     memoryAttributes: arm64 || k['vm-type'] === 'sw-protected',
-    logReadMapsWritable: false,
+    logReadMapsWritable: !arm64,
     hugeZeroWriteAllocates: profile.versionCode >= kernelVersion('6.13'),
   };
 }
