@@ -9,25 +9,17 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDifferential } from '../../src/record/differential.js';
-import { probeKvm, RecorderUnavailable } from '../../src/record/recorder.js';
+import { probeKvm } from '../../src/record/recorder.js';
 import { modelDivergences, recordChunks } from '../../src/record/session.js';
 import { formatTraceText, parseTraceText } from '../../src/trace/io.js';
 import { repoPath } from '../helpers/paths.js';
+import { recorderSkip } from '../helpers/recorder.js';
 
 const SEED = 1;
 const SEQUENCES = 1000;
 const FIXTURES = repoPath('test', 'fixtures', 'recorded');
 
-function unavailable(): string | undefined {
-  try {
-    probeKvm();
-    return undefined;
-  } catch (err) {
-    if (err instanceof RecorderUnavailable) return `recorder cannot run here: ${err.message}`;
-    throw err;
-  }
-}
-const skip = unavailable();
+const skip = recorderSkip();
 
 const fixtureFiles = readdirSync(FIXTURES).filter((f) => f.endsWith('.csv')).sort();
 

@@ -1,29 +1,20 @@
 // `s2bench record TRACE` streams the trace through the recorder (src/record/stream.ts): the file it
 // writes is the one the whole-trace path (recordChunks) makes, comments and `# recorder:` notes in
 // place, and a trace that turns out bad halfway leaves nothing under the output's name.
-// Skipped, saying why, where the recorder cannot run (no /dev/kvm, not usable, no C compiler).
+// Skipped, saying why, where the recorder cannot run (test/helpers/recorder.ts).
 
 import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { probeKvm, RecorderUnavailable } from '../../src/record/recorder.js';
 import { recordChunks, recordedMeta, recordedText } from '../../src/record/session.js';
 import { readTrace } from '../../src/trace/io.js';
 import { runCli, runCliOk } from '../helpers/cli.js';
 import { repoPath } from '../helpers/paths.js';
+import { recorderSkip } from '../helpers/recorder.js';
 import { tempDir } from '../helpers/temp.js';
 
-function unavailable(): string | undefined {
-  try {
-    probeKvm();
-    return undefined;
-  } catch (err) {
-    if (err instanceof RecorderUnavailable) return `recorder cannot run here: ${err.message}`;
-    throw err;
-  }
-}
-const skip = unavailable();
+const skip = recorderSkip();
 
 test('record TRACE writes what recording the whole trace in memory writes', { skip }, async () => {
   const dir = await tempDir('record');
