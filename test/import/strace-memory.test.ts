@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { mergeByTime, mergeStreamsByTime } from '../../src/trace/import/merge.js';
 import type { ImportedRow } from '../../src/trace/import/result.js';
 import { createStraceImporter, importStrace } from '../../src/trace/import/strace.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/rss-child.js', import.meta.url));
@@ -117,5 +118,26 @@ describe('import strace streamed', () => {
       }
     };
     await assert.rejects(untimed, /^InputError: b: line 11 has no timestamp/);
+  });
+
+  it('a second VM found while merging --faults stops the import, leaving no output', async () => {
+    const dir = await tempDir('strace-fail');
+    try {
+      await writeFile(
+        join(dir, 'two.strace'),
+        [
+          '1 100.0000 ioctl(3, KVM_CREATE_VM, 0) = 7',
+          '1 100.0001 ioctl(7, KVM_SET_USER_MEMORY_REGION, {slot=0, flags=0, guest_phys_addr=0, memory_size=4096, userspace_addr=0x7f0000000000}) = 0',
+          '1 100.0002 ioctl(3, KVM_CREATE_VM, 0) = 9',
+        ].join('\n'),
+      );
+      await writeFile(join(dir, 'faults.txt'), ' qemu-system-x86-6288  [003]   100.000150: kvm_page_fault:       vcpu 0 rip 0x1000 address 0x0 error_code 0x182\n');
+      const r = await runCli(['import', 'strace', join(dir, 'two.strace'), '-o', join(dir, 'out.s2t'), '--faults', join(dir, 'faults.txt'), '--quiet']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /two\.strace: several VMs; pick the one the fault recording belongs to with --vm/);
+      assert.deepEqual((await readdir(dir)).sort(), ['faults.txt', 'two.strace']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
