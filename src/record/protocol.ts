@@ -28,16 +28,21 @@ export interface SequenceAnswer {
 /** One sequence (all rows of `chunks`) as recorder input. */
 export function encodeSequence(chunks: Iterable<TraceChunk>): string {
   let out = 'S\n';
-  for (const c of chunks) {
-    for (let i = 0; i < c.length; i++) {
-      const hex = (hi: Uint32Array, lo: Uint32Array): string => u64(hi, lo, i).toString(16);
-      out +=
-        `${OPS[c.op[i]!]} ${c.present[i]!.toString(16)} ${c.vcpu[i]!.toString(16)} ${hex(c.gpaHi, c.gpaLo)} ` +
-        `${hex(c.sizeHi, c.sizeLo)} ${c.slot[i]!.toString(16)} ${hex(c.flagsHi, c.flagsLo)} ${hex(c.hvaHi, c.hvaLo)} ` +
-        `${c.fd[i]!.toString(16)} ${hex(c.offsetHi, c.offsetLo)} ${hex(c.attrsHi, c.attrsLo)}\n`;
-    }
-  }
+  for (const c of chunks) out += encodeRows(c);
   return out + 'E\n';
+}
+
+/** The rows of one chunk as recorder input lines (a sequence is `S`, these, then `E`). */
+export function encodeRows(c: TraceChunk): string {
+  let out = '';
+  for (let i = 0; i < c.length; i++) {
+    const hex = (hi: Uint32Array, lo: Uint32Array): string => u64(hi, lo, i).toString(16);
+    out +=
+      `${OPS[c.op[i]!]} ${c.present[i]!.toString(16)} ${c.vcpu[i]!.toString(16)} ${hex(c.gpaHi, c.gpaLo)} ` +
+      `${hex(c.sizeHi, c.sizeLo)} ${c.slot[i]!.toString(16)} ${hex(c.flagsHi, c.flagsLo)} ${hex(c.hvaHi, c.hvaLo)} ` +
+      `${c.fd[i]!.toString(16)} ${hex(c.offsetHi, c.offsetLo)} ${hex(c.attrsHi, c.attrsLo)}\n`;
+  }
+  return out;
 }
 
 /** Split recorder output into per-sequence answers. Throws on a line it does not understand. */
@@ -46,28 +51,32 @@ export function parseAnswers(text: string): SequenceAnswer[] {
   let current: SequenceAnswer = { rows: [] };
   for (const line of text.split('\n')) {
     if (line === '') continue;
-    const tag = line[0];
-    const rest = line.slice(2);
-    if (tag === 'E') {
+    const parsed = parseAnswerLine(line);
+    if (parsed === 'end') {
       answers.push(current);
       current = { rows: [] };
-    } else if (tag === 'T') {
-      current.guestNs = Number(rest);
-    } else if (tag === 'F') {
-      current.failure = rest;
-    } else if (tag === 'i') {
-      current.rows.push({ kind: 'ret', value: Number(rest) });
-    } else if (tag === 'x') {
-      current.rows.push({ kind: 'skipped', why: rest });
-    } else if (tag === 'a') {
-      const [outcome, addr] = rest.split(' ');
-      if (outcome === 'other') current.rows.push({ kind: 'skipped', why: `guest access ended in ${addr ?? 'an unknown exit'}` });
-      else current.rows.push({ kind: 'access', outcome: outcome!, ...(addr !== undefined ? { gpa: BigInt(addr) } : {}) });
-    } else {
-      throw new Error(`recorder printed an unexpected line: '${line.slice(0, 120)}'`);
-    }
+    } else if ('guestNs' in parsed) current.guestNs = parsed.guestNs;
+    else if ('failure' in parsed) current.failure = parsed.failure;
+    else current.rows.push(parsed);
   }
   return answers;
+}
+
+/** One line of recorder output: a row's answer, the sequence's time or failure, or its end. */
+export function parseAnswerLine(line: string): RowAnswer | { guestNs: number } | { failure: string } | 'end' {
+  const tag = line[0];
+  const rest = line.slice(2);
+  if (tag === 'E') return 'end';
+  if (tag === 'T') return { guestNs: Number(rest) };
+  if (tag === 'F') return { failure: rest };
+  if (tag === 'i') return { kind: 'ret', value: Number(rest) };
+  if (tag === 'x') return { kind: 'skipped', why: rest };
+  if (tag === 'a') {
+    const [outcome, addr] = rest.split(' ');
+    if (outcome === 'other') return { kind: 'skipped', why: `guest access ended in ${addr ?? 'an unknown exit'}` };
+    return { kind: 'access', outcome: outcome!, ...(addr !== undefined ? { gpa: BigInt(addr) } : {}) };
+  }
+  throw new Error(`recorder printed an unexpected line: '${line.slice(0, 120)}'`);
 }
 
 /** The `ret` cell text for an answer, or undefined when the row gets no ret. */

@@ -4,8 +4,9 @@
 import { readlink, stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { performance } from 'node:perf_hooks';
-import { ROW_BYTES } from '../trace/chunk.js';
+import { DEFAULT_CHUNK_ROWS, ROW_BYTES } from '../trace/chunk.js';
 import { readTrace, traceKind, type LoadedTrace } from '../trace/io.js';
+import { openS2t } from '../trace/s2t.js';
 import type { JobResult } from '../report/types.js';
 import { recordedVmMetrics } from '../record-vm/touches.js';
 import { divergenceCount, replayFile, replayTrace, type ReplayResult, type StreamTiming } from './engine.js';
@@ -90,10 +91,16 @@ function residentBytes(trace: LoadedTrace): number {
   return n;
 }
 
-/** Whether a trace file is small enough to be loaded whole (its chunks take about ROW_BYTES a row). */
-function fitsInMemory(path: string, bytes: number): boolean {
-  // A CSV row is at least ~20 bytes of text; an .s2t row at least ~10 bytes of columns.
-  const rowsAtMost = bytes / (traceKind(path) === 'csv' ? 20 : 10);
+/**
+ * Whether a trace is small enough to be loaded whole and kept: what its chunks would take, about
+ * ROW_BYTES a row plus the unused tail of the last chunk. An .s2t names its row count in its header;
+ * the file's size says little, since column encodings (s2t-columns.ts) and deflate can take a row
+ * under 3 bytes (the `scale` generator's mix), and a trace estimated from its size at 10 bytes a row
+ * would be loaded whole yet too big to keep, read again in full by every repeat.
+ */
+export async function fitsInMemory(path: string, bytes: number): Promise<boolean> {
+  // A CSV row is at least ~20 bytes of text.
+  const rowsAtMost = traceKind(path) === 's2t' ? (await openS2t(path)).events + DEFAULT_CHUNK_ROWS : bytes / 20;
   return rowsAtMost * ROW_BYTES <= KEEP_LOADED_BYTES;
 }
 
@@ -111,7 +118,7 @@ export async function runJob(job: JobRequest, time?: JobDeadline): Promise<JobRe
     let readMs: number;
     let replayMs: number;
     let vmMetrics: Record<string, number>;
-    if (fitsInMemory(job.tracePath, bytes)) {
+    if (await fitsInMemory(job.tracePath, bytes)) {
       // Loaded once per worker; every repeat replays the same chunks. time.load_ms is that one load.
       const trace = await loaded(job.tracePath, bytes, info.mtimeMs, job.maxEvents);
       loadMs = trace.loadMs;

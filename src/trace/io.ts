@@ -192,38 +192,92 @@ export async function writeTrace(
   chunks: Iterable<TraceChunk> | AsyncIterable<TraceChunk>,
   options: S2tWriteOptions = {},
 ): Promise<void> {
-  const kind = traceKind(path);
-  const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  // Fail here, as the user's error, when the output cannot be created (no such directory, ...).
-  await (await openOutput(temp, path)).close();
+  const writer = await TraceFileWriter.create(path, meta, options);
   try {
+    for await (const chunk of chunks) await writer.writeChunk(chunk);
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  await writer.commit();
+}
+
+/**
+ * A trace written chunk by chunk as its rows come, for producers that push (an importer writing one
+ * trace per VM it finds while reading). Everything goes to a temporary file beside `path`; commit()
+ * renames it into place (to `path`, or to another name of the same kind decided only at the end) and
+ * abort() removes it, so a failed run never leaves a partial trace under a real name.
+ */
+export class TraceFileWriter {
+  private rows = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly path: string,
+    private readonly temp: string,
+    private readonly meta: TraceMeta,
+    private readonly s2t: S2tWriter | undefined,
+    private readonly csv: FileHandle | undefined,
+  ) {}
+
+  static async create(path: string, meta: TraceMeta, options: S2tWriteOptions = {}): Promise<TraceFileWriter> {
+    const kind = traceKind(path);
+    const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
+    // Fail here, as the user's error, when the output cannot be created (no such directory, ...).
+    const handle = await openOutput(temp, path);
     if (kind === 's2t') {
-      const writer = await S2tWriter.create(temp, meta, options);
+      await handle.close();
       try {
-        for await (const chunk of chunks) await writer.writeChunk(chunk);
+        return new TraceFileWriter(path, temp, meta, await S2tWriter.create(temp, meta, options), undefined);
       } catch (err) {
-        await writer.abort();
+        await rm(temp, { force: true });
         throw err;
       }
-      await writer.close();
-    } else {
-      const out = await openOutput(temp, path);
-      try {
-        await out.write(formatCsvHead(meta));
-        let rows = 0;
-        for await (const chunk of chunks) {
-          await out.write(formatCsvChunk(chunk, meta));
-          rows = chunk.firstRow + chunk.length;
-        }
-        await out.write(formatCsvTail(meta, rows));
-      } finally {
-        await out.close();
-      }
     }
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
+    try {
+      await handle.write(formatCsvHead(meta));
+    } catch (err) {
+      await handle.close();
+      await rm(temp, { force: true });
+      throw err;
+    }
+    return new TraceFileWriter(path, temp, meta, undefined, handle);
+  }
+
+  async writeChunk(chunk: TraceChunk): Promise<void> {
+    if (this.s2t) await this.s2t.writeChunk(chunk);
+    else await this.csv!.write(formatCsvChunk(chunk, this.meta));
+    this.rows = chunk.firstRow + chunk.length;
+  }
+
+  /** Finishes the file and renames it to `final` (default: the path it was created for). */
+  async commit(final: string = this.path): Promise<void> {
+    if (traceKind(final) !== traceKind(this.path)) throw new Error(`${final}: not the kind of ${this.path}`);
+    this.closed = true;
+    try {
+      if (this.s2t) await this.s2t.close();
+      else {
+        try {
+          await this.csv!.write(formatCsvTail(this.meta, this.rows));
+        } finally {
+          await this.csv!.close();
+        }
+      }
+      await rename(this.temp, final);
+    } catch (err) {
+      await rm(this.temp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Removes the temporary file (the caller's error handler: safe after a failed write or commit). */
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      if (this.s2t) await this.s2t.abort();
+      else await this.csv!.close();
+    }
+    await rm(this.temp, { force: true });
   }
 }
 

@@ -2,10 +2,12 @@
 // peak resident set (maxRSS, KiB) as JSON, so that each measurement starts from a fresh process.
 //   node rss-child.js gen OUT.s2t EVENTS GUEST_GIB    write a `scale` trace
 //   node rss-child.js replay TRACE                    replay it (streamed, as `s2bench replay` does)
+//   node rss-child.js import-strace IN OUT            `s2bench import strace IN -o OUT` in this process
 
 import { replayFile } from '../../src/replay/engine.js';
 import { findGenerator } from '../../src/trace/generators/index.js';
-import { writeTrace } from '../../src/trace/io.js';
+import { runCli } from '../../src/cli/program.js';
+import { openTrace, writeTrace } from '../../src/trace/io.js';
 
 const [mode, path, events, guest] = process.argv.slice(2);
 let rows = 0;
@@ -17,6 +19,12 @@ if (mode === 'gen') {
   const result = await replayFile(path!);
   rows = result.counters['events']!;
   if (result.divergences.length > 0) throw new Error(`${path}: ${result.divergences.length} divergence(s)`);
+} else if (mode === 'import-strace') {
+  const code = await runCli([process.execPath, 's2bench', 'import', 'strace', path!, '-o', events!, '--quiet']);
+  if (code !== 0) throw new Error(`import strace ${path}: exit ${code}`);
+  const trace = await openTrace(events!);
+  for await (const chunk of trace.chunks()) rows += chunk.length;
+  await trace.close();
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

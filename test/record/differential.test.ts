@@ -10,25 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDifferential } from '../../src/record/differential.js';
 import type { Divergence } from '../../src/replay/engine.js';
-import { probeKvm, RecorderUnavailable } from '../../src/record/recorder.js';
+import { probeKvm } from '../../src/record/recorder.js';
 import { modelDivergences, recordChunks } from '../../src/record/session.js';
 import { formatTraceText, parseTraceText } from '../../src/trace/io.js';
 import { repoPath } from '../helpers/paths.js';
+import { recorderSkip } from '../helpers/recorder.js';
 
 const SEED = 1;
 const SEQUENCES = 1000;
 const FIXTURES = repoPath('test', 'fixtures', 'recorded');
 
-function unavailable(): string | undefined {
-  try {
-    probeKvm();
-    return undefined;
-  } catch (err) {
-    if (err instanceof RecorderUnavailable) return `recorder cannot run here: ${err.message}`;
-    throw err;
-  }
-}
-const skip = unavailable();
+const skip = recorderSkip();
 
 /**
  * Whether this host's KVM maps guests with the shadow MMU (no EPT/NPT: `tdp_mmu` reads N). Such a host

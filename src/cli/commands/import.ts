@@ -11,10 +11,11 @@ import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import { TraceBuilder } from '../../trace/builder.js';
-import { buildChunks, pushImported } from '../../trace/import/build.js';
-import { mergeByTime } from '../../trace/import/merge.js';
+import { pushImported } from '../../trace/import/build.js';
+import { mergeStreamsByTime } from '../../trace/import/merge.js';
+import { ImportOutput } from '../../trace/import/output.js';
 import { formatWarnings, importMeta, type ImportedRow, type ImportWarning, type LineImporter } from '../../trace/import/result.js';
-import { createStraceImporter, type StraceVm } from '../../trace/import/strace.js';
+import { createStraceImporter, type StraceImport, type StraceVm } from '../../trace/import/strace.js';
 import { createTracecmdImporter, lineArch, type TraceArch, type TracecmdImport } from '../../trace/import/tracecmd.js';
 import type { TraceChunk } from '../../trace/schema.js';
 import { openInput, traceKind, writeTrace } from '../../trace/io.js';
@@ -76,14 +77,6 @@ export function registerImportCommands(program: Command): void {
     });
 }
 
-/** Feeds `file` to `importer` line by line; a recording that takes a while shows a bar of bytes read. */
-async function feedFile<T>(file: string, importer: LineImporter<T>): Promise<T> {
-  for await (const _ of feedLines(file, importer)) {
-    // Nothing to do between batches: the importer keeps its rows.
-  }
-  return importer.finish();
-}
-
 /**
  * Feeds `file` to `importer` line by line (recordings of long runs do not fit in one string), pausing
  * after every few thousand lines so that a streaming consumer can hand on what those made.
@@ -128,44 +121,68 @@ function report(file: string, warnings: ImportWarning[], strict: boolean): void 
   if (strict) throw new InputError(`${file}: ${warnings.length} line(s) could not be imported (--strict)`);
 }
 
+/**
+ * `import strace`, streamed: each VM's rows go to its own output as the recording is read (one file
+ * per VM, opened when the VM is found), and with --faults the two recordings are merged as both are
+ * read. Outputs stay temporary until the end: only then is it known whether there were several VMs
+ * (which names the files) and whether --strict rejects the import.
+ */
 async function importStraceCommand(file: string, opts: StraceCliOptions): Promise<number> {
   traceKind(opts.out);
   const vmFd = opts.vm === undefined ? undefined : parseFd(opts.vm);
   const offset = Number(opts.faultsOffset);
   if (!Number.isFinite(offset)) throw new UsageError(`--faults-offset takes seconds, not '${opts.faultsOffset}'`);
-  const imported = await feedFile(file, createStraceImporter(vmFd === undefined ? {} : { vmFd }));
-  report(file, imported.warnings, opts.strict);
-  let faults: TracecmdImport | undefined;
-  if (opts.faults !== undefined) {
-    faults = await feedFile(opts.faults, createTracecmdImporter());
-    report(opts.faults, faults.warnings, opts.strict);
-  }
-  if (imported.vms.length === 0) {
-    throw new InputError(
-      vmFd === undefined ? `${file}: no KVM_CREATE_VM in this recording (name the VM fd with --vm)` : `${file}: no VM with fd ${vmFd}`,
-    );
-  }
-  if (faults && imported.vms.length > 1) {
-    throw new UsageError(`${file}: ${imported.vms.length} VMs; pick the one the fault recording belongs to with --vm`);
-  }
-  const several = imported.vms.length > 1;
-  const s = imported.stats;
-  for (const vm of imported.vms) {
-    let rows: ImportedRow[] = vm.rows;
-    if (faults) rows = mergeByTime(rows, faults.rows, offset, [file, opts.faults!]);
-    const { chunks, warnings } = buildChunks(rows, file);
-    report(file, warnings, opts.strict);
-    // strace cannot tell the architecture; a fault recording can (kvm_guest_fault is arm64's).
-    const arch = faults?.arch ?? 'x86_64';
+  const faultsFile = opts.faults;
+  // strace cannot tell the architecture; a fault recording can (kvm_guest_fault is arm64's).
+  const arch = (faultsFile === undefined ? undefined : await firstArch(faultsFile)) ?? 'x86_64';
+  const outputs = new Map<StraceVm, ImportOutput>();
+  const newOutput = (vm: StraceVm): void => {
+    if (faultsFile !== undefined && outputs.size > 0) {
+      throw new UsageError(`${file}: several VMs; pick the one the fault recording belongs to with --vm`);
+    }
     const fields: Array<[string, string]> = [
-      ['source', `strace importer, file ${basename(file)}, vm fd ${vm.fd}${faults ? `, faults ${basename(opts.faults!)}` : ''}`],
+      ['source', `strace importer, file ${basename(file)}, vm fd ${vm.fd}${faultsFile === undefined ? '' : `, faults ${basename(faultsFile)}`}`],
       ['arch', arch],
+      ...profileFields(arch),
     ];
-    fields.push(...profileFields(arch));
-    const out = vmOutputPath(opts.out, vm, several);
-    await writeTrace(out, importMeta(fields), chunks);
-    if (!opts.quiet) process.stderr.write(`${out}: ${rows.length - warnings.length} row(s) for VM fd ${vm.fd} (line ${vm.line})\n`);
+    outputs.set(vm, new ImportOutput(vmOutputPath(opts.out, vm, true), importMeta(fields), file));
+  };
+  const straceRows: Array<[StraceVm, ImportedRow]> = [];
+  const strace = createStraceImporter({ ...(vmFd === undefined ? {} : { vmFd }), onVm: newOutput, onRow: (vm, r) => straceRows.push([vm, r]) });
+  let imported: StraceImport | undefined;
+  let faults: TracecmdImport | undefined;
+  try {
+    const vmRows = rowStream(file, strace, straceRows, (r) => (imported = r));
+    if (faultsFile === undefined) {
+      for await (const [vm, row] of vmRows) await pushRow(outputs.get(vm)!, row);
+    } else {
+      const faultRows: ImportedRow[] = [];
+      const tracecmd = createTracecmdImporter({ onRow: (r) => faultRows.push(r) });
+      const merged = mergeStreamsByTime(
+        mapStream(vmRows, ([, row]) => row),
+        rowStream(faultsFile, tracecmd, faultRows, (r) => (faults = r)),
+        offset,
+        [file, faultsFile],
+      );
+      // A row comes out once both recordings have one (or ended): by then strace's VM is known.
+      for await (const row of merged) await pushRow(onlyOutput(outputs, file, vmFd), row);
+    }
+    for (const output of outputs.values()) await output.finish();
+    report(file, imported!.warnings, opts.strict);
+    if (faults) report(faultsFile!, faults.warnings, opts.strict);
+    onlyOutput(outputs, file, vmFd); // no VM at all is an error even when no row came
+    for (const output of outputs.values()) report(file, output.warnings, opts.strict);
+    const several = outputs.size > 1;
+    for (const [vm, output] of outputs) {
+      const out = vmOutputPath(opts.out, vm, several);
+      await output.commit(out);
+      if (!opts.quiet) process.stderr.write(`${out}: ${output.rowCount} row(s) for VM fd ${vm.fd} (line ${vm.line})\n`);
+    }
+  } catch (err) {
+    for (const output of outputs.values()) await output.abort();
+    throw err;
   }
+  const s = imported!.stats;
   if (!opts.quiet) {
     const unknown = Object.entries(s.unknownIoctls);
     process.stderr.write(
@@ -176,6 +193,36 @@ async function importStraceCommand(file: string, opts: StraceCliOptions): Promis
     );
   }
   return 0;
+}
+
+/** The first output (the only one with --faults); none means the recording created no VM. */
+function onlyOutput(outputs: Map<StraceVm, ImportOutput>, file: string, vmFd: number | undefined): ImportOutput {
+  const first = outputs.values().next();
+  if (first.done) {
+    throw new InputError(
+      vmFd === undefined ? `${file}: no KVM_CREATE_VM in this recording (name the VM fd with --vm)` : `${file}: no VM with fd ${vmFd}`,
+    );
+  }
+  return first.value;
+}
+
+async function pushRow(output: ImportOutput, row: ImportedRow): Promise<void> {
+  output.push(row);
+  if (output.hasReady) await output.write();
+}
+
+/**
+ * The rows an importer hands to `queue` while `file` is fed to it, a batch of lines at a time;
+ * `done` gets the importer's result once the recording has ended.
+ */
+async function* rowStream<T, R>(file: string, importer: LineImporter<T>, queue: R[], done: (result: T) => void): AsyncGenerator<R> {
+  for await (const _ of feedLines(file, importer)) yield* queue.splice(0);
+  done(importer.finish());
+  yield* queue.splice(0);
+}
+
+async function* mapStream<A, B>(items: AsyncIterable<A>, f: (item: A) => B): AsyncGenerator<B> {
+  for await (const item of items) yield f(item);
 }
 
 /**

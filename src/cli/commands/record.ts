@@ -4,11 +4,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { readTrace, writeTrace } from '../../trace/io.js';
+import { replayFile } from '../../replay/engine.js';
+import { recordTraceFile } from '../../record/stream.js';
 import { fuzzSequence } from '../../record/fuzz.js';
 import { fuzzSource } from '../../record/differential.js';
-import { modelDivergences, recordChunks, recordedMeta, recordRows, recordedText, type RecordedTrace } from '../../record/session.js';
-import { InputError, UsageError } from '../../errors.js';
+import { modelDivergences, recordedMeta, recordRows, recordedText, type RecordedTrace } from '../../record/session.js';
+import { UsageError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
 
 interface RecordCliOptions {
@@ -37,23 +38,27 @@ export function registerRecordCommand(program: Command): void {
     .action(async (trace: string | undefined, opts: RecordCliOptions) => {
       if (opts.out === undefined) throw new UsageError('record needs -o/--out');
       if ((trace === undefined) === (opts.fuzz === undefined)) throw new UsageError('record takes either a TRACE or --fuzz N');
-      const recorded = trace !== undefined ? await recordFile(trace, opts.out) : await recordFuzz(opts);
-      await report(recorded, opts.check);
+      if (trace !== undefined) await recordFile(trace, opts.out, opts.check);
+      else await report(await recordFuzz(opts), opts.check);
     });
 }
 
-async function recordFile(path: string, out: string): Promise<Array<{ path: string; trace: RecordedTrace }>> {
-  const loaded = await readTrace(path);
-  const earlier = loaded.meta.fields['source'];
-  // A re-recorded trace keeps its original source; another trace's source goes in brackets.
-  const source = earlier?.startsWith('s2bench record') ? earlier : `s2bench record ${basename(path)}${earlier ? ` (${earlier})` : ''}`;
-  const kept = loaded.meta.comments.filter((c) => !/^#\s*(s2bench trace v|kernel:|source:|arch:)/.test(c)).map((c) => c.replace(/^#\s?/, ''));
-  const meta = { ...recordedMeta(source, kept), bodyComments: loaded.meta.bodyComments ?? [] };
-  const [recorded] = recordChunks([{ meta, chunks: loaded.chunks }]);
-  if (recorded!.failure !== undefined) throw new InputError(`record: ${path}: ${recorded!.failure}`);
-  await writeTrace(resolve(out), recorded!.meta, recorded!.chunks);
-  process.stdout.write(`recorded ${path} -> ${out} (${recorded!.unrecorded.length} rows without a ret)\n`);
-  return [{ path: out, trace: recorded! }];
+/** Streamed (src/record/stream.ts); with --check the written trace is replayed from its file. */
+async function recordFile(path: string, out: string, check: boolean): Promise<void> {
+  const target = resolve(out);
+  const unrecorded = await recordTraceFile(path, target, (input) => {
+    const earlier = input.fields['source'];
+    // A re-recorded trace keeps its original source; another trace's source goes in brackets.
+    const source = earlier?.startsWith('s2bench record') ? earlier : `s2bench record ${basename(path)}${earlier ? ` (${earlier})` : ''}`;
+    const kept = input.comments.filter((c) => !/^#\s*(s2bench trace v|kernel:|source:|arch:)/.test(c)).map((c) => c.replace(/^#\s?/, ''));
+    return recordedMeta(source, kept);
+  });
+  process.stdout.write(`recorded ${path} -> ${out} (${unrecorded} rows without a ret)\n`);
+  if (!check) return;
+  const divergences = (await replayFile(target)).divergences;
+  for (const d of divergences) process.stdout.write(`${out}:${d.line}: ${d.op}: kernel ${d.expected}, model ${d.got}\n`);
+  process.stdout.write(`check: ${divergences.length > 0 ? 1 : 0} of 1 recorded traces diverge from the model\n`);
+  if (divergences.length > 0) process.exitCode = EXIT_FAILURE;
 }
 
 async function recordFuzz(opts: RecordCliOptions): Promise<Array<{ path: string; trace: RecordedTrace }>> {

@@ -120,6 +120,13 @@ interface Vm {
 export interface StraceOptions {
   /** Only this VM fd (others are still tracked, so their ioctls are not mistaken for it). */
   vmFd?: number;
+  /**
+   * Streaming: each VM (of those `vmFd` selects) as it is found, before any of its rows. With onRow,
+   * a VM's `rows` stay empty and the result's `vms` still lists the VMs.
+   */
+  onVm?: (vm: StraceVm) => void;
+  /** Streaming: each row of a selected VM, in recording order, instead of into its VM's `rows`. */
+  onRow?: (vm: StraceVm, row: ImportedRow) => void;
 }
 
 /** A whole recording in memory (tests, small files). */
@@ -146,14 +153,19 @@ export function createStraceImporter(options: StraceOptions = {}): LineImporter<
     const vm: Vm = { out: { fd, generation, line, rows: [] }, gmem: new Map() };
     vmByFd.set(fd, vm);
     result.vms.push(vm.out);
+    if (selected(vm)) options.onVm?.(vm.out);
     return vm;
   };
   const warn = (line: number, message: string): void => {
     result.warnings.push({ line, message });
     stats.bad++;
   };
+  const selected = (vm: Vm): boolean => options.vmFd === undefined || vm.out.fd === options.vmFd;
+  // A row is final when made (a strace line is one whole call): streaming holds none.
   const emit = (vm: Vm, row: TraceRow, line: number, time: number | undefined): void => {
-    vm.out.rows.push(time === undefined ? { row, line } : { row, line, time });
+    const imported: ImportedRow = time === undefined ? { row, line } : { row, line, time };
+    if (options.onRow === undefined) vm.out.rows.push(imported);
+    else if (selected(vm)) options.onRow(vm.out, imported);
     stats.rows++;
   };
   const gmemOwner = (fd: number): Vm | undefined => {
