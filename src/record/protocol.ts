@@ -6,7 +6,7 @@ import { OUTCOME_NAMES } from '../core/outcome.js';
 import { errnoName } from '../core/abi.js';
 import { SYMBOLIC_RET, parseCell } from '../trace/cells.js';
 import { u64 } from '../trace/columns.js';
-import { F_RET, OPS, isAccessOp, type TraceChunk } from '../trace/schema.js';
+import { F_RET, OP, OPS, isAccessOp, type TraceChunk } from '../trace/schema.js';
 
 /** What the kernel did with one row. */
 export type RowAnswer =
@@ -104,6 +104,9 @@ export function fillRets(chunks: readonly TraceChunk[], answers: readonly RowAns
     for (let i = 0; i < c.length; i++, k++) {
       const answer = answers[k];
       if (answer === undefined) throw new Error(`recorder answered ${answers.length} rows, the trace has more`);
+      // An expect row's ret is the trace's expectation of the model, not a kernel answer: kept as is
+      // (without it the row is not a valid trace row).
+      if (c.op[i] === OP.expect) continue;
       c.present[i]! &= ~(1 << F_RET);
       c.hex[i]! &= ~(SYMBOLIC_RET | (1 << F_RET));
       c.verbatim.delete(i * 16 + F_RET);

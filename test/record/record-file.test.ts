@@ -43,3 +43,16 @@ test('record TRACE: a bad row halfway is an error naming file, line and field, a
   assert.match(r.stderr, /bad\.csv: line 73, field size/);
   assert.deepEqual(await readdir(dir), ['bad.csv']);
 });
+
+test('record TRACE keeps expect rows as the trace wrote them: the output reads back and replays --check', { skip }, async () => {
+  const dir = await tempDir('record');
+  const input = join(dir, 'expect.csv');
+  const rows = ['memslot,,0x0,0x200000,0,,0x7f0000000000,,,,', 'write,0,0x1000,,,,,,,,', 'expect,,,,,leaves.4k,,,,,1'];
+  await writeFile(input, ['# s2bench trace v1', 'op,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret', ...rows].join('\n') + '\n');
+  const out = join(dir, 'out.csv');
+  await runCliOk(['record', input, '-o', out]);
+  assert.match(await readFile(out, 'utf8'), /^expect,,,,,leaves\.4k,,,,,1$/m);
+  const check = await runCli(['replay', out, '--check']);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /check: 0 divergences/);
+});
