@@ -4,6 +4,7 @@
 // change on cold paths; page state is kept as runs, so a fault costs a lookup in the runs, never a
 // walk over a huge range (docs/kvm-rules.md, common.host-pages).
 
+import { PageStates } from './page-states.js';
 import { RangeMap } from './range-map.js';
 import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
 
@@ -62,8 +63,8 @@ export class HostMemory {
   private uPages: number[] = [];
   private uFlags: number[] = [];
   uffdCount = 0;
-  /** HOST_* state of every hva page, as runs (a page in no run is HOST_MISSING). */
-  private readonly pages = new RangeMap();
+  /** HOST_* state of every hva page (HOST_MISSING until set): per-2M bitmaps, as random first touches make it dense. */
+  private readonly pages = new PageStates();
   /**
    * THP ranges (2M-aligned) the host maps with 4K ptes: a huge zero page split by a write before 6.13,
    * or a THP partly discarded. Faults there map 4K until the whole range is discarded.
@@ -211,17 +212,17 @@ export class HostMemory {
     const end = hvaPfn + npages;
     const p = this.pages;
     for (let pfn = hvaPfn; pfn < end; ) {
-      const i = p.firstEndAfter(pfn);
-      const inRun = i < p.count && p.starts[i]! <= pfn;
-      if (inRun && (p.values[i] === HOST_PRESENT || !write)) {
-        pfn = p.ends[i]!; // already what the access needs
+      const state = p.get(pfn);
+      const inRun = state !== HOST_MISSING;
+      if (inRun && (state === HOST_PRESENT || !write)) {
+        pfn = p.sameUntil(pfn, end); // already what the access needs
         continue;
       }
       const level = this.hostLevel(pfn, LEVEL_1G);
       if (!inRun && level === LEVEL_4K && (write || (this.kindAt(pfn) & NO_ZERO_PAGE) === 0)) {
-        // A missing 4K range: populated at once, up to the next run or backing boundary.
+        // A missing 4K range: populated at once, up to the next populated page or backing boundary.
         const b = this.backingIndex(pfn);
-        let to = Math.min(end, i < p.count ? p.starts[i]! : end);
+        let to = p.sameUntil(pfn, end);
         if (b >= 0) to = Math.min(to, this.bEnd[b]!);
         else to = Math.min(to, this.nextBackingStart(pfn));
         p.set(pfn, to, write ? HOST_PRESENT : HOST_ZERO);
@@ -272,9 +273,9 @@ export class HostMemory {
       if (lo === 0) return -1;
       const i = sorted[lo - 1]!;
       const off = hvaPfn - this.uStart[i]!;
-      return off < this.uPages[i]! && this.pages.find(hvaPfn) < 0 ? i : -1;
+      return off < this.uPages[i]! && this.pages.get(hvaPfn) === HOST_MISSING ? i : -1;
     }
-    if (this.pages.find(hvaPfn) >= 0) return -1;
+    if (this.pages.get(hvaPfn) !== HOST_MISSING) return -1;
     for (let i = 0; i < this.uffdCount; i++) {
       const off = hvaPfn - this.uStart[i]!;
       if (off >= 0 && off < this.uPages[i]!) return i;
@@ -291,20 +292,14 @@ export class HostMemory {
     else this.fillMissing(this.uStart[reg]!, this.uStart[reg]! + this.uPages[reg]!, HOST_PRESENT);
   }
 
-  /** Give the missing pages of [start, end) the state `value`; one step per run already there. */
+  /** Give the missing pages of [start, end) the state `value`; one step per stretch of one state. */
   private fillMissing(start: number, end: number, value: number): void {
     const p = this.pages;
     let at = start;
     while (at < end) {
-      const i = p.firstEndAfter(at);
-      const runStart = i < p.count ? p.starts[i]! : end;
-      if (runStart > at) {
-        const to = Math.min(runStart, end);
-        p.set(at, to, value);
-        at = to;
-      } else {
-        at = p.ends[i]!;
-      }
+      const to = p.sameUntil(at, end);
+      if (p.get(at) === HOST_MISSING) p.set(at, to, value);
+      at = to;
     }
   }
 
