@@ -1,8 +1,8 @@
 // The host side of guest memory, as far as stage-2 decisions depend on it: what backs each hva range
 // (anonymous 4K, THP, hugetlb 2M/1G, shmem), which host pages are populated and how (the zero page or
 // a page of their own), and which ranges are registered with userfaultfd. Backing ranges are few and
-// change on cold paths; page state is kept as runs, so a fault costs a lookup in the runs, never a
-// walk over a huge range (docs/kvm-rules.md, common.host-pages).
+// change on cold paths; page state is kept per 2M block (./page-states.ts), so a fault costs one
+// hash lookup, never a walk over a huge range (docs/kvm-rules.md, common.host-pages).
 
 import { PageStates } from './page-states.js';
 import { RangeMap } from './range-map.js';
