@@ -70,6 +70,11 @@ export class HostMemory {
    * or a THP partly discarded. Faults there map 4K until the whole range is discarded.
    */
   private readonly smallThp = new RangeMap();
+  // Write cursor: fresh 4K pages written in order extend [cursorStart, cursor) with one compare;
+  // cursorLimit is the first page past the cursor that the map already holds (docs in writeNext()).
+  private cursorStart = -1;
+  private cursor = -1;
+  private cursorLimit = -1;
   /** The range a HOST_COW answer invalidated. */
   cowStart = 0;
   cowPages = 0;
@@ -81,6 +86,7 @@ export class HostMemory {
 
   /** `backing`: describe [hvaPfn, hvaPfn + npages); replaces what was said before about that range. */
   setBacking(hvaPfn: number, npages: number, kind: number): void {
+    this.synced(); // the write cursor holds only while no backing is huge
     const end = hvaPfn + npages;
     const starts: number[] = [];
     const ends: number[] = [];
@@ -158,9 +164,29 @@ export class HostMemory {
     return b < 0 ? BACKING_ANON : this.bKind[b]!;
   }
 
+  /**
+   * A write to the 4K page right after the last one written, which is missing: populated with one
+   * check (writes walking fresh memory in order). False when that shortcut does not apply.
+   */
+  writeNext(hvaPfn: number): boolean {
+    if (hvaPfn !== this.cursor || hvaPfn >= this.cursorLimit) return false;
+    this.cursor = hvaPfn + 1;
+    return true;
+  }
+
+  /**
+   * The page map with the cursor's run written into it. Every use of `pages` but writeNext() goes
+   * through here, so the cursor is only a deferred PageStates.set() of [cursorStart, cursor).
+   */
+  private synced(): PageStates {
+    if (this.cursor > this.cursorStart) this.pages.set(this.cursorStart, this.cursor, HOST_PRESENT);
+    this.cursorStart = this.cursor = this.cursorLimit = -1;
+    return this.pages;
+  }
+
   /** HOST_* state of the page at hvaPfn. */
   pageState(hvaPfn: number): number {
-    return this.pages.get(hvaPfn);
+    return this.synced().get(hvaPfn);
   }
 
   /**
@@ -176,9 +202,9 @@ export class HostMemory {
    *     (do_huge_pmd_wp_page() -> __split_huge_pmd()). Either way the mmu notifier runs first.
    */
   touch(hvaPfn: number, write: boolean, hugeZeroWriteAllocates: boolean): number {
-    // Writes walking fresh 4K pages in order: the page after the last one written is missing.
-    if (write && this.hugeBackings === 0 && this.pages.growLast(hvaPfn, HOST_PRESENT)) return HOST_RW;
-    const state = this.pages.get(hvaPfn);
+    if (write && this.writeNext(hvaPfn)) return HOST_RW;
+    const pages = this.synced();
+    const state = pages.get(hvaPfn);
     if (state === HOST_PRESENT) return HOST_RW;
     if (state === HOST_ZERO && !write) return HOST_RO;
     const level = this.hostLevel(hvaPfn, LEVEL_1G);
@@ -186,8 +212,18 @@ export class HostMemory {
     // hva page numbers are past 2^31: a modulo is a floating-point one, kept off the 4K path.
     const start = level === LEVEL_4K ? hvaPfn : hvaPfn - (hvaPfn % npages);
     if (state === HOST_MISSING) {
+      if (write && this.hugeBackings === 0) {
+        // Start a write cursor here instead of a map update (4K pages only: no huge backing).
+        // The cursor stops at the first page held after it, looked for within this 2M block only
+        // (a look beyond would cost a scan of the held blocks; the next block starts a new cursor).
+        const blockEnd = hvaPfn - (hvaPfn % 512) + 512;
+        this.cursorStart = hvaPfn;
+        this.cursor = hvaPfn + 1;
+        this.cursorLimit = pages.sameUntil(hvaPfn, blockEnd);
+        return HOST_RW;
+      }
       const allocates = write || (this.kindAt(hvaPfn) & NO_ZERO_PAGE) !== 0;
-      this.pages.set(start, start + npages, allocates ? HOST_PRESENT : HOST_ZERO);
+      pages.set(start, start + npages, allocates ? HOST_PRESENT : HOST_ZERO);
       return allocates ? HOST_RW : HOST_RO;
     }
     // A write to a zero page: copy-on-write.
@@ -195,9 +231,9 @@ export class HostMemory {
     this.cowPages = npages;
     if (level > LEVEL_4K && !hugeZeroWriteAllocates) {
       this.smallThp.set(start, start + npages, 1);
-      this.pages.set(hvaPfn, hvaPfn + 1, HOST_PRESENT);
+      pages.set(hvaPfn, hvaPfn + 1, HOST_PRESENT);
     } else {
-      this.pages.set(start, start + npages, HOST_PRESENT);
+      pages.set(start, start + npages, HOST_PRESENT);
     }
     return HOST_COW;
   }
@@ -210,7 +246,7 @@ export class HostMemory {
    */
   hostTouch(hvaPfn: number, npages: number, write: boolean, hugeZeroWriteAllocates: boolean, invalidate: (start: number, npages: number) => void): void {
     const end = hvaPfn + npages;
-    const p = this.pages;
+    const p = this.synced();
     for (let pfn = hvaPfn; pfn < end; ) {
       const state = p.get(pfn);
       const inRun = state !== HOST_MISSING;
@@ -273,9 +309,9 @@ export class HostMemory {
       if (lo === 0) return -1;
       const i = sorted[lo - 1]!;
       const off = hvaPfn - this.uStart[i]!;
-      return off < this.uPages[i]! && this.pages.get(hvaPfn) === HOST_MISSING ? i : -1;
+      return off < this.uPages[i]! && this.synced().get(hvaPfn) === HOST_MISSING ? i : -1;
     }
-    if (this.pages.get(hvaPfn) !== HOST_MISSING) return -1;
+    if (this.synced().get(hvaPfn) !== HOST_MISSING) return -1;
     for (let i = 0; i < this.uffdCount; i++) {
       const off = hvaPfn - this.uStart[i]!;
       if (off >= 0 && off < this.uPages[i]!) return i;
@@ -288,13 +324,13 @@ export class HostMemory {
    * range (present pages are left as they are: UFFDIO_COPY refuses them with EEXIST).
    */
   uffdFill(reg: number, hvaPfn: number): void {
-    if ((this.uFlags[reg]! & UFFD_PAGE) !== 0) this.pages.set(hvaPfn, hvaPfn + 1, HOST_PRESENT);
+    if ((this.uFlags[reg]! & UFFD_PAGE) !== 0) this.synced().set(hvaPfn, hvaPfn + 1, HOST_PRESENT);
     else this.fillMissing(this.uStart[reg]!, this.uStart[reg]! + this.uPages[reg]!, HOST_PRESENT);
   }
 
   /** Give the missing pages of [start, end) the state `value`; one step per stretch of one state. */
   private fillMissing(start: number, end: number, value: number): void {
-    const p = this.pages;
+    const p = this.synced();
     let at = start;
     while (at < end) {
       const to = p.sameUntil(at, end);
@@ -319,13 +355,13 @@ export class HostMemory {
       const fullFrom = head === hvaPfn ? head : head + pmd;
       if (fullFrom < tail) this.smallThp.set(fullFrom, tail, 0);
     }
-    this.pages.set(hvaPfn, end, HOST_MISSING);
+    this.synced().set(hvaPfn, end, HOST_MISSING);
   }
 
   /** The 2M range at `aligned` is a populated THP that [from, to) discards only part of. */
   private partThp(aligned: number, from: number, to: number): boolean {
     const pmd = LEVEL_PAGES[LEVEL_2M]!;
     if (from <= aligned && aligned + pmd <= to) return false;
-    return this.hostLevel(aligned, LEVEL_2M) === LEVEL_2M && this.pages.any(aligned, aligned + pmd);
+    return this.hostLevel(aligned, LEVEL_2M) === LEVEL_2M && this.synced().any(aligned, aligned + pmd);
   }
 }

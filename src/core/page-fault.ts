@@ -88,14 +88,7 @@ export class PageFault {
         return OUTCOME_MEMFAULT;
       }
       maxLevel = folio;
-    } else {
-      if (this.host.uffdCount > 0) {
-        const reg = this.host.uffdMissing(hvaPfn);
-        if (reg >= 0) {
-          c[M.uffd_faults]!++;
-          this.host.uffdFill(reg, hvaPfn);
-        }
-      }
+    } else if (!(write && this.host.uffdCount === 0 && this.host.writeNext(hvaPfn))) {
       hostWritable = this.hostPage(hvaPfn, write);
     }
 
@@ -139,7 +132,7 @@ export class PageFault {
   }
 
   /**
-   * The host side of the fault (hva_to_pfn()): populate the host page; whether the host maps it
+   * The host side of the fault (hva_to_pfn()): userfaultfd, then populate the host page; whether the host maps it
    * writable. A write to a zero page breaks copy-on-write: the host's mmu notifier zaps the read-only
    * mappings of it first, which makes this fault stale (x86 is_page_fault_stale(), arm64
    * mmu_invalidate_retry()): it returns to the guest and faults again, counted once more in `faults`.
@@ -147,6 +140,14 @@ export class PageFault {
    */
   private hostPage(hvaPfn: number, write: boolean): boolean {
     const host = this.host;
+    if (host.uffdCount > 0) {
+      // A missing page of a registered range faults to the userfaultfd handler first.
+      const reg = host.uffdMissing(hvaPfn);
+      if (reg >= 0) {
+        this.counters[M.uffd_faults]!++;
+        host.uffdFill(reg, hvaPfn);
+      }
+    }
     const r = host.touch(hvaPfn, write, this.hugeZeroWriteAllocates);
     if (r === HOST_COW) {
       this.notifier.zapHva(host.cowStart, host.cowPages);

@@ -103,20 +103,6 @@ export class PageStates {
     return limit;
   }
 
-  /**
-   * If `page` is 0 and the page before it, in the same block's bitmap, has `value`: give page `value`
-   * and return true (the one check a walk through fresh pages in order needs). False changes nothing.
-   */
-  growLast(page: number, value: number): boolean {
-    const b = Math.floor(page / BLOCK_PAGES);
-    const off = page - b * BLOCK_PAGES;
-    if (off === 0) return false;
-    const e = this.entry(b);
-    if (e < 0 || this.bit(e, off) !== 0 || this.bit(e, off - 1) !== value) return false;
-    this.setBit(e, off, value);
-    return true;
-  }
-
   /** Give every page of [start, end) the state `value` (0..3). */
   set(start: number, end: number, value: number): void {
     if (start >= end) return;

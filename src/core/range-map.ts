@@ -69,19 +69,6 @@ export class RangeMap {
     return i < this.count && this.starts[i]! < end;
   }
 
-  /**
-   * If `page` is held by no run and directly follows the last-used run, whose value is `value`: grow
-   * that run over it and return true (the one check a walk through fresh pages in order needs).
-   */
-  growLast(page: number, value: number): boolean {
-    const h = this.hint;
-    if (h < this.count && this.ends[h] === page && this.values[h] === value && (h + 1 === this.count || this.starts[h + 1]! > page)) {
-      this.ends[h] = page + 1;
-      return true;
-    }
-    return false;
-  }
-
   /** Give every page of [start, end) the value `value` (0 removes them from the map). */
   set(start: number, end: number, value: number): void {
     if (start >= end) return;

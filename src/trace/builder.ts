@@ -46,18 +46,11 @@ export class TraceBuilder {
       this.pushCells(rowCells(row), at);
       return;
     }
-    const chunk = this.chunk;
-    const i = chunk.length;
-    chunk.op[i] = op;
-    chunk.present[i] = 1; // the op column
-    chunk.hex[i] = 0;
-    chunk.line[i] = at;
+    const i = this.startRow(op, at);
     try {
-      storeRow(chunk, i, op, row);
+      storeRow(this.chunk, i, op, row);
     } catch (err) {
-      this.forgetRow(i);
-      if (err instanceof CellError) throw new TraceError(this.file, at, err.field, err.message);
-      throw err;
+      this.rejectRow(i, at, err);
     }
     this.accept(i, at);
   }
@@ -76,19 +69,14 @@ export class TraceBuilder {
     if (op < 0) {
       throw new TraceError(this.file, line, 'op', `unknown op '${cells[0]}' (expected one of ${OPS.join(', ')})`);
     }
-    chunk.op[i] = op;
-    chunk.present[i] = 1; // the op column
-    chunk.hex[i] = 0;
-    chunk.line[i] = line;
+    this.startRow(op, line);
     try {
       for (let f = 1; f < FIELDS.length; f++) {
         const text = cells[f]!;
         if (text !== '') parseCell(chunk, i, f, text);
       }
     } catch (err) {
-      this.forgetRow(i);
-      if (err instanceof CellError) throw new TraceError(this.file, line, err.field, err.message);
-      throw err;
+      this.rejectRow(i, line, err);
     }
     this.accept(i, line);
   }
@@ -129,11 +117,7 @@ export class TraceBuilder {
       return;
     }
     const chunk = this.chunk;
-    const i = chunk.length;
-    chunk.op[i] = op;
-    chunk.present[i] = 1; // the op column
-    chunk.hex[i] = 0;
-    chunk.line[i] = line;
+    const i = this.startRow(op, line);
     try {
       for (let f = 1; f < FIELDS.length; f++) {
         const start = commas[f - 1]! + 1;
@@ -141,9 +125,7 @@ export class TraceBuilder {
         if (end > start) parseCellAt(chunk, i, f, text, start, end);
       }
     } catch (err) {
-      this.forgetRow(i);
-      if (err instanceof CellError) throw new TraceError(this.file, line, err.field, err.message);
-      throw err;
+      this.rejectRow(i, line, err);
     }
     this.accept(i, line);
   }
@@ -223,6 +205,24 @@ export class TraceBuilder {
    */
   reuse(chunk: TraceChunk): void {
     if (chunkCapacity(chunk) === this.chunkRows && chunk !== this.chunk && chunk.buffer.byteLength > 0) this.spare = chunk;
+  }
+
+  /** The next row's op column, and nothing else yet: returns its index in the chunk. */
+  private startRow(op: number, line: number): number {
+    const chunk = this.chunk;
+    const i = chunk.length;
+    chunk.op[i] = op;
+    chunk.present[i] = 1; // the op column
+    chunk.hex[i] = 0;
+    chunk.line[i] = line;
+    return i;
+  }
+
+  /** A cell of row i failed: forget the row and throw the error with the file, line and field. */
+  private rejectRow(i: number, line: number, err: unknown): never {
+    this.forgetRow(i);
+    if (err instanceof CellError) throw new TraceError(this.file, line, err.field, err.message);
+    throw err;
   }
 
   /**

@@ -122,7 +122,7 @@ export class CsvTraceParser {
         if (err instanceof TraceError) this.fail(err);
         else throw err;
       }
-      return true;
+      return !this.stoppedEarly;
     }
     const { file } = this.options;
     const lineNo = ++this.lineNo;

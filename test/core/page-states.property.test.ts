@@ -37,16 +37,6 @@ describe('PageStates', () => {
     );
   });
 
-  it('growLast extends a written stretch by one page and refuses anything else', () => {
-    const m = new PageStates();
-    m.set(1000, 1001, 2);
-    assert.equal(m.growLast(1001, 2), true);
-    assert.equal(m.growLast(1003, 2), false); // page before is 0
-    assert.equal(m.growLast(1001, 2), false); // no longer 0
-    assert.equal(m.growLast(1024, 2), false); // first page of a block
-    assert.deepEqual([m.get(1000), m.get(1001), m.get(1002), m.get(1003)], [2, 2, 0, 0]);
-  });
-
   it('holds pages near 2^52 and frees bitmaps once blocks are whole again', () => {
     const m = new PageStates();
     const top = 2 ** 52;

@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDifferential } from '../../src/record/differential.js';
+import type { Divergence } from '../../src/replay/engine.js';
 import { probeKvm, RecorderUnavailable } from '../../src/record/recorder.js';
 import { modelDivergences, recordChunks } from '../../src/record/session.js';
 import { formatTraceText, parseTraceText } from '../../src/trace/io.js';
@@ -28,6 +29,30 @@ function unavailable(): string | undefined {
   }
 }
 const skip = unavailable();
+
+/**
+ * Whether this host's KVM maps guests with the shadow MMU (no EPT/NPT: `tdp_mmu` reads N). Such a host
+ * answers one rule of the TDP MMU the model follows differently: it does not log a guest read of a
+ * host-writable page on a dirty-logged slot, where the TDP MMU maps the read writable and logs it
+ * (docs/kvm-rules.md, x86.read-fault-writable).
+ */
+function shadowMmuHost(): boolean {
+  try {
+    return readFileSync('/sys/module/kvm/parameters/tdp_mmu', 'utf8').trim() === 'N';
+  } catch {
+    return false;
+  }
+}
+const SHADOW_MMU = skip === undefined && shadowMmuHost();
+
+/**
+ * On a shadow-MMU host, a sequence whose only divergences are dirty-log counts where the model logged
+ * more pages than the kernel, in a sequence with a guest read or fetch, is that rule's difference.
+ */
+function shadowMmuReadLogging(traceText: string, divergences: readonly Divergence[]): boolean {
+  if (!SHADOW_MMU || !/^(read|exec),/m.test(traceText)) return false;
+  return divergences.every((d) => d.op === 'dirty_get' && Number(d.got) > Number(d.expected));
+}
 
 const fixtureFiles = readdirSync(FIXTURES).filter((f) => f.endsWith('.csv')).sort();
 
@@ -54,10 +79,12 @@ test('every recorded fixture still records the same on this kernel', { skip }, a
 });
 
 for (const file of fixtureFiles) {
-  // Every fixture is a regression test, except those marked "(format gap)": there the format has no
-  // name for what happened, so they cannot agree by construction.
+  // Every fixture is a regression test, except those marked "(format gap)" (the format has no name for
+  // what happened, so they cannot agree by construction) or "(shadow MMU)".
   const text = readFileSync(join(FIXTURES, file), 'utf8');
-  const notComparable = /^# divergence \((format gap)\)/m.exec(text)?.[1];
+  // "(shadow MMU)": recorded on a host whose KVM uses the shadow MMU, where a rule of the TDP MMU the
+  // model follows answers otherwise (docs/kvm-rules.md, x86.read-fault-writable).
+  const notComparable = /^# divergence \((format gap|shadow MMU)\)/m.exec(text)?.[1];
   test(
     `the model agrees with Linux on fixture ${file}`,
     notComparable !== undefined
@@ -72,10 +99,11 @@ for (const file of fixtureFiles) {
 }
 
 test(`${SEQUENCES} random sequences recorded on /dev/kvm replay on the model with 0 divergences`, { skip }, async (t) => {
-  const result = await runDifferential(SEED, SEQUENCES, { maxFindings: 3 });
+  const result = await runDifferential(SEED, SEQUENCES, { maxFindings: 3, known: shadowMmuReadLogging });
   t.diagnostic(
     `${result.sequences} sequences, ${result.rows} rows recorded in ${Math.round(result.recordMs)} ms; ` +
-      `${result.unrecorded} rows without a ret`,
+      `${result.unrecorded} rows without a ret` +
+      (result.known > 0 ? `; ${result.known} not compared: a shadow-MMU host does not log reads the TDP MMU logs (x86.read-fault-writable)` : ''),
   );
   assert.equal(result.failedSequences, 0);
   const dir = join(tmpdir(), 's2bench-recorded-divergences');
