@@ -1,9 +1,10 @@
 // The host side of guest memory, as far as stage-2 decisions depend on it: what backs each hva range
 // (anonymous 4K, THP, hugetlb 2M/1G, shmem), which host pages are populated and how (the zero page or
 // a page of their own), and which ranges are registered with userfaultfd. Backing ranges are few and
-// change on cold paths; page state is kept as runs, so a fault costs a lookup in the runs, never a
-// walk over a huge range (docs/kvm-rules.md, common.host-pages).
+// change on cold paths; page state is kept per 2M block (./page-states.ts), so a fault costs one
+// hash lookup, never a walk over a huge range (docs/kvm-rules.md, common.host-pages).
 
+import { PageStates } from './page-states.js';
 import { RangeMap } from './range-map.js';
 import { LEVEL_1G, LEVEL_2M, LEVEL_4K, LEVEL_PAGES } from './stage2/pte.js';
 
@@ -62,8 +63,8 @@ export class HostMemory {
   private uPages: number[] = [];
   private uFlags: number[] = [];
   uffdCount = 0;
-  /** HOST_* state of every hva page, as runs (a page in no run is HOST_MISSING). */
-  private readonly pages = new RangeMap();
+  /** HOST_* state of every hva page (HOST_MISSING until set): per-2M bitmaps, as random first touches make it dense. */
+  private readonly pages = new PageStates();
   /**
    * THP ranges (2M-aligned) the host maps with 4K ptes: a huge zero page split by a write before 6.13,
    * or a THP partly discarded. Faults there map 4K until the whole range is discarded.
@@ -175,9 +176,9 @@ export class HostMemory {
 
   /**
    * The page map with the cursor's run written into it. Every use of `pages` but writeNext() goes
-   * through here, so the cursor is only a deferred RangeMap.set() of [cursorStart, cursor).
+   * through here, so the cursor is only a deferred PageStates.set() of [cursorStart, cursor).
    */
-  private synced(): RangeMap {
+  private synced(): PageStates {
     if (this.cursor > this.cursorStart) this.pages.set(this.cursorStart, this.cursor, HOST_PRESENT);
     this.cursorStart = this.cursor = this.cursorLimit = -1;
     return this.pages;
@@ -213,10 +214,12 @@ export class HostMemory {
     if (state === HOST_MISSING) {
       if (write && this.hugeBackings === 0) {
         // Start a write cursor here instead of a map update (4K pages only: no huge backing).
-        const next = pages.firstEndAfter(hvaPfn);
+        // The cursor stops at the first page held after it, looked for within this 2M block only
+        // (a look beyond would cost a scan of the held blocks; the next block starts a new cursor).
+        const blockEnd = hvaPfn - (hvaPfn % 512) + 512;
         this.cursorStart = hvaPfn;
         this.cursor = hvaPfn + 1;
-        this.cursorLimit = next < pages.count ? pages.starts[next]! : Number.POSITIVE_INFINITY;
+        this.cursorLimit = pages.sameUntil(hvaPfn, blockEnd);
         return HOST_RW;
       }
       const allocates = write || (this.kindAt(hvaPfn) & NO_ZERO_PAGE) !== 0;
@@ -245,17 +248,17 @@ export class HostMemory {
     const end = hvaPfn + npages;
     const p = this.synced();
     for (let pfn = hvaPfn; pfn < end; ) {
-      const i = p.firstEndAfter(pfn);
-      const inRun = i < p.count && p.starts[i]! <= pfn;
-      if (inRun && (p.values[i] === HOST_PRESENT || !write)) {
-        pfn = p.ends[i]!; // already what the access needs
+      const state = p.get(pfn);
+      const inRun = state !== HOST_MISSING;
+      if (inRun && (state === HOST_PRESENT || !write)) {
+        pfn = p.sameUntil(pfn, end); // already what the access needs
         continue;
       }
       const level = this.hostLevel(pfn, LEVEL_1G);
       if (!inRun && level === LEVEL_4K && (write || (this.kindAt(pfn) & NO_ZERO_PAGE) === 0)) {
-        // A missing 4K range: populated at once, up to the next run or backing boundary.
+        // A missing 4K range: populated at once, up to the next populated page or backing boundary.
         const b = this.backingIndex(pfn);
-        let to = Math.min(end, i < p.count ? p.starts[i]! : end);
+        let to = p.sameUntil(pfn, end);
         if (b >= 0) to = Math.min(to, this.bEnd[b]!);
         else to = Math.min(to, this.nextBackingStart(pfn));
         p.set(pfn, to, write ? HOST_PRESENT : HOST_ZERO);
@@ -306,9 +309,9 @@ export class HostMemory {
       if (lo === 0) return -1;
       const i = sorted[lo - 1]!;
       const off = hvaPfn - this.uStart[i]!;
-      return off < this.uPages[i]! && this.synced().find(hvaPfn) < 0 ? i : -1;
+      return off < this.uPages[i]! && this.synced().get(hvaPfn) === HOST_MISSING ? i : -1;
     }
-    if (this.synced().find(hvaPfn) >= 0) return -1;
+    if (this.synced().get(hvaPfn) !== HOST_MISSING) return -1;
     for (let i = 0; i < this.uffdCount; i++) {
       const off = hvaPfn - this.uStart[i]!;
       if (off >= 0 && off < this.uPages[i]!) return i;
@@ -325,20 +328,14 @@ export class HostMemory {
     else this.fillMissing(this.uStart[reg]!, this.uStart[reg]! + this.uPages[reg]!, HOST_PRESENT);
   }
 
-  /** Give the missing pages of [start, end) the state `value`; one step per run already there. */
+  /** Give the missing pages of [start, end) the state `value`; one step per stretch of one state. */
   private fillMissing(start: number, end: number, value: number): void {
     const p = this.synced();
     let at = start;
     while (at < end) {
-      const i = p.firstEndAfter(at);
-      const runStart = i < p.count ? p.starts[i]! : end;
-      if (runStart > at) {
-        const to = Math.min(runStart, end);
-        p.set(at, to, value);
-        at = to;
-      } else {
-        at = p.ends[i]!;
-      }
+      const to = p.sameUntil(at, end);
+      if (p.get(at) === HOST_MISSING) p.set(at, to, value);
+      at = to;
     }
   }
 

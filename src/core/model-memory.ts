@@ -1,8 +1,8 @@
 // A bound on the model's memory (`--max-memory`, docs/reliability.md): the bytes of the typed arrays
-// a Vm holds that grow with what a trace asks for (stage-2 table pool, range maps, dirty bitmaps,
-// conversion log). Every place that grows one asks `ensureModelMemory()` first, so a row that would
-// cross the limit fails before it allocates, with an error the replay turns into the trace's file and
-// line, instead of an out-of-memory abort that takes the whole process with it.
+// a Vm holds that grow with what a trace asks for (stage-2 table pool, range maps, host page bitmaps,
+// dirty bitmaps, conversion log). Every place that grows one asks `ensureModelMemory()` first, so a
+// row that would cross the limit fails before it allocates, with an error the replay turns into the
+// trace's file and line, instead of an out-of-memory abort that takes the whole process with it.
 //
 // The limit is set for the span of one synchronous call (a replay feeding one chunk): the core holds
 // no reference to a replay, and a replay on another thread, or a later one on this thread, has its own.
