@@ -294,6 +294,49 @@ export class HostMemory {
     if (next >= 0 && hvaPfn + npages > this.uStart[next]!) this.uDisjoint = false;
   }
 
+  /**
+   * A VMM access over [start, start + npages): each missing page of a registration faults to its
+   * handler, in address order, and is filled as uffdFill() does. Returns the faults. With disjoint
+   * registrations the sweep steps over stretches of one state within one registration (or between
+   * two), so its cost follows the faults and the stretches it crosses, not the pages it declares.
+   */
+  uffdFaults(start: number, npages: number): number {
+    const end = start + npages;
+    let faults = 0;
+    let at = start;
+    while (at < end) {
+      const reg = this.uffdMissing(at);
+      if (reg >= 0) {
+        faults++;
+        this.uffdFill(reg, at);
+        at++;
+      } else if (this.uDisjoint) {
+        at = this.synced().sameUntil(at, Math.min(end, this.nextUffdBoundary(at)));
+      } else {
+        at++;
+      }
+    }
+    return faults;
+  }
+
+  /** The first registration start or end after hvaPfn (registrations disjoint), or +Infinity. */
+  private nextUffdBoundary(hvaPfn: number): number {
+    const sorted = this.uSorted;
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.uStart[sorted[mid]!]! <= hvaPfn) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) {
+      const i = sorted[lo - 1]!;
+      const regEnd = this.uStart[i]! + this.uPages[i]!;
+      if (regEnd > hvaPfn) return regEnd;
+    }
+    return lo < sorted.length ? this.uStart[sorted[lo]!]! : Number.POSITIVE_INFINITY;
+  }
+
   /** The registration whose range holds hvaPfn with that page missing, or -1. */
   uffdMissing(hvaPfn: number): number {
     if (this.uDisjoint) {

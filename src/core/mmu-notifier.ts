@@ -88,15 +88,7 @@ export class MmuNotifier {
     const start = Number(hva >> PAGE_SHIFT_N);
     const npages = pagesOf(hva, size);
     const host = this.vm.host;
-    if (host.uffdCount > 0) {
-      for (let pfn = start; pfn < start + npages; pfn++) {
-        const reg = host.uffdMissing(pfn);
-        if (reg >= 0) {
-          this.vm.counters[M.uffd_faults]!++;
-          host.uffdFill(reg, pfn);
-        }
-      }
-    }
+    if (host.uffdCount > 0) this.vm.counters[M.uffd_faults]! += host.uffdFaults(start, npages);
     host.hostTouch(start, npages, write, this.hugeZeroWriteAllocates, this.zapHvaBound);
     return 0;
   }
