@@ -322,13 +322,7 @@ export class HostMemory {
   /** The first registration start or end after hvaPfn (registrations disjoint), or +Infinity. */
   private nextUffdBoundary(hvaPfn: number): number {
     const sorted = this.uSorted;
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.uStart[sorted[mid]!]! <= hvaPfn) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.uffdStartingAtOrBelow(hvaPfn);
     if (lo > 0) {
       const i = sorted[lo - 1]!;
       const regEnd = this.uStart[i]! + this.uPages[i]!;
@@ -337,20 +331,26 @@ export class HostMemory {
     return lo < sorted.length ? this.uStart[sorted[lo]!]! : Number.POSITIVE_INFINITY;
   }
 
+  /** How many registrations (in `uSorted` order) start at or below hvaPfn: a binary search. */
+  private uffdStartingAtOrBelow(hvaPfn: number): number {
+    const sorted = this.uSorted;
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.uStart[sorted[mid]!]! <= hvaPfn) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** The registration whose range holds hvaPfn with that page missing, or -1. */
   uffdMissing(hvaPfn: number): number {
     if (this.uDisjoint) {
       // At most one registration holds hvaPfn: the last one starting at or below it.
-      const sorted = this.uSorted;
-      let lo = 0;
-      let hi = sorted.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (this.uStart[sorted[mid]!]! <= hvaPfn) lo = mid + 1;
-        else hi = mid;
-      }
+      const lo = this.uffdStartingAtOrBelow(hvaPfn);
       if (lo === 0) return -1;
-      const i = sorted[lo - 1]!;
+      const i = this.uSorted[lo - 1]!;
       const off = hvaPfn - this.uStart[i]!;
       return off < this.uPages[i]! && this.synced().get(hvaPfn) === HOST_MISSING ? i : -1;
     }
