@@ -174,7 +174,10 @@ export class PageStates {
     const w0 = this.pool[base]!;
     const v0 = w0 & 3;
     if (w0 !== repeat(v0)) return;
-    for (let w = 1; w < WORDS; w++) if (this.pool[base + w] !== w0) return;
+    // Pages are mostly filled in order: the block's last word and the word just written differ from
+    // the first until the block is full, so test those before scanning the rest.
+    if (this.pool[base + WORDS - 1] !== w0 || this.pool[base + ((to - 1) >>> 4)] !== w0) return;
+    for (let w = 1; w < WORDS - 1; w++) if (this.pool[base + w] !== w0) return;
     this.freeSlots.push(e);
     if (v0 === this.coarseValue(b)) this.blocks.delete(b);
     else this.blocks.set(b, -1 - v0);
