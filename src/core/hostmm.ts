@@ -305,10 +305,8 @@ export class HostMemory {
     let faults = 0;
     let at = start;
     while (at < end) {
-      const reg = this.uffdMissing(at);
-      if (reg >= 0) {
+      if (this.uffdFault(at) === 1) {
         faults++;
-        this.uffdFill(reg, at);
         at++;
       } else if (this.uDisjoint) {
         at = this.synced().sameUntil(at, Math.min(end, this.nextUffdBoundary(at)));
@@ -317,6 +315,17 @@ export class HostMemory {
       }
     }
     return faults;
+  }
+
+  /**
+   * An access (guest or VMM) to hvaPfn: 1 when the page is a missing page of a registration, which
+   * faults to its handler and is filled (uffdFill()), else 0.
+   */
+  uffdFault(hvaPfn: number): number {
+    const reg = this.uffdMissing(hvaPfn);
+    if (reg < 0) return 0;
+    this.uffdFill(reg, hvaPfn);
+    return 1;
   }
 
   /** The first registration start or end after hvaPfn (registrations disjoint), or +Infinity. */

@@ -33,7 +33,7 @@ export class MemslotUpdate {
     private readonly arch: VmArch,
     /** The fault path's mapping-level rule, which decides what zap-collapsible zaps. */
     private readonly fault: PageFault,
-    /** Whether new dirty bitmaps start all set (KVM_DIRTY_LOG_INITIALLY_SET). */
+    /** Asked whether new dirty bitmaps start all set (KVM_DIRTY_LOG_INITIALLY_SET). */
     private readonly dirtyLog: DirtyLog,
   ) {}
 

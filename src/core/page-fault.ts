@@ -140,14 +140,8 @@ export class PageFault {
    */
   private hostPage(hvaPfn: number, write: boolean): boolean {
     const host = this.host;
-    if (host.uffdCount > 0) {
-      // A missing page of a registered range faults to the userfaultfd handler first.
-      const reg = host.uffdMissing(hvaPfn);
-      if (reg >= 0) {
-        this.counters[M.uffd_faults]!++;
-        host.uffdFill(reg, hvaPfn);
-      }
-    }
+    // A missing page of a registered range faults to the userfaultfd handler first.
+    if (host.uffdCount > 0) this.counters[M.uffd_faults]! += host.uffdFault(hvaPfn);
     const r = host.touch(hvaPfn, write, this.hugeZeroWriteAllocates);
     if (r === HOST_COW) {
       this.notifier.zapHva(host.cowStart, host.cowPages);
