@@ -9,14 +9,14 @@ import { u64Field } from '../trace/columns.js';
 import { F_GPA, F_HVA, F_SIZE } from '../trace/fields.js';
 import { OP, type TraceChunk } from '../trace/schema.js';
 
-const GFNS_PER_GRANULE = 1 << 18; // 1 GiB in 4K pages
 const PMD_PAGES = 512;
 const HUGE_BACKING = BACKING_THP | BACKING_HUGETLB_2M | BACKING_HUGETLB_1G;
 
-const granule = (gfn: number): number => Math.floor(gfn / GFNS_PER_GRANULE);
-
-/** Why host page state would cross shards (the line of the memslot row), or undefined when it cannot. */
-export function hostStateCrossesShards(chunks: readonly TraceChunk[]): string | undefined {
+/**
+ * Why host page state would cross shards (the line of the memslot row), or undefined when it cannot.
+ * `granule` is the sharding's own gfn -> granule map (shard.ts).
+ */
+export function hostStateCrossesShards(chunks: readonly TraceChunk[], granule: (gfn: number) => number): string | undefined {
   const slots: Array<{ start: number; end: number; delta: number; line: number }> = [];
   let hugeBacking = false;
   for (const chunk of chunks) {

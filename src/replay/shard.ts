@@ -27,6 +27,7 @@ import { hostStateCrossesShards } from './shard-host.js';
 
 const GRANULE_SHIFT = 18; // 1 GiB in 4K pages
 const GFNS_PER_GRANULE = 1 << GRANULE_SHIFT;
+const granuleOf = (gfnValue: number): number => Math.floor(gfnValue / GFNS_PER_GRANULE);
 
 /** Each op's sharding rule, by code (the op table's `shard`). */
 const SHARD_RULE: readonly ShardRule[] = OP_SPECS.map((spec) => spec.shard);
@@ -57,14 +58,14 @@ export function planShards(chunks: readonly TraceChunk[], count: number): Sharda
       if (rule === 'granule') {
         const first = gfn(chunk, i);
         const last = first + accessPages(chunk, i) - 1;
-        if (Math.floor(first / GFNS_PER_GRANULE) !== Math.floor(last / GFNS_PER_GRANULE)) {
+        if (granuleOf(first) !== granuleOf(last)) {
           return { ok: false, reason: `line ${chunk.line[i]}: the access crosses a 1 GiB boundary` };
         }
       }
     }
     rows += chunk.length;
   }
-  const hostReason = count > 1 ? hostStateCrossesShards(chunks) : undefined;
+  const hostReason = count > 1 ? hostStateCrossesShards(chunks, granuleOf) : undefined;
   if (hostReason !== undefined) return { ok: false, reason: hostReason };
   const plans: ShardPlan[] = [];
   for (let s = 0; s < count; s++) plans.push(buildShard(chunks, s, count, rows));
@@ -101,7 +102,7 @@ function buildShard(chunks: readonly TraceChunk[], index: number, count: number,
         continue;
       }
       if (rule === 'granule') {
-        if (Math.floor(gfn(chunk, i) / GFNS_PER_GRANULE) % count !== index) continue;
+        if (granuleOf(gfn(chunk, i)) % count !== index) continue;
         picked[pickedCount++] = i;
       } else if (rule === 'shard0') {
         if (index !== 0) continue;
