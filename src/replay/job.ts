@@ -104,6 +104,20 @@ export async function fitsInMemory(path: string, bytes: number): Promise<boolean
   return rowsAtMost * ROW_BYTES <= KEEP_LOADED_BYTES;
 }
 
+/**
+ * What a worker decides or counts once per version of a trace file (path, mtime, size), not once per
+ * repeat: whether to keep it loaded (an .s2t header read) and, for a streamed one, its `vm.*` metrics
+ * (a pass over the file).
+ */
+const keptDecisions = new Map<string, boolean>();
+const streamedVmMetrics = new Map<string, Record<string, number>>();
+
+async function once<T>(memo: Map<string, T>, key: string, compute: () => Promise<T>): Promise<T> {
+  let value = memo.get(key);
+  if (value === undefined) memo.set(key, (value = await compute()));
+  return value;
+}
+
 export async function runJob(job: JobRequest, time?: JobDeadline): Promise<JobResult> {
   const profile = job.profile;
   const maxModelBytes = job.maxMemoryBytes !== undefined && Number.isFinite(job.maxMemoryBytes) ? job.maxMemoryBytes : undefined;
@@ -118,7 +132,8 @@ export async function runJob(job: JobRequest, time?: JobDeadline): Promise<JobRe
     let readMs: number;
     let replayMs: number;
     let vmMetrics: Record<string, number>;
-    if (await fitsInMemory(job.tracePath, bytes)) {
+    const fileKey = `${job.tracePath}\u0000${info.mtimeMs}\u0000${bytes}`;
+    if (await once(keptDecisions, fileKey, () => fitsInMemory(job.tracePath, bytes))) {
       // Loaded once per worker; every repeat replays the same chunks. time.load_ms is that one load.
       const trace = await loaded(job.tracePath, bytes, info.mtimeMs, job.maxEvents);
       loadMs = trace.loadMs;
@@ -141,7 +156,7 @@ export async function runJob(job: JobRequest, time?: JobDeadline): Promise<JobRe
       loadMs = timing.waitMs;
       readMs = timing.waitMs;
       replayMs = timing.replayMs;
-      vmMetrics = await recordedVmMetrics(job.tracePath);
+      vmMetrics = await once(streamedVmMetrics, fileKey, () => recordedVmMetrics(job.tracePath));
     }
 
     // A recorded VM's first touches, MMIO exits and dirty-log gets (src/record-vm/touches.ts), untimed.
