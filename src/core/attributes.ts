@@ -42,9 +42,12 @@ export class MemoryAttributes {
   /** Runs of private gfns (value RUN_PRIVATE). */
   readonly private = new RangeMap();
 
-  /** Whether `gfn` is private. Hot path: no allocation. */
+  /**
+   * Whether `gfn` is private. Hot path: no allocation; a VM with no private memory (the common case)
+   * answers from the run count alone, without a search.
+   */
   isPrivate(gfn: number): boolean {
-    return this.private.find(gfn) >= 0;
+    return this.private.count !== 0 && this.private.find(gfn) >= 0;
   }
 
   /**
@@ -52,6 +55,7 @@ export class MemoryAttributes {
    * and not all-shared). A mixed range is never mapped huge.
    */
   isMixed(gfn: number, level: number): boolean {
+    if (this.private.count === 0) return false; // all shared
     const pages = HPAGE_PAGES[level]!;
     const start = gfn - (gfn % pages);
     return this.private.classify(start, start + pages) < 0;

@@ -53,8 +53,12 @@ export class HostMemory {
   private bStart: number[] = [];
   private bEnd: number[] = [];
   private bKind: number[] = [];
-  /** Backing intervals whose kind allows a huge page: while there is none, every fault maps 4K. */
-  private hugeBackings = 0;
+  /**
+   * Backing intervals whose kind allows a huge page: while there is none, every fault maps 4K. Read by
+   * the fault path before it calls hostLevel(): a call that is not inlined boxes its hva page number
+   * (past 2^31, a heap number), an allocation per fault.
+   */
+  hugeBackings = 0;
   // userfaultfd registrations sorted by start, for a binary search; valid while none overlap.
   private uSorted: number[] = [];
   private uDisjoint = true;
@@ -72,9 +76,11 @@ export class HostMemory {
   private readonly smallThp = new RangeMap();
   // Write cursor: fresh 4K pages written in order extend [cursorStart, cursor) with one compare;
   // cursorLimit is the first page past the cursor that the map already holds (docs in writeNext()).
-  private cursorStart = -1;
-  private cursor = -1;
-  private cursorLimit = -1;
+  // NaN (equal to no page) rather than -1: hva page numbers are past 2^31, so a small-integer start
+  // would change the fields' representation at the first write and deoptimise the fault path.
+  private cursorStart = NaN;
+  private cursor = NaN;
+  private cursorLimit = NaN;
   /** The range a HOST_COW answer invalidated. */
   cowStart = 0;
   cowPages = 0;
@@ -180,7 +186,7 @@ export class HostMemory {
    */
   private synced(): PageStates {
     if (this.cursor > this.cursorStart) this.pages.set(this.cursorStart, this.cursor, HOST_PRESENT);
-    this.cursorStart = this.cursor = this.cursorLimit = -1;
+    this.cursorStart = this.cursor = this.cursorLimit = NaN;
     return this.pages;
   }
 

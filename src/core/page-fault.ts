@@ -95,7 +95,8 @@ export class PageFault {
     // arm64 memslot_is_logging(): a read-only slot is never logging, whatever its flags.
     const logging = s.isLogging(id) && !(this.arm64 && (slotFlags & KVM_MEM_READONLY) !== 0);
     let level = LEVEL_4K;
-    if (!logging && !(kind === ACCESS_EXEC && this.nxHugePages)) {
+    // A shared fault on a host with 4K-only backings maps 4K (hostLevel() would say so): no call.
+    if (!logging && !(kind === ACCESS_EXEC && this.nxHugePages) && (priv || this.host.hugeBackings !== 0)) {
       level = this.maxMappingLevel(id, gfn, hvaPfn, priv, maxLevel);
       // disallowed_hugepage_adjust(): a range split for an instruction fetch stays small.
       if (this.nxHugePages) while (level > LEVEL_4K && this.isNxTable(gfn, level)) level--;

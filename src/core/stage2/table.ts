@@ -43,6 +43,8 @@ export interface Walker {
 const INITIAL_TABLES = 64;
 const M_TLB_FLUSHES = M.tlb_flushes;
 const L3_PAGES = LEVEL_PAGES[3];
+/** 2^-27: multiplying by it is exact and cheaper than dividing by L3_PAGES. */
+const L3_INV = 1 / L3_PAGES;
 const LEVEL_INV = LEVEL_PAGES.map((pages) => 1 / pages);
 
 export class Stage2 {
@@ -166,7 +168,7 @@ export class Stage2 {
     if (this.rootLevel === 3) {
       // Split gfn into the root index and a 27-bit remainder so that the lower levels index with
       // integer shifts (gfn < 2^36 here: the caller checks maxGfn).
-      const top = Math.floor(gfn / L3_PAGES);
+      const top = Math.floor(gfn * L3_INV);
       low = gfn - top * L3_PAGES;
       idx = top;
       pte = pool[idx]!;
