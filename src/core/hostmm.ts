@@ -62,6 +62,8 @@ export class HostMemory {
   // userfaultfd registrations sorted by start, for a binary search; valid while none overlap.
   private uSorted: number[] = [];
   private uDisjoint = true;
+  /** The registration uffdMissing() last found holding a page (registrations are never removed), or -1. */
+  private uLast = -1;
   // userfaultfd registrations.
   private uStart: number[] = [];
   private uPages: number[] = [];
@@ -362,12 +364,17 @@ export class HostMemory {
   /** The registration whose range holds hvaPfn with that page missing, or -1. */
   uffdMissing(hvaPfn: number): number {
     if (this.uDisjoint) {
-      // At most one registration holds hvaPfn: the last one starting at or below it.
-      const lo = this.uffdStartingAtOrBelow(hvaPfn);
-      if (lo === 0) return -1;
-      const i = this.uSorted[lo - 1]!;
-      const off = hvaPfn - this.uStart[i]!;
-      return off < this.uPages[i]! && this.synced().get(hvaPfn) === HOST_MISSING ? i : -1;
+      // At most one registration holds hvaPfn: the last one that held a page asked about (faults are
+      // local), else the last one starting at or below it.
+      let i = this.uLast;
+      if (i < 0 || hvaPfn < this.uStart[i]! || hvaPfn - this.uStart[i]! >= this.uPages[i]!) {
+        const lo = this.uffdStartingAtOrBelow(hvaPfn);
+        if (lo === 0) return -1;
+        i = this.uSorted[lo - 1]!;
+        if (hvaPfn - this.uStart[i]! >= this.uPages[i]!) return -1;
+        this.uLast = i;
+      }
+      return this.synced().get(hvaPfn) === HOST_MISSING ? i : -1;
     }
     if (this.synced().get(hvaPfn) !== HOST_MISSING) return -1;
     for (let i = 0; i < this.uffdCount; i++) {

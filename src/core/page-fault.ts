@@ -141,8 +141,12 @@ export class PageFault {
    */
   private hostPage(hvaPfn: number, write: boolean): boolean {
     const host = this.host;
-    // A missing page of a registered range faults to the userfaultfd handler first.
-    if (host.uffdCount > 0) this.counters[M.uffd_faults]! += host.uffdFault(hvaPfn);
+    // A missing page of a registered range faults to the userfaultfd handler first; the page it fills
+    // (UFFDIO_COPY) is a page of its own, writable in the host: what touch() would find, unasked.
+    if (host.uffdCount > 0 && host.uffdFault(hvaPfn) === 1) {
+      this.counters[M.uffd_faults]!++;
+      return true;
+    }
     const r = host.touch(hvaPfn, write, this.hugeZeroWriteAllocates);
     if (r === HOST_COW) {
       this.notifier.zapHva(host.cowStart, host.cowPages);

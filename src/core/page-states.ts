@@ -36,7 +36,11 @@ export class PageStates {
   private pool = new Int32Array(INITIAL_SLOTS * WORDS);
   private freeSlots: number[] = [];
   private nextSlot = 0;
-  /** The last block looked up and its entry: accesses are local. NaN after any change of `blocks`. */
+  /**
+   * The last block looked up and its entry: accesses are local. A partial set updates it for its own
+   * block (a fault's fill then its lookup of the same page cost one hash lookup, not three); a whole-block
+   * set or a clear makes it NaN.
+   */
   private lastBlock = NaN;
   private lastEntry = NO_ENTRY;
 
@@ -118,7 +122,6 @@ export class PageStates {
       if (firstWhole < lastWhole) this.setWhole(firstWhole, lastWhole, value);
       if (lastWhole === last) this.setPartial(last, 0, end - last * BLOCK_PAGES, value);
     }
-    this.lastBlock = NaN;
   }
 
   /** Forget every page's state. */
@@ -160,13 +163,14 @@ export class PageStates {
 
   /** Pages [from, to) of block b (0 <= from < to <= 512) get `value`. */
   private setPartial(b: number, from: number, to: number, value: number): void {
-    let e = this.blocks.get(b);
-    if (e === undefined || e < 0) {
-      const was = e === undefined ? this.coarseValue(b) : -1 - e;
+    let e = this.entry(b);
+    if (e < 0) {
+      const was = e === NO_ENTRY ? this.coarseValue(b) : -1 - e;
       if (was === value) return;
       e = this.allocSlot();
       this.pool.fill(repeat(was), e * WORDS, (e + 1) * WORDS);
       this.blocks.set(b, e);
+      this.lastEntry = e; // entry(b) made b the cached block
     }
     for (let off = from; off < to; off++) this.setBit(e, off, value);
     // A bitmap whose pages all hold one value is a marker again (or nothing, if the coarse runs say so).
@@ -179,12 +183,18 @@ export class PageStates {
     if (this.pool[base + WORDS - 1] !== w0 || this.pool[base + ((to - 1) >>> 4)] !== w0) return;
     for (let w = 1; w < WORDS - 1; w++) if (this.pool[base + w] !== w0) return;
     this.freeSlots.push(e);
-    if (v0 === this.coarseValue(b)) this.blocks.delete(b);
-    else this.blocks.set(b, -1 - v0);
+    if (v0 === this.coarseValue(b)) {
+      this.blocks.delete(b);
+      this.lastEntry = NO_ENTRY;
+    } else {
+      this.blocks.set(b, -1 - v0);
+      this.lastEntry = -1 - v0;
+    }
   }
 
   /** Blocks [from, to) get `value` whole. */
   private setWhole(from: number, to: number, value: number): void {
+    this.lastBlock = NaN;
     if (to - from <= BIG_SET_BLOCKS) {
       for (let b = from; b < to; b++) {
         const e = this.blocks.get(b);
