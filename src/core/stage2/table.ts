@@ -1,6 +1,6 @@
 // The stage-2 page table: a radix tree of 512-entry tables in one growable Int32Array pool with a free
 // list. All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries
-// (and empty ones), before descending into a table and after returning from it, as arm64's
+// (and empty ones, for a walker that asks with WALK_EMPTY), before descending into a table and after returning from it, as arm64's
 // kvm_pgtable_walk() does: one callback per walker, told which visit it is in, given the visit's
 // context (entry, level, the walk's range) as arguments rather than reading fields of the table. Map, zap, split,
 // write-protect and count are small visitors (./visitors.ts); none has its own loop over the tree.
@@ -23,6 +23,12 @@ import {
 export const WALK_LEAF = 1 << 0;
 export const WALK_TABLE_PRE = 1 << 1;
 export const WALK_TABLE_POST = 1 << 2;
+/**
+ * With WALK_LEAF: empty entries are visited too. Only a walker that fills entries asks (the map
+ * walker); the others' callbacks would test the entry and return, as the kernel's do first
+ * (kvm_pte_valid(ctx->old)), at the cost of a call per entry of a sparse table.
+ */
+export const WALK_EMPTY = 1 << 3;
 
 /**
  * A walk's callback and the visits it wants (arm64's struct kvm_pgtable_walker). The walker object is
@@ -81,6 +87,13 @@ export class Stage2 {
    */
   smallChildrenExec = false;
   nxDisallowed = new Uint8Array(INITIAL_TABLES);
+  /**
+   * Leaves in each table (entries that map something, not tables), kept by setLeaf(), dropLeaf(),
+   * splitLeaf() and breakLeaf(): a zap of a whole table of 4K leaves knows how many it removes without
+   * a scan of its 512 entries (the kernel's struct kvm_mmu_page does not count, it walks; the model
+   * only needs the number).
+   */
+  tableLeaves = new Int16Array(INITIAL_TABLES);
   onTablesChanged: (() => void) | null = null;
   constructor(
     rootLevel: number,
@@ -132,6 +145,7 @@ export class Stage2 {
       const idx = table * PTRS_PER_TABLE + i;
       const gfn = base + i * span;
       let pte = this.pool[idx]!;
+      if (pte === 0 && (flags & WALK_EMPTY) === 0) continue;
       // __kvm_pgtable_visit(): a leaf (or empty) entry gets WALK_LEAF, a table entry WALK_TABLE_PRE;
       // the entry is read again after the callback, which may have replaced it.
       const visit = (pte & PTE_TABLE) === 0 ? WALK_LEAF : WALK_TABLE_PRE;
@@ -195,11 +209,18 @@ export class Stage2 {
     return pte;
   }
 
-  allocTable(): number {
+  /**
+   * A table with every entry `fill` (0: empty). A reused table is written whole (a zap leaves a freed
+   * table's entries as they were); a fresh one is new zeroed memory and is written only for a non-zero
+   * fill, which saves a 2 KiB write per table on first use.
+   */
+  allocTable(fill = 0): number {
     let t: number;
+    let fresh = false;
     if (this.freeCount > 0) {
       t = this.freeList[--this.freeCount]!;
     } else {
+      fresh = true;
       t = this.nextTable++;
       if ((t + 1) * PTRS_PER_TABLE > this.pool.length) {
         ensureModelMemory(this.pool.byteLength * 2, 'stage-2 table pool');
@@ -208,9 +229,10 @@ export class Stage2 {
         this.pool = grown;
       }
     }
-    this.pool.fill(0, t * PTRS_PER_TABLE, (t + 1) * PTRS_PER_TABLE);
-    if (t >= this.nxDisallowed.length) this.growNxDisallowed();
+    if (!fresh || fill !== 0) this.pool.fill(fill, t * PTRS_PER_TABLE, (t + 1) * PTRS_PER_TABLE);
+    if (t >= this.nxDisallowed.length) this.growSideArrays();
     this.nxDisallowed[t] = 0;
+    this.tableLeaves[t] = 0;
     this.tablesLive++;
     if (this.tablesLive > this.counters[M.tables_peak]!) this.counters[M.tables_peak] = this.tablesLive;
     return t;
@@ -218,13 +240,17 @@ export class Stage2 {
 
   /** Bytes of the table pool and its side arrays (src/core/model-memory.ts). */
   bytes(): number {
-    return this.pool.byteLength + this.freeList.byteLength + this.nxDisallowed.byteLength;
+    return this.pool.byteLength + this.freeList.byteLength + this.nxDisallowed.byteLength + this.tableLeaves.byteLength;
   }
 
-  private growNxDisallowed(): void {
+  /** Per-table arrays beside the pool, grown to twice their size. */
+  private growSideArrays(): void {
     const grown = new Uint8Array(this.nxDisallowed.length * 2);
     grown.set(this.nxDisallowed);
     this.nxDisallowed = grown;
+    const leaves = new Int16Array(grown.length);
+    leaves.set(this.tableLeaves);
+    this.tableLeaves = leaves;
   }
 
   freeTable(t: number): void {
@@ -263,6 +289,7 @@ export class Stage2 {
   setLeaf(idx: number, level: number, perms: number): void {
     this.pool[idx] = leafPte(level, perms);
     this.leaves[level]!++;
+    this.tableLeaves[idx >>> 9]!++;
   }
 
   /** Remove the leaf at `idx` (it must be one). */
@@ -274,6 +301,7 @@ export class Stage2 {
   /** Remove the leaf at `idx` without counting a zap: a huge leaf rebuilt in place took its place. */
   dropLeaf(idx: number): void {
     this.leaves[pteLevel(this.pool[idx]!)]!--;
+    this.tableLeaves[idx >>> 9]!--;
     this.pool[idx] = 0;
   }
 
@@ -284,13 +312,13 @@ export class Stage2 {
   splitLeaf(idx: number, level: number): void {
     const pte = this.pool[idx]!;
     const perms = (pte & 0x7f) | (level === 1 && this.smallChildrenExec ? PTE_X : 0);
-    const child = this.allocTable();
+    const child = this.allocTable(leafPte(level - 1, perms));
     const pool = this.pool; // allocTable may have grown it
-    const childPte = leafPte(level - 1, perms);
-    pool.fill(childPte, child * PTRS_PER_TABLE, (child + 1) * PTRS_PER_TABLE);
     pool[idx] = tablePte(child);
     this.leaves[level]!--;
     this.leaves[level - 1]! += PTRS_PER_TABLE;
+    this.tableLeaves[idx >>> 9]!--;
+    this.tableLeaves[child] = PTRS_PER_TABLE;
     this.counters[M.splits]!++;
     if (this.onTablesChanged !== null) this.onTablesChanged();
   }
@@ -304,6 +332,7 @@ export class Stage2 {
     const child = this.allocTable();
     this.pool[idx] = tablePte(child);
     this.leaves[level]!--;
+    this.tableLeaves[idx >>> 9]!--;
     this.counters[M.breaks]!++;
     this.flushIf(true);
     if (this.onTablesChanged !== null) this.onTablesChanged();

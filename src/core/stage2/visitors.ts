@@ -22,7 +22,7 @@ import {
   pteChild,
   pteLevel,
 } from './pte.js';
-import { Stage2, WALK_LEAF, WALK_TABLE_POST, WALK_TABLE_PRE, type Walker } from './table.js';
+import { Stage2, WALK_EMPTY, WALK_LEAF, WALK_TABLE_POST, WALK_TABLE_PRE, type Walker } from './table.js';
 
 /** gfns under one level-2 table (2^27): the direct map descent indexes the levels below with shifts. */
 const LOW_PAGES = LEVEL_PAGES[3];
@@ -37,7 +37,7 @@ export const MAP_SPURIOUS = 2;
 
 /** stage2_map_walker(): install the leaf at the target level, making room above it. */
 class MapWalker implements Walker {
-  readonly flags = WALK_LEAF | WALK_TABLE_PRE;
+  readonly flags = WALK_LEAF | WALK_EMPTY | WALK_TABLE_PRE;
   level = 0;
   perms = 0;
   result = MAP_NEW;
@@ -118,19 +118,15 @@ class ZapWalker implements Walker {
   }
 
   /**
-   * The table of 4K leaves under the 2M entry `idx`: clear its leaves, counted as the per-leaf
-   * visits count them, then free it and empty the entry, as the post-order visit would. The walk
-   * rereads the entry and does not descend.
+   * The table of 4K leaves under the 2M entry `idx`: its leaves go, counted as the per-leaf visits
+   * count them (Stage2.tableLeaves: no scan), then it is freed and the entry emptied, as the
+   * post-order visit would. Its entries are left as they are: nothing reaches a freed table, and
+   * allocTable() clears one when it is reused. The walk rereads the entry and does not descend.
    */
   private zapLeafTable(s: Stage2, idx: number): void {
     const pool = s.pool;
     const child = pteChild(pool[idx]!);
-    const first = child * PTRS_PER_TABLE;
-    let n = 0;
-    for (let i = first; i < first + PTRS_PER_TABLE; i++) {
-      if (isLeaf(pool[i]!)) n++;
-      pool[i] = 0;
-    }
+    const n = s.tableLeaves[child]!;
     s.leaves[LEVEL_4K]! -= n;
     if (this.counted) s.counters[M.zaps]! += n;
     this.zapped += n;
