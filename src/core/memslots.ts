@@ -35,8 +35,10 @@ export class Memslots {
   lookup(vcpu: number, gfn: number): number {
     if (vcpu < MAX_CACHED_VCPUS) {
       const cached = this.lastUsed[vcpu]!;
-      if (cached >= 0 && gfn >= this.baseGfn[cached]! && gfn < this.baseGfn[cached]! + this.npages[cached]!) {
-        return cached;
+      if (cached >= 0) {
+        // The slot's base is loaded once: gfn is in [base, base + npages) when 0 <= gfn - base < npages.
+        const off = gfn - this.baseGfn[cached]!;
+        if (off >= 0 && off < this.npages[cached]!) return cached;
       }
     }
     const id = this.search(gfn);

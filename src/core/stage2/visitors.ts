@@ -275,9 +275,9 @@ export class Stage2Mmu {
     let l = s.lastLevel;
     if (l < level) return this.walkMap(gfn, level, perms); // a table where the leaf goes
     let idx = s.lastIdx;
-    // gfn's index bits below the root (gfn may exceed 2^32 in a 4-level table).
-    const low = gfn - Math.floor(gfn * LOW_INV) * LOW_PAGES;
     let pte = s.pool[idx]!;
+    // gfn's index bits below the root (gfn may exceed 2^32 in a 4-level table); only a descent needs them.
+    const low = l > level ? gfn - Math.floor(gfn * LOW_INV) * LOW_PAGES : 0;
     while (l > level) {
       if (pte === 0) {
         s.linkTable(idx);
