@@ -389,7 +389,7 @@ export class HostMemory {
    * range (present pages are left as they are: UFFDIO_COPY refuses them with EEXIST).
    */
   uffdFill(reg: number, hvaPfn: number): void {
-    if ((this.uFlags[reg]! & UFFD_PAGE) !== 0) this.synced().set(hvaPfn, hvaPfn + 1, HOST_PRESENT);
+    if ((this.uFlags[reg]! & UFFD_PAGE) !== 0) this.synced().setPage(hvaPfn, HOST_PRESENT);
     else this.fillMissing(this.uStart[reg]!, this.uStart[reg]! + this.uPages[reg]!, HOST_PRESENT);
   }
 
