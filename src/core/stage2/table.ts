@@ -1,7 +1,7 @@
 // The stage-2 page table: a radix tree of 512-entry tables in one growable Int32Array pool with a free
 // list. All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries
-// (and empty ones, for a walker that asks with WALK_EMPTY), before descending into a table and after returning from it, as arm64's
-// kvm_pgtable_walk() does: one callback per walker, told which visit it is in, given the visit's
+// (and empty ones, for a walker that asks with WALK_EMPTY), before descending into a table and after
+// returning from it, as arm64's kvm_pgtable_walk() does: one callback per walker, told which visit it is in, given the visit's
 // context (entry, level, the walk's range) as arguments rather than reading fields of the table. Map, zap, split,
 // write-protect and count are small visitors (./visitors.ts); none has its own loop over the tree.
 
@@ -26,7 +26,8 @@ export const WALK_TABLE_POST = 1 << 2;
 /**
  * With WALK_LEAF: empty entries are visited too. Only a walker that fills entries asks (the map
  * walker); the others' callbacks would test the entry and return, as the kernel's do first
- * (kvm_pte_valid(ctx->old)), at the cost of a call per entry of a sparse table.
+ * (stage2_unmap_walker(), stage2_attr_walker(): `if (!kvm_pte_valid(ctx->old))`), at the cost of a
+ * call per entry of a sparse table.
  */
 export const WALK_EMPTY = 1 << 3;
 
@@ -90,8 +91,8 @@ export class Stage2 {
   /**
    * Leaves in each table (entries that map something, not tables), kept by setLeaf(), dropLeaf(),
    * splitLeaf() and breakLeaf(): a zap of a whole table of 4K leaves knows how many it removes without
-   * a scan of its 512 entries (the kernel's struct kvm_mmu_page does not count, it walks; the model
-   * only needs the number).
+   * a scan of its 512 entries. arm64 keeps such a count too: the table page's refcount, taken per
+   * counted entry (stage2_pte_is_counted(), mm_ops->get_page()/put_page()).
    */
   tableLeaves = new Int16Array(INITIAL_TABLES);
   onTablesChanged: (() => void) | null = null;
