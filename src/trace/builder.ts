@@ -1,7 +1,8 @@
 // Rows in, columnar chunks out. The CSV reader feeds cell texts; importers, generators and tests feed
 // TraceRow objects. Every row is validated here, once, so nothing downstream re-checks it.
 
-import { CellError, parseCell, parseCellAt } from './cells.js';
+import { CellError, parseCell, parseCellAt, SYMBOLIC_RET } from './cells.js';
+import { OUTCOME_NAMES, type OutcomeName } from '../core/outcome.js';
 import { hiColumn, loColumn, setU64 } from './columns.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from '../errors.js';
@@ -11,6 +12,28 @@ import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_
 /** By op code: 1 for guest accesses (the ops pushAccess writes). */
 const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
 const ACCESS_PRESENT = (1 << F_OP) | (1 << F_VCPU) | (1 << F_GPA) | (1 << F_SIZE);
+
+/**
+ * How an access row written by pushAccess reads beyond its op, vcpu, gpa and size: whether the gpa and
+ * size print as 0x hex (as a TraceRow's bigints do) and the ret outcome it carries, if any.
+ */
+export interface AccessForm {
+  readonly present: number;
+  readonly hex: number;
+  readonly ret: number;
+}
+
+/** The form of the access rows push() stores for { op, vcpu, gpa, size[, ret] } (`hex`: gpa and size given as bigints). */
+export function accessForm(hex: boolean, ret?: OutcomeName): AccessForm {
+  return {
+    present: ACCESS_PRESENT | (ret === undefined ? 0 : 1 << F_RET),
+    hex: (hex ? (1 << F_GPA) | (1 << F_SIZE) : 0) | (ret === undefined ? 0 : SYMBOLIC_RET),
+    ret: ret === undefined ? 0 : OUTCOME_NAMES.indexOf(ret),
+  };
+}
+
+/** Decimal gpa and size, no ret: what scale's access rows have always been. */
+const PLAIN_ACCESS = accessForm(false);
 
 export class TraceBuilder {
   private chunk: TraceChunk;
@@ -132,23 +155,27 @@ export class TraceBuilder {
 
   /**
    * A guest access row written straight into the columns: what push() would store for
-   * { op, vcpu, gpa: gfn * 4096, size: pages * 4096 }, without the detour through cell texts. For
-   * generators of very long traces. Valid by construction when `op` is an access op, gfn < 2^40 and
-   * 1 <= pages < 2^28 (the row limit, src/trace/row.ts): checked here with plain compares.
+   * { op, vcpu, gpa: gfn * 4096, size: pages * 4096 } in `form` (accessForm), without the detour
+   * through cell texts. For generators of very long traces. Valid by construction when `op` is an
+   * access op, gfn < 2^40 and 1 <= pages < 2^28 (the row limit, src/trace/row.ts): checked here with
+   * plain compares.
    */
-  pushAccess(op: number, vcpu: number, gfn: number, pages: number): void {
-    if (ACCESS_OPS[op] !== 1 || !(gfn >= 0 && gfn < 2 ** 40) || !(pages >= 1 && pages < 2 ** 28) || !(vcpu >= 0 && vcpu < 2 ** 32)) {
+  pushAccess(op: number, vcpu: number, gfn: number, pages: number, form: AccessForm = PLAIN_ACCESS): void {
+    // Integer checks by plain compares ((x | 0) for pages < 2^28, >>> 0 for a u32): this runs per row.
+    if (ACCESS_OPS[op] !== 1 || !(gfn >= 0 && gfn < 2 ** 40) || Math.floor(gfn) !== gfn || (pages | 0) !== pages || pages < 1 || pages >= 2 ** 28 || vcpu >>> 0 !== vcpu) {
       throw new RangeError(`pushAccess(${op}, ${vcpu}, ${gfn}, ${pages}): not a valid access row`);
     }
     const chunk = this.chunk;
     const i = chunk.length;
     chunk.op[i] = op;
-    chunk.present[i] = ACCESS_PRESENT;
+    chunk.present[i] = form.present;
+    chunk.hex[i] = form.hex;
+    chunk.ret[i] = form.ret;
     chunk.line[i] = ++this.rows;
     chunk.vcpu[i] = vcpu;
     setGfn(chunk, i, gfn);
-    chunk.sizeHi[i] = Math.floor(pages / 0x100000);
-    chunk.sizeLo[i] = (pages % 0x100000) * 4096;
+    chunk.sizeHi[i] = pages >>> 20;
+    chunk.sizeLo[i] = (pages & 0xfffff) * 4096;
     chunk.length = i + 1;
     if (chunk.length === chunkCapacity(chunk)) this.seal();
   }
@@ -316,8 +343,10 @@ function cleared(chunk: TraceChunk, firstRow: number): TraceChunk {
  * the rest shifted by 12.
  */
 export function setGfn(chunk: TraceChunk, i: number, gfn: number): void {
-  chunk.gpaHi[i] = Math.floor(gfn / 0x100000);
-  chunk.gpaLo[i] = (gfn % 0x100000) * 4096;
+  // A subtraction, not gfn % 2^20: above 2^31 that is a floating-point remainder, the slowest step.
+  const hi = Math.floor(gfn / 0x100000);
+  chunk.gpaHi[i] = hi;
+  chunk.gpaLo[i] = (gfn - hi * 0x100000) * 4096;
 }
 
 /**
