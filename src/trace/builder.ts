@@ -41,6 +41,17 @@ export class TraceBuilder {
   private rows = 0;
   /** A chunk handed back by its consumer (reuse()), to be cleared and filled again. */
   private spare: TraceChunk | undefined;
+  /**
+   * Chunks that held a row other than pushAccess's: only these need every column zeroed for reuse.
+   * A chunk of access rows only is reused without the memset (the cost of a whole chunk's bytes per
+   * chunk, a tenth of `gen`'s time): its other columns are still zero, and every access column of a
+   * row is written again, by pushAccess, or zeroed first by startRow (`stale`).
+   */
+  private readonly mixed = new WeakSet<TraceChunk>();
+  /** The current chunk had a row through startRow. */
+  private currentMixed = false;
+  /** The current chunk is a reused one whose access columns still hold the last fill's values. */
+  private stale = false;
 
   constructor(
     private readonly chunkRows: number = DEFAULT_CHUNK_ROWS,
@@ -181,52 +192,6 @@ export class TraceBuilder {
   }
 
   /**
-   * The chunk that access batches write into: rows [current.length, current.length + n) after
-   * reserveAccesses(n) returned n.
-   */
-  get current(): TraceChunk {
-    return this.chunk;
-  }
-
-  /**
-   * Room for up to `want` (>= 1) access rows in the current chunk, written straight into its columns by
-   * the caller: returns how many fit (at least 1). The caller sets `op`, `vcpu` and the gpa (setGfn) of
-   * each, then calls commitAccesses. For generators of very long traces: no call per row.
-   */
-  reserveAccesses(want: number): number {
-    return Math.min(want, chunkCapacity(this.chunk) - this.chunk.length);
-  }
-
-  /**
-   * Accepts the `n` access rows written after reserveAccesses, each of `pages` 4K pages: what pushAccess
-   * would have stored row by row. Checked column by column (an access op, gfn < 2^40, a page-aligned
-   * gpa); a batch with a bad row is refused whole and the builder is unchanged.
-   */
-  commitAccesses(n: number, pages: number): void {
-    const chunk = this.chunk;
-    const start = chunk.length;
-    const end = start + n;
-    if (!(n >= 0 && end <= chunkCapacity(chunk)) || !(pages >= 1 && pages < 2 ** 28)) {
-      throw new RangeError(`commitAccesses(${n}, ${pages}): not a valid batch`);
-    }
-    for (let i = start; i < end; i++) {
-      if (ACCESS_OPS[chunk.op[i]!] !== 1 || chunk.gpaHi[i]! >= 0x100000 || (chunk.gpaLo[i]! & 0xfff) !== 0) {
-        const bad = `op code ${chunk.op[i]}, gpa hi 0x${chunk.gpaHi[i]!.toString(16)} lo 0x${chunk.gpaLo[i]!.toString(16)}`;
-        for (let j = start; j < end; j++) this.forgetRow(j);
-        throw new RangeError(`commitAccesses: row ${this.rows + i - start + 1} is not a valid access row (${bad})`);
-      }
-    }
-    chunk.present.fill(ACCESS_PRESENT, start, end);
-    chunk.sizeHi.fill(Math.floor(pages / 0x100000), start, end);
-    chunk.sizeLo.fill((pages % 0x100000) * 4096, start, end);
-    const line = chunk.line;
-    for (let i = start, l = this.rows + 1; i < end; i++, l++) line[i] = l;
-    this.rows += n;
-    chunk.length = end;
-    if (end === chunkCapacity(chunk)) this.seal();
-  }
-
-  /**
    * Takes back a chunk this builder handed out, once its consumer is done with it (written, counted):
    * the next chunk reuses its buffer instead of allocating one. Only for consumers that keep nothing.
    */
@@ -242,6 +207,8 @@ export class TraceBuilder {
     chunk.present[i] = 1; // the op column
     chunk.hex[i] = 0;
     chunk.line[i] = line;
+    if (this.stale) clearAccessColumns(chunk, i);
+    this.currentMixed = true;
     return i;
   }
 
@@ -263,7 +230,18 @@ export class TraceBuilder {
 
   private seal(): void {
     const full = this.chunk;
-    this.chunk = this.spare === undefined ? allocChunk(this.chunkRows, full.firstRow + full.length) : cleared(this.spare, full.firstRow + full.length);
+    if (this.currentMixed) this.mixed.add(full);
+    const spare = this.spare;
+    const next = full.firstRow + full.length;
+    if (spare === undefined) {
+      this.chunk = allocChunk(this.chunkRows, next);
+      this.stale = false;
+    } else {
+      const zero = this.mixed.delete(spare);
+      this.chunk = cleared(spare, next, zero);
+      this.stale = !zero;
+    }
+    this.currentMixed = false;
     this.spare = undefined;
     if (this.onChunk) this.onChunk(full);
     else this.done.push(full);
@@ -328,14 +306,27 @@ function u32Column(chunk: TraceChunk, f: number): Uint32Array {
   return f === F_VCPU ? chunk.vcpu : f === F_SLOT ? chunk.slot : chunk.fd;
 }
 
-/** `chunk` emptied (zero columns, no side tables) to start at row `firstRow`. */
-function cleared(chunk: TraceChunk, firstRow: number): TraceChunk {
-  new Uint8Array(chunk.buffer).fill(0);
+/**
+ * `chunk` emptied to start at row `firstRow`: no side tables, and with `zero` every column zeroed
+ * (without, the caller knows which columns still hold values: TraceBuilder's `stale`).
+ */
+function cleared(chunk: TraceChunk, firstRow: number, zero: boolean): TraceChunk {
+  if (zero) new Uint8Array(chunk.buffer).fill(0);
   chunk.verbatim.clear();
   chunk.names.length = 0;
   chunk.length = 0;
   chunk.firstRow = firstRow;
   return chunk;
+}
+
+/** Zeroes row i's columns that pushAccess writes and startRow does not (a stale reused chunk's). */
+function clearAccessColumns(chunk: TraceChunk, i: number): void {
+  chunk.ret[i] = 0;
+  chunk.vcpu[i] = 0;
+  chunk.gpaHi[i] = 0;
+  chunk.gpaLo[i] = 0;
+  chunk.sizeHi[i] = 0;
+  chunk.sizeLo[i] = 0;
 }
 
 /**
