@@ -55,9 +55,10 @@ export class RowWriter {
   }
 
   /**
-   * `count` rows made by `row(k)` for k = 0 .. count-1, each chunk handed on as it fills. The loop runs
-   * in a plain function (fill), not in the generator's body, so that V8 optimises it and inlines `row`
-   * and the access write it makes: for the phases of a trace that are millions of rows.
+   * `row(k)` for k = 0 .. count-1, each writing a row (or a few, or none), each chunk handed on as it
+   * fills. The loop runs in a plain function (fill), not in the generator's body, so that V8 optimises
+   * it and inlines `row` and the access write it makes: for the phases of a trace that are millions of
+   * rows.
    */
   *each(count: number, row: (k: number) => void): Generator<TraceChunk> {
     for (let k = 0; k < count; ) {
