@@ -1,7 +1,6 @@
-// The generators that write straight into chunk columns (src/trace/generators/writer.ts) against a
-// plain reference: the same events as TraceRow objects, pushed one by one through the builder's
-// object path. Each reference is the list of events as docs/generators.md-style prose would give it,
-// with nothing of the writer's arithmetic (gfns, forms, chunk hand-over); the chunks must match
+// The generators that write straight into chunk columns (docs/generators.md) against a plain
+// reference: the same events as TraceRow objects, pushed one by one through the builder's object path,
+// with nothing of the writer's arithmetic (gfns, access forms, chunk hand-over). The chunks must match
 // column for column over several chunks, for a few seeds and parameter sets.
 
 import assert from 'node:assert/strict';

@@ -10,7 +10,8 @@
 //   yield* w.finish();
 //
 // Every row is validated by the TraceBuilder underneath (push for objects, pushAccess's compares for
-// accesses), exactly as rows pushed one object at a time would be, and stored identically.
+// accesses), exactly as rows pushed one object at a time would be, and stored identically
+// (docs/generators.md).
 
 import { accessForm, TraceBuilder, type AccessForm } from '../builder.js';
 import type { TraceRow } from '../row.js';
