@@ -7,8 +7,8 @@ import { TRACE_MAGIC_LINE, type TraceChunk, type TraceMeta } from '../schema.js'
 import { RowWriter } from './writer.js';
 
 /**
- * A generated trace. The generators whose length grows with their options give `rows` as a lazy
- * iterable (streamedRows) so that `gen` holds a chunk at a time; small ones give an array.
+ * A generated trace. The generators whose length grows with their options write chunks (writtenTrace)
+ * so that `gen` holds a few chunks at a time; small ones give an array of rows.
  */
 export interface GeneratedTrace<Rows extends Iterable<TraceRow> = Iterable<TraceRow>> {
   meta: TraceMeta;
@@ -42,11 +42,6 @@ export function writtenTrace(meta: TraceMeta, file: string, write: (w: RowWriter
     },
   };
   return { meta, rows, chunks };
-}
-
-/** Rows made on demand, each pass anew: iterating twice gives the same rows twice. */
-export function streamedRows(make: () => Generator<TraceRow>): Iterable<TraceRow> {
-  return { [Symbol.iterator]: make };
 }
 
 /** One option of a generator, as the CLI and the validator see it. */
