@@ -1,7 +1,8 @@
 // Rows in, columnar chunks out. The CSV reader feeds cell texts; importers, generators and tests feed
 // TraceRow objects. Every row is validated here, once, so nothing downstream re-checks it.
 
-import { CellError, parseCell, parseCellAt } from './cells.js';
+import { CellError, parseCell, parseCellAt, SYMBOLIC_RET } from './cells.js';
+import { OUTCOME_NAMES, type OutcomeName } from '../core/outcome.js';
 import { hiColumn, loColumn, setU64 } from './columns.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from '../errors.js';
@@ -12,12 +13,45 @@ import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_
 const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
 const ACCESS_PRESENT = (1 << F_OP) | (1 << F_VCPU) | (1 << F_GPA) | (1 << F_SIZE);
 
+/**
+ * How an access row written by pushAccess reads beyond its op, vcpu, gpa and size: whether the gpa and
+ * size print as 0x hex (as a TraceRow's bigints do) and the ret outcome it carries, if any.
+ */
+export interface AccessForm {
+  readonly present: number;
+  readonly hex: number;
+  readonly ret: number;
+}
+
+/** The form of the access rows push() stores for { op, vcpu, gpa, size[, ret] } (`hex`: gpa and size given as bigints). */
+export function accessForm(hex: boolean, ret?: OutcomeName): AccessForm {
+  return {
+    present: ACCESS_PRESENT | (ret === undefined ? 0 : 1 << F_RET),
+    hex: (hex ? (1 << F_GPA) | (1 << F_SIZE) : 0) | (ret === undefined ? 0 : SYMBOLIC_RET),
+    ret: ret === undefined ? 0 : OUTCOME_NAMES.indexOf(ret),
+  };
+}
+
+/** Decimal gpa and size, no ret: what scale's access rows have always been. */
+const PLAIN_ACCESS = accessForm(false);
+
 export class TraceBuilder {
   private chunk: TraceChunk;
   private readonly done: TraceChunk[] = [];
   private rows = 0;
   /** A chunk handed back by its consumer (reuse()), to be cleared and filled again. */
   private spare: TraceChunk | undefined;
+  /**
+   * Chunks that held a row other than pushAccess's: only these need every column zeroed for reuse.
+   * A chunk of access rows only is reused without the memset (the cost of a whole chunk's bytes per
+   * chunk, a tenth of `gen`'s time): its other columns are still zero, and every access column of a
+   * row is written again, by pushAccess, or zeroed first by startRow (`stale`).
+   */
+  private readonly mixed = new WeakSet<TraceChunk>();
+  /** The current chunk had a row through startRow. */
+  private currentMixed = false;
+  /** The current chunk is a reused one whose access columns still hold the last fill's values. */
+  private stale = false;
 
   constructor(
     private readonly chunkRows: number = DEFAULT_CHUNK_ROWS,
@@ -132,71 +166,29 @@ export class TraceBuilder {
 
   /**
    * A guest access row written straight into the columns: what push() would store for
-   * { op, vcpu, gpa: gfn * 4096, size: pages * 4096 }, without the detour through cell texts. For
-   * generators of very long traces. Valid by construction when `op` is an access op, gfn < 2^40 and
-   * 1 <= pages < 2^28 (the row limit, src/trace/row.ts): checked here with plain compares.
+   * { op, vcpu, gpa: gfn * 4096, size: pages * 4096 } in `form` (accessForm), without the detour
+   * through cell texts. For generators of very long traces. Valid by construction when `op` is an
+   * access op, gfn < 2^40 and 1 <= pages < 2^28 (the row limit, src/trace/row.ts): checked here with
+   * plain compares.
    */
-  pushAccess(op: number, vcpu: number, gfn: number, pages: number): void {
-    if (ACCESS_OPS[op] !== 1 || !(gfn >= 0 && gfn < 2 ** 40) || !(pages >= 1 && pages < 2 ** 28) || !(vcpu >= 0 && vcpu < 2 ** 32)) {
+  pushAccess(op: number, vcpu: number, gfn: number, pages: number, form: AccessForm = PLAIN_ACCESS): void {
+    // Integer checks by plain compares ((x | 0) for pages < 2^28, >>> 0 for a u32): this runs per row.
+    if (ACCESS_OPS[op] !== 1 || !(gfn >= 0 && gfn < 2 ** 40) || Math.floor(gfn) !== gfn || (pages | 0) !== pages || pages < 1 || pages >= 2 ** 28 || vcpu >>> 0 !== vcpu) {
       throw new RangeError(`pushAccess(${op}, ${vcpu}, ${gfn}, ${pages}): not a valid access row`);
     }
     const chunk = this.chunk;
     const i = chunk.length;
     chunk.op[i] = op;
-    chunk.present[i] = ACCESS_PRESENT;
+    chunk.present[i] = form.present;
+    chunk.hex[i] = form.hex;
+    chunk.ret[i] = form.ret;
     chunk.line[i] = ++this.rows;
     chunk.vcpu[i] = vcpu;
     setGfn(chunk, i, gfn);
-    chunk.sizeHi[i] = Math.floor(pages / 0x100000);
-    chunk.sizeLo[i] = (pages % 0x100000) * 4096;
+    chunk.sizeHi[i] = pages >>> 20;
+    chunk.sizeLo[i] = (pages & 0xfffff) * 4096;
     chunk.length = i + 1;
     if (chunk.length === chunkCapacity(chunk)) this.seal();
-  }
-
-  /**
-   * The chunk that access batches write into: rows [current.length, current.length + n) after
-   * reserveAccesses(n) returned n.
-   */
-  get current(): TraceChunk {
-    return this.chunk;
-  }
-
-  /**
-   * Room for up to `want` (>= 1) access rows in the current chunk, written straight into its columns by
-   * the caller: returns how many fit (at least 1). The caller sets `op`, `vcpu` and the gpa (setGfn) of
-   * each, then calls commitAccesses. For generators of very long traces: no call per row.
-   */
-  reserveAccesses(want: number): number {
-    return Math.min(want, chunkCapacity(this.chunk) - this.chunk.length);
-  }
-
-  /**
-   * Accepts the `n` access rows written after reserveAccesses, each of `pages` 4K pages: what pushAccess
-   * would have stored row by row. Checked column by column (an access op, gfn < 2^40, a page-aligned
-   * gpa); a batch with a bad row is refused whole and the builder is unchanged.
-   */
-  commitAccesses(n: number, pages: number): void {
-    const chunk = this.chunk;
-    const start = chunk.length;
-    const end = start + n;
-    if (!(n >= 0 && end <= chunkCapacity(chunk)) || !(pages >= 1 && pages < 2 ** 28)) {
-      throw new RangeError(`commitAccesses(${n}, ${pages}): not a valid batch`);
-    }
-    for (let i = start; i < end; i++) {
-      if (ACCESS_OPS[chunk.op[i]!] !== 1 || chunk.gpaHi[i]! >= 0x100000 || (chunk.gpaLo[i]! & 0xfff) !== 0) {
-        const bad = `op code ${chunk.op[i]}, gpa hi 0x${chunk.gpaHi[i]!.toString(16)} lo 0x${chunk.gpaLo[i]!.toString(16)}`;
-        for (let j = start; j < end; j++) this.forgetRow(j);
-        throw new RangeError(`commitAccesses: row ${this.rows + i - start + 1} is not a valid access row (${bad})`);
-      }
-    }
-    chunk.present.fill(ACCESS_PRESENT, start, end);
-    chunk.sizeHi.fill(Math.floor(pages / 0x100000), start, end);
-    chunk.sizeLo.fill((pages % 0x100000) * 4096, start, end);
-    const line = chunk.line;
-    for (let i = start, l = this.rows + 1; i < end; i++, l++) line[i] = l;
-    this.rows += n;
-    chunk.length = end;
-    if (end === chunkCapacity(chunk)) this.seal();
   }
 
   /**
@@ -215,6 +207,8 @@ export class TraceBuilder {
     chunk.present[i] = 1; // the op column
     chunk.hex[i] = 0;
     chunk.line[i] = line;
+    if (this.stale) clearAccessColumns(chunk, i);
+    this.currentMixed = true;
     return i;
   }
 
@@ -236,7 +230,18 @@ export class TraceBuilder {
 
   private seal(): void {
     const full = this.chunk;
-    this.chunk = this.spare === undefined ? allocChunk(this.chunkRows, full.firstRow + full.length) : cleared(this.spare, full.firstRow + full.length);
+    if (this.currentMixed) this.mixed.add(full);
+    const spare = this.spare;
+    const next = full.firstRow + full.length;
+    if (spare === undefined) {
+      this.chunk = allocChunk(this.chunkRows, next);
+      this.stale = false;
+    } else {
+      const zero = this.mixed.delete(spare);
+      this.chunk = cleared(spare, next, zero);
+      this.stale = !zero;
+    }
+    this.currentMixed = false;
     this.spare = undefined;
     if (this.onChunk) this.onChunk(full);
     else this.done.push(full);
@@ -301,9 +306,12 @@ function u32Column(chunk: TraceChunk, f: number): Uint32Array {
   return f === F_VCPU ? chunk.vcpu : f === F_SLOT ? chunk.slot : chunk.fd;
 }
 
-/** `chunk` emptied (zero columns, no side tables) to start at row `firstRow`. */
-function cleared(chunk: TraceChunk, firstRow: number): TraceChunk {
-  new Uint8Array(chunk.buffer).fill(0);
+/**
+ * `chunk` emptied to start at row `firstRow`: no side tables, and with `zero` every column zeroed
+ * (without, the caller knows which columns still hold values: TraceBuilder's `stale`).
+ */
+function cleared(chunk: TraceChunk, firstRow: number, zero: boolean): TraceChunk {
+  if (zero) new Uint8Array(chunk.buffer).fill(0);
   chunk.verbatim.clear();
   chunk.names.length = 0;
   chunk.length = 0;
@@ -311,13 +319,25 @@ function cleared(chunk: TraceChunk, firstRow: number): TraceChunk {
   return chunk;
 }
 
+/** Zeroes row i's columns that pushAccess writes and startRow does not (a stale reused chunk's). */
+function clearAccessColumns(chunk: TraceChunk, i: number): void {
+  chunk.ret[i] = 0;
+  chunk.vcpu[i] = 0;
+  chunk.gpaHi[i] = 0;
+  chunk.gpaLo[i] = 0;
+  chunk.sizeHi[i] = 0;
+  chunk.sizeLo[i] = 0;
+}
+
 /**
  * Sets row i's gpa to gfn * 4096 (gfn < 2^40): the high word holds gfn's bits above 20, the low word
  * the rest shifted by 12.
  */
 export function setGfn(chunk: TraceChunk, i: number, gfn: number): void {
-  chunk.gpaHi[i] = Math.floor(gfn / 0x100000);
-  chunk.gpaLo[i] = (gfn % 0x100000) * 4096;
+  // A subtraction, not gfn % 2^20: above 2^31 that is a floating-point remainder, the slowest step.
+  const hi = Math.floor(gfn / 0x100000);
+  chunk.gpaHi[i] = hi;
+  chunk.gpaLo[i] = (gfn - hi * 0x100000) * 4096;
 }
 
 /**

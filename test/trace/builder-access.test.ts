@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { replayTrace } from '../../src/replay/engine.js';
-import { chunksOf, setGfn, TraceBuilder } from '../../src/trace/builder.js';
+import { accessForm, chunksOf, TraceBuilder, type AccessForm } from '../../src/trace/builder.js';
 import { formatTraceText } from '../../src/trace/io.js';
 import { findGenerator } from '../../src/trace/generators/index.js';
 import { rowAt, rowCells, type TraceRow } from '../../src/trace/row.js';
-import { OP } from '../../src/trace/schema.js';
+import { COLUMN_LAYOUT } from '../../src/trace/chunk.js';
+import { OP, type TraceChunk } from '../../src/trace/schema.js';
 
 test('pushAccess stores exactly what push stores for the same access row', () => {
   const slow = new TraceBuilder(8);
@@ -30,12 +31,35 @@ test('pushAccess stores exactly what push stores for the same access row', () =>
   }
 });
 
+test('pushAccess in each form stores exactly the chunk that the same row as CSV cells gives', () => {
+  const hex = (n: number): string => `0x${n.toString(16)}`;
+  const forms: Array<[AccessForm, (n: number) => string, string]> = [
+    [accessForm(false), String, ''],
+    [accessForm(true), hex, ''],
+    [accessForm(true, 'ok'), hex, 'ok'],
+    [accessForm(false, 'mmio'), String, 'mmio'],
+  ];
+  for (const [form, text, ret] of forms) {
+    const slow = new TraceBuilder(4);
+    const fast = new TraceBuilder(4);
+    for (const [op, vcpu, gfn, pages] of [[OP.read, 0, 0, 1], [OP.write, 7, 0x123456789, 3], [OP.exec, 1, 2 ** 40 - 1, 2 ** 28 - 1]] as const) {
+      const name = op === OP.read ? 'read' : op === OP.write ? 'write' : 'exec';
+      slow.pushCells([name, String(vcpu), text(gfn * 4096), text(pages * 4096), '', '', '', '', '', '', ret], slow.rowCount + 1);
+      fast.pushAccess(op, vcpu, gfn, pages, form);
+    }
+    assert.deepEqual(fast.finish(), slow.finish());
+  }
+});
+
 test('pushAccess refuses what is not a valid access row', () => {
   const b = new TraceBuilder(8);
   assert.throws(() => b.pushAccess(OP.memslot, 0, 0, 1), /not a valid access row/);
   assert.throws(() => b.pushAccess(OP.read, 0, 2 ** 40, 1), /not a valid access row/);
   assert.throws(() => b.pushAccess(OP.read, 0, 0, 0), /not a valid access row/);
   assert.throws(() => b.pushAccess(OP.read, 0, 0, 2 ** 28), /not a valid access row/);
+  assert.throws(() => b.pushAccess(OP.read, 0, 1.5, 1), /not a valid access row/);
+  assert.throws(() => b.pushAccess(OP.read, 0, 0, 2.5), /not a valid access row/);
+  assert.throws(() => b.pushAccess(OP.read, -1, 0, 1), /not a valid access row/);
   assert.equal(b.rowCount, 0);
 });
 
@@ -57,38 +81,6 @@ test('the scale generator: exactly N events, its chunks and rows agree, and it r
   assert.ok(result.counters['faults']! > 0 && result.counters['dirty.pages']! > 0 && result.counters['zaps']! > 0);
 });
 
-test('an access batch (reserveAccesses, commitAccesses) stores exactly what pushAccess stores', () => {
-  const rows: Array<[number, number, number]> = Array.from({ length: 11 }, (_, k) => [k % 3 === 0 ? OP.write : OP.read, k % 4, k * 0x9e3779 % 2 ** 40]);
-  const one = new TraceBuilder(4);
-  for (const [op, vcpu, gfn] of rows) one.pushAccess(op, vcpu, gfn, 3);
-  const batch = new TraceBuilder(4);
-  for (let k = 0; k < rows.length; ) {
-    const n = batch.reserveAccesses(rows.length - k);
-    const c = batch.current;
-    for (let i = c.length; i < c.length + n; i++, k++) {
-      c.op[i] = rows[k]![0];
-      c.vcpu[i] = rows[k]![1];
-      setGfn(c, i, rows[k]![2]);
-    }
-    batch.commitAccesses(n, 3);
-  }
-  assert.deepEqual(batch.finish(), one.finish());
-});
-
-test('an access batch with a bad row is refused whole', () => {
-  const b = new TraceBuilder(8);
-  const c = b.current;
-  assert.equal(b.reserveAccesses(100), 8);
-  c.op[0] = OP.read;
-  c.op[1] = OP.memslot;
-  assert.throws(() => b.commitAccesses(2, 1), /row 2 is not a valid access row/);
-  assert.equal(b.rowCount, 0);
-  assert.equal(c.op[0], 0);
-  c.op[0] = OP.read;
-  setGfn(c, 0, 2 ** 40);
-  assert.throws(() => b.commitAccesses(1, 1), /row 1 is not a valid access row/);
-});
-
 test('chunks reused by a consumer that keeps nothing hold the same rows as fresh ones', () => {
   const trace = findGenerator('scale')!.generate({ events: 300_000, guestGiB: 2, seed: 5 });
   const fresh = [...trace.chunks!()].map((c) => formatTraceText(trace.meta, [c]));
@@ -108,6 +100,50 @@ test('chunks reused by a consumer that keeps nothing hold the same rows as fresh
   };
   assert.deepEqual(texts(true), texts(false));
 });
+
+test('a reused chunk, zeroed or not, holds exactly what a fresh chunk holds', () => {
+  // Chunks of 3 rows cycle through two buffers; a chunk of access rows only is reused without zeroing,
+  // so an object row written over an access row must not inherit its vcpu, gpa, size or ret.
+  const access = fc.tuple(fc.constantFrom(OP.read, OP.write), fc.nat({ max: 9 }), fc.nat({ max: 2 ** 40 - 1 }), fc.integer({ min: 1, max: 99 }), fc.constantFrom(accessForm(false), accessForm(true, 'ok')));
+  const object = fc.constantFrom<TraceRow>(
+    { op: 'memslot', slot: 2, flags: 'log', gpa: 0x100000n, size: 0x200000n, hva: 0x7f0000000000n, ret: 0 },
+    { op: 'expect', flags: 'leaves.4k', ret: 5 },
+    { op: 'dirty_get', slot: 1 },
+    { op: 'read', gpa: 0x1000n },
+  );
+  const row = fc.oneof(access.map((a) => ({ a })), object.map((o) => ({ o })));
+  const snapshots = (rows: Array<{ a?: [number, number, number, number, AccessForm]; o?: TraceRow }>, reuse: boolean): unknown[] => {
+    const out: unknown[] = [];
+    const ready: TraceChunk[] = [];
+    const b = new TraceBuilder(3, 't', (c) => ready.push(c));
+    const take = (): void => {
+      for (const c of ready.splice(0)) {
+        out.push(snapshot(c));
+        if (reuse) b.reuse(c);
+      }
+    };
+    for (const r of rows) {
+      if (r.a) b.pushAccess(...r.a);
+      else b.push(r.o!);
+      take();
+    }
+    b.finish();
+    take();
+    return out;
+  };
+  fc.assert(
+    fc.property(fc.array(row, { maxLength: 40 }), (rows) => {
+      assert.deepEqual(snapshots(rows, true), snapshots(rows, false));
+    }),
+    { numRuns: 500 },
+  );
+});
+
+/** Every column of a chunk's rows, its side tables and its place: what a consumer may read of it. */
+function snapshot(c: TraceChunk): unknown {
+  const columns = COLUMN_LAYOUT.map(([name]) => Array.from((c[name] as Uint32Array).subarray(0, c.length)));
+  return { columns, verbatim: [...c.verbatim], names: [...c.names], firstRow: c.firstRow, length: c.length };
+}
 
 test('push(row) stores exactly what the row\'s cell texts store, and fails with the same error', () => {
   const big = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: -5n, max: (1n << 65n) }), fc.constantFrom(0n, 4096n));

@@ -2,12 +2,13 @@
 // trace, and the metadata lines naming the generator and its options so a trace can be regenerated.
 
 import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
-import type { TraceRow } from '../row.js';
+import { rowAt, type TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE, type TraceChunk, type TraceMeta } from '../schema.js';
+import { RowWriter } from './writer.js';
 
 /**
- * A generated trace. The generators whose length grows with their options give `rows` as a lazy
- * iterable (streamedRows) so that `gen` holds a chunk at a time; small ones give an array.
+ * A generated trace. The generators whose length grows with their options write chunks (writtenTrace)
+ * so that `gen` holds a few chunks at a time; small ones give an array of rows.
  */
 export interface GeneratedTrace<Rows extends Iterable<TraceRow> = Iterable<TraceRow>> {
   meta: TraceMeta;
@@ -28,9 +29,19 @@ export interface ChunkOptions {
   reuse?: boolean;
 }
 
-/** Rows made on demand, each pass anew: iterating twice gives the same rows twice. */
-export function streamedRows(make: () => Generator<TraceRow>): Iterable<TraceRow> {
-  return { [Symbol.iterator]: make };
+/**
+ * A trace its generator writes straight into chunks (src/trace/generators/writer.ts), each pass anew:
+ * `chunks` is what `gen` writes; `rows` is a slow view of the same chunks, for tests (fields read back
+ * as from a file: a memslot's flags as a number, addresses as bigints).
+ */
+export function writtenTrace(meta: TraceMeta, file: string, write: (w: RowWriter) => Generator<TraceChunk>): GeneratedTrace {
+  const chunks = (options?: ChunkOptions): Iterable<TraceChunk> => write(new RowWriter(file, options?.reuse === true));
+  const rows = {
+    *[Symbol.iterator](): Generator<TraceRow> {
+      for (const chunk of chunks()) for (let i = 0; i < chunk.length; i++) yield rowAt(chunk, i);
+    },
+  };
+  return { meta, rows, chunks };
 }
 
 /** One option of a generator, as the CLI and the validator see it. */

@@ -4,8 +4,9 @@
 // vCPU's range is registered for userfaultfd missing faults and the handler resolves one page per fault
 // (UFFDIO_COPY of a page, as the test does), so every page takes one userfaultfd fault.
 
-import type { TraceRow } from '../row.js';
-import { bool, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, streamedRows, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { OP, type TraceChunk } from '../schema.js';
+import { bool, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, writtenTrace, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { OK, type RowWriter } from './writer.js';
 
 export const DEMAND_PAGING_OPTIONS = {
   seed: int(1, 'random seed (the access order is fixed; kept for uniformity)'),
@@ -17,25 +18,28 @@ export const DEMAND_PAGING_OPTIONS = {
 export type DemandPagingGenOptions = OptionValues<typeof DEMAND_PAGING_OPTIONS>;
 
 const MEM_GPA = 1n << 32n;
+const MEM_GFN = 1 << 20;
 
 export function generateDemandPaging(o: DemandPagingGenOptions): GeneratedTrace {
-  return { meta: genMeta('demand-paging', o), rows: streamedRows(() => rowsOf(o)) };
+  return writtenTrace(genMeta('demand-paging', o), 'gen demand-paging', (w) => write(o, w));
 }
 
-function* rowsOf(o: DemandPagingGenOptions): Generator<TraceRow> {
+function* write(o: DemandPagingGenOptions, w: RowWriter): Generator<TraceChunk> {
   const pages = o.vcpus * o.vcpuPages;
   const vcpuSize = BigInt(o.vcpuPages) * PAGE_BYTES;
-  yield { op: 'backing', hva: GUEST_RAM_HVA, size: BigInt(pages) * PAGE_BYTES, flags: 'anon' };
-  yield { op: 'memslot', slot: 1, flags: '0', gpa: MEM_GPA, size: BigInt(pages) * PAGE_BYTES, hva: GUEST_RAM_HVA, ret: 0 };
+  w.row({ op: 'backing', hva: GUEST_RAM_HVA, size: BigInt(pages) * PAGE_BYTES, flags: 'anon' });
+  w.row({ op: 'memslot', slot: 1, flags: '0', gpa: MEM_GPA, size: BigInt(pages) * PAGE_BYTES, hva: GUEST_RAM_HVA, ret: 0 });
   if (o.uffd) {
-    for (let v = 0; v < o.vcpus; v++) yield { op: 'uffd', hva: GUEST_RAM_HVA + BigInt(v) * vcpuSize, size: vcpuSize, flags: 'page' };
+    for (let v = 0; v < o.vcpus; v++) w.row({ op: 'uffd', hva: GUEST_RAM_HVA + BigInt(v) * vcpuSize, size: vcpuSize, flags: 'page' });
   }
   for (let start = 0; start < o.vcpuPages; start += o.chunkPages) {
     const n = Math.min(o.chunkPages, o.vcpuPages - start);
     for (let v = 0; v < o.vcpus; v++) {
-      yield { op: 'write', vcpu: v, gpa: MEM_GPA + BigInt(v) * vcpuSize + BigInt(start) * PAGE_BYTES, size: BigInt(n) * PAGE_BYTES, ret: 'ok' };
+      w.access(OP.write, v, MEM_GFN + v * o.vcpuPages + start, n, OK);
+      if (w.full) yield* w.drain();
     }
   }
-  yield { op: 'expect', flags: 'leaves.4k', ret: pages };
-  yield { op: 'expect', flags: 'uffd.faults', ret: o.uffd ? pages : 0 };
+  w.row({ op: 'expect', flags: 'leaves.4k', ret: pages });
+  w.row({ op: 'expect', flags: 'uffd.faults', ret: o.uffd ? pages : 0 });
+  yield* w.finish();
 }

@@ -7,8 +7,9 @@
 
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import type { TraceRow } from '../row.js';
-import { bool, choice, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, streamedRows, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { OP, type TraceChunk } from '../schema.js';
+import { bool, choice, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, writtenTrace, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { OK, type RowWriter } from './writer.js';
 
 export const DIRTY_LOG_OPTIONS = {
   seed: int(1, 'random seed'),
@@ -22,45 +23,48 @@ export const DIRTY_LOG_OPTIONS = {
 export type DirtyLogGenOptions = OptionValues<typeof DIRTY_LOG_OPTIONS>;
 
 const MEM_GPA = 1n << 32n;
+const MEM_GFN = 1 << 20;
 const SLOT = 1;
 
 export function generateDirtyLog(o: DirtyLogGenOptions): GeneratedTrace {
-  return { meta: genMeta('dirty-log', o), rows: streamedRows(() => rowsOf(o)) };
+  return writtenTrace(genMeta('dirty-log', o), 'gen dirty-log', (w) => write(o, w));
 }
 
-function* rowsOf(o: DirtyLogGenOptions): Generator<TraceRow> {
+function* write(o: DirtyLogGenOptions, w: RowWriter): Generator<TraceChunk> {
   const rng = xoroshiro128plus(o.seed);
   const pages = o.vcpus * o.vcpuPages;
   const size = BigInt(pages) * PAGE_BYTES;
-  const base = (v: number): bigint => MEM_GPA + BigInt(v * o.vcpuPages) * PAGE_BYTES;
-  yield { op: 'backing', hva: GUEST_RAM_HVA, size, flags: o.backing };
-  yield { op: 'memslot', slot: SLOT, flags: '0', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 };
+  const base = (v: number): number => MEM_GFN + v * o.vcpuPages;
+  w.row({ op: 'backing', hva: GUEST_RAM_HVA, size, flags: o.backing });
+  w.row({ op: 'memslot', slot: SLOT, flags: '0', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 });
   // Populate: the test's first pass, before logging.
-  for (let v = 0; v < o.vcpus; v++) yield { op: 'write', vcpu: v, gpa: base(v), size: BigInt(o.vcpuPages) * PAGE_BYTES, ret: 'ok' };
-  yield { op: 'memslot', slot: SLOT, flags: 'log', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 };
+  for (let v = 0; v < o.vcpus; v++) {
+    w.access(OP.write, v, base(v), o.vcpuPages, OK);
+    if (w.full) yield* w.drain();
+  }
+  w.row({ op: 'memslot', slot: SLOT, flags: 'log', gpa: MEM_GPA, size, hva: GUEST_RAM_HVA, ret: 0 });
   for (let it = 0; it < o.iterations; it++) {
     let written = 0;
     for (let v = 0; v < o.vcpus; v++) {
-      // Runs of pages of one kind become one row.
+      // Runs of pages of one kind become one row: page p decides whether the run before it ends.
       let runStart = 0;
       let runWrite = false;
-      for (let p = 0; p <= o.vcpuPages; p++) {
+      yield* w.each(o.vcpuPages + 1, (p) => {
         const write: boolean = p < o.vcpuPages ? o.writePercent === 100 || uniformInt(rng, 0, 99) < o.writePercent : !runWrite;
         if (p < o.vcpuPages && write) written++;
         if (p === 0) {
           runWrite = write;
-          continue;
-        }
-        if (write !== runWrite || p === o.vcpuPages) {
-          yield { op: runWrite ? 'write' : 'read', vcpu: v, gpa: base(v) + BigInt(runStart) * PAGE_BYTES, size: BigInt(p - runStart) * PAGE_BYTES, ret: 'ok' };
+        } else if (write !== runWrite || p === o.vcpuPages) {
+          w.access(runWrite ? OP.write : OP.read, v, base(v) + runStart, p - runStart, OK);
           runStart = p;
           runWrite = write;
         }
-      }
+      });
     }
-    yield { op: 'dirty_get', slot: SLOT, ret: written };
-    if (o.clear) yield { op: 'dirty_clear', slot: SLOT, offset: 0n, size: BigInt(pages), ret: 0 };
+    w.row({ op: 'dirty_get', slot: SLOT, ret: written });
+    if (o.clear) w.row({ op: 'dirty_clear', slot: SLOT, offset: 0n, size: BigInt(pages), ret: 0 });
   }
   // While logging every mapping is 4K: no huge leaf survives a round that wrote every page.
-  if (o.iterations > 0 && o.writePercent === 100) yield { op: 'expect', flags: 'mapped.2m', ret: 0 };
+  if (o.iterations > 0 && o.writePercent === 100) w.row({ op: 'expect', flags: 'mapped.2m', ret: 0 });
+  yield* w.finish();
 }

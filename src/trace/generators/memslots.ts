@@ -7,8 +7,9 @@
 
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import type { TraceRow } from '../row.js';
-import { genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, streamedRows, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { OP, type TraceChunk } from '../schema.js';
+import { genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, writtenTrace, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { MMIO, OK, type RowWriter } from './writer.js';
 
 export const MEMSLOTS_OPTIONS = {
   seed: int(1, 'random seed'),
@@ -22,50 +23,64 @@ export type MemslotsGenOptions = OptionValues<typeof MEMSLOTS_OPTIONS>;
 /** MEM_GPA in the test: 4 GiB, so the slots sit clear of the low memory used by the test's own code. */
 const MEM_GPA = 1n << 32n;
 
+const MEM_GFN = 1 << 20;
+
 export function generateMemslots(o: MemslotsGenOptions): GeneratedTrace {
-  return { meta: genMeta('memslots', o), rows: streamedRows(() => rowsOf(o)) };
+  return writtenTrace(genMeta('memslots', o), 'gen memslots', (w) => write(o, w));
 }
 
-function* rowsOf(o: MemslotsGenOptions): Generator<TraceRow> {
+function* write(o: MemslotsGenOptions, w: RowWriter): Generator<TraceChunk> {
   const rng = xoroshiro128plus(o.seed);
   const slotSize = BigInt(o.slotPages) * PAGE_BYTES;
   const total = slotSize * BigInt(o.slots);
   const totalPages = o.slots * o.slotPages;
-  yield { op: 'backing', hva: GUEST_RAM_HVA, size: total, flags: 'anon' };
+  const slotGfn = (s: number): number => MEM_GFN + s * o.slotPages;
+  w.row({ op: 'backing', hva: GUEST_RAM_HVA, size: total, flags: 'anon' });
   for (let s = 0; s < o.slots; s++) {
-    yield { op: 'memslot', slot: s, flags: '0', gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, hva: GUEST_RAM_HVA + BigInt(s) * slotSize, ret: 0 };
+    w.row({ op: 'memslot', slot: s, flags: '0', gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, hva: GUEST_RAM_HVA + BigInt(s) * slotSize, ret: 0 });
+    if (w.full) yield* w.drain();
   }
   // map: every page written once, in slot order.
-  for (let s = 0; s < o.slots; s++) yield { op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: slotSize, ret: 'ok' };
-  yield { op: 'expect', flags: 'leaves.4k', ret: totalPages };
-  yield { op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 };
+  for (let s = 0; s < o.slots; s++) {
+    w.access(OP.write, 0, slotGfn(s), o.slotPages, OK);
+    if (w.full) yield* w.drain();
+  }
+  w.row({ op: 'expect', flags: 'leaves.4k', ret: totalPages });
+  w.row({ op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 });
   // unmap: the first half of every slot dropped by the host, then touched again by the guest.
-  const half = BigInt(Math.floor(o.slotPages / 2)) * PAGE_BYTES;
-  if (half > 0n) {
-    for (let s = 0; s < o.slots; s++) yield { op: 'unmap_hva', hva: GUEST_RAM_HVA + BigInt(s) * slotSize, size: half };
-    yield { op: 'expect', flags: 'mapped.4k', ret: (totalPages - o.slots * Math.floor(o.slotPages / 2)) * 4096 };
-    for (let s = 0; s < o.slots; s++) yield { op: 'write', vcpu: 0, gpa: MEM_GPA + BigInt(s) * slotSize, size: half, ret: 'ok' };
-    yield { op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 };
+  const halfPages = Math.floor(o.slotPages / 2);
+  if (halfPages > 0) {
+    for (let s = 0; s < o.slots; s++) {
+      w.row({ op: 'unmap_hva', hva: GUEST_RAM_HVA + BigInt(s) * slotSize, size: BigInt(halfPages) * PAGE_BYTES });
+      if (w.full) yield* w.drain();
+    }
+    w.row({ op: 'expect', flags: 'mapped.4k', ret: (totalPages - o.slots * halfPages) * 4096 });
+    for (let s = 0; s < o.slots; s++) {
+      w.access(OP.write, 0, slotGfn(s), halfPages, OK);
+      if (w.full) yield* w.drain();
+    }
+    w.row({ op: 'expect', flags: 'mapped.4k', ret: totalPages * 4096 });
   }
   // move: the last slot goes above all others and comes back.
   const last = o.slots - 1;
-  const home = MEM_GPA + BigInt(last) * slotSize;
-  const away = MEM_GPA + total;
+  const home = slotGfn(last);
+  const away = slotGfn(o.slots);
   for (let m = 0; m < o.moves; m++) {
-    const gpa = m % 2 === 0 ? away : home;
-    yield { op: 'memslot', slot: last, flags: '0', gpa, size: slotSize, hva: GUEST_RAM_HVA + BigInt(last) * slotSize, ret: 0 };
-    yield { op: 'read', vcpu: 0, gpa, size: PAGE_BYTES, ret: 'ok' };
+    const gfn = m % 2 === 0 ? away : home;
+    w.row({ op: 'memslot', slot: last, flags: '0', gpa: BigInt(gfn) * PAGE_BYTES, size: slotSize, hva: GUEST_RAM_HVA + BigInt(last) * slotSize, ret: 0 });
+    w.access(OP.read, 0, gfn, 1, OK);
     // The range just vacated is no memslot: an access there is MMIO.
-    yield { op: 'read', vcpu: 0, gpa: m % 2 === 0 ? home : away, size: PAGE_BYTES, ret: 'mmio' };
+    w.access(OP.read, 0, m % 2 === 0 ? home : away, 1, MMIO);
+    if (w.full) yield* w.drain();
   }
   const lastAt = o.moves % 2 === 1 ? away : home;
   // rw: random pages of random slots.
-  for (let a = 0; a < o.accesses; a++) {
+  yield* w.each(o.accesses, () => {
     const page = uniformInt(rng, 0, totalPages - 1);
     const s = Math.floor(page / o.slotPages);
-    const base = s === last ? lastAt : MEM_GPA + BigInt(s) * slotSize;
-    const gpa = base + BigInt(page % o.slotPages) * PAGE_BYTES;
-    yield { op: uniformInt(rng, 0, 1) === 0 ? 'read' : 'write', vcpu: 0, gpa, size: PAGE_BYTES, ret: 'ok' };
-  }
-  yield { op: 'expect', flags: 'exits.mmio', ret: o.moves };
+    const gfn = (s === last ? lastAt : slotGfn(s)) + (page % o.slotPages);
+    w.access(uniformInt(rng, 0, 1) === 0 ? OP.read : OP.write, 0, gfn, 1, OK);
+  });
+  w.row({ op: 'expect', flags: 'exits.mmio', ret: o.moves });
+  yield* w.finish();
 }

@@ -9,14 +9,14 @@
 //      writes each followed by KVM_GET_DIRTY_LOG, logging off, ~15% of the events;
 //   5. memslot changes: the last slot moved away and back (KVM_MR_MOVE), re-touched after each move,
 //      ~5% of the events.
-// Access rows are written straight into chunk columns (TraceBuilder.reserveAccesses, a chunk's worth
-// at a time) and handed on a chunk at a time, so a billion events take no more memory than a thousand;
-// a consumer that keeps nothing (`gen` writing a file) can hand each chunk's buffer back for reuse.
+// Rows are written straight into chunk columns (src/trace/generators/writer.ts) and handed on a chunk
+// at a time, so a billion events take no more memory than a thousand; a consumer that keeps nothing
+// (`gen` writing a file) hands each chunk's buffer back for reuse.
 
 import { OP, type TraceChunk } from '../schema.js';
-import { setGfn, TraceBuilder } from '../builder.js';
-import { rowAt, type TraceRow } from '../row.js';
-import { genMeta, int, type ChunkOptions, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import type { TraceRow } from '../row.js';
+import { genMeta, int, writtenTrace, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import type { RowWriter } from './writer.js';
 
 export const SCALE_OPTIONS = {
   seed: int(1, 'random seed'),
@@ -34,13 +34,7 @@ const PAGE = 4096n;
 const RUN = 16;
 
 export function generateScale(o: ScaleGenOptions): GeneratedTrace {
-  const meta = genMeta('scale', o);
-  const chunks = (options?: ChunkOptions): Iterable<TraceChunk> => scaleChunks(o, options?.reuse === true);
-  // The row view exists for tests and small traces; `gen` and the benchmark take the chunks.
-  const rows = { *[Symbol.iterator](): Generator<TraceRow> {
-    for (const chunk of scaleChunks(o)) for (let i = 0; i < chunk.length; i++) yield rowAt(chunk, i);
-  } };
-  return { meta, rows, chunks };
+  return writtenTrace(genMeta('scale', o), 'gen scale', (w) => write(o, w));
 }
 
 /** The layout every phase works on. */
@@ -56,27 +50,8 @@ function layout(o: ScaleGenOptions): Layout {
   return { slots, slotPages, pages: slots * slotPages };
 }
 
-function* scaleChunks(o: ScaleGenOptions, reuse = false): Generator<TraceChunk> {
+function* write(o: ScaleGenOptions, w: RowWriter): Generator<TraceChunk> {
   const { slots, slotPages, pages } = layout(o);
-  const ready: TraceChunk[] = [];
-  const b = new TraceBuilder(undefined, 'gen scale', (chunk) => ready.push(chunk));
-  // A full chunk, handed on; with `reuse`, the consumer is done with it once it asks for the next.
-  function* handOn(): Generator<TraceChunk> {
-    const chunk = ready.pop()!;
-    yield chunk;
-    if (reuse) b.reuse(chunk);
-  }
-  // `count` access rows of one 4K page each; row(chunk, i, k) writes the k-th into row i: its op,
-  // vcpu and gpa (setGfn).
-  function* accesses(count: number, row: (c: TraceChunk, i: number, k: number) => void): Generator<TraceChunk> {
-    for (let k = 0; k < count; ) {
-      const n = b.reserveAccesses(count - k);
-      const c = b.current;
-      for (let i = c.length, end = i + n; i < end; i++, k++) row(c, i, k);
-      b.commitAccesses(n, 1);
-      if (ready.length > 0) yield* handOn();
-    }
-  }
   // xorshift32 inline: pure-rand's generator objects would cost more than the rest of a row.
   let x = (o.seed * 2654435761) >>> 0 || 1;
   const random = (n: number): number => {
@@ -99,10 +74,10 @@ function* scaleChunks(o: ScaleGenOptions, reuse = false): Generator<TraceChunk> 
 
   // 1. Setup.
   for (let s = 0; s < slots; s++) {
-    b.push({ op: 'backing', hva: BigInt(HVA_PAGE + s * slotPages) * PAGE, size: BigInt(slotPages) * PAGE, flags: s % 2 === 0 ? 'thp' : 'anon' });
-    b.push(slotRow(s, GPA_PAGE + s * slotPages, '0'));
+    w.row({ op: 'backing', hva: BigInt(HVA_PAGE + s * slotPages) * PAGE, size: BigInt(slotPages) * PAGE, flags: s % 2 === 0 ? 'thp' : 'anon' });
+    w.row(slotRow(s, GPA_PAGE + s * slotPages, '0'));
   }
-  const setupRows = b.rowCount;
+  const setupRows = w.rowCount;
   const moves = Math.min(8, Math.max(2, Math.floor(o.events / 1e6)));
   const fixedRows = setupRows + 4 + 1 + 2 * moves; // log on/off, 2 dirty_get; final expect; move rows
   const budget = o.events - fixedRows;
@@ -114,39 +89,29 @@ function* scaleChunks(o: ScaleGenOptions, reuse = false): Generator<TraceChunk> 
 
   // 2. First touch: row k touches page floor(k * stride); the vCPUs take turns a run at a time.
   const stride = pages / firstTouch;
-  yield* accesses(firstTouch, (c, i, k) => {
-    c.op[i] = OP.write;
-    c.vcpu[i] = Math.floor(k / RUN) % o.vcpus;
-    setGfn(c, i, GPA_PAGE + Math.floor(k * stride));
-  });
+  yield* w.each(firstTouch, (k) => w.access(OP.write, Math.floor(k / RUN) % o.vcpus, GPA_PAGE + Math.floor(k * stride), 1));
 
   // 3. Repeated hits: runs of RUN pages from random starts (each run's start, then its vCPU, drawn as
   // it begins).
   let start = 0;
   let vcpu = 0;
-  yield* accesses(hits, (c, i, k) => {
+  yield* w.each(hits, (k) => {
     const r = k % RUN;
     if (r === 0) {
       start = random(pages - RUN);
       vcpu = random(o.vcpus);
     }
-    c.op[i] = random(10) < 7 ? OP.read : OP.write;
-    c.vcpu[i] = vcpu;
-    setGfn(c, i, GPA_PAGE + start + r);
+    w.access(random(10) < 7 ? OP.read : OP.write, vcpu, GPA_PAGE + start + r, 1);
   });
 
   // 4. Dirty-log pass over slot 0: two rounds of writes, each harvested.
-  b.push(slotRow(0, GPA_PAGE, 'log'));
+  w.row(slotRow(0, GPA_PAGE, 'log'));
   for (let round = 0; round < 2; round++) {
     const n = round === 0 ? Math.ceil(dirtyWrites / 2) : Math.floor(dirtyWrites / 2);
-    yield* accesses(n, (c, i, k) => {
-      c.op[i] = OP.write;
-      c.vcpu[i] = k % o.vcpus;
-      setGfn(c, i, GPA_PAGE + random(slotPages));
-    });
-    b.push({ op: 'dirty_get', slot: 0 });
+    yield* w.each(n, (k) => w.access(OP.write, k % o.vcpus, GPA_PAGE + random(slotPages), 1));
+    w.row({ op: 'dirty_get', slot: 0 });
   }
-  b.push(slotRow(0, GPA_PAGE, '0'));
+  w.row(slotRow(0, GPA_PAGE, '0'));
 
   // 5. Memslot changes: the last slot moves above the guest and back, re-touched after each move.
   const last = slots - 1;
@@ -154,18 +119,13 @@ function* scaleChunks(o: ScaleGenOptions, reuse = false): Generator<TraceChunk> 
   const away = GPA_PAGE + pages;
   for (let m = 0; m < moves; m++) {
     const at = m % 2 === 0 ? away : home;
-    b.push(slotRow(last, at, '0'));
+    w.row(slotRow(last, at, '0'));
     const n = Math.floor(moveTouches / moves) + (m < moveTouches % moves ? 1 : 0);
     const step = slotPages / Math.max(1, n);
-    yield* accesses(n, (c, i, k) => {
-      c.op[i] = OP.read;
-      c.vcpu[i] = k % o.vcpus;
-      setGfn(c, i, at + Math.floor(k * step));
-    });
-    if (m === moves - 1 && at !== home) b.push(slotRow(last, home, '0'));
-    else b.push({ op: 'expect', flags: 'events', ret: b.rowCount + 1 });
+    yield* w.each(n, (k) => w.access(OP.read, k % o.vcpus, at + Math.floor(k * step), 1));
+    if (m === moves - 1 && at !== home) w.row(slotRow(last, home, '0'));
+    else w.row({ op: 'expect', flags: 'events', ret: w.rowCount + 1 });
   }
-  b.push({ op: 'expect', flags: 'events', ret: b.rowCount + 1 });
-  b.finish();
-  while (ready.length > 0) yield ready.shift()!;
+  w.row({ op: 'expect', flags: 'events', ret: w.rowCount + 1 });
+  yield* w.finish();
 }
