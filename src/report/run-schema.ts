@@ -41,6 +41,7 @@ const POOL_INFO = z.object({
   wallMs: NON_NEGATIVE,
   busyMs: NON_NEGATIVE,
   utilization: NON_NEGATIVE,
+  joins: COUNT.optional(),
 });
 
 export const RUN_INFO_SCHEMA = z.object({
