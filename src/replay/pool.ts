@@ -11,6 +11,7 @@
 // alone at the end while the other workers idle.
 
 import { statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { JobResult } from '../report/types.js';
@@ -93,6 +94,11 @@ export interface PoolRun {
    * replay of that trace (and a load, if that worker had not loaded it).
    */
   joins: number;
+  /**
+   * Worker time with no job: waiting for a task worth joining, or done before the last job finished,
+   * summed over workers (ms). What the schedule left on the table, whatever else loads the machine.
+   */
+  idleMs: number;
 }
 
 export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise<PoolRun> {
@@ -185,6 +191,8 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
   const join = options.join ?? taskToJoin;
   const running = new Set<PoolTask>();
   let joins = 0;
+  let idleMs = 0;
+  const ended: number[] = [];
   const dispatch = async (): Promise<void> => {
     for (;;) {
       const next = queue.shift();
@@ -195,8 +203,11 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
         await runPart(task);
         if (task.runs === 0) running.delete(task);
       } else if (mayJoinLater(running)) {
+        const since = performance.now();
         await changed;
+        idleMs += performance.now() - since;
       } else {
+        ended.push(performance.now());
         return;
       }
     }
@@ -204,10 +215,12 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
 
   try {
     await Promise.all(Array.from({ length: options.workers }, dispatch));
+    const last = performance.now();
+    for (const end of ended) idleMs += last - end;
   } finally {
     await pool.destroy();
   }
   // A worker stopped between claiming a job and saying so leaves that job without a result.
   for (const job of jobs) if (results[job.index] === undefined) finish(job, failedResult(job, 'not run: its worker stopped before starting it'));
-  return { results, joins };
+  return { results, joins, idleMs };
 }

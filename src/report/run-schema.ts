@@ -42,6 +42,7 @@ const POOL_INFO = z.object({
   busyMs: NON_NEGATIVE,
   utilization: NON_NEGATIVE,
   joins: COUNT.optional(),
+  idleMs: NON_NEGATIVE.optional(),
 });
 
 export const RUN_INFO_SCHEMA = z.object({

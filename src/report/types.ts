@@ -89,6 +89,11 @@ export interface PoolInfo {
    * recorded.
    */
   joins?: number;
+  /**
+   * Worker time with no job to run before the last job finished, summed over workers: the share of
+   * `workers x wallMs` the schedule left idle (src/replay/pool.ts). Absent before it was recorded.
+   */
+  idleMs?: number;
 }
 
 /** One row of results.csv (long/tidy form). */

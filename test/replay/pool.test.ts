@@ -58,6 +58,15 @@ test('a task shared by two workers gives each repeat the counters of a single wo
   assert.ok((shared.results[0]!.modeled['events'] ?? 0) > 0);
 });
 
+test('a worker with no task to start and none worth joining counts as idle until the last job is done', async () => {
+  const jobs = repeatsOf('dirty-logging', repoPath('traces', 'recorded', 'dirty-logging.csv'), 1);
+  const { results, joins, idleMs } = await runPool(jobs, { workers: 2 });
+  assert.equal(results[0]!.status, 'ok');
+  assert.equal(joins, 0);
+  // The second worker had nothing from the start: idle for about the job's whole load and replay.
+  assert.ok(idleMs > 0, `idle ${idleMs} ms`);
+});
+
 test('a job timing out in a shared task fails it and the repeats nobody claimed; the other worker\'s finish', async () => {
   const dir = await tempDir('shared-hang');
   const hang = join(dir, 'hang.csv');
