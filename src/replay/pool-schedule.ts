@@ -30,6 +30,22 @@ export function newTask(jobs: readonly JobRequest[], order: number): PoolTask {
   return { jobs, next: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)), order, runs: 0, loadMs: 0 };
 }
 
+/**
+ * Where in `queue` (tasks not started, in dispatch order) a free worker's next task is: the first of
+ * the trace it ran last, which it holds loaded (job.ts keeps a trace per thread); else the first of a
+ * trace no other worker is running, so that two workers do not each load the same trace for its
+ * different profiles; else the first. Order is kept otherwise, and joins even out what it costs.
+ */
+export function nextTaskIndex(queue: readonly PoolTask[], last: string | undefined, busyElsewhere: ReadonlySet<string>): number {
+  if (queue.length === 0) return -1;
+  if (last !== undefined) {
+    const own = queue.findIndex((task) => task.jobs[0]!.tracePath === last);
+    if (own >= 0) return own;
+  }
+  const free = queue.findIndex((task) => !busyElsewhere.has(task.jobs[0]!.tracePath));
+  return free >= 0 ? free : 0;
+}
+
 /** Jobs of the task that no worker has claimed yet. */
 export function unclaimed(task: PoolTask): number {
   return Math.max(0, task.jobs.length - Atomics.load(task.next, 0));

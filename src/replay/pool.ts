@@ -6,7 +6,8 @@
 //
 // A task is one trace x profile with all its repeats: a worker replays the trace once untimed to warm
 // the JIT (job.ts) and then times each repeat it claims. Tasks go out largest trace first, so the last
-// ones to start are small; a worker with no task left to start joins a running task that has enough
+// ones to start are small, except that a worker takes the next profile of the trace it holds loaded
+// before another's (pool-schedule.ts nextTaskIndex); a worker with no task left to start joins a running task that has enough
 // repeats unclaimed to pay for a second warm-up (pool-schedule.ts), so one long task does not run on
 // alone at the end while the other workers idle.
 
@@ -16,7 +17,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { JobResult } from '../report/types.js';
 import { describeError, type JobRequest } from './job.js';
-import { mayJoinLater, newTask, taskToJoin, type PoolTask } from './pool-schedule.js';
+import { mayJoinLater, newTask, nextTaskIndex, taskToJoin, type PoolTask } from './pool-schedule.js';
 import type { JobDone, TaskMessage, WorkerTask } from './worker.js';
 
 export interface PoolOptions {
@@ -194,12 +195,17 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
   let idleMs = 0;
   const ended: number[] = [];
   const dispatch = async (): Promise<void> => {
+    let last: string | undefined;
     for (;;) {
-      const next = queue.shift();
+      const busyElsewhere = new Set<string>();
+      for (const task of running) if (task.jobs[0]!.tracePath !== last) busyElsewhere.add(task.jobs[0]!.tracePath);
+      const at = nextTaskIndex(queue, last, busyElsewhere);
+      const next = at < 0 ? undefined : queue.splice(at, 1)[0];
       const task = next ?? join(running);
       if (task !== undefined) {
         if (next === undefined) joins++;
         running.add(task);
+        last = task.jobs[0]!.tracePath;
         await runPart(task);
         if (task.runs === 0) running.delete(task);
       } else if (mayJoinLater(running)) {

@@ -2,12 +2,12 @@
 // after paying a warm-up replay (and a load) of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MIN_JOIN_WORK_MS, mayJoinLater, newTask, shouldJoin, taskToJoin, unclaimed, type PoolTask } from '../../src/replay/pool-schedule.js';
+import { MIN_JOIN_WORK_MS, mayJoinLater, newTask, nextTaskIndex, shouldJoin, taskToJoin, unclaimed, type PoolTask } from '../../src/replay/pool-schedule.js';
 import type { JobRequest } from '../../src/replay/job.js';
 import { DEFAULT_PROFILE } from '../../src/core/profile.js';
 
-function jobs(n: number): JobRequest[] {
-  return Array.from({ length: n }, (_, r) => ({ index: r, trace: 't', tracePath: 't.csv', profile: DEFAULT_PROFILE, repeat: r, check: false }));
+function jobs(n: number, tracePath = 't.csv'): JobRequest[] {
+  return Array.from({ length: n }, (_, r) => ({ index: r, trace: 't', tracePath, profile: DEFAULT_PROFILE, repeat: r, check: false }));
 }
 
 /** A task of `n` repeats, `claimed` of them taken, run by one worker, its last job `jobMs` long. */
@@ -56,4 +56,14 @@ test('a worker waits while a running task may become worth joining, and not once
   assert.equal(mayJoinLater([running(5, 1)]), true, 'four unclaimed, job time not known yet');
   assert.equal(mayJoinLater([running(5, 3)]), false);
   assert.equal(mayJoinLater([]), false);
+});
+
+test('a free worker starts the next profile of the trace it holds loaded, else a trace nobody else runs', () => {
+  const queue = ['a.csv', 'a.csv', 'b.csv', 'c.csv'].map((path, order) => newTask(jobs(5, path), order));
+  assert.equal(nextTaskIndex(queue, 'b.csv', new Set(['a.csv'])), 2, 'its own trace first');
+  assert.equal(nextTaskIndex(queue, 'c.csv', new Set(['a.csv'])), 3);
+  assert.equal(nextTaskIndex(queue, undefined, new Set(['a.csv'])), 2, 'not a trace another worker has loaded');
+  assert.equal(nextTaskIndex(queue, undefined, new Set(['a.csv', 'b.csv', 'c.csv'])), 0, 'in order when every trace is taken');
+  assert.equal(nextTaskIndex(queue, 'z.csv', new Set()), 0);
+  assert.equal(nextTaskIndex([], 'a.csv', new Set()), -1);
 });
