@@ -4,16 +4,21 @@
 // its error, and every other job's result is kept. A job that runs past the job timeout has its worker
 // terminated (a replay is synchronous: nothing else can stop it) and fails; the run goes on.
 //
-// A task is one trace x profile with all its repeats: the worker replays the trace once untimed to
-// warm the JIT (job.ts) and then times every repeat, so adding workers adds no warm-up work. Tasks go
-// out largest trace first, so the last ones to finish are small and the workers stay busy to the end.
+// A task is one trace x profile with all its repeats: a worker replays the trace once untimed to warm
+// the JIT (job.ts) and then times each repeat it claims. Tasks go out largest trace first, so the last
+// ones to start are small, except that a worker takes the next profile of the trace it holds loaded
+// before another's (pool-schedule.ts nextTaskIndex); a worker with no task left to start joins a running task that has enough
+// repeats unclaimed to pay for a second warm-up (pool-schedule.ts), so one long task does not run on
+// alone at the end while the other workers idle.
 
 import { statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { JobResult } from '../report/types.js';
 import { describeError, type JobRequest } from './job.js';
-import type { TaskMessage, WorkerTask } from './worker.js';
+import { mayJoinLater, newTask, nextTaskIndex, taskToJoin, type PoolTask } from './pool-schedule.js';
+import type { JobDone, TaskMessage, WorkerTask } from './worker.js';
 
 export interface PoolOptions {
   workers: number;
@@ -31,6 +36,8 @@ export interface PoolOptions {
   maxMemoryBytes?: number;
   /** Called as each job finishes, in completion order. */
   onResult?: (result: JobResult, done: number, total: number) => void;
+  /** Which running task a free worker joins (pool-schedule.ts taskToJoin); tests force joins with it. */
+  join?: (running: Iterable<PoolTask>) => PoolTask | undefined;
 }
 
 const DEFAULT_WORKER = new URL('./worker.js', import.meta.url);
@@ -38,10 +45,12 @@ const DEFAULT_WORKER = new URL('./worker.js', import.meta.url);
 const MIN_WORKER_HEAP_MB = 256;
 
 /** Jobs grouped by trace x profile, in job order within a group, largest trace file first. */
-function tasksOf(jobs: readonly JobRequest[]): JobRequest[][] {
+function tasksOf(jobs: readonly JobRequest[]): PoolTask[] {
   const groups = new Map<string, JobRequest[]>();
   for (const job of jobs) {
-    const key = `${job.tracePath}\u0000${job.profile}`;
+    // By the profile's name: each job of a trace holds the same parsed object, but a name is what
+    // tells two profiles apart (an object would turn every profile of a trace into one key).
+    const key = `${job.tracePath}\u0000${job.profile.name}`;
     const group = groups.get(key);
     if (group) group.push(job);
     else groups.set(key, [job]);
@@ -53,7 +62,9 @@ function tasksOf(jobs: readonly JobRequest[]): JobRequest[][] {
       return 0; // an unreadable trace fails fast in the worker
     }
   };
-  return [...groups.values()].sort((a, b) => size(b[0]!.tracePath) - size(a[0]!.tracePath) || a[0]!.index - b[0]!.index);
+  return [...groups.values()]
+    .sort((a, b) => size(b[0]!.tracePath) - size(a[0]!.tracePath) || a[0]!.index - b[0]!.index)
+    .map((group, order) => newTask(group, order));
 }
 
 export function failedResult(job: JobRequest, error: string): JobResult {
@@ -76,8 +87,23 @@ function isOutOfMemory(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
 }
 
-export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise<JobResult[]> {
-  const pool = new Piscina<WorkerTask, JobResult[]>({
+export interface PoolRun {
+  /** In job order. */
+  results: JobResult[];
+  /**
+   * Times a worker joined a task another worker was running: each cost one more untimed warm-up
+   * replay of that trace (and a load, if that worker had not loaded it).
+   */
+  joins: number;
+  /**
+   * Worker time with no job: waiting for a task worth joining, or done before the last job finished,
+   * summed over workers (ms). What the schedule left on the table, whatever else loads the machine.
+   */
+  idleMs: number;
+}
+
+export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise<PoolRun> {
+  const pool = new Piscina<WorkerTask, JobDone[]>({
     filename: (options.workerFile ?? DEFAULT_WORKER).href,
     minThreads: options.workers,
     maxThreads: options.workers,
@@ -98,11 +124,26 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
   };
   const timeoutMs = options.jobTimeoutMs ?? Infinity;
 
-  const runTask = async (task: JobRequest[]): Promise<void> => {
+  // Each result wakes the workers waiting for a task to become worth joining (dispatch below).
+  let wake: () => void = () => {};
+  let changed = new Promise<void>((resolve) => (wake = resolve));
+  const signal = (): void => {
+    wake();
+    changed = new Promise<void>((resolve) => (wake = resolve));
+  };
+  const noteResult = (task: PoolTask, result: JobResult): void => {
+    const replayMs = result.timing['time.replay_ms'];
+    if (replayMs !== undefined) task.jobMs = replayMs;
+    task.loadMs = Math.max(task.loadMs, result.timing['time.read_ms'] ?? 0);
+  };
+
+  /** One worker's share of a task: the jobs it claims until none is left, or until it fails. */
+  const runPart = async (task: PoolTask): Promise<void> => {
     const { port1, port2 } = new MessageChannel();
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     let running = -1;
+    task.runs++;
     // The clock starts when the worker starts a job, not while the task waits in the queue.
     port1.on('message', (message: TaskMessage) => {
       clearTimeout(timer);
@@ -110,36 +151,82 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
         running = message.started;
         if (Number.isFinite(timeoutMs)) timer = setTimeout(() => abort.abort(new JobTimeout()), timeoutMs);
       } else {
-        finish(task[message.done]!, message.result);
+        running = -1;
+        noteResult(task, message.result);
+        finish(task.jobs[message.done]!, message.result);
+        signal();
       }
     });
     try {
-      const taskResults = await pool.run({ jobs: task, port: port2 }, { transferList: [port2], signal: abort.signal });
-      task.forEach((job, k) => finish(job, taskResults[k]!));
+      const request: WorkerTask = { jobs: [...task.jobs], next: task.next, port: port2 };
+      const done = await pool.run(request, { transferList: [port2], signal: abort.signal });
+      for (const { done: k, result } of done) finish(task.jobs[k]!, result);
     } catch (err) {
       // A timeout, or the worker died (crash, exit, out of memory) or threw: piscina replaces the
-      // worker; the jobs of this task that had not finished fail, nobody else's.
+      // worker. The job it was running fails, and so do the task's jobs no worker had claimed (none
+      // is claimed after this); jobs another worker is running on the task finish as they would.
       const timedOut = abort.signal.aborted;
+      const firstUnclaimed = Atomics.exchange(task.next, 0, task.jobs.length);
       // Let results the worker posted just before it went reach port1 first.
       await new Promise((resolve) => setImmediate(resolve));
-      task.forEach((job, k) => {
+      const failed = task.jobs.filter((job, k) => k === running || k >= firstUnclaimed);
+      for (const job of failed) {
         const error = !timedOut
           ? `worker died: ${describeError(err)}${isOutOfMemory(err) ? ' (its JS heap is bounded by --max-memory)' : ''}`
-          : k === running
+          : job === task.jobs[running]
             ? `timed out after ${timeoutMs / 1000} s (--job-timeout): its worker was stopped`
-            : `not run: repeat ${task[running]?.repeat ?? '?'} of this trace and profile timed out`;
+            : `not run: repeat ${task.jobs[running]?.repeat ?? '?'} of this trace and profile timed out`;
         finish(job, failedResult(job, error));
-      });
+      }
     } finally {
       clearTimeout(timer);
       port1.close();
+      task.runs--;
+      signal();
+    }
+  };
+
+  // One loop per worker: start the next task in order; with none left, join a running task that is
+  // worth it, or wait for a result that may make one so; end when no task can ever be.
+  const queue = tasksOf(jobs);
+  const join = options.join ?? taskToJoin;
+  const running = new Set<PoolTask>();
+  let joins = 0;
+  let idleMs = 0;
+  const ended: number[] = [];
+  const dispatch = async (): Promise<void> => {
+    let last: string | undefined;
+    for (;;) {
+      const busyElsewhere = new Set<string>();
+      for (const task of running) if (task.jobs[0]!.tracePath !== last) busyElsewhere.add(task.jobs[0]!.tracePath);
+      const at = nextTaskIndex(queue, last, busyElsewhere);
+      const next = at < 0 ? undefined : queue.splice(at, 1)[0];
+      const task = next ?? join(running);
+      if (task !== undefined) {
+        if (next === undefined) joins++;
+        running.add(task);
+        last = task.jobs[0]!.tracePath;
+        await runPart(task);
+        if (task.runs === 0) running.delete(task);
+      } else if (mayJoinLater(running)) {
+        const since = performance.now();
+        await changed;
+        idleMs += performance.now() - since;
+      } else {
+        ended.push(performance.now());
+        return;
+      }
     }
   };
 
   try {
-    await Promise.all(tasksOf(jobs).map(runTask));
+    await Promise.all(Array.from({ length: options.workers }, dispatch));
+    const last = performance.now();
+    for (const end of ended) idleMs += last - end;
   } finally {
     await pool.destroy();
   }
-  return results;
+  // A worker stopped between claiming a job and saying so leaves that job without a result.
+  for (const job of jobs) if (results[job.index] === undefined) finish(job, failedResult(job, 'not run: its worker stopped before starting it'));
+  return { results, joins, idleMs };
 }

@@ -45,6 +45,10 @@ export interface SuiteRun {
   results: JobResult[];
   /** Wall time of running the jobs (pool start to last result). */
   wallMs: number;
+  /** Times a pool worker joined a task another was running (pool.ts PoolRun.joins); 0 in-process. */
+  joins: number;
+  /** Pool worker time with no job before the last one finished (pool.ts PoolRun.idleMs); 0 in-process. */
+  idleMs: number;
 }
 
 export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
@@ -68,9 +72,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
   options.onPlan?.(jobs);
 
   const start = performance.now();
-  const results =
+  const { results, joins, idleMs } =
     options.workers <= 0
-      ? await runInProcess(jobs, options.jobTimeoutMs ?? Infinity, options.onResult)
+      ? { results: await runInProcess(jobs, options.jobTimeoutMs ?? Infinity, options.onResult), joins: 0, idleMs: 0 }
       : await runPool(jobs, {
           workers: options.workers,
           ...(options.workerFile ? { workerFile: options.workerFile } : {}),
@@ -78,7 +82,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
           ...(options.maxMemoryBytes !== undefined ? { maxMemoryBytes: options.maxMemoryBytes } : {}),
           ...(options.onResult ? { onResult: options.onResult } : {}),
         });
-  return { traces, jobs, results, wallMs: performance.now() - start };
+  return { traces, jobs, results, wallMs: performance.now() - start, joins, idleMs };
 }
 
 /** A trace's metadata, its file closed again (a suite of thousands of traces must not hold their fds). */

@@ -41,6 +41,8 @@ const POOL_INFO = z.object({
   wallMs: NON_NEGATIVE,
   busyMs: NON_NEGATIVE,
   utilization: NON_NEGATIVE,
+  joins: COUNT.optional(),
+  idleMs: NON_NEGATIVE.optional(),
 });
 
 export const RUN_INFO_SCHEMA = z.object({

@@ -83,6 +83,17 @@ export interface PoolInfo {
   busyMs: number;
   /** busyMs / (workers x wallMs): piscina's own utilization figure reads ~1000x too low. */
   utilization: number;
+  /**
+   * Times a worker with no task left to start took repeats of a task another worker was running, each
+   * at the cost of one more untimed warm-up replay (src/replay/pool-schedule.ts). Absent before it was
+   * recorded.
+   */
+  joins?: number;
+  /**
+   * Worker time with no job to run before the last job finished, summed over workers: the share of
+   * `workers x wallMs` the schedule left idle (src/replay/pool.ts). Absent before it was recorded.
+   */
+  idleMs?: number;
 }
 
 /** One row of results.csv (long/tidy form). */

@@ -4,6 +4,10 @@ import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseProfile } from '../../src/core/profile.js';
 import { runSuite } from '../../src/replay/run-suite.js';
+import { runPool } from '../../src/replay/pool.js';
+import { unclaimed, type PoolTask } from '../../src/replay/pool-schedule.js';
+import type { JobRequest } from '../../src/replay/job.js';
+import { DEFAULT_PROFILE } from '../../src/core/profile.js';
 import type { JobResult } from '../../src/report/types.js';
 import { repoPath } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
@@ -27,6 +31,58 @@ test('modeled counters are identical for 1, 2 and 4 workers and across repeats',
   for (const r of runs[0]!.results.filter((x) => x.repeat === 1)) {
     const first: JobResult = runs[0]!.results.find((x) => x.trace === r.trace && x.profile === r.profile && x.repeat === 0)!;
     assert.deepEqual(r.modeled, first.modeled, `${r.trace} repeat 1 equals repeat 0`);
+  }
+});
+
+/** `repeat` jobs of one trace under the default profile, as a suite would plan them. */
+function repeatsOf(trace: string, tracePath: string, repeat: number): JobRequest[] {
+  return Array.from({ length: repeat }, (_, r) => ({ index: r, trace, tracePath, profile: DEFAULT_PROFILE, repeat: r, check: false }));
+}
+
+/** A join policy that takes any running task with a job left: every free worker shares. */
+function alwaysJoin(running: Iterable<PoolTask>): PoolTask | undefined {
+  for (const task of running) if (unclaimed(task) > 0) return task;
+  return undefined;
+}
+
+test('a task shared by two workers gives each repeat the counters of a single worker, in job order', async () => {
+  const jobs = repeatsOf('dirty-logging', repoPath('traces', 'recorded', 'dirty-logging.csv'), 6);
+  const alone = await runPool(jobs, { workers: 1 });
+  const shared = await runPool(jobs, { workers: 2, join: alwaysJoin });
+  // The second worker finds no task to start and joins the first at once.
+  assert.equal(shared.joins, 1);
+  assert.equal(alone.joins, 0);
+  assert.deepEqual(modeledByJob(shared.results), modeledByJob(alone.results));
+  assert.deepEqual(shared.results.map((r) => r.repeat), [0, 1, 2, 3, 4, 5]);
+  assert.ok(shared.results.every((r) => r.status === 'ok'));
+  assert.ok((shared.results[0]!.modeled['events'] ?? 0) > 0);
+});
+
+test('a worker with no task to start and none worth joining counts as idle until the last job is done', async () => {
+  const jobs = repeatsOf('dirty-logging', repoPath('traces', 'recorded', 'dirty-logging.csv'), 1);
+  const { results, joins, idleMs } = await runPool(jobs, { workers: 2 });
+  assert.equal(results[0]!.status, 'ok');
+  assert.equal(joins, 0);
+  // The second worker had nothing from the start: idle for about the job's whole load and replay.
+  assert.ok(idleMs > 0, `idle ${idleMs} ms`);
+});
+
+test('a job timing out in a shared task fails it and the repeats nobody claimed; the other worker\'s finish', async () => {
+  const dir = await tempDir('shared-hang');
+  const hang = join(dir, 'hang.csv');
+  await writeFile(hang, '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\nmemslot,,0,0x200000,0,,0x7f0000000000,,,,0\nread,0,0x1000,,,,,,,,ok\n');
+  const { results } = await runPool(repeatsOf('hang', hang, 6), {
+    workers: 2,
+    join: alwaysJoin,
+    jobTimeoutMs: 2000,
+    workerFile: new URL('./fixtures/failing-worker.js', import.meta.url),
+  });
+  assert.equal(results.length, 6);
+  assert.equal(results[0]!.status, 'ok');
+  assert.equal(results[1]!.status, 'failed');
+  assert.match(results[1]!.error ?? '', /timed out after 2 s/);
+  for (const r of results.slice(2)) {
+    if (r.status === 'failed') assert.match(r.error ?? '', /not run: repeat 1 of this trace and profile timed out/);
   }
 });
 

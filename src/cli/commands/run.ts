@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { microJobResult, runMicro } from '../../microbench/micro.js';
 import { DEFAULT_PROFILE, parseProfile } from '../../core/profile.js';
-import { runSuite, type SuiteOptions } from '../../replay/run-suite.js';
+import { runSuite, type SuiteOptions, type SuiteRun } from '../../replay/run-suite.js';
 import { parseSuiteShard } from '../../replay/suite.js';
 import type { JobResult, PoolInfo, RunInfo } from '../../report/types.js';
 import { collectRunInfo } from '../../report/run-info.js';
@@ -144,7 +144,7 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
     await journal.record(micro);
   }
   await journal.close();
-  const pool = poolInfo(suite.results, Math.max(1, suiteOptions.workers), suite.wallMs);
+  const pool = poolInfo(suite, Math.max(1, suiteOptions.workers));
   const runInfo: RunInfo = {
     ...(await collectRunInfo({
       runId,
@@ -165,7 +165,7 @@ async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number
   const written = opts.baseline !== undefined ? await renderRunReport(outDir, runInfo, results, { baselineDir: opts.baseline, compare }) : {};
   printSummary(results, outDir, costs.source);
   process.stdout.write(
-    `pool: ${pool.workers} worker(s), ${(pool.wallMs / 1000).toFixed(2)} s wall, utilization ${(pool.utilization * 100).toFixed(0)}% (timed loads and replays; JIT warm-ups not counted)\n`,
+    `pool: ${pool.workers} worker(s), ${(pool.wallMs / 1000).toFixed(2)} s wall, utilization ${(pool.utilization * 100).toFixed(0)}% (timed loads and replays; JIT warm-ups not counted), idle ${((pool.idleMs ?? 0) / 1000).toFixed(2)} worker-s, ${joins(pool.joins ?? 0)}\n`,
   );
   let regressed = false;
   if (written.baselineError !== undefined) {
@@ -189,10 +189,15 @@ function plainOptions(options: SuiteOptions, costs: string): object {
   };
 }
 
-function poolInfo(results: readonly JobResult[], workers: number, wallMs: number): PoolInfo {
+function poolInfo({ results, wallMs, joins, idleMs }: SuiteRun, workers: number): PoolInfo {
   // time.load_ms repeats a kept trace's one load on every repeat; time.read_ms is what each really read.
   const busyMs = results.reduce((sum, r) => sum + (r.timing['time.read_ms'] ?? r.timing['time.load_ms'] ?? 0) + (r.timing['time.replay_ms'] ?? 0), 0);
-  return { workers, wallMs, busyMs, utilization: busyMs / (workers * wallMs) };
+  return { workers, wallMs, busyMs, utilization: busyMs / (workers * wallMs), joins, idleMs };
+}
+
+/** What joining running tasks cost the run: one more untimed warm-up replay each. */
+function joins(n: number): string {
+  return n === 0 ? 'no task shared' : `${n} task share(s): ${n} extra warm-up replay(s)`;
 }
 
 function newProgressBar(): cliProgress.SingleBar {
