@@ -1,12 +1,14 @@
 // Rows in, columnar chunks out. The CSV reader feeds cell texts; importers, generators and tests feed
 // TraceRow objects. Every row is validated here, once, so nothing downstream re-checks it.
 
-import { CellError, parseCell, parseCellAt } from './cells.js';
+import { opCodeOfBytes, parseCellBytes } from './byte-cells.js';
+import { readPlainRow } from './plain-row.js';
+import { CellError, parseCell } from './cells.js';
 import { hiColumn, loColumn, setU64 } from './columns.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { rowCellText, rowCells, rowProblem, type TraceRow } from './row.js';
-import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, opCodeAt, type TraceChunk } from './schema.js';
+import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, type TraceChunk } from './schema.js';
 
 /** By op code: 1 for guest accesses (the ops pushAccess writes). */
 const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
@@ -95,39 +97,47 @@ export class TraceBuilder {
   }
 
   /**
-   * One unquoted CSV data line (no newline): pushCells of its comma-separated cells, with the same
-   * errors, without making a string of each cell (src/trace/cells.ts, parseCellAt).
+   * One CSV data line, bytes[start, end) without its newline: pushCells of its comma-separated cells,
+   * with the same errors, reading each cell from the bytes (src/trace/byte-cells.ts). Returns false,
+   * storing nothing, when the line has a quote: such a line is csv-parse's to split.
    */
-  pushLine(text: string, line: number): void {
-    // One pass over the line for its commas: exactly FIELDS.length - 1 of them, or the cell path says
-    // what is wrong (column count, unknown op).
+  pushLineBytes(bytes: Buffer, start: number, end: number, line: number): boolean {
+    const i = this.chunk.length;
+    this.chunk.line[i] = line;
+    if (readPlainRow(this.chunk, i, bytes, start, end)) {
+      this.accept(i, line);
+      return true;
+    }
+    this.forgetRow(i);
+    // One pass over the line for its commas (exactly FIELDS.length - 1 of them, or the cell path says
+    // what is wrong: column count, unknown op) and for a quote.
     const commas = COMMAS;
     let count = 0;
-    for (let k = 0; k < text.length; k++) {
-      if (text.charCodeAt(k) !== 44) continue;
-      if (count === FIELDS.length - 1) {
+    for (let k = start; k < end; k++) {
+      const c = bytes[k]!;
+      if (c === 44) {
+        if (count < FIELDS.length - 1) commas[count] = k;
         count++;
-        break;
-      }
-      commas[count++] = k;
+      } else if (c === 34) return false;
     }
-    const op = count === FIELDS.length - 1 ? opCodeAt(text, commas[0]!) : -1;
+    const op = count === FIELDS.length - 1 ? opCodeOfBytes(bytes, start, commas[0]!) : -1;
     if (op < 0) {
-      this.pushCells(text.split(','), line);
-      return;
+      this.pushCells(bytes.toString('utf8', start, end).split(','), line);
+      return true;
     }
     const chunk = this.chunk;
-    const i = this.startRow(op, line);
+    this.startRow(op, line);
     try {
       for (let f = 1; f < FIELDS.length; f++) {
-        const start = commas[f - 1]! + 1;
-        const end = f === FIELDS.length - 1 ? text.length : commas[f]!;
-        if (end > start) parseCellAt(chunk, i, f, text, start, end);
+        const from = commas[f - 1]! + 1;
+        const to = f === FIELDS.length - 1 ? end : commas[f]!;
+        if (to > from) parseCellBytes(chunk, i, f, bytes, from, to);
       }
     } catch (err) {
       this.rejectRow(i, line, err);
     }
     this.accept(i, line);
+    return true;
   }
 
   /**
@@ -249,7 +259,7 @@ export class TraceBuilder {
   }
 }
 
-/** Scratch for pushLine: where a line's commas are. */
+/** Scratch for pushLineBytes: where a line's commas are. */
 const COMMAS = new Int32Array(FIELDS.length);
 
 const U64_LIMIT = 1n << 64n;
