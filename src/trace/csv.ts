@@ -20,6 +20,8 @@ export interface CsvReadOptions {
   collectErrors?: boolean;
   /** Receives each full chunk as soon as it is built (streaming); otherwise chunks are returned. */
   onChunk?: (chunk: TraceChunk) => void;
+  /** onChunk keeps nothing of a chunk once it returns: the next chunk fills the same buffer again. */
+  reuseChunks?: boolean;
   /** Called once the header row has been read, with the metadata above it. */
   onMeta?: (meta: TraceMeta) => void;
 }
@@ -96,7 +98,9 @@ export class CsvTraceParser {
   headerSeen = false;
 
   constructor(private readonly options: CsvReadOptions) {
-    this.builder = new TraceBuilder(options.chunkRows, options.file, options.onChunk);
+    const { onChunk } = options;
+    const passOn = onChunk && options.reuseChunks ? (chunk: TraceChunk) => (onChunk(chunk), this.builder.reuse(chunk)) : onChunk;
+    this.builder = new TraceBuilder(options.chunkRows, options.file, passOn);
   }
 
   get rows(): number {

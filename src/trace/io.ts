@@ -110,7 +110,7 @@ export async function readTrace(path: string, chunkRows?: number, options: ReadT
 export async function validateTraceFile(path: string): Promise<CsvReadResult> {
   if (traceKind(path) === 'csv') {
     // Chunks are dropped as they fill: validating a huge file holds one chunk at a time.
-    const parser = new CsvTraceParser({ file: path, collectErrors: true, onChunk: () => {} });
+    const parser = new CsvTraceParser({ file: path, collectErrors: true, onChunk: () => {}, reuseChunks: true });
     try {
       for await (const _ of feedCsvFile(await openInput(path), path, parser));
       parser.finish();
