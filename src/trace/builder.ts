@@ -97,41 +97,35 @@ export class TraceBuilder {
   }
 
   /**
-   * One CSV data line, bytes[start, end) without its newline: pushCells of its comma-separated cells,
-   * with the same errors, reading each cell from the bytes (src/trace/byte-cells.ts). Returns false,
-   * storing nothing, when the line has a quote: such a line is csv-parse's to split.
+   * One CSV data line, bytes[start, end) without its newline: pushCells of its cells, with the same
+   * errors, reading each cell from the bytes (src/trace/byte-cells.ts). A cell may be quoted whole
+   * ("0x1000", "log,ro"), as a spreadsheet writes it. Returns false, storing nothing, for any other use
+   * of quotes (a doubled quote, text after a closing quote, no closing quote, a CR in a quoted line):
+   * such a line is csv-parse's to read.
    */
   pushLineBytes(bytes: Buffer, start: number, end: number, line: number): boolean {
-    const i = this.chunk.length;
-    this.chunk.line[i] = line;
-    if (readPlainRow(this.chunk, i, bytes, start, end)) {
+    const chunk = this.chunk;
+    const i = chunk.length;
+    if (readPlainRow(chunk, i, bytes, start, end)) {
+      chunk.line[i] = line;
       this.accept(i, line);
       return true;
     }
-    this.forgetRow(i);
-    // One pass over the line for its commas (exactly FIELDS.length - 1 of them, or the cell path says
-    // what is wrong: column count, unknown op) and for a quote.
-    const commas = COMMAS;
-    let count = 0;
-    for (let k = start; k < end; k++) {
-      const c = bytes[k]!;
-      if (c === 44) {
-        if (count < FIELDS.length - 1) commas[count] = k;
-        count++;
-      } else if (c === 34) return false;
-    }
-    const op = count === FIELDS.length - 1 ? opCodeOfBytes(bytes, start, commas[0]!) : -1;
+    const count = splitCells(bytes, start, end);
+    if (count < 0) return false;
+    const op = count === FIELDS.length ? opCodeOfBytes(bytes, CELL_START[0]!, CELL_END[0]!) : -1;
     if (op < 0) {
-      this.pushCells(bytes.toString('utf8', start, end).split(','), line);
+      const cells: string[] = [];
+      for (let f = 0; f < Math.min(count, FIELDS.length); f++) cells.push(bytes.toString('utf8', CELL_START[f], CELL_END[f]));
+      // Only the count matters past the last column (the error names it).
+      while (cells.length < count) cells.push('');
+      this.pushCells(cells, line);
       return true;
     }
-    const chunk = this.chunk;
     this.startRow(op, line);
     try {
       for (let f = 1; f < FIELDS.length; f++) {
-        const from = commas[f - 1]! + 1;
-        const to = f === FIELDS.length - 1 ? end : commas[f]!;
-        if (to > from) parseCellBytes(chunk, i, f, bytes, from, to);
+        if (CELL_END[f]! > CELL_START[f]!) parseCellBytes(chunk, i, f, bytes, CELL_START[f]!, CELL_END[f]!);
       }
     } catch (err) {
       this.rejectRow(i, line, err);
@@ -259,8 +253,48 @@ export class TraceBuilder {
   }
 }
 
-/** Scratch for pushLineBytes: where a line's commas are. */
-const COMMAS = new Int32Array(FIELDS.length);
+/** Scratch for splitCells: where a line's first cells start and end (quotes excluded). */
+const CELL_START = new Int32Array(FIELDS.length);
+const CELL_END = new Int32Array(FIELDS.length);
+
+/**
+ * The cells of bytes[start, end) into CELL_START/CELL_END (the first FIELDS.length of them): returns
+ * how many there are, or -1 when the line uses quotes in any way but around a whole cell whose text
+ * has no quote and no CR (what csv-parse reads the same way).
+ */
+function splitCells(bytes: Uint8Array, start: number, end: number): number {
+  let count = 0;
+  let quoted = false;
+  let cr = false;
+  let k = start;
+  for (;;) {
+    let from = k;
+    let to: number;
+    if (k < end && bytes[k] === 34) {
+      quoted = true;
+      from = ++k;
+      while (k < end && bytes[k] !== 34 && bytes[k] !== 13) k++;
+      if (k === end || bytes[k] === 13) return -1;
+      to = k++;
+      if (k < end && bytes[k] !== 44) return -1;
+    } else {
+      for (; k < end; k++) {
+        const c = bytes[k];
+        if (c === 44) break;
+        if (c === 34) return -1;
+        if (c === 13) cr = true;
+      }
+      to = k;
+    }
+    if (count < FIELDS.length) {
+      CELL_START[count] = from;
+      CELL_END[count] = to;
+    }
+    count++;
+    if (k >= end) return quoted && cr ? -1 : count;
+    k++; // the comma
+  }
+}
 
 const U64_LIMIT = 1n << 64n;
 /**

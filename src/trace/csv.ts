@@ -126,7 +126,8 @@ export class CsvTraceParser {
    */
   feedLine(bytes: Buffer, start: number, end: number): boolean {
     const first = bytes[start]!;
-    if (this.headerSeen && first >= 97 && first <= 122) {
+    // An op name, or a quoted one.
+    if (this.headerSeen && ((first >= 97 && first <= 122) || first === 34)) {
       const lineNo = this.lineNo + 1;
       let pushed = true;
       try {

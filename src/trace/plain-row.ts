@@ -34,9 +34,9 @@ function bindColumns(chunk: TraceChunk): void {
 }
 
 /**
- * Row i of `chunk` from the plain line bytes[start, end) (no newline, no CR): true when the line is
- * plain and every cell is stored (op, present and hex too; the caller checks the row as a whole);
- * false when it is not, with row i's columns possibly half written (the caller clears them).
+ * Row i of `chunk` (an unused row: all zero) from the line bytes[start, end) (no newline, no CR): true
+ * when the line is plain and every cell is stored (op, present and hex too; the caller sets the line
+ * and checks the row as a whole); false when it is not, with row i left all zero.
  */
 export function readPlainRow(chunk: TraceChunk, i: number, bytes: Uint8Array, start: number, end: number): boolean {
   let k = start;
@@ -44,6 +44,17 @@ export function readPlainRow(chunk: TraceChunk, i: number, bytes: Uint8Array, st
   const op = k < end ? opCodeOfBytes(bytes, start, k) : -1;
   if (op < 0) return false;
   if (chunk !== columnsOf) bindColumns(chunk);
+  if (readCells(chunk, i, op, bytes, k, end)) return true;
+  for (let f = 1; f < LAST; f++) {
+    HI[f]![i] = 0;
+    LO[f]![i] = 0;
+  }
+  chunk.ret[i] = 0;
+  return false;
+}
+
+/** The cells after the op (bytes[k] is the comma after it) into row i; false when one is not plain. */
+function readCells(chunk: TraceChunk, i: number, op: number, bytes: Uint8Array, k: number, end: number): boolean {
   let present = 1;
   let hex = 0;
   for (let f = 1; f < LAST; f++) {

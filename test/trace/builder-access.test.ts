@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { assertBytesAgreeWithCells } from '../helpers/push-lines.js';
 import { replayTrace } from '../../src/replay/engine.js';
 import { chunksOf, setGfn, TraceBuilder } from '../../src/trace/builder.js';
 import { formatTraceText } from '../../src/trace/io.js';
@@ -162,25 +163,7 @@ test('pushLineBytes stores exactly what pushCells stores for the split line, and
   const line = fc.tuple(op, fc.array(cell, { minLength: 9, maxLength: 11 })).map(([o, cells]) => [o, ...cells].join(','));
   fc.assert(
     fc.property(fc.array(line, { minLength: 1, maxLength: 5 }), (lines) => {
-      const fast = new TraceBuilder(2, 'f');
-      const slow = new TraceBuilder(2, 'f');
-      lines.forEach((text, k) => {
-        let a: unknown;
-        let b: unknown;
-        try {
-          const bytes = Buffer.from(text);
-          assert.equal(fast.pushLineBytes(bytes, 0, bytes.length, k + 1), true);
-        } catch (err) {
-          a = (err as Error).message;
-        }
-        try {
-          slow.pushCells(text.split(','), k + 1);
-        } catch (err) {
-          b = (err as Error).message;
-        }
-        assert.equal(a, b, text);
-      });
-      assert.deepEqual(fast.finish(), slow.finish());
+      assertBytesAgreeWithCells(lines, 2);
     }),
     { numRuns: 3000 },
   );
