@@ -1,7 +1,8 @@
 // Trace CSV text: line by line into a TraceBuilder (bounded memory: only the current chunk is held),
-// and chunks back to canonical text. Canonical lines have no quotes and split on commas; a line with a
-// quote goes through csv-parse, which knows every corner of RFC 4180. Files come as bytes
-// (src/trace/csv-file.ts): a data row's cells go from the bytes to the columns without a string.
+// and chunks back to canonical text. Canonical lines have no quotes and split on commas; so do lines
+// whose quotes only wrap whole cells (TraceBuilder.pushLineBytes); any other line with a quote goes
+// through csv-parse, which knows every corner of RFC 4180. Files come as bytes (src/trace/csv-file.ts):
+// a data row's cells go from the bytes to the columns without a string.
 
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import { renderCell } from './cells.js';
@@ -61,8 +62,8 @@ function addComment(meta: TraceMeta, text: string, file: string, line: number): 
 }
 
 /**
- * The cells of a data line with a quote, through csv-parse (unquoted lines are split by
- * TraceBuilder.pushLineBytes). A line that csv-parse rejects (an unclosed quote, text before an opening
+ * The cells of a data line with a quote, through csv-parse (lines without quotes, or with cells quoted
+ * whole, are split by TraceBuilder.pushLineBytes). A line that csv-parse rejects (an unclosed quote, text before an opening
  * quote, a cell that would run onto the next line) is the trace's fault: its message is re-anchored at
  * the file's own line, since csv-parse only ever sees this one line.
  */
