@@ -6,6 +6,8 @@
 //   npx tsx bench/trace-io.ts --mb 50                            (from source)
 //
 // --mb N       size of the generated CSV (default 300)
+//
+// Each phase prints wall and CPU seconds; on a shared machine MB per CPU-second is the comparable one.
 // --baseline   also time csv-parse alone (records as string arrays, no number parsing), for reference
 // --keep       keep the temporary directory and print its path
 
@@ -25,6 +27,8 @@ interface PhaseResult {
   bytes: number;
   events: number;
   seconds: number;
+  /** CPU time of the phase (user + system): on a shared machine, the figure that wall time is not. */
+  cpuSeconds: number;
   peakRssMb: number;
 }
 
@@ -79,7 +83,12 @@ async function csvToChunks(csv: string): Promise<number> {
 }
 
 /** The writer alone: the first chunks of the CSV, written over and over up to the CSV's event count. */
-async function chunksToS2t(csv: string, s2t: string, events: number): Promise<{ seconds: number }> {
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+async function chunksToS2t(csv: string, s2t: string, events: number): Promise<{ seconds: number; cpuSeconds: number }> {
   const trace = await openTrace(csv);
   const pool: TraceChunk[] = [];
   for await (const chunk of trace.chunks()) {
@@ -96,8 +105,9 @@ async function chunksToS2t(csv: string, s2t: string, events: number): Promise<{ 
     }
   }
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   await writeTrace(s2t, trace.meta, repeated());
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, cpuSeconds: cpuSince(cpuStart) };
 }
 
 async function s2tToChunks(s2t: string): Promise<number> {
@@ -117,11 +127,13 @@ async function csvParseBaseline(csv: string): Promise<number> {
 /** Runs in a child process: one phase, its figures as JSON on stdout. */
 async function runPhase(phase: string, csv: string, s2t: string, events: number): Promise<void> {
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   let n = events;
   let seconds: number | undefined;
+  let cpuSeconds: number | undefined;
   let file = csv;
   if (phase === 'csv-to-chunks') n = await csvToChunks(csv);
-  else if (phase === 'chunks-to-s2t') ({ seconds } = await chunksToS2t(csv, s2t, events)), (file = s2t);
+  else if (phase === 'chunks-to-s2t') ({ seconds, cpuSeconds } = await chunksToS2t(csv, s2t, events)), (file = s2t);
   else if (phase === 's2t-to-chunks') (n = await s2tToChunks(s2t)), (file = s2t);
   else if (phase === 'csv-parse-baseline') n = await csvParseBaseline(csv);
   else throw new Error(`unknown phase ${phase}`);
@@ -130,6 +142,7 @@ async function runPhase(phase: string, csv: string, s2t: string, events: number)
     bytes: (await stat(file)).size,
     events: n,
     seconds: seconds ?? Number(process.hrtime.bigint() - start) / 1e9,
+    cpuSeconds: cpuSeconds ?? cpuSince(cpuStart),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
   process.stdout.write(JSON.stringify(result) + '\n');
@@ -161,7 +174,7 @@ async function main(): Promise<void> {
     const events = await generateCsv(csv, mb * 1e6);
     const phases: string[] = [...PHASES];
     if (process.argv.includes('--baseline')) phases.unshift('csv-parse-baseline');
-    process.stdout.write(`${'phase'.padEnd(20)} ${'file MB'.padStart(8)} ${'events'.padStart(10)} ${'s'.padStart(7)} ${'MB/s'.padStart(8)} ${'Mevents/s'.padStart(10)} ${'peak RSS MB'.padStart(12)}\n`);
+    process.stdout.write(`${'phase'.padEnd(20)} ${'file MB'.padStart(8)} ${'events'.padStart(10)} ${'s'.padStart(7)} ${'MB/s'.padStart(8)} ${'CPU s'.padStart(7)} ${'MB/CPU-s'.padStart(9)} ${'Mevents/s'.padStart(10)} ${'peak RSS MB'.padStart(12)}\n`);
     for (const name of phases) {
       const r = child(name, csv, s2t, events);
       const line = [
@@ -170,6 +183,8 @@ async function main(): Promise<void> {
         String(r.events).padStart(10),
         r.seconds.toFixed(2).padStart(7),
         (r.bytes / 1e6 / r.seconds).toFixed(1).padStart(8),
+        r.cpuSeconds.toFixed(2).padStart(7),
+        (r.bytes / 1e6 / r.cpuSeconds).toFixed(1).padStart(9),
         (r.events / 1e6 / r.seconds).toFixed(2).padStart(10),
         r.peakRssMb.toFixed(0).padStart(12),
       ];

@@ -1,13 +1,15 @@
 // Rows in, columnar chunks out. The CSV reader feeds cell texts; importers, generators and tests feed
 // TraceRow objects. Every row is validated here, once, so nothing downstream re-checks it.
 
-import { CellError, parseCell, parseCellAt, SYMBOLIC_RET } from './cells.js';
+import { opCodeOfBytes, parseCellBytes } from './byte-cells.js';
+import { readPlainRow } from './plain-row.js';
+import { CellError, parseCell, SYMBOLIC_RET } from './cells.js';
 import { OUTCOME_NAMES, type OutcomeName } from '../core/outcome.js';
 import { hiColumn, loColumn, setU64 } from './columns.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { rowCellText, rowCells, rowProblem, type TraceRow } from './row.js';
-import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, opCodeAt, type TraceChunk } from './schema.js';
+import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, type TraceChunk } from './schema.js';
 
 /** By op code: 1 for guest accesses (the ops pushAccess writes). */
 const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
@@ -129,39 +131,41 @@ export class TraceBuilder {
   }
 
   /**
-   * One unquoted CSV data line (no newline): pushCells of its comma-separated cells, with the same
-   * errors, without making a string of each cell (src/trace/cells.ts, parseCellAt).
+   * One CSV data line, bytes[start, end) without its newline: pushCells of its cells, with the same
+   * errors, reading each cell from the bytes (src/trace/byte-cells.ts). A cell may be quoted whole
+   * ("0x1000", "log,ro"), as a spreadsheet writes it. Returns false, storing nothing, for any other use
+   * of quotes (a doubled quote, text after a closing quote, no closing quote, a CR in a quoted line):
+   * such a line is csv-parse's to read.
    */
-  pushLine(text: string, line: number): void {
-    // One pass over the line for its commas: exactly FIELDS.length - 1 of them, or the cell path says
-    // what is wrong (column count, unknown op).
-    const commas = COMMAS;
-    let count = 0;
-    for (let k = 0; k < text.length; k++) {
-      if (text.charCodeAt(k) !== 44) continue;
-      if (count === FIELDS.length - 1) {
-        count++;
-        break;
-      }
-      commas[count++] = k;
-    }
-    const op = count === FIELDS.length - 1 ? opCodeAt(text, commas[0]!) : -1;
-    if (op < 0) {
-      this.pushCells(text.split(','), line);
-      return;
-    }
+  pushLineBytes(bytes: Buffer, start: number, end: number, line: number): boolean {
     const chunk = this.chunk;
-    const i = this.startRow(op, line);
+    const i = chunk.length;
+    if (readPlainRow(chunk, i, bytes, start, end)) {
+      chunk.line[i] = line;
+      this.accept(i, line);
+      return true;
+    }
+    const count = splitCells(bytes, start, end);
+    if (count < 0) return false;
+    const op = count === FIELDS.length ? opCodeOfBytes(bytes, CELL_START[0]!, CELL_END[0]!) : -1;
+    if (op < 0) {
+      const cells: string[] = [];
+      for (let f = 0; f < Math.min(count, FIELDS.length); f++) cells.push(bytes.toString('utf8', CELL_START[f], CELL_END[f]));
+      // Only the count matters past the last column (the error names it).
+      while (cells.length < count) cells.push('');
+      this.pushCells(cells, line);
+      return true;
+    }
+    this.startRow(op, line);
     try {
       for (let f = 1; f < FIELDS.length; f++) {
-        const start = commas[f - 1]! + 1;
-        const end = f === FIELDS.length - 1 ? text.length : commas[f]!;
-        if (end > start) parseCellAt(chunk, i, f, text, start, end);
+        if (CELL_END[f]! > CELL_START[f]!) parseCellBytes(chunk, i, f, bytes, CELL_START[f]!, CELL_END[f]!);
       }
     } catch (err) {
       this.rejectRow(i, line, err);
     }
     this.accept(i, line);
+    return true;
   }
 
   /**
@@ -254,8 +258,48 @@ export class TraceBuilder {
   }
 }
 
-/** Scratch for pushLine: where a line's commas are. */
-const COMMAS = new Int32Array(FIELDS.length);
+/** Scratch for splitCells: where a line's first cells start and end (quotes excluded). */
+const CELL_START = new Int32Array(FIELDS.length);
+const CELL_END = new Int32Array(FIELDS.length);
+
+/**
+ * The cells of bytes[start, end) into CELL_START/CELL_END (the first FIELDS.length of them): returns
+ * how many there are, or -1 when the line uses quotes in any way but around a whole cell whose text
+ * has no quote and no CR (what csv-parse reads the same way).
+ */
+function splitCells(bytes: Uint8Array, start: number, end: number): number {
+  let count = 0;
+  let quoted = false;
+  let cr = false;
+  let k = start;
+  for (;;) {
+    let from = k;
+    let to: number;
+    if (k < end && bytes[k] === 34) {
+      quoted = true;
+      from = ++k;
+      while (k < end && bytes[k] !== 34 && bytes[k] !== 13) k++;
+      if (k === end || bytes[k] === 13) return -1;
+      to = k++;
+      if (k < end && bytes[k] !== 44) return -1;
+    } else {
+      for (; k < end; k++) {
+        const c = bytes[k];
+        if (c === 44) break;
+        if (c === 34) return -1;
+        if (c === 13) cr = true;
+      }
+      to = k;
+    }
+    if (count < FIELDS.length) {
+      CELL_START[count] = from;
+      CELL_END[count] = to;
+    }
+    count++;
+    if (k >= end) return quoted && cr ? -1 : count;
+    k++; // the comma
+  }
+}
 
 const U64_LIMIT = 1n << 64n;
 /**

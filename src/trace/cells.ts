@@ -59,51 +59,6 @@ function parseUnsigned(field: number, text: string, max: bigint): { value: bigin
   return { value, hex };
 }
 
-// Results of the last scanNumber (module scratch, so the per-cell path allocates nothing).
-let scanValue = 0;
-let scanHex = false;
-let scanCanonical = false;
-
-/**
- * Decimal of at most 15 digits or 0x hex of at most 13 digits: below 2^53, so exact as a JS number.
- * Reads text[start, end). Returns 0 and sets the scratch above, or -1 for anything else (longer, or
- * not a number), which the bigint path then parses or rejects with a message.
- */
-function scanNumber(text: string, start = 0, end = text.length): number {
-  const n = end - start;
-  if (n <= 0) return -1;
-  let value = 0;
-  if (n > 2 && text.charCodeAt(start) === 48 && (text.charCodeAt(start + 1) | 0x20) === 120) {
-    if (n > 15) return -1;
-    let canonical = text.charCodeAt(start + 1) === 120 && (n === 3 || text.charCodeAt(start + 2) !== 48);
-    for (let k = start + 2; k < end; k++) {
-      const c = text.charCodeAt(k);
-      let digit: number;
-      if (c >= 48 && c <= 57) digit = c - 48;
-      else if (c >= 97 && c <= 102) digit = c - 87;
-      else if (c >= 65 && c <= 70) {
-        digit = c - 55;
-        canonical = false;
-      } else return -1;
-      value = value * 16 + digit;
-    }
-    scanValue = value;
-    scanHex = true;
-    scanCanonical = canonical;
-    return 0;
-  }
-  if (n > 15) return -1;
-  for (let k = start; k < end; k++) {
-    const c = text.charCodeAt(k);
-    if (c < 48 || c > 57) return -1;
-    value = value * 10 + (c - 48);
-  }
-  scanValue = value;
-  scanHex = false;
-  scanCanonical = n === 1 || text.charCodeAt(start) !== 48;
-  return 0;
-}
-
 function isCanonicalNumber(text: string, hex: boolean): boolean {
   return hex ? CANONICAL_HEX.test(text) : CANONICAL_DECIMAL.test(text);
 }
@@ -167,10 +122,6 @@ export function parseCell(chunk: TraceChunk, i: number, f: number, text: string)
     setU64(hiColumn(chunk, f), loColumn(chunk, f), i, BigInt(value));
     chunk.hex[i]! |= f === F_FLAGS ? SYMBOLIC_FLAGS : SYMBOLIC_ATTRS;
     canonical = symbolicText(names, BigInt(value), f === F_FLAGS && isValueVocabulary(op)) === text;
-  } else if (scanNumber(text) >= 0) {
-    // Fast path (nearly every cell of a real trace): no regex, no bigint.
-    if (!storeScanned(chunk, i, f)) throw new CellError(FIELDS[f]!, `${text} is out of range (at most 0xffffffff)`);
-    canonical = scanCanonical;
   } else {
     const u32 = U32_FIELDS[f];
     const { value, hex } = parseUnsigned(f, text, u32 !== undefined ? 0xffffffffn : U64_MAX);
@@ -185,9 +136,11 @@ export function parseCell(chunk: TraceChunk, i: number, f: number, text: string)
   if (!canonical) chunk.verbatim.set(i * 16 + f, text);
 }
 
-/** The last scanned number into field `f` of row i (not ret); false when a u32 field cannot hold it. */
-function storeScanned(chunk: TraceChunk, i: number, f: number): boolean {
-  const value = scanValue;
+/**
+ * A number read elsewhere (src/trace/byte-cells.ts: below 2^53, so exact) into field `f` of row i (not
+ * ret), with its hex bit; false, storing nothing, when a u32 field cannot hold it.
+ */
+export function storeNumber(chunk: TraceChunk, i: number, f: number, value: number, hex: boolean): boolean {
   if (f === F_VCPU || f === F_SLOT || f === F_FD) {
     if (value > 0xffffffff) return false;
     (f === F_VCPU ? chunk.vcpu : f === F_SLOT ? chunk.slot : chunk.fd)[i] = value;
@@ -195,60 +148,7 @@ function storeScanned(chunk: TraceChunk, i: number, f: number): boolean {
     hiColumn(chunk, f)[i] = Math.floor(value / 0x1_0000_0000);
     loColumn(chunk, f)[i] = value >>> 0;
   }
-  if (scanHex) chunk.hex[i]! |= 1 << f;
-  return true;
-}
-
-/**
- * parseCell for the cell text[start, end) (non-empty) of a CSV line: a plain number is stored without
- * making a string of it; anything else (names, long or bad numbers) goes to parseCell as text.
- */
-export function parseCellAt(chunk: TraceChunk, i: number, f: number, text: string, start: number, end: number): void {
-  if (f === F_RET) {
-    if (!storeRetAt(chunk, i, text, start, end)) parseCell(chunk, i, f, text.substring(start, end));
-    return;
-  }
-  if (!(f === F_FLAGS && chunk.op[i] === OP.expect) && scanNumber(text, start, end) >= 0 && storeScanned(chunk, i, f)) {
-    chunk.present[i]! |= 1 << f;
-    if (!scanCanonical) chunk.verbatim.set(i * 16 + f, text.substring(start, end));
-    return;
-  }
-  parseCell(chunk, i, f, text.substring(start, end));
-}
-
-/**
- * The common ret cells of a CSV line stored without a string: an access outcome name on an access row,
- * or a canonical decimal (0, or up to 15 digits with no leading zero, with an optional minus) that
- * parseRet would keep as it is. False for anything else, which parseRet then reads.
- */
-function storeRetAt(chunk: TraceChunk, i: number, text: string, start: number, end: number): boolean {
-  const c = text.charCodeAt(start);
-  if (c >= 97 && c <= 122) {
-    if (!isAccessOp(chunk.op[i]!)) return false;
-    const n = end - start;
-    for (let outcome = 0; outcome < OUTCOME_NAMES.length; outcome++) {
-      const name = OUTCOME_NAMES[outcome]!;
-      if (name.length === n && text.startsWith(name, start)) {
-        chunk.ret[i] = outcome;
-        chunk.hex[i]! |= SYMBOLIC_RET;
-        chunk.present[i]! |= 1 << F_RET;
-        return true;
-      }
-    }
-    return false;
-  }
-  const negative = c === 45;
-  const from = negative ? start + 1 : start;
-  const digits = end - from;
-  if (digits < 1 || digits > 15 || (digits > 1 && text.charCodeAt(from) === 48) || (negative && text.charCodeAt(from) === 48)) return false;
-  let value = 0;
-  for (let k = from; k < end; k++) {
-    const d = text.charCodeAt(k) - 48;
-    if (d < 0 || d > 9) return false;
-    value = value * 10 + d;
-  }
-  chunk.ret[i] = negative ? -value : value;
-  chunk.present[i]! |= 1 << F_RET;
+  if (hex) chunk.hex[i]! |= 1 << f;
   return true;
 }
 

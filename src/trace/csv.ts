@@ -1,6 +1,8 @@
 // Trace CSV text: line by line into a TraceBuilder (bounded memory: only the current chunk is held),
-// and chunks back to canonical text. Canonical lines have no quotes and split on commas; a line with a
-// quote goes through csv-parse, which knows every corner of RFC 4180.
+// and chunks back to canonical text. Canonical lines have no quotes and split on commas; so do lines
+// whose quotes only wrap whole cells (TraceBuilder.pushLineBytes); any other line with a quote goes
+// through csv-parse, which knows every corner of RFC 4180. Files come as bytes (src/trace/csv-file.ts):
+// a data row's cells go from the bytes to the columns without a string.
 
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import { renderCell } from './cells.js';
@@ -19,6 +21,8 @@ export interface CsvReadOptions {
   collectErrors?: boolean;
   /** Receives each full chunk as soon as it is built (streaming); otherwise chunks are returned. */
   onChunk?: (chunk: TraceChunk) => void;
+  /** onChunk keeps nothing of a chunk once it returns: the next chunk fills the same buffer again. */
+  reuseChunks?: boolean;
   /** Called once the header row has been read, with the metadata above it. */
   onMeta?: (meta: TraceMeta) => void;
 }
@@ -58,8 +62,8 @@ function addComment(meta: TraceMeta, text: string, file: string, line: number): 
 }
 
 /**
- * The cells of a data line with a quote, through csv-parse (unquoted lines are split by
- * TraceBuilder.pushLine). A line that csv-parse rejects (an unclosed quote, text before an opening
+ * The cells of a data line with a quote, through csv-parse (lines without quotes, or with cells quoted
+ * whole, are split by TraceBuilder.pushLineBytes). A line that csv-parse rejects (an unclosed quote, text before an opening
  * quote, a cell that would run onto the next line) is the trace's fault: its message is re-anchored at
  * the file's own line, since csv-parse only ever sees this one line.
  */
@@ -95,7 +99,9 @@ export class CsvTraceParser {
   headerSeen = false;
 
   constructor(private readonly options: CsvReadOptions) {
-    this.builder = new TraceBuilder(options.chunkRows, options.file, options.onChunk);
+    const { onChunk } = options;
+    const passOn = onChunk && options.reuseChunks ? (chunk: TraceChunk) => (onChunk(chunk), this.builder.reuse(chunk)) : onChunk;
+    this.builder = new TraceBuilder(options.chunkRows, options.file, passOn);
   }
 
   get rows(): number {
@@ -109,21 +115,42 @@ export class CsvTraceParser {
     if (this.errors.length >= MAX_FILE_ERRORS) this.stoppedEarly = true;
   }
 
-  /** One line without its newline. Returns false once the input cannot be read further. */
-  feed(text: string): boolean {
-    // A data row (its op's first letter) after the header: straight to the builder.
-    const first = text.charCodeAt(0);
-    if (this.headerSeen && first >= 97 && first <= 122 && text.indexOf('"') < 0 && text.charCodeAt(text.length - 1) !== 13) {
-      const lineNo = ++this.lineNo;
-      this.sawAnything = true;
+  /** Lines fed so far (blank and comment lines too). */
+  get linesRead(): number {
+    return this.lineNo;
+  }
+
+  /**
+   * One line of a file, bytes[start, end) without its newline. Returns false once the input cannot be
+   * read further. A data row after the header goes straight from the bytes to the builder; any other
+   * line (metadata, the header, a quoted row, a BOM) is decoded and read by feed().
+   */
+  feedLine(bytes: Buffer, start: number, end: number): boolean {
+    const first = bytes[start]!;
+    // An op name, or a quoted one.
+    if (this.headerSeen && ((first >= 97 && first <= 122) || first === 34)) {
+      const lineNo = this.lineNo + 1;
+      let pushed = true;
       try {
-        this.builder.pushLine(text, lineNo);
+        // A CRLF line's CR is not part of its last cell.
+        pushed = this.builder.pushLineBytes(bytes, start, bytes[end - 1] === 13 ? end - 1 : end, lineNo);
       } catch (err) {
-        if (err instanceof TraceError) this.fail(err);
-        else throw err;
+        if (!(err instanceof TraceError)) throw err;
+        this.lineNo = lineNo;
+        this.sawAnything = true;
+        this.fail(err);
       }
-      return !this.stoppedEarly;
+      if (pushed) {
+        this.lineNo = lineNo;
+        this.sawAnything = true;
+        return !this.stoppedEarly;
+      }
     }
+    return this.feed(bytes.toString('utf8', start, end));
+  }
+
+  /** One line without its newline (text). Returns false once the input cannot be read further. */
+  feed(text: string): boolean {
     const { file } = this.options;
     const lineNo = ++this.lineNo;
     if (text.endsWith('\r')) text = text.slice(0, -1);
@@ -144,8 +171,10 @@ export class CsvTraceParser {
       return true;
     }
     try {
-      if (text.indexOf('"') < 0) this.builder.pushLine(text, lineNo);
-      else this.builder.pushCells(splitQuoted(text, file, lineNo), lineNo);
+      const bytes = text.indexOf('"') < 0 ? Buffer.from(text) : undefined;
+      if (bytes === undefined || !this.builder.pushLineBytes(bytes, 0, bytes.length, lineNo)) {
+        this.builder.pushCells(splitQuoted(text, file, lineNo), lineNo);
+      }
     } catch (err) {
       if (err instanceof TraceError) this.fail(err);
       else throw err;

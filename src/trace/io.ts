@@ -4,11 +4,13 @@
 
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { InputError, TraceError, UsageError } from '../errors.js';
 import { CsvTraceParser, formatCsvChunk, formatCsvHead, formatCsvTail, readCsvLines, type CsvReadResult } from './csv.js';
+import { feedCsvFile } from './csv-file.js';
 import { openS2t, S2tWriter, type S2tWriteOptions } from './s2t.js';
 import type { TraceChunk, TraceMeta } from './schema.js';
+
+export { MAX_LINE_CHARS } from './csv-file.js';
 
 export type TraceKind = 'csv' | 's2t';
 
@@ -33,53 +35,6 @@ export interface OpenTrace {
 export interface LoadedTrace {
   meta: TraceMeta;
   chunks: TraceChunk[];
-}
-
-/**
- * The longest line a text trace may have. A real row is under 200 characters; a file with no newline
- * for megabytes is not a trace, and holding it whole would cost memory in proportion to its size.
- */
-export const MAX_LINE_CHARS = 1 << 20;
-
-function lineTooLong(path: string, line: number): TraceError {
-  return new TraceError(path, line, '', `line longer than ${MAX_LINE_CHARS} characters: not a trace line (is this a text trace?)`);
-}
-
-/**
- * The lines of a file (without their newline), a block at a time: one `await` per megabyte rather
- * than per line, which is what lets the CSV reader keep up with the disk. Each block is split on its
- * own (never re-joined with what came before), so a long line costs linear time, and a line over
- * MAX_LINE_CHARS is a TraceError naming it.
- */
-async function* fileLineBatches(path: string): AsyncGenerator<string[]> {
-  const handle = await openInput(path);
-  const stream = handle.createReadStream({ highWaterMark: 1 << 20 });
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  let linesBefore = 0;
-  try {
-    for await (const block of stream) {
-      const text = decoder.write(block as Buffer);
-      if (text.indexOf('\n') < 0) {
-        rest += text;
-        if (rest.length > MAX_LINE_CHARS) throw lineTooLong(path, linesBefore + 1);
-        continue;
-      }
-      const lines = text.split('\n');
-      lines[0] = rest + lines[0]!;
-      rest = lines.pop()!;
-      for (let k = 0; k < lines.length; k++) {
-        if (lines[k]!.length > MAX_LINE_CHARS) throw lineTooLong(path, linesBefore + k + 1);
-      }
-      if (rest.length > MAX_LINE_CHARS) throw lineTooLong(path, linesBefore + lines.length + 1);
-      linesBefore += lines.length;
-      yield lines;
-    }
-    rest += decoder.end();
-    if (rest !== '') yield [rest];
-  } finally {
-    stream.destroy();
-  }
 }
 
 /** Opens an input file; a missing or unreadable file is the user's error, not a crash. */
@@ -107,23 +62,13 @@ export async function openTrace(path: string, chunkRows?: number): Promise<OpenT
   const parser = new CsvTraceParser({ file: path, ...(chunkRows ? { chunkRows } : {}), onChunk: (c) => ready.push(c) });
   // Read up to the header so that the metadata is known before any chunk is asked for, then let go of
   // the file: callers often want the metadata alone. chunks() reopens it and skips what was read.
-  let consumed = 0;
-  header: for await (const lines of fileLineBatches(path)) {
-    for (const line of lines) {
-      if (parser.headerSeen) break header;
-      parser.feed(line);
-      consumed++;
-    }
-  }
+  for await (const _ of feedCsvFile(await openInput(path), path, parser, { untilHeader: true }));
   if (!parser.headerSeen) parser.finish(); // empty file or no header row: throws
+  const consumed = parser.linesRead;
   return {
     meta: parser.meta,
     async *chunks() {
-      let skip = consumed;
-      for await (const lines of fileLineBatches(path)) {
-        let k = Math.min(skip, lines.length);
-        skip -= k;
-        for (; k < lines.length; k++) parser.feed(lines[k]!);
+      for await (const _ of feedCsvFile(await openInput(path), path, parser, { skipLines: consumed })) {
         while (ready.length > 0) yield ready.shift()!;
       }
       parser.finish();
@@ -165,11 +110,9 @@ export async function readTrace(path: string, chunkRows?: number, options: ReadT
 export async function validateTraceFile(path: string): Promise<CsvReadResult> {
   if (traceKind(path) === 'csv') {
     // Chunks are dropped as they fill: validating a huge file holds one chunk at a time.
-    const parser = new CsvTraceParser({ file: path, collectErrors: true, onChunk: () => {} });
+    const parser = new CsvTraceParser({ file: path, collectErrors: true, onChunk: () => {}, reuseChunks: true });
     try {
-      read: for await (const lines of fileLineBatches(path)) {
-        for (const line of lines) if (!parser.feed(line)) break read;
-      }
+      for await (const _ of feedCsvFile(await openInput(path), path, parser));
       parser.finish();
     } catch (err) {
       // A line too long to read ends the file, but what was found before it is still reported.

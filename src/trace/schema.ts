@@ -23,20 +23,6 @@ export function opCode(name: string): number {
   return OP_BY_NAME.get(name) ?? -1;
 }
 
-/** Op codes by the name's first letter (a..z), for opCodeAt. */
-const OPS_BY_LETTER: number[][] = Array.from({ length: 26 }, (_, l) => OPS.flatMap((name, code) => (name.charCodeAt(0) - 97 === l ? [code] : [])));
-
-/** The op code of the name text[0, end), or -1: no string is made (the CSV reader's hot path). */
-export function opCodeAt(text: string, end: number): number {
-  const candidates = OPS_BY_LETTER[text.charCodeAt(0) - 97];
-  if (candidates === undefined) return -1;
-  for (let k = 0; k < candidates.length; k++) {
-    const name = OPS[candidates[k]!]!;
-    if (name.length === end && text.startsWith(name)) return candidates[k]!;
-  }
-  return -1;
-}
-
 /** Guest accesses: the hot path. */
 export function isAccessOp(op: number): boolean {
   return OP_SPECS[op]?.access !== undefined;

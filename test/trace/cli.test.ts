@@ -129,3 +129,21 @@ test('the s2bench process: exit 0 ok, 1 invalid input (message, no stack), 2 usa
   assert.equal(json.code, 0);
   assert.equal((JSON.parse(json.stdout) as { events: number }).events, 4);
 });
+
+test('info: the gpa span is exact on both sides of 2^52 and up to 2^64 (numbers below, bigint above)', async () => {
+  const dir = await tempDir('cli');
+  const csv = join(dir, 'span.csv');
+  const big = (1n << 52n) - 0x1000n;
+  const cases: Array<[string, string, string]> = [
+    // rows, expected start, expected end
+    ['read,0,0x2000,0x1000,,,,,,,\nread,0,0x1000,,,,,,,,\n', '0x1000', '0x3000'],
+    [`read,0,0x${big.toString(16)},0x2000,,,,,,,\n`, `0x${big.toString(16)}`, `0x${(big + 0x2000n).toString(16)}`],
+    [`read,0,0x${(big + 0x1000n).toString(16)},0x1,,,,,,,\nread,0,0x${(big - 1n).toString(16)},0x1,,,,,,,\n`, `0x${(big - 1n).toString(16)}`, `0x${(big + 0x1001n).toString(16)}`],
+    ['read,0,0xfffffffffffff000,0x1000,,,,,,,\nread,0,0x5000,0x0,,,,,,,\n', '0x5000', '0x10000000000000000'],
+    ['read,0,0xfffffffffffff000,0x10,,,,,,,\nmemslot,,0x5000,0x100000000000,1,,0x7f0000000000,,,,0\n', '0x5000', '0xfffffffffffff010'],
+  ];
+  for (const [rows, start, end] of cases) {
+    await writeFile(csv, HEAD + rows);
+    assert.deepEqual((await traceInfo(csv)).gpaSpan, { start, end }, rows);
+  }
+});

@@ -117,19 +117,33 @@ export async function traceInfo(file: string): Promise<TraceInfo> {
 async function infoOf(file: string, trace: OpenTrace): Promise<TraceInfo> {
   const counts = new Float64Array(OPS.length);
   let events = 0;
+  // The span as plain numbers while gpa and size are below 2^52 (their sum is then exact), as bigint
+  // past that: a bigint per row would cost more than reading the row.
+  let loN = Infinity;
+  let hiN = -Infinity;
   let lo: bigint | null = null;
   let hi: bigint | null = null;
   for await (const chunk of trace.chunks()) {
     for (let i = 0; i < chunk.length; i++) {
       counts[chunk.op[i]!]!++;
       if ((chunk.present[i]! & (1 << F_GPA)) === 0) continue;
+      const hasSize = (chunk.present[i]! & (1 << F_SIZE)) !== 0;
+      if (chunk.gpaHi[i]! < 0x100000 && (!hasSize || chunk.sizeHi[i]! < 0x100000)) {
+        const gpa = chunk.gpaHi[i]! * 0x1_0000_0000 + chunk.gpaLo[i]!;
+        const end = gpa + (hasSize ? chunk.sizeHi[i]! * 0x1_0000_0000 + chunk.sizeLo[i]! : 1);
+        if (gpa < loN) loN = gpa;
+        if (end > hiN) hiN = end;
+        continue;
+      }
       const gpa = u64(chunk.gpaHi, chunk.gpaLo, i);
-      const size = (chunk.present[i]! & (1 << F_SIZE)) !== 0 ? u64(chunk.sizeHi, chunk.sizeLo, i) : 1n;
+      const size = hasSize ? u64(chunk.sizeHi, chunk.sizeLo, i) : 1n;
       if (lo === null || gpa < lo) lo = gpa;
       if (hi === null || gpa + size > hi) hi = gpa + size;
     }
     events += chunk.length;
   }
+  if (loN !== Infinity && (lo === null || BigInt(loN) < lo)) lo = BigInt(loN);
+  if (hiN !== -Infinity && (hi === null || BigInt(hiN) > hi)) hi = BigInt(hiN);
   const byOp: Record<string, number> = {};
   OPS.forEach((op, code) => {
     if (counts[code]! > 0) byOp[op] = counts[code]!;
