@@ -287,7 +287,8 @@ export async function replayFile(
   }
 }
 
-async function* limitRows(chunks: AsyncIterable<TraceChunk>, path: string, maxEvents: number): AsyncGenerator<TraceChunk> {
+/** `chunks`, failing with an InputError naming `path` once they hold more than `maxEvents` rows. */
+export async function* limitRows(chunks: AsyncIterable<TraceChunk>, path: string, maxEvents: number): AsyncGenerator<TraceChunk> {
   let rows = 0;
   for await (const chunk of chunks) {
     rows += chunk.length;
