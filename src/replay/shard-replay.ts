@@ -176,7 +176,7 @@ export async function replayShardFile(task: ShardFileTask): Promise<ShardOutcome
   try {
     const trace = await openTrace(task.file);
     try {
-      for await (const chunk of trace.chunks()) shard.feed(chunk);
+      for await (const chunk of trace.chunks({ reuse: true })) shard.feed(chunk);
     } finally {
       await trace.close();
     }

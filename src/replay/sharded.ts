@@ -118,7 +118,7 @@ export async function replayShardedFile(path: string, count: number, options: Sh
     const first = new ShardReplay(0, count, profile, limits);
     let unshardable: string | undefined;
     try {
-      for await (const chunk of limitRows(trace.chunks(), path, maxEvents)) {
+      for await (const chunk of limitRows(trace.chunks({ reuse: true }), path, maxEvents)) {
         survey.add(chunk);
         unshardable = survey.rowReason;
         if (unshardable !== undefined) break;
