@@ -289,7 +289,7 @@ export async function replayFile(
 ): Promise<ReplayResult> {
   const trace = await openTrace(path);
   try {
-    return await replayStream({ meta: trace.meta, chunks: limitRows(trace.chunks({ reuse: true }), path, maxEvents) }, profile, timing, limits && { source: path, ...limits });
+    return await replayStream({ meta: trace.meta, chunks: limitRows(trace.chunks(), path, maxEvents) }, profile, timing, limits && { source: path, ...limits });
   } finally {
     await trace.close();
   }

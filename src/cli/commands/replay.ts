@@ -13,7 +13,7 @@ import { parseProfile, type Profile } from '../../core/profile.js';
 import { ProfileError, UsageError } from '../../errors.js';
 import { behaviourChangeCount, divergenceCount, replayFile, type Divergence, type ReplayResult } from '../../replay/engine.js';
 import type { ReplayLimits } from '../../replay/limits.js';
-import { newShardPool, replayShardedFile, type ShardPool } from '../../replay/sharded.js';
+import type { ShardPool } from '../../replay/sharded.js';
 import { metadataLine, profilesFor } from '../../replay/suite.js';
 import { DEFAULT_MAX_EVENTS, openTrace, traceKind } from '../../trace/io.js';
 import { openS2t } from '../../trace/s2t.js';
@@ -79,8 +79,9 @@ export async function replayCommand(
   // Streamed once per profile: a trace of any length replays in the model's memory plus one chunk
   // (per shard when sharded).
   const results = [];
-  // Shard 0 runs on this thread (replayShardedFile), the others on the pool.
-  const pool = workers > 1 ? newShardPool(workers - 1) : undefined;
+  // Shard 0 runs on this thread (replayShardedFile), the others on the pool. Loaded only when used:
+  // a single-thread replay does without the pool's modules.
+  const pool = workers > 1 ? (await import('../../replay/sharded.js')).newShardPool(workers - 1) : undefined;
   try {
     for (const profile of profiles) {
       const replayed = await replayOnce(path, profile, { workers, pool, maxEvents, limits, note });
@@ -126,6 +127,7 @@ async function replayOnce(
   how: { workers: number; pool: ShardPool | undefined; maxEvents: number; limits: ReplayLimits; note: (text: string) => void },
 ): Promise<ReplayResult> {
   if (how.pool === undefined) return replayFile(path, profile, undefined, how.maxEvents, how.limits);
+  const { replayShardedFile } = await import('../../replay/sharded.js');
   const sharded = await replayShardedFile(path, how.workers, { profile, workers: how.workers, pool: how.pool, maxEvents: how.maxEvents, limits: how.limits });
   if (sharded.unshardable !== undefined) how.note(`s2bench: ${path} [${sharded.profile}]: replayed on one thread, not sharded: ${sharded.unshardable}\n`);
   return sharded;
