@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { M, METRIC_NAMES, metricId } from '../core/metrics.js';
 import { DEFAULT_PROFILE, parseProfile, type Profile } from '../core/profile.js';
 import { Vm } from '../core/vm.js';
-import { accessPages, gfn, has, vcpu } from '../trace/columns.js';
+import { accessPages, gfn, vcpu } from '../trace/columns.js';
 import { openTrace } from '../trace/io.js';
 import { OP_SPECS, retText } from '../trace/ops.js';
 import type { JobSeries } from '../report/series.js';
@@ -106,31 +106,39 @@ export function isRecordedProfile(meta: TraceMeta, profile: Profile): boolean {
   }
 }
 
-/** Replay every row of one chunk through `vm`. */
+/** Bit of `present` that says a row has a recorded `ret`. */
+const RET_BIT = 1 << F_RET;
+
+/**
+ * Replay every row of one chunk through `vm`. An access row (the hot path) costs a countdown, the
+ * events counter, one table load for its kind, the access and a test of its `ret` bit; everything
+ * else (expect rows, ioctls, divergences) is off that path.
+ */
 export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void {
   const c = vm.counters;
   const n = chunk.length;
+  const ops = chunk.op;
+  const present = chunk.present;
   const sampler = state.sampler;
   // One decrement per row; never reaches 0 without a sampler.
   let countdown = sampler === undefined ? Infinity : sampler.countdown;
   for (let i = 0; i < n; i++) {
     if (--countdown === 0) countdown = sampler!.take(vm);
-    const op = chunk.op[i]!;
+    const op = ops[i]!;
     c[M.events]!++;
-    if (op === OP.expect) {
-      checkExpect(vm, chunk, i, state);
-      continue;
-    }
     const kind = ACCESS_KIND[op]!;
     let got: number;
     if (kind >= 0) {
       got = replayAccess(vm, chunk, i, kind);
+    } else if (op === OP.expect) {
+      checkExpect(vm, chunk, i, state);
+      continue;
     } else {
       got = OP_SPECS[op]!.replay!(vm, chunk, i);
       if (op === OP.dirty_get && sampler !== undefined) sampler.dirtyPass(c[M.events]!, got);
     }
     // NaN: the model answers nothing comparable for this op (yet).
-    if (got === got && has(chunk, i, F_RET) && chunk.ret[i] !== got) {
+    if ((present[i]! & RET_BIT) !== 0 && got === got && chunk.ret[i] !== got) {
       diverge(state, chunk.line[i]!, op, retText(op, chunk.ret[i]!), retText(op, got));
     }
   }
@@ -287,7 +295,8 @@ export async function replayFile(
   }
 }
 
-async function* limitRows(chunks: AsyncIterable<TraceChunk>, path: string, maxEvents: number): AsyncGenerator<TraceChunk> {
+/** `chunks`, failing with an InputError naming `path` once they hold more than `maxEvents` rows. */
+export async function* limitRows(chunks: AsyncIterable<TraceChunk>, path: string, maxEvents: number): AsyncGenerator<TraceChunk> {
   let rows = 0;
   for await (const chunk of chunks) {
     rows += chunk.length;

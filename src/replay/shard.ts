@@ -10,183 +10,68 @@
 //    by all granules below them) it holds, per row; the merge sweeps the rows;
 //  - dirty_get: each shard reports its pages; the trace's ret is compared with their sum;
 //  - expect rows: evaluated on the merged counters at their row.
-// Traces with userfaultfd or host accesses (state shared across granules by hva), memory attribute
+// A streamed file is surveyed first (shard-survey.ts), then each shard reads the file itself and takes
+// its own rows (shard-replay.ts), so no shard's input is ever held whole.
+// Traces with userfaultfd handlers that fill a whole range on a fault or with host accesses (state
+// shared across granules by hva; one-page-per-fault handlers shard, shard-rules.ts), memory attribute
 // conversions (per-conversion cost records span shards), guest_memfd invalidations (one flush for all
 // bound slots), accesses crossing a 1 GiB boundary, or host pages that guest pages of two granules map
 // (shard-host.ts) are not shardable: `planShards` says why and the caller replays them whole.
 
 import { M, METRICS, METRIC_NAMES, metricId } from '../core/metrics.js';
 import type { Profile } from '../core/profile.js';
-import { Vm } from '../core/vm.js';
 import { allocChunk, appendRows } from '../trace/chunk.js';
-import { accessPages, gfn, has } from '../trace/columns.js';
-import { OP_SPECS, retText, type ShardRule } from '../trace/ops.js';
-import { F_RET, OP, OPS, type TraceChunk } from '../trace/schema.js';
-import { expectMismatch, newReplayState, replayChunk, type Divergence } from './engine.js';
-import { hostStateCrossesShards } from './shard-host.js';
+import { retText } from '../trace/ops.js';
+import { OP, type TraceChunk } from '../trace/schema.js';
+import { expectMismatch, type Divergence } from './engine.js';
+import { ShardReplay, type ShardOutcome } from './shard-replay.js';
+import { shardRuleOf, shardTakesRow } from './shard-rules.js';
+import { ShardSurvey, type ShardChecks } from './shard-survey.js';
 
-const GRANULE_SHIFT = 18; // 1 GiB in 4K pages
-const GFNS_PER_GRANULE = 1 << GRANULE_SHIFT;
-const granuleOf = (gfnValue: number): number => Math.floor(gfnValue / GFNS_PER_GRANULE);
+export type { ShardOutcome } from './shard-replay.js';
+export type { ShardChecks } from './shard-survey.js';
 
-/** Each op's sharding rule, by code (the op table's `shard`). */
-const SHARD_RULE: readonly ShardRule[] = OP_SPECS.map((spec) => spec.shard);
-
-/** One shard's input: its rows in trace order, cut so that barrier rows stand alone. */
+/**
+ * One shard's input cut from a loaded trace: its rows (accesses of its granules, every barrier and
+ * check row, and on shard 0 the state beside the stage-2) in trace order, with each row's global row.
+ */
 export interface ShardPlan {
   index: number;
   count: number;
-  /** Chunks to replay in order; a chunk holding one barrier row is marked in `barrier`. */
-  segments: TraceChunk[];
-  barrier: boolean[];
-  /** Global row of each local row (the engine's `events` counter is the local row clock). */
-  globalRow: Uint32Array;
-  /** Global rows of `expect` rows: the shard snapshots its counters when its next row is past one. */
-  expectRows: number[];
+  parts: Array<{ chunk: TraceChunk; rows: Float64Array }>;
 }
 
 export type Shardability = { ok: true; plans: ShardPlan[] } | { ok: false; reason: string };
 
 export function planShards(chunks: readonly TraceChunk[], count: number): Shardability {
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`shard count must be >= 1, got ${count}`);
-  let rows = 0;
-  for (const chunk of chunks) {
-    for (let i = 0; i < chunk.length; i++) {
-      const op = chunk.op[i]!;
-      const rule = SHARD_RULE[op];
-      if (rule === 'whole') return { ok: false, reason: `line ${chunk.line[i]}: ${OPS[op]} rows share state across 1 GiB granules` };
-      if (rule === 'granule') {
-        const first = gfn(chunk, i);
-        const last = first + accessPages(chunk, i) - 1;
-        if (granuleOf(first) !== granuleOf(last)) {
-          return { ok: false, reason: `line ${chunk.line[i]}: the access crosses a 1 GiB boundary` };
-        }
-      }
-    }
-    rows += chunk.length;
-  }
-  const hostReason = count > 1 ? hostStateCrossesShards(chunks, granuleOf) : undefined;
-  if (hostReason !== undefined) return { ok: false, reason: hostReason };
+  checkShardCount(count);
+  const survey = new ShardSurvey();
+  for (const chunk of chunks) survey.add(chunk);
+  const reason = survey.unshardable(count);
+  if (reason !== undefined) return { ok: false, reason };
   const plans: ShardPlan[] = [];
-  for (let s = 0; s < count; s++) plans.push(buildShard(chunks, s, count, rows));
+  for (let s = 0; s < count; s++) plans.push({ index: s, count, parts: chunks.map((chunk) => cutChunk(chunk, s, count)) });
   return { ok: true, plans };
 }
 
-function buildShard(chunks: readonly TraceChunk[], index: number, count: number, rows: number): ShardPlan {
-  const segments: TraceChunk[] = [];
-  const barrier: boolean[] = [];
-  const globalRow = new Uint32Array(rows);
-  const expectRows: number[] = [];
-  let local = 0;
-  // Rows of the current source chunk that go into the current run of non-barrier rows.
-  const picked = new Int32Array(Math.max(1, ...chunks.map((c) => c.length)));
-  let pickedCount = 0;
-  let source: TraceChunk | null = null;
-  const flushRun = (): void => {
-    if (pickedCount === 0 || source === null) return;
-    const run = allocChunk(pickedCount, local - pickedCount);
-    appendRows(run, source, picked, pickedCount);
-    segments.push(run);
-    barrier.push(false);
-    pickedCount = 0;
-  };
-  for (const chunk of chunks) {
-    flushRun();
-    source = chunk;
-    for (let i = 0; i < chunk.length; i++) {
-      const rule = SHARD_RULE[chunk.op[i]!];
-      const row = chunk.firstRow + i;
-      if (rule === 'check') {
-        expectRows.push(row);
-        flushRun();
-        continue;
-      }
-      if (rule === 'granule') {
-        if (granuleOf(gfn(chunk, i)) % count !== index) continue;
-        picked[pickedCount++] = i;
-      } else if (rule === 'shard0') {
-        if (index !== 0) continue;
-        picked[pickedCount++] = i;
-      } else {
-        flushRun();
-        const one = allocChunk(1, local);
-        appendRows(one, chunk, [i]);
-        segments.push(one);
-        barrier.push(true);
-      }
-      globalRow[local++] = row;
-    }
-  }
-  flushRun();
-  return { index, count, segments, barrier, globalRow: globalRow.slice(0, local), expectRows };
+export function checkShardCount(count: number): void {
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`shard count must be >= 1, got ${count}`);
 }
 
-/** What one shard reports for the merge. Plain arrays: it crosses a worker boundary. */
-export interface ShardOutcome {
-  index: number;
-  /** Tables of the stage-2 root (2 for arm64's concatenated 40-bit root), live from the start. */
-  rootTables: number;
-  final: number[];
-  /** [global row, n-th flush decision within that row] of every TLB flush. */
-  flushes: Array<[number, number]>;
-  /** [global row, live tables after the change, indices of the root entries holding a table] */
-  tables: Array<[number, number, number[]]>;
-  /** [global row, pages this shard reported] for every dirty_get (its own granules only). */
-  dirtyGets: Array<[number, number]>;
-  /** counters (with derived metrics) at each expect row, by the expect's global row. */
-  atExpect: Array<[number, number[]]>;
-  /** Divergences of rows this shard replayed (barrier rows: every shard reports the same ones), the first MAX_KEPT_DIVERGENCES. */
-  divergences: Divergence[];
-  /** All of this shard's divergences, kept or not. */
-  divergenceCount: number;
+/** The rows of `chunk` that shard `index` of `count` replays, copied, with their global rows. */
+function cutChunk(chunk: TraceChunk, index: number, count: number): { chunk: TraceChunk; rows: Float64Array } {
+  const picked: number[] = [];
+  for (let i = 0; i < chunk.length; i++) if (shardTakesRow(shardRuleOf(chunk, i), chunk, i, index, count)) picked.push(i);
+  const cut = allocChunk(picked.length, chunk.firstRow);
+  appendRows(cut, chunk, picked);
+  return { chunk: cut, rows: Float64Array.from(picked, (i) => chunk.firstRow + i) };
 }
 
-/** Replays one shard. Runs in a worker or in-process. */
+/** Replays one shard of a loaded trace. Runs in a worker or in-process. */
 export function replayShard(plan: ShardPlan, profile: Profile): ShardOutcome {
-  const vm = new Vm(profile);
-  const c = vm.counters;
-  const rowOf = (): number => plan.globalRow[Math.max(0, c[M.events]! - 1)] ?? 0;
-  const out: ShardOutcome = { index: plan.index, rootTables: vm.stage2.rootTables, final: [], flushes: [], tables: [], dirtyGets: [], atExpect: [], divergences: [], divergenceCount: 0 };
-  let flushRow = -1;
-  let flushSeq = 0;
-  vm.stage2.flushLog = (flushed: boolean): void => {
-    const row = rowOf();
-    if (row !== flushRow) {
-      flushRow = row;
-      flushSeq = 0;
-    }
-    if (flushed) out.flushes.push([row, flushSeq]);
-    flushSeq++;
-  };
-  vm.stage2.onTablesChanged = (): void => {
-    out.tables.push([rowOf(), vm.stage2.tablesLive, vm.stage2.rootTableEntries()]);
-  };
-  const state = newReplayState();
-  let nextExpect = 0;
-  const snapshotExpectsBefore = (row: number): void => {
-    while (nextExpect < plan.expectRows.length && plan.expectRows[nextExpect]! < row) {
-      const values = METRIC_NAMES.map((_, id) => vm.metric(id));
-      out.atExpect.push([plan.expectRows[nextExpect]!, values]);
-      nextExpect++;
-    }
-  };
-  for (let s = 0; s < plan.segments.length; s++) {
-    const segment = plan.segments[s]!;
-    snapshotExpectsBefore(plan.globalRow[segment.firstRow]!);
-    if (plan.barrier[s] && segment.op[0] === OP.dirty_get) {
-      // Replayed here rather than by the engine: the shard's count is a part, the merge checks the sum.
-      c[M.events]!++;
-      const got = vm.getDirtyLog(segment.slot[0]!);
-      out.dirtyGets.push([plan.globalRow[segment.firstRow]!, got]);
-      continue;
-    }
-    replayChunk(vm, segment, state);
-  }
-  snapshotExpectsBefore(Number.MAX_SAFE_INTEGER);
-  out.final = Array.from(vm.finish());
-  out.divergences = state.divergences;
-  out.divergenceCount = state.divergenceCount;
-  return out;
+  const shard = new ShardReplay(plan.index, plan.count, profile);
+  for (const part of plan.parts) shard.feed(part.chunk, part.rows);
+  return shard.outcome();
 }
 
 export interface MergedReplay {
@@ -204,7 +89,7 @@ export interface MergedReplay {
 export function mergeShards(
   outcomes: readonly ShardOutcome[],
   totalRows: number,
-  checks: { dirtyGets: Map<number, { line: number; ret: number | null }>; expects: Map<number, { line: number; metric: string; value: number }> },
+  checks: ShardChecks,
 ): MergedReplay {
   const sorted = [...outcomes].sort((a, b) => a.index - b.index);
   const merged = METRIC_NAMES.map((_, id) => metricAtRow(sorted, id, Number.MAX_SAFE_INTEGER, totalRows));
@@ -341,17 +226,8 @@ function mergeDivergences(outcomes: readonly ShardOutcome[]): Divergence[] {
 }
 
 /** The dirty_get and expect rows of a trace, for mergeShards. */
-export function shardChecks(chunks: readonly TraceChunk[]): Parameters<typeof mergeShards>[2] {
-  const dirtyGets = new Map<number, { line: number; ret: number | null }>();
-  const expects = new Map<number, { line: number; metric: string; value: number }>();
-  for (const chunk of chunks) {
-    for (let i = 0; i < chunk.length; i++) {
-      const row = chunk.firstRow + i;
-      const op = chunk.op[i]!;
-      if (op === OP.dirty_get) dirtyGets.set(row, { line: chunk.line[i]!, ret: has(chunk, i, F_RET) ? chunk.ret[i]! : null });
-      else if (op === OP.expect) expects.set(row, { line: chunk.line[i]!, metric: chunk.names[chunk.flagsLo[i]!]!, value: chunk.ret[i]! });
-    }
-  }
-  return { dirtyGets, expects };
+export function shardChecks(chunks: readonly TraceChunk[]): ShardChecks {
+  const survey = new ShardSurvey();
+  for (const chunk of chunks) survey.add(chunk);
+  return survey.checks;
 }
-

@@ -4,8 +4,14 @@
 
 import { Piscina } from 'piscina';
 import type { Profile } from '../core/profile.js';
-import { isRecordedProfile, MAX_KEPT_DIVERGENCES, replayTrace, resolveProfile, type Divergence, type LoadedTrace, type ReplayResult } from './engine.js';
-import { mergeShards, planShards, replayShard, shardChecks, type MergedReplay, type ShardOutcome, type ShardPlan } from './shard.js';
+import { InputError } from '../errors.js';
+import { openTrace } from '../trace/io.js';
+import { isRecordedProfile, limitRows, MAX_KEPT_DIVERGENCES, replayFile, replayTrace, resolveProfile, type Divergence, type LoadedTrace, type ReplayResult } from './engine.js';
+import type { ReplayLimits } from './limits.js';
+import { checkShardCount, mergeShards, planShards, replayShard, shardChecks, type MergedReplay, type ShardOutcome, type ShardPlan } from './shard.js';
+import { ShardReplay, replayShardFile, type ShardFileTask } from './shard-replay.js';
+import { ShardSurvey } from './shard-survey.js';
+import type { ShardTask } from './shard-worker.js';
 
 export interface ShardedResult extends ReplayResult {
   /** Shards actually used (1 when the trace could not be sharded). */
@@ -16,7 +22,7 @@ export interface ShardedResult extends ReplayResult {
 
 const SHARD_WORKER = new URL('./shard-worker.js', import.meta.url);
 
-export type ShardPool = Piscina<{ plan: ShardPlan; profile: Profile }, ShardOutcome>;
+export type ShardPool = Piscina<ShardTask, ShardOutcome>;
 
 /** A pool of shard workers, for callers that replay several traces sharded (destroy it when done). */
 export function newShardPool(workers: number): ShardPool {
@@ -73,6 +79,77 @@ async function withPool<T>(workers: number, use: (pool: ShardPool) => Promise<T>
 }
 
 function runOnPool(pool: ShardPool, plans: ShardPlan[], profile: Profile): Promise<ShardOutcome[]> {
-  // The segments' buffers move to the workers instead of being copied.
-  return Promise.all(plans.map((plan) => pool.run({ plan, profile }, { transferList: plan.segments.map((s) => s.buffer) })));
+  // The cut chunks' buffers move to the workers instead of being copied.
+  return Promise.all(plans.map((plan) => pool.run({ plan, profile }, { transferList: plan.parts.flatMap((p) => [p.chunk.buffer, p.rows.buffer as ArrayBuffer]) })));
+}
+
+export interface ShardedFileOptions {
+  profile?: Profile;
+  /**
+   * Threads for shards 1.. (at most `count` - 1 are used; shard 0 runs on this thread, fused with the
+   * planning pass); 0: shards 1.. run one after the other on this thread.
+   */
+  workers: number;
+  pool?: ShardPool;
+  /** A trace with more rows fails with an InputError naming the file, as replayFile does. */
+  maxEvents?: number;
+  /** Bounds on each shard's model (and, for a trace replayed whole, on its model). */
+  limits?: ReplayLimits;
+}
+
+/**
+ * Replays the trace file `path` as `count` shards with bounded memory. Shards 1.. start at once, each
+ * streaming the file and replaying its own rows; this thread streams it too, surveying every chunk
+ * (shard-survey.ts) before replaying shard 0's rows of it. A trace the survey finds unshardable stops
+ * the shards and is replayed whole, streamed, and the result says why.
+ */
+export async function replayShardedFile(path: string, count: number, options: ShardedFileOptions): Promise<ShardedResult> {
+  checkShardCount(count);
+  const maxEvents = options.maxEvents ?? Number.MAX_SAFE_INTEGER;
+  const trace = await openTrace(path);
+  const profile = resolveProfile(trace.meta, options.profile);
+  const limits = options.limits && { source: path, ...options.limits };
+  const tasks: ShardFileTask[] = Array.from({ length: count }, (_, index) => ({ file: path, index, count, profile, ...(limits ? { limits } : {}) }));
+  const abort = new AbortController();
+  const pool = options.pool ?? (options.workers > 0 && count > 1 ? newShardPool(Math.min(options.workers, count - 1)) : undefined);
+  const others = pool === undefined ? undefined : tasks.slice(1).map((task) => pool.run(task, { signal: abort.signal }));
+  try {
+    const survey = new ShardSurvey();
+    const first = new ShardReplay(0, count, profile, limits);
+    let unshardable: string | undefined;
+    try {
+      for await (const chunk of limitRows(trace.chunks({ reuse: true }), path, maxEvents)) {
+        survey.add(chunk);
+        unshardable = survey.rowReason;
+        if (unshardable !== undefined) break;
+        first.feed(chunk);
+      }
+    } finally {
+      await trace.close();
+    }
+    unshardable ??= survey.unshardable(count);
+    if (unshardable !== undefined) {
+      await stop(abort, others);
+      const whole = await replayFile(path, profile, undefined, maxEvents, options.limits);
+      return { ...whole, shards: 1, unshardable };
+    }
+    const outcomes = [first.outcome()];
+    if (others !== undefined) outcomes.push(...(await Promise.all(others)));
+    else for (const task of tasks.slice(1)) outcomes.push(await replayShardFile(task));
+    const failed = outcomes.find((o) => o.failed !== undefined);
+    if (failed !== undefined) throw new InputError(failed.failed!);
+    const merged = mergeShards(outcomes, survey.rows, survey.checks);
+    return { profile: profile.name, ...splitBehaviourChanges(merged, isRecordedProfile(trace.meta, profile)), timing: {}, shards: count };
+  } catch (err) {
+    await stop(abort, others);
+    throw err;
+  } finally {
+    if (options.pool === undefined) await pool?.destroy();
+  }
+}
+
+/** Stops the shards still running on the pool and waits until they have let go. */
+async function stop(abort: AbortController, running: Array<Promise<ShardOutcome>> | undefined): Promise<void> {
+  abort.abort();
+  if (running !== undefined) await Promise.allSettled(running);
 }

@@ -9,6 +9,9 @@ import { CsvTraceParser, formatCsvChunk, formatCsvHead, formatCsvTail, readCsvLi
 import { feedCsvFile } from './csv-file.js';
 import { openS2t, S2tWriter, type S2tWriteOptions } from './s2t.js';
 import type { TraceChunk, TraceMeta } from './schema.js';
+import type { ChunkReadOptions } from './s2t.js';
+
+export type { ChunkReadOptions } from './s2t.js';
 
 export { MAX_LINE_CHARS } from './csv-file.js';
 
@@ -24,7 +27,7 @@ export function traceKind(path: string): TraceKind {
 export interface OpenTrace {
   meta: TraceMeta;
   /** The chunks, read lazily. Call once. */
-  chunks(): AsyncIterable<TraceChunk>;
+  chunks(options?: ChunkReadOptions): AsyncIterable<TraceChunk>;
   /**
    * Releases what the reader holds. Nothing is held between openTrace and chunks(), and chunks() lets
    * go of the file when iteration ends or is broken off; this is for readers that may hold more.
@@ -56,7 +59,7 @@ export async function openTrace(path: string, chunkRows?: number): Promise<OpenT
     await (await openInput(path)).close();
     // The s2t reader holds no file between header and chunks: each chunks() pass opens its own.
     const reader = await openS2t(path);
-    return { meta: reader.meta, chunks: () => reader.chunks(), close: async () => {} };
+    return { meta: reader.meta, chunks: (options) => reader.chunks(options), close: async () => {} };
   }
   const ready: TraceChunk[] = [];
   const parser = new CsvTraceParser({ file: path, ...(chunkRows ? { chunkRows } : {}), onChunk: (c) => ready.push(c) });

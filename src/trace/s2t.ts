@@ -203,10 +203,19 @@ function columnBytes(chunk: TraceChunk): { mask: number; columns: Uint8Array[] }
 
 const PRESENT_BIT_INDEX = Math.log2(PRESENT_BIT);
 
+export interface ChunkReadOptions {
+  /**
+   * The reader may yield every chunk over the same buffers (an .s2t file's): a chunk is then valid only
+   * until the next one is asked for. For consumers that replay a chunk and let go of it, this spares an
+   * allocation of a chunk's columns per chunk and the garbage they leave behind.
+   */
+  reuse?: boolean;
+}
+
 export interface S2tReader {
   meta: TraceMeta;
   events: number;
-  chunks(): AsyncGenerator<TraceChunk>;
+  chunks(options?: ChunkReadOptions): AsyncGenerator<TraceChunk>;
 }
 
 /** Opens an .s2t file: reads and checks the header now, the chunks lazily, one at a time. */
@@ -232,14 +241,14 @@ export async function openS2t(path: string): Promise<S2tReader> {
     if (crc32(metaJson) !== header.readUInt32LE(28)) throw fail(0, 'checksum mismatch in the metadata');
     const meta = parseMetaJson(metaJson, path);
     await handle.close();
-    return { meta, events, chunks: () => readChunks(path, HEADER_BYTES + metaBytes, events, meta, version) };
+    return { meta, events, chunks: (options) => readChunks(path, HEADER_BYTES + metaBytes, events, meta, version, options?.reuse ?? false) };
   } catch (err) {
     await handle.close();
     throw err;
   }
 }
 
-async function* readChunks(path: string, start: number, events: number, meta: TraceMeta, version: number): AsyncGenerator<TraceChunk> {
+async function* readChunks(path: string, start: number, events: number, meta: TraceMeta, version: number, reuse: boolean): AsyncGenerator<TraceChunk> {
   const handle = await open(path, 'r');
   try {
     const size = (await handle.stat()).size;
@@ -249,6 +258,7 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
     const fail = (record: number, detail: string): TraceError => new TraceError(path, record, '', detail, true);
     const headBytes = version === 1 ? CHUNK_HEADER_BYTES : CHUNK_HEADER_BYTES_V2;
     const head = Buffer.alloc(headBytes);
+    const buffers = new ReadBuffers(reuse);
     while (position < size) {
       if (size - position < headBytes) throw fail(rowsRead, `truncated: chunk ${index} header cut off`);
       await handle.read(head, 0, headBytes, position);
@@ -270,7 +280,7 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
         throw fail(rowsRead, `chunk ${index} (${rows} records) runs past the end of the file (truncated)`);
       }
       // Left-out columns stay as the fresh buffer's zeros.
-      const chunk = chunkOver(new ArrayBuffer(rows > 0 ? chunkBytes(rows) : 0), rows, rows, firstRow);
+      const chunk = chunkOver(buffers.columns(rows > 0 ? chunkBytes(rows) : 0), rows, rows, firstRow);
       let at = position + headBytes;
       let side: Buffer;
       if (version === 1) {
@@ -288,7 +298,7 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
           throw fail(rowsRead, `checksum mismatch in chunk ${index} (records ${rowsRead}..${rowsRead + rows - 1})`);
         }
       } else {
-        const body = Buffer.alloc(columnBytes + sideBytes);
+        const body = buffers.body(columnBytes + sideBytes);
         await handle.read(body, 0, body.length, at);
         if (crc32(body, crc32(head.subarray(24, CHUNK_HEADER_BYTES_V2))) !== head.readUInt32LE(20)) {
           throw fail(rowsRead, `checksum mismatch in chunk ${index} (records ${rowsRead}..${rowsRead + rows - 1})`);
@@ -311,6 +321,29 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
     if (rowsRead !== events) throw fail(rowsRead, `truncated: the file ends after ${rowsRead} of ${events} records`);
   } finally {
     await handle.close();
+  }
+}
+
+/** The buffers a chunk is read into: new for each chunk, or with `reuse` the same ones (ChunkReadOptions). */
+class ReadBuffers {
+  private kept: ArrayBuffer | undefined;
+  private keptBody: Buffer | undefined;
+
+  constructor(private readonly reuse: boolean) {}
+
+  /** A zeroed buffer of `bytes` for a chunk's columns (left-out columns read as zeros). */
+  columns(bytes: number): ArrayBuffer {
+    if (!this.reuse) return new ArrayBuffer(bytes);
+    if (this.kept?.byteLength === bytes) new Uint8Array(this.kept).fill(0);
+    else this.kept = new ArrayBuffer(bytes);
+    return this.kept;
+  }
+
+  /** A buffer of `bytes` for a v2 chunk's payload and side table, which the read fills whole. */
+  body(bytes: number): Buffer {
+    if (!this.reuse) return Buffer.alloc(bytes);
+    if (this.keptBody === undefined || this.keptBody.length < bytes) this.keptBody = Buffer.alloc(bytes);
+    return this.keptBody.subarray(0, bytes);
   }
 }
 

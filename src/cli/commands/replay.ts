@@ -1,16 +1,22 @@
-// `s2bench replay TRACE`: one trace through the model on this thread, under each of the trace's own
-// profiles (as `run` does) or the one given; prints the modeled counters (a block per profile, or
-// JSON). With --check, every divergence from a recorded `ret` or an `expect` row is listed and the exit
+// `s2bench replay TRACE`: one trace through the model, under each of the trace's own profiles (as
+// `run` does) or the one given; prints the modeled counters (a block per profile, or JSON). With
+// --workers N > 1 the trace is replayed as N shards on N threads (src/replay/sharded.ts), each
+// streaming the file: the counters and the output are the single thread's; a trace that cannot be
+// sharded is replayed on one thread and a note on stderr says why. With --check, every divergence from a recorded `ret` or an `expect` row is listed and the exit
 // code is 1 if there is any; behaviour changes (a differing `ret` under a profile other than the
 // recorded one) are listed apart and fail nothing (docs/trace-format.md, "ret").
 
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
 import { parseProfile, type Profile } from '../../core/profile.js';
 import { ProfileError, UsageError } from '../../errors.js';
 import { behaviourChangeCount, divergenceCount, replayFile, type Divergence, type ReplayResult } from '../../replay/engine.js';
+import type { ReplayLimits } from '../../replay/limits.js';
+import type { ShardPool } from '../../replay/sharded.js';
 import { metadataLine, profilesFor } from '../../replay/suite.js';
-import { DEFAULT_MAX_EVENTS, openTrace } from '../../trace/io.js';
+import { DEFAULT_MAX_EVENTS, openTrace, traceKind } from '../../trace/io.js';
+import { openS2t } from '../../trace/s2t.js';
 import type { TraceMeta } from '../../trace/schema.js';
 import { withEstimateMetrics } from '../../estimate/apply.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
@@ -24,7 +30,15 @@ interface ReplayCliOptions {
   maxEvents?: string;
   maxMemory?: string;
   costs?: string;
+  workers?: string;
 }
+
+/**
+ * `--workers auto` shards an .s2t trace of at least this many events: below it a replay takes well
+ * under a second and worker start-up would eat the gain. A text trace is replayed on one thread (the
+ * planning pass would parse it twice).
+ */
+export const AUTO_SHARD_EVENTS = 1 << 20;
 
 export function registerReplayCommand(program: Command): void {
   program
@@ -37,6 +51,11 @@ export function registerReplayCommand(program: Command): void {
     .option('--max-events <n>', 'stop at a trace with more events than this (a bound on the work)', String(DEFAULT_MAX_EVENTS))
     .option('--max-memory <size>', MAX_MEMORY_HELP)
     .option('--costs <file>', COSTS_OPTION_HELP)
+    .option(
+      '-w, --workers <n>',
+      "threads replaying the trace as shards by 1 GiB of guest memory, same counters (1 = this thread; auto: this machine's cores for an .s2t trace of 1M events or more, else 1)",
+      'auto',
+    )
     .action(async (trace: string, opts: ReplayCliOptions) => {
       process.exitCode = await replayCommand(trace, opts, (text) => process.stdout.write(text));
     });
@@ -46,23 +65,34 @@ export async function replayCommand(
   path: string,
   opts: ReplayCliOptions,
   write: (text: string) => void,
+  note: (text: string) => void = (text) => process.stderr.write(text),
 ): Promise<number> {
   const costs = await loadCostsOption(opts.costs);
   const maxEvents = maxEventsOption(opts.maxEvents);
-  const maxMemory = maxMemoryOption(opts.maxMemory, defaultMaxMemory(1));
+  const workers = await workersFor(path, opts.workers);
+  // Per shard when sharded: each shard's model holds its granules' part.
+  const maxMemory = maxMemoryOption(opts.maxMemory, defaultMaxMemory(workers));
   const limits = Number.isFinite(maxMemory) ? { maxModelBytes: maxMemory } : {};
   const header = await openTrace(path);
   await header.close();
   const profiles = replayProfiles(path, header.meta, opts.profile);
-  // Streamed once per profile: a trace of any length replays in the model's memory plus one chunk.
+  // Streamed once per profile: a trace of any length replays in the model's memory plus one chunk
+  // (per shard when sharded).
   const results = [];
-  for (const profile of profiles) {
-    const replayed = await replayFile(path, profile, undefined, maxEvents, limits);
-    // Priced after the replay, from its counts (src/estimate/); absent when the table has no costs for the profile.
-    const result = { ...replayed, counters: withEstimateMetrics(replayed.counters, costs.table, replayed.profile) };
-    const priced = Object.keys(result.counters).some((name) => name.startsWith('estimate.'));
-    const source = priced ? `estimate.* are estimates priced with ${costs.source}` : `no estimates: ${costs.source} has no costs for ${result.profile}`;
-    results.push({ result, source });
+  // Shard 0 runs on this thread (replayShardedFile), the others on the pool. Loaded only when used:
+  // a single-thread replay does without the pool's modules.
+  const pool = workers > 1 ? (await import('../../replay/sharded.js')).newShardPool(workers - 1) : undefined;
+  try {
+    for (const profile of profiles) {
+      const replayed = await replayOnce(path, profile, { workers, pool, maxEvents, limits, note });
+      // Priced after the replay, from its counts (src/estimate/); absent when the table has no costs for the profile.
+      const result = { ...replayed, counters: withEstimateMetrics(replayed.counters, costs.table, replayed.profile) };
+      const priced = Object.keys(result.counters).some((name) => name.startsWith('estimate.'));
+      const source = priced ? `estimate.* are estimates priced with ${costs.source}` : `no estimates: ${costs.source} has no costs for ${result.profile}`;
+      results.push({ result, source });
+    }
+  } finally {
+    await pool?.destroy();
   }
   if (opts.json) {
     const json = results.map(({ result, source }) => ({ ...toJson(path, result), costs: source }));
@@ -88,6 +118,31 @@ export function replayProfiles(path: string, meta: TraceMeta, cliProfile?: strin
     if ('error' in profile) throw new ProfileError(`${where}: ${profile.error}`);
     return profile;
   });
+}
+
+/** One replay of the trace under `profile`: on this thread, or sharded on the pool. */
+async function replayOnce(
+  path: string,
+  profile: Profile,
+  how: { workers: number; pool: ShardPool | undefined; maxEvents: number; limits: ReplayLimits; note: (text: string) => void },
+): Promise<ReplayResult> {
+  if (how.pool === undefined) return replayFile(path, profile, undefined, how.maxEvents, how.limits);
+  const { replayShardedFile } = await import('../../replay/sharded.js');
+  const sharded = await replayShardedFile(path, how.workers, { profile, workers: how.workers, pool: how.pool, maxEvents: how.maxEvents, limits: how.limits });
+  if (sharded.unshardable !== undefined) how.note(`s2bench: ${path} [${sharded.profile}]: replayed on one thread, not sharded: ${sharded.unshardable}\n`);
+  return sharded;
+}
+
+/** `--workers`: a whole number >= 1, or `auto` (AUTO_SHARD_EVENTS). */
+export async function workersFor(path: string, text: string | undefined): Promise<number> {
+  if (text === undefined || text === 'auto') {
+    const cores = availableParallelism();
+    if (cores < 2 || traceKind(path) !== 's2t') return 1;
+    return (await openS2t(path)).events >= AUTO_SHARD_EVENTS ? cores : 1;
+  }
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--workers takes a whole number >= 1 or 'auto', not '${text}'`);
+  return n;
 }
 
 /** The first divergences are the ones to read; a trace that diverges everywhere would print millions. */
