@@ -1,8 +1,11 @@
 // Host page state is per hva page (docs/kvm-rules.md, common.host-pages): a guest access populates it
 // and a copy-on-write zaps every mapping of the page, so it is shared between the guest pages that map
 // one hva. Sharding splits guest accesses by 1 GiB granule of guest-physical memory; it stays exact
-// only while the gfns each hva page maps over the whole trace (aliases, slots moved) lie in one granule,
-// and no huge host page maps guest memory on both sides of a granule boundary.
+// only while the gfns each hva page maps over the whole trace (aliases, slots moved) lie in one shard
+// (one granule, or granules the same shard replays), and no huge host page maps guest memory on both
+// sides of a granule boundary. (A host-side change reaches every slot mapping the hva:
+// __kvm_handle_hva_range() in virt/kvm/kvm_main.c walks the slots overlapping the range and turns it
+// into each one's gfns, hva_to_gfn_memslot() in include/linux/kvm_host.h.)
 
 import { BACKING_HUGETLB_1G, BACKING_HUGETLB_2M, BACKING_THP } from '../core/hostmm.js';
 import { u64Field } from '../trace/columns.js';
@@ -14,9 +17,17 @@ const HUGE_BACKING = BACKING_THP | BACKING_HUGETLB_2M | BACKING_HUGETLB_1G;
 
 /**
  * Why host page state would cross shards (the line of the memslot row), or undefined when it cannot.
- * `granule` is the sharding's own gfn -> granule map (shard.ts).
+ * `granule` is the sharding's own gfn -> granule map (shard.ts); `sameShard(a, b, pages)` says whether
+ * gfns a + k and b + k lie in one shard for every k < pages (by default: all of them in one granule).
  */
-export function hostStateCrossesShards(chunks: readonly TraceChunk[], granule: (gfn: number) => number): string | undefined {
+export function hostStateCrossesShards(
+  chunks: readonly TraceChunk[],
+  granule: (gfn: number) => number,
+  sameShard: (a: number, b: number, pages: number) => boolean = (a, b, pages) => {
+    const g = granule(a);
+    return granule(a + pages - 1) === g && granule(b) === g && granule(b + pages - 1) === g;
+  },
+): string | undefined {
   const slots: Array<{ start: number; end: number; delta: number; line: number }> = [];
   let hugeBacking = false;
   for (const chunk of chunks) {
@@ -36,7 +47,7 @@ export function hostStateCrossesShards(chunks: readonly TraceChunk[], granule: (
       return `line ${s.line}: a memslot not 2M-congruent with its hva crosses a 1 GiB boundary (huge host pages span shards)`;
     }
   }
-  // Two memslot rows that map one hva page at different gfns must map it in the same granule.
+  // Two memslot rows that map one hva page at different gfns must map it in the same shard.
   slots.sort((a, b) => a.start - b.start);
   for (let a = 0; a < slots.length; a++) {
     const x = slots[a]!;
@@ -44,10 +55,9 @@ export function hostStateCrossesShards(chunks: readonly TraceChunk[], granule: (
       const y = slots[b]!;
       if (y.delta === x.delta) continue;
       const from = y.start;
-      const to = Math.min(x.end, y.end) - 1;
-      const g = granule(from + x.delta);
-      if (granule(to + x.delta) !== g || granule(from + y.delta) !== g || granule(to + y.delta) !== g) {
-        return `line ${y.line}: memslots map the same hva pages in different 1 GiB granules (host page state spans shards)`;
+      const pages = Math.min(x.end, y.end) - from;
+      if (!sameShard(from + x.delta, from + y.delta, pages)) {
+        return `line ${y.line}: memslots map the same hva pages in granules of different shards (host page state spans shards)`;
       }
     }
   }

@@ -12,6 +12,21 @@ const GFNS_PER_GRANULE = 1 << GRANULE_SHIFT;
 /** The 1 GiB granule of guest-physical memory a gfn lies in. */
 export const granuleOf = (gfnValue: number): number => Math.floor(gfnValue / GFNS_PER_GRANULE);
 
+/** The shard of `count` that replays guest accesses to gfnValue. */
+export const shardOfGfn = (gfnValue: number, count: number): number => granuleOf(gfnValue) % count;
+
+/**
+ * Whether gfns a + k and b + k go to the same shard of `count` for every k < pages: walked a piece at
+ * a time, a piece ending where either side crosses a granule boundary (two pieces per GiB at most).
+ */
+export function sameShard(a: number, b: number, pages: number, count: number): boolean {
+  for (let k = 0; k < pages; ) {
+    if (shardOfGfn(a + k, count) !== shardOfGfn(b + k, count)) return false;
+    k += Math.min(GFNS_PER_GRANULE - ((a + k) % GFNS_PER_GRANULE), GFNS_PER_GRANULE - ((b + k) % GFNS_PER_GRANULE));
+  }
+  return true;
+}
+
 /** Each op's sharding rule, by code (the op table's `shard`). */
 const SHARD_RULE: readonly ShardRule[] = OP_SPECS.map((spec) => spec.shard);
 
@@ -34,7 +49,7 @@ export function shardRuleOf(chunk: TraceChunk, i: number): ShardRule {
  * barrier and check row, and on shard 0 the state beside the stage-2. `whole` rows never reach a shard.
  */
 export function shardTakesRow(rule: ShardRule, chunk: TraceChunk, i: number, index: number, count: number): boolean {
-  if (rule === 'granule') return granuleOf(gfn(chunk, i)) % count === index;
+  if (rule === 'granule') return shardOfGfn(gfn(chunk, i), count) === index;
   if (rule === 'shard0') return index === 0;
   if (rule === 'whole') throw new Error(`a ${chunk.op[i]} row that shares state across granules reached a shard`);
   return true;

@@ -7,7 +7,7 @@ import { allocChunk, appendRows } from '../trace/chunk.js';
 import { accessPages, gfn, has } from '../trace/columns.js';
 import { F_RET, OP, OPS, type TraceChunk } from '../trace/schema.js';
 import { hostStateCrossesShards } from './shard-host.js';
-import { granuleOf, shardRuleOf } from './shard-rules.js';
+import { granuleOf, sameShard, shardRuleOf } from './shard-rules.js';
 
 /** The dirty_get and expect rows of a trace, by global row: what mergeShards checks on merged counters. */
 export interface ShardChecks {
@@ -49,7 +49,7 @@ export class ShardSurvey {
   /** Why the trace cannot be split into `count` shards, or undefined when it can (once every row is added). */
   unshardable(count: number): string | undefined {
     if (this.reason !== undefined) return this.reason;
-    return count > 1 ? hostStateCrossesShards(this.hostRows, granuleOf) : undefined;
+    return count > 1 ? hostStateCrossesShards(this.hostRows, granuleOf, (a, b, pages) => sameShard(a, b, pages, count)) : undefined;
   }
 }
 

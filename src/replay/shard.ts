@@ -138,7 +138,8 @@ function metricAtRow(outcomes: readonly ShardOutcome[], id: number, row: number,
   const rule = METRICS[METRIC_NAMES[id]!].merge;
   switch (rule) {
     case 'rows':
-      return Math.min(row, totalRows);
+      // At an expect row the single run's clock has counted the expect row itself.
+      return Math.min(row + 1, totalRows);
     case 'once':
       return valuesAt(outcomes[0], row)?.[id] ?? 0;
     case 'flush-union':

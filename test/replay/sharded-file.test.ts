@@ -99,3 +99,24 @@ test('replay --workers N prints what --workers 1 prints (text and JSON); an unsh
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--workers takes a whole number >= 1 or 'auto', not 'two'/);
 });
+
+test('the scale trace shards: its moved memslot maps an hva in two granules of one shard, and its expect rows see the single run', async () => {
+  // A 32 GiB guest in 2 GiB slots, the last one moved up by its size and back: the old and new gfns of
+  // each of its hva pages lie 2 granules apart, in one shard of 2, in different shards of 3 or 4.
+  const path = join(await tempDir('sharded-file'), 'scale.s2t');
+  const made = await runCli(['gen', 'scale', '--guest-gib', '32', '--events', '60000', '-o', path]);
+  assert.equal(made.code, 0, made.stderr);
+  const profile = parseProfile('x86-tdp');
+  const whole = await replayFile(path, profile);
+  assert.equal(whole.divergences.length, 0);
+  assert.ok((whole.counters['faults'] ?? 0) > 0);
+  const two = await replayShardedFile(path, 2, { profile, workers: 0 });
+  assert.equal(two.unshardable, undefined);
+  assert.deepEqual(two.counters, whole.counters);
+  assert.deepEqual(two.divergences, []);
+  for (const count of [3, 4]) {
+    const sharded = await replayShardedFile(path, count, { profile, workers: 0 });
+    assert.match(sharded.unshardable ?? '', /granules of different shards/, `${count} shards`);
+    assert.deepEqual(sharded.counters, whole.counters, `${count} shards`);
+  }
+});
