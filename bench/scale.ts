@@ -1,8 +1,10 @@
 // The scale benchmark: a big guest's trace (generator `scale`: first touch, repeated hits, a dirty-log
 // pass, memslot moves), generated and replayed chunk by chunk so that neither side ever holds it whole.
-//   npm run bench:scale -- [--guest GIB] [--events N] [--profile P] [--s2t FILE] [--out DIR]
+//   npm run bench:scale -- [--guest GIB] [--events N] [--profile P] [--s2t FILE [--workers N]] [--out DIR]
 // Defaults: a 1 TiB guest and 1 billion events. With --s2t the trace is written to FILE first and the
-// replay streams it back from the file (the time to write it is reported apart). Prints events/s,
+// replay streams it back from the file (the time to write it is reported apart); with --workers N
+// as well, the file is replayed as N streamed shards (`replay --workers`, src/replay/sharded.ts), each
+// shard's model on its own thread, merged to the single-thread counters. Prints events/s,
 // faults/s, peak RSS and wall time, and writes them as a run (run.json, results.csv, ...) to --out
 // (default reports/RUNID-scale), like any run.
 
@@ -12,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { newRunId } from '../src/cli/commands/run-id.js';
 import { DEFAULT_PROFILE, parseProfile } from '../src/core/profile.js';
 import { replayFile, replayStream, type ReplayResult, type StreamTiming } from '../src/replay/engine.js';
+import { replayShardedFile } from '../src/replay/sharded.js';
 import { collectRunInfo } from '../src/report/run-info.js';
 import type { JobResult } from '../src/report/types.js';
 import { writeRun } from '../src/report/write.js';
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '1000000000' },
     profile: { type: 'string' },
     s2t: { type: 'string' },
+    workers: { type: 'string', default: '1' },
     out: { type: 'string' },
   },
 });
@@ -31,6 +35,9 @@ const guestGiB = Number(values.guest);
 const events = Number(values.events);
 if (!Number.isInteger(guestGiB) || guestGiB < 1) throw new Error(`--guest takes GiB (a whole number >= 1), not '${values.guest}'`);
 if (!Number.isSafeInteger(events) || events < 1000) throw new Error(`--events takes a whole number >= 1000, not '${values.events}'`);
+const workers = Number(values.workers);
+if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers takes a whole number from 1 to 64, not '${values.workers}'`);
+if (workers > 1 && values.s2t === undefined) throw new Error('--workers N > 1 shards the replay of a trace file: give --s2t FILE too');
 const profile = values.profile === undefined ? DEFAULT_PROFILE : parseProfile(values.profile);
 
 const startedAt = new Date();
@@ -44,7 +51,15 @@ if (values.s2t !== undefined) {
   const t = performance.now();
   await writeTrace(values.s2t, trace.meta, trace.chunks!());
   writeMs = performance.now() - t;
-  result = await replayFile(values.s2t, profile, timing);
+  if (workers > 1) {
+    const t0 = performance.now();
+    const sharded = await replayShardedFile(values.s2t, workers, { profile, workers: workers - 1 });
+    if (sharded.unshardable !== undefined) console.log(`replayed on one thread, not sharded: ${sharded.unshardable}`);
+    timing.replayMs = performance.now() - t0;
+    result = sharded;
+  } else {
+    result = await replayFile(values.s2t, profile, timing);
+  }
 } else {
   result = await replayStream({ meta: trace.meta, chunks: trace.chunks!() }, profile, timing);
 }
