@@ -4,7 +4,7 @@
 import { UFFD_PAGE } from '../core/hostmm.js';
 import { gfn } from '../trace/columns.js';
 import { OP_SPECS, type ShardRule } from '../trace/ops.js';
-import { OP, type TraceChunk } from '../trace/schema.js';
+import { OP, OPS, type TraceChunk } from '../trace/schema.js';
 
 const GRANULE_SHIFT = 18; // 1 GiB in 4K pages
 const GFNS_PER_GRANULE = 1 << GRANULE_SHIFT;
@@ -51,6 +51,6 @@ export function shardRuleOf(chunk: TraceChunk, i: number): ShardRule {
 export function shardTakesRow(rule: ShardRule, chunk: TraceChunk, i: number, index: number, count: number): boolean {
   if (rule === 'granule') return shardOfGfn(gfn(chunk, i), count) === index;
   if (rule === 'shard0') return index === 0;
-  if (rule === 'whole') throw new Error(`a ${chunk.op[i]} row that shares state across granules reached a shard`);
+  if (rule === 'whole') throw new Error(`a ${OPS[chunk.op[i]!]} row that shares state across granules reached a shard`);
   return true;
 }

@@ -113,6 +113,10 @@ export async function replayShardedFile(path: string, count: number, options: Sh
   const abort = new AbortController();
   const pool = options.pool ?? (options.workers > 0 && count > 1 ? newShardPool(Math.min(options.workers, count - 1)) : undefined);
   const others = pool === undefined ? undefined : tasks.slice(1).map((task) => pool.run(task, { signal: abort.signal }));
+  // A worker can reach a row that keeps the trace whole (shardTakesRow throws) before this thread's
+  // survey does: its rejection is awaited below (or dropped by stop() when the trace is replayed
+  // whole), so it must not count as unhandled in the meantime and end the process.
+  for (const running of others ?? []) running.catch(() => {});
   try {
     const survey = new ShardSurvey();
     const first = new ShardReplay(0, count, profile, limits);

@@ -69,12 +69,14 @@ export async function replayCommand(
 ): Promise<number> {
   const costs = await loadCostsOption(opts.costs);
   const maxEvents = maxEventsOption(opts.maxEvents);
+  // Opened first: a missing or unreadable file is an input error naming it (openTrace), before
+  // workersFor reads an .s2t header for its row count.
+  const header = await openTrace(path);
+  await header.close();
   const workers = await workersFor(path, opts.workers);
   // Per shard when sharded: each shard's model holds its granules' part.
   const maxMemory = maxMemoryOption(opts.maxMemory, defaultMaxMemory(workers));
   const limits = Number.isFinite(maxMemory) ? { maxModelBytes: maxMemory } : {};
-  const header = await openTrace(path);
-  await header.close();
   const profiles = replayProfiles(path, header.meta, opts.profile);
   // Streamed once per profile: a trace of any length replays in the model's memory plus one chunk
   // (per shard when sharded).
