@@ -93,8 +93,10 @@ export interface ShardedFileOptions {
   pool?: ShardPool;
   /** A trace with more rows fails with an InputError naming the file, as replayFile does. */
   maxEvents?: number;
-  /** Bounds on each shard's model (and, for a trace replayed whole, on its model). */
+  /** Bounds on each shard's model (and on a trace replayed whole, when wholeLimits is not given). */
   limits?: ReplayLimits;
+  /** Bounds on the model of a trace that turns out unshardable and is replayed whole (default: `limits`). */
+  wholeLimits?: ReplayLimits;
 }
 
 /**
@@ -134,7 +136,7 @@ export async function replayShardedFile(path: string, count: number, options: Sh
     unshardable ??= survey.unshardable(count);
     if (unshardable !== undefined) {
       await stop(abort, others);
-      const whole = await replayFile(path, profile, undefined, maxEvents, options.limits);
+      const whole = await replayFile(path, profile, undefined, maxEvents, options.wholeLimits ?? options.limits);
       return { ...whole, shards: 1, unshardable };
     }
     const outcomes = [first.outcome()];

@@ -77,6 +77,9 @@ export async function replayCommand(
   // Per shard when sharded: each shard's model holds its granules' part.
   const maxMemory = maxMemoryOption(opts.maxMemory, defaultMaxMemory(workers));
   const limits = Number.isFinite(maxMemory) ? { maxModelBytes: maxMemory } : {};
+  // A trace that turns out unshardable is one model on one thread: the one-thread default budget.
+  const wholeMemory = maxMemoryOption(opts.maxMemory, defaultMaxMemory(1));
+  const wholeLimits = Number.isFinite(wholeMemory) ? { maxModelBytes: wholeMemory } : {};
   const profiles = replayProfiles(path, header.meta, opts.profile);
   // Streamed once per profile: a trace of any length replays in the model's memory plus one chunk
   // (per shard when sharded).
@@ -86,7 +89,7 @@ export async function replayCommand(
   const pool = workers > 1 ? (await import('../../replay/sharded.js')).newShardPool(workers - 1) : undefined;
   try {
     for (const profile of profiles) {
-      const replayed = await replayOnce(path, profile, { workers, pool, maxEvents, limits, note });
+      const replayed = await replayOnce(path, profile, { workers, pool, maxEvents, limits, wholeLimits, note });
       // Priced after the replay, from its counts (src/estimate/); absent when the table has no costs for the profile.
       const result = { ...replayed, counters: withEstimateMetrics(replayed.counters, costs.table, replayed.profile) };
       const priced = Object.keys(result.counters).some((name) => name.startsWith('estimate.'));
@@ -126,11 +129,11 @@ export function replayProfiles(path: string, meta: TraceMeta, cliProfile?: strin
 async function replayOnce(
   path: string,
   profile: Profile,
-  how: { workers: number; pool: ShardPool | undefined; maxEvents: number; limits: ReplayLimits; note: (text: string) => void },
+  how: { workers: number; pool: ShardPool | undefined; maxEvents: number; limits: ReplayLimits; wholeLimits: ReplayLimits; note: (text: string) => void },
 ): Promise<ReplayResult> {
-  if (how.pool === undefined) return replayFile(path, profile, undefined, how.maxEvents, how.limits);
+  if (how.pool === undefined) return replayFile(path, profile, undefined, how.maxEvents, how.wholeLimits);
   const { replayShardedFile } = await import('../../replay/sharded.js');
-  const sharded = await replayShardedFile(path, how.workers, { profile, workers: how.workers, pool: how.pool, maxEvents: how.maxEvents, limits: how.limits });
+  const sharded = await replayShardedFile(path, how.workers, { profile, workers: how.workers, pool: how.pool, maxEvents: how.maxEvents, limits: how.limits, wholeLimits: how.wholeLimits });
   if (sharded.unshardable !== undefined) how.note(`s2bench: ${path} [${sharded.profile}]: replayed on one thread, not sharded: ${sharded.unshardable}\n`);
   return sharded;
 }
