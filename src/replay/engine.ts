@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { M, METRIC_NAMES, metricId } from '../core/metrics.js';
 import { DEFAULT_PROFILE, parseProfile, type Profile } from '../core/profile.js';
 import { Vm } from '../core/vm.js';
-import { accessPages, gfn, vcpu } from '../trace/columns.js';
+import { accessPages, gfn, has, vcpu } from '../trace/columns.js';
 import { openTrace } from '../trace/io.js';
 import { OP_SPECS, retText } from '../trace/ops.js';
 import type { JobSeries } from '../report/series.js';
@@ -106,9 +106,6 @@ export function isRecordedProfile(meta: TraceMeta, profile: Profile): boolean {
   }
 }
 
-/** Bit of `present` that says a row has a recorded `ret`. */
-const RET_BIT = 1 << F_RET;
-
 /**
  * Replay every row of one chunk through `vm`. An access row (the hot path) costs a countdown, the
  * events counter, one table load for its kind, the access and a test of its `ret` bit; everything
@@ -118,7 +115,6 @@ export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void
   const c = vm.counters;
   const n = chunk.length;
   const ops = chunk.op;
-  const present = chunk.present;
   const sampler = state.sampler;
   // One decrement per row; never reaches 0 without a sampler.
   let countdown = sampler === undefined ? Infinity : sampler.countdown;
@@ -138,7 +134,7 @@ export function replayChunk(vm: Vm, chunk: TraceChunk, state: ReplayState): void
       if (op === OP.dirty_get && sampler !== undefined) sampler.dirtyPass(c[M.events]!, got);
     }
     // NaN: the model answers nothing comparable for this op (yet).
-    if ((present[i]! & RET_BIT) !== 0 && got === got && chunk.ret[i] !== got) {
+    if (has(chunk, i, F_RET) && got === got && chunk.ret[i] !== got) {
       diverge(state, chunk.line[i]!, op, retText(op, chunk.ret[i]!), retText(op, got));
     }
   }
