@@ -18,15 +18,12 @@ const HUGE_BACKING = BACKING_THP | BACKING_HUGETLB_2M | BACKING_HUGETLB_1G;
 /**
  * Why host page state would cross shards (the line of the memslot row), or undefined when it cannot.
  * `granule` is the sharding's own gfn -> granule map (shard.ts); `sameShard(a, b, pages)` says whether
- * gfns a + k and b + k lie in one shard for every k < pages (by default: all of them in one granule).
+ * gfns a + k and b + k lie in one shard for every k < pages.
  */
 export function hostStateCrossesShards(
   chunks: readonly TraceChunk[],
   granule: (gfn: number) => number,
-  sameShard: (a: number, b: number, pages: number) => boolean = (a, b, pages) => {
-    const g = granule(a);
-    return granule(a + pages - 1) === g && granule(b) === g && granule(b + pages - 1) === g;
-  },
+  sameShard: (a: number, b: number, pages: number) => boolean,
 ): string | undefined {
   const slots: Array<{ start: number; end: number; delta: number; line: number }> = [];
   let hugeBacking = false;

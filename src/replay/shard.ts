@@ -41,7 +41,8 @@ export interface ShardPlan {
   parts: Array<{ chunk: TraceChunk; rows: Float64Array }>;
 }
 
-export type Shardability = { ok: true; plans: ShardPlan[] } | { ok: false; reason: string };
+/** The plans, with what the planning survey kept for mergeShards: the trace's rows and its check rows. */
+export type Shardability = { ok: true; plans: ShardPlan[]; rows: number; checks: ShardChecks } | { ok: false; reason: string };
 
 export function planShards(chunks: readonly TraceChunk[], count: number): Shardability {
   checkShardCount(count);
@@ -51,7 +52,7 @@ export function planShards(chunks: readonly TraceChunk[], count: number): Sharda
   if (reason !== undefined) return { ok: false, reason };
   const plans: ShardPlan[] = [];
   for (let s = 0; s < count; s++) plans.push({ index: s, count, parts: chunks.map((chunk) => cutChunk(chunk, s, count)) });
-  return { ok: true, plans };
+  return { ok: true, plans, rows: survey.rows, checks: survey.checks };
 }
 
 export function checkShardCount(count: number): void {
@@ -84,7 +85,7 @@ export interface MergedReplay {
 
 /**
  * Merge shard outcomes into the single-thread replay's counters. `checks` describes the trace's
- * dirty_get and expect rows (line, recorded ret / expected metric and value): see shardChecks().
+ * dirty_get and expect rows (line, recorded ret / expected metric and value): see ShardSurvey.checks.
  */
 export function mergeShards(
   outcomes: readonly ShardOutcome[],
@@ -226,9 +227,3 @@ function mergeDivergences(outcomes: readonly ShardOutcome[]): Divergence[] {
   return out;
 }
 
-/** The dirty_get and expect rows of a trace, for mergeShards. */
-export function shardChecks(chunks: readonly TraceChunk[]): ShardChecks {
-  const survey = new ShardSurvey();
-  for (const chunk of chunks) survey.add(chunk);
-  return survey.checks;
-}

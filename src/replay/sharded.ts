@@ -8,7 +8,7 @@ import { InputError } from '../errors.js';
 import { openTrace } from '../trace/io.js';
 import { isRecordedProfile, limitRows, MAX_KEPT_DIVERGENCES, replayFile, replayTrace, resolveProfile, type Divergence, type LoadedTrace, type ReplayResult } from './engine.js';
 import type { ReplayLimits } from './limits.js';
-import { checkShardCount, mergeShards, planShards, replayShard, shardChecks, type MergedReplay, type ShardOutcome, type ShardPlan } from './shard.js';
+import { checkShardCount, mergeShards, planShards, replayShard, type MergedReplay, type ShardOutcome, type ShardPlan } from './shard.js';
 import { ShardReplay, replayShardFile, type ShardFileTask } from './shard-replay.js';
 import { ShardSurvey } from './shard-survey.js';
 import type { ShardTask } from './shard-worker.js';
@@ -50,8 +50,7 @@ export async function replaySharded(
       : options.workers > 0
         ? await withPool(Math.min(options.workers, count), (pool) => runOnPool(pool, plan.plans, profile))
         : plan.plans.map((p) => replayShard(p, profile));
-  const rows = chunks.reduce((n, c) => n + c.length, 0);
-  const merged = mergeShards(outcomes, rows, shardChecks(chunks));
+  const merged = mergeShards(outcomes, plan.rows, plan.checks);
   return { profile: profile.name, ...splitBehaviourChanges(merged, isRecordedProfile(trace.meta, profile)), timing: {}, shards: count };
 }
 
