@@ -24,6 +24,12 @@ function spells(bytes: Uint8Array, start: number, end: number, name: Uint8Array)
   return true;
 }
 
+/** The access outcome (OUTCOME_NAMES index) spelled by bytes[start, end), or -1. */
+export function outcomeOfBytes(bytes: Uint8Array, start: number, end: number): number {
+  for (let outcome = 0; outcome < OUTCOME_BYTES.length; outcome++) if (spells(bytes, start, end, OUTCOME_BYTES[outcome]!)) return outcome;
+  return -1;
+}
+
 /** The op code of the name bytes[start, end), or -1. */
 export function opCodeOfBytes(bytes: Uint8Array, start: number, end: number): number {
   const candidates = OPS_BY_LETTER[bytes[start]! - 97];
@@ -110,15 +116,12 @@ function storeRet(chunk: TraceChunk, i: number, bytes: Uint8Array, start: number
   const c = bytes[start]!;
   if (c >= 97 && c <= 122) {
     if (!isAccessOp(chunk.op[i]!)) return false;
-    for (let outcome = 0; outcome < OUTCOME_BYTES.length; outcome++) {
-      if (spells(bytes, start, end, OUTCOME_BYTES[outcome]!)) {
-        chunk.ret[i] = outcome;
-        chunk.hex[i]! |= SYMBOLIC_RET;
-        chunk.present[i]! |= 1 << F_RET;
-        return true;
-      }
-    }
-    return false;
+    const outcome = outcomeOfBytes(bytes, start, end);
+    if (outcome < 0) return false;
+    chunk.ret[i] = outcome;
+    chunk.hex[i]! |= SYMBOLIC_RET;
+    chunk.present[i]! |= 1 << F_RET;
+    return true;
   }
   const negative = c === 45;
   const from = negative ? start + 1 : start;

@@ -5,7 +5,7 @@
 // a u32 cell past 2^32-1) is left to the general path, which parses it cell by cell with exact errors.
 
 import { OUTCOME_NAMES } from '../core/outcome.js';
-import { opCodeOfBytes } from './byte-cells.js';
+import { opCodeOfBytes, outcomeOfBytes } from './byte-cells.js';
 import { SYMBOLIC_RET } from './cells.js';
 import { FIELDS, F_FD, F_FLAGS, F_RET, F_SLOT, F_VCPU, OP, OP_SPECS, type TraceChunk } from './schema.js';
 
@@ -123,7 +123,7 @@ function readRet(chunk: TraceChunk, i: number, op: number, bytes: Uint8Array, k:
   const first = bytes[k]!;
   if (first >= 97) {
     if (ACCESS[op] !== 1) return NOT_PLAIN;
-    const outcome = end - k === 2 && first === 111 && bytes[k + 1] === 107 ? OK : outcomeAt(bytes, k, end);
+    const outcome = end - k === 2 && first === 111 && bytes[k + 1] === 107 ? OK : outcomeOfBytes(bytes, k, end);
     if (outcome < 0) return NOT_PLAIN;
     chunk.ret[i] = outcome;
     return RET_NAME;
@@ -142,14 +142,3 @@ function readRet(chunk: TraceChunk, i: number, op: number, bytes: Uint8Array, k:
   return RET_NUMBER;
 }
 
-const OUTCOME_BYTES = OUTCOME_NAMES.map((name) => Uint8Array.from(name, (c) => c.charCodeAt(0)));
-
-function outcomeAt(bytes: Uint8Array, k: number, end: number): number {
-  next: for (let outcome = 0; outcome < OUTCOME_BYTES.length; outcome++) {
-    const name = OUTCOME_BYTES[outcome]!;
-    if (name.length !== end - k) continue;
-    for (let j = 0; j < name.length; j++) if (bytes[k + j] !== name[j]) continue next;
-    return outcome;
-  }
-  return -1;
-}
