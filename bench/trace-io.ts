@@ -6,10 +6,10 @@
 //   npx tsx bench/trace-io.ts --mb 50                            (from source)
 //
 // --mb N       size of the generated CSV (default 300)
-//
-// Each phase prints wall and CPU seconds; on a shared machine MB per CPU-second is the comparable one.
 // --baseline   also time csv-parse alone (records as string arrays, no number parsing), for reference
 // --keep       keep the temporary directory and print its path
+//
+// Each phase prints wall and CPU seconds; on a shared machine MB per CPU-second is the comparable one.
 
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -82,12 +82,13 @@ async function csvToChunks(csv: string): Promise<number> {
   return events;
 }
 
-/** The writer alone: the first chunks of the CSV, written over and over up to the CSV's event count. */
+/** CPU seconds (user + system) of this process since `start`. */
 function cpuSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
 }
 
+/** The writer alone: the first chunks of the CSV, written over and over up to the CSV's event count. */
 async function chunksToS2t(csv: string, s2t: string, events: number): Promise<{ seconds: number; cpuSeconds: number }> {
   const trace = await openTrace(csv);
   const pool: TraceChunk[] = [];
