@@ -31,7 +31,7 @@ import { crc32 } from './crc32.js';
 import { chunkBytes, chunkOver, COLUMN_LAYOUT } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { rowProblem } from './row.js';
-import { parseMetaJson, parseSideTable, type SideTable } from './s2t-json.js';
+import type { SideTable } from './s2t-json.js';
 import { OP, OPS, type TraceChunk, type TraceMeta } from './schema.js';
 
 /** The .s2t version written; readers take this one and every earlier one (S2T_VERSIONS). */
@@ -218,6 +218,15 @@ export interface S2tReader {
   chunks(options?: ChunkReadOptions): AsyncGenerator<TraceChunk>;
 }
 
+/**
+ * The schemas of the JSON parts, imported when a file is read: they bring zod (every locale it ships
+ * included), which costs a process or pool worker more start-up than the rest of the trace code, and
+ * writing .s2t or anything done with CSV traces never uses them.
+ */
+function loadJsonSchemas(): Promise<typeof import('./s2t-json.js')> {
+  return import('./s2t-json.js');
+}
+
 /** Opens an .s2t file: reads and checks the header now, the chunks lazily, one at a time. */
 export async function openS2t(path: string): Promise<S2tReader> {
   const handle = await open(path, 'r');
@@ -239,7 +248,7 @@ export async function openS2t(path: string): Promise<S2tReader> {
     const metaJson = Buffer.alloc(metaBytes);
     await handle.read(metaJson, 0, metaBytes, HEADER_BYTES);
     if (crc32(metaJson) !== header.readUInt32LE(28)) throw fail(0, 'checksum mismatch in the metadata');
-    const meta = parseMetaJson(metaJson, path);
+    const meta = (await loadJsonSchemas()).parseMetaJson(metaJson, path);
     await handle.close();
     return { meta, events, chunks: (options) => readChunks(path, HEADER_BYTES + metaBytes, events, meta, version, options?.reuse ?? false) };
   } catch (err) {
@@ -259,6 +268,7 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
     const headBytes = version === 1 ? CHUNK_HEADER_BYTES : CHUNK_HEADER_BYTES_V2;
     const head = Buffer.alloc(headBytes);
     const buffers = new ReadBuffers(reuse);
+    const { parseSideTable } = await loadJsonSchemas();
     while (position < size) {
       if (size - position < headBytes) throw fail(rowsRead, `truncated: chunk ${index} header cut off`);
       await handle.read(head, 0, headBytes, position);
