@@ -11,7 +11,7 @@
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { newRunId } from '../src/cli/commands/run-id.js';
+import { newRunId } from '../src/cli/actions/run-id.js';
 import { DEFAULT_PROFILE, parseProfile } from '../src/core/profile.js';
 import { replayFile, replayStream, type ReplayResult, type StreamTiming } from '../src/replay/engine.js';
 import { replayShardedFile } from '../src/replay/sharded.js';

@@ -14,7 +14,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .version(packageVersion())
     .showHelpAfterError()
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  for (const register of COMMANDS) await register(program, argv.slice(2));
   // Commands report their result through process.exitCode; start from nothing, so that one call in a
   // process that runs several (tests) does not inherit the previous one's code.
   process.exitCode = undefined;

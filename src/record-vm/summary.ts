@@ -12,8 +12,7 @@ export interface RecordedVmSummary extends RecordedTouches {
   levels: Record<string, { '4k': number; '2m': number; '1g': number; divergences: number }>;
 }
 
-/** Profiles the summary replays under unless told: the default, and the knobs that change levels (NX huge pages, eager split under dirty logging). */
-export const SUMMARY_PROFILES = ['x86-tdp', 'x86-tdp,nx-huge-pages=on', 'x86-tdp,eager-split=off'];
+export { SUMMARY_PROFILES } from './summary-profiles.js';
 
 export function summarizeRecordedVm(trace: LoadedTrace, profiles: readonly string[]): RecordedVmSummary {
   const t = emptyTouches();

@@ -3,7 +3,8 @@
 // Mann-Whitney U test and a bootstrap interval for the ratio of medians; a timing change counts only
 // when it is significant AND beyond the threshold, in the bad direction (benchstat's rule plus a floor).
 
-import { compareEstimates, type CompareCosts, type EstimateComparison } from '../estimate/compare.js';
+import { compareEstimates, type EstimateComparison } from '../estimate/compare.js';
+import { DEFAULT_COMPARE_OPTIONS, type CompareOptions } from './compare-options.js';
 import { isEstimateMetric } from '../estimate/estimate.js';
 import { ratioOfMediansCi } from './bootstrap.js';
 import { RunDirError } from '../errors.js';
@@ -14,16 +15,7 @@ import type { LoadedRun } from './run-dir.js';
 import { spread, type Spread } from './stats.js';
 import { higherIsBetter, unitOf } from './units.js';
 
-export interface CompareOptions {
-  /** Smallest relative change of a median that counts (0.05 = 5%). */
-  threshold: number;
-  /** Significance level of the rank test. */
-  alpha: number;
-  /** A cost table to price both sides' counts with: the comparison then lists estimate deltas. */
-  costs?: CompareCosts;
-}
-
-export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 0.05, alpha: 0.05 };
+export { DEFAULT_COMPARE_OPTIONS, type CompareOptions } from './compare-options.js';
 
 export interface RunRef {
   dir: string;

@@ -7,6 +7,7 @@ import { extname } from 'node:path';
 import { InputError, TraceError, UsageError } from '../errors.js';
 import { CsvTraceParser, formatCsvChunk, formatCsvHead, formatCsvTail, readCsvLines, type CsvReadResult } from './csv.js';
 import { feedCsvFile } from './csv-file.js';
+import { DEFAULT_MAX_EVENTS } from './max-events.js';
 import { openS2t, S2tWriter, type S2tWriteOptions } from './s2t.js';
 import type { TraceChunk, TraceMeta } from './schema.js';
 import type { ChunkReadOptions } from './s2t.js';
@@ -80,13 +81,6 @@ export async function openTrace(path: string, chunkRows?: number): Promise<OpenT
     close: async () => {},
   };
 }
-
-/**
- * The most events `readTrace` holds by default: about 1.5 GB of columns (77 bytes an event). Replay
- * needs the whole trace in memory (it replays it more than once); past this, a clear error beats an
- * out-of-memory abort that takes the whole process with it.
- */
-export const DEFAULT_MAX_EVENTS = 20_000_000;
 
 export interface ReadTraceOptions {
   /** Stop with an InputError once the trace has more events than this (default DEFAULT_MAX_EVENTS). */

@@ -5,7 +5,7 @@
 
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { calibrate } from '../../src/cli/commands/calibrate.js';
+import { calibrate } from '../../src/cli/actions/calibrate.js';
 import { parseCalibratorOutput } from '../../src/calibrate/calibrator.js';
 import { cpuModel, sysfsChoice } from '../../src/calibrate/host.js';
 import { COST_NAMES, checkCostTable } from '../../src/estimate/costs.js';

@@ -13,7 +13,7 @@ import { discoverTraces } from '../../src/replay/suite.js';
 import { readRunDir } from '../../src/report/run-dir.js';
 import { terminalText } from '../../src/report/terminal.js';
 import { writeRun } from '../../src/report/write.js';
-import { MAX_LISTED_DIVERGENCES } from '../../src/cli/commands/replay.js';
+import { MAX_LISTED_DIVERGENCES } from '../../src/cli/actions/replay.js';
 import { job, syntheticRunInfo } from '../report/synthetic.js';
 import { runCliInProcess } from '../helpers/cli.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { TraceError } from '../../src/errors.js';
 import { withMetaJson, withSideJson } from './s2t-bytes.js';
 import { MAX_LINE_CHARS, readTrace, writeTrace, parseTraceText, formatTraceText } from '../../src/trace/io.js';
-import { validateCommand } from '../../src/cli/commands/trace.js';
+import { validateCommand } from '../../src/cli/actions/trace.js';
 
 const HEAD = '# s2bench trace v1\nop,vcpu,gpa,size,slot,flags,hva,fd,offset,attrs,ret\n';
 const SLOT = 'memslot,,0,0x200000,0,,0x7f0000000000,,,,0\n';

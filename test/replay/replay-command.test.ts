@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { replayCommand } from '../../src/cli/commands/replay.js';
+import { replayCommand } from '../../src/cli/actions/replay.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES_DIR, repoPath } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';

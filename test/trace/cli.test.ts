@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { convertTrace, formatInfo, traceInfo, validateCommand } from '../../src/cli/commands/trace.js';
+import { convertTrace, formatInfo, traceInfo, validateCommand } from '../../src/cli/actions/trace.js';
 import { InputError, UsageError } from '../../src/errors.js';
 import { OPS } from '../../src/trace/schema.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';

@@ -2,15 +2,14 @@
 // written as a run directory like `s2bench run`'s, so `compare` and `report` read them the same way.
 
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { runMicro, microJobResult, type MicroFigure } from '../../microbench/micro.js';
-import { DEFAULT_PROFILE_NAME, parseProfile } from '../../core/profile.js';
+import { parseProfile } from '../../core/profile.js';
 import { collectRunInfo } from '../../report/run-info.js';
 import { writeRun } from '../../report/write.js';
 import { UsageError } from '../../errors.js';
 import { newRunId } from './run-id.js';
 
-interface BenchCliOptions {
+export interface BenchCliOptions {
   profile: string;
   time: string;
   filter?: string;
@@ -18,36 +17,27 @@ interface BenchCliOptions {
   json: boolean;
 }
 
-export function registerBenchCommand(program: Command): void {
-  program
-    .command('bench')
-    .description('micro-benchmarks of the core model (tinybench): lookup, hit, 4K and 2M faults, zap')
-    .option('-p, --profile <profile>', 'profile to benchmark', DEFAULT_PROFILE_NAME)
-    .option('-t, --time <ms>', 'time budget per case in milliseconds', '500')
-    .option('-f, --filter <text>', 'only cases whose name contains this text')
-    .option('-o, --out <dir>', 'output directory (default: reports/<run-id>)')
-    .option('--json', 'print the figures as JSON', false)
-    .action(async (opts: BenchCliOptions) => {
-      const timeMs = Number(opts.time);
-      if (!Number.isFinite(timeMs) || timeMs <= 0) throw new UsageError(`--time takes a positive number of milliseconds, not '${opts.time}'`);
-      const profile = parseProfile(opts.profile);
-      const startedAt = new Date();
-      const runId = newRunId(startedAt);
-      const figures = await runMicro(profile, { timeMs, ...(opts.filter !== undefined ? { filter: opts.filter } : {}) });
-      if (figures.length === 0) throw new UsageError(`no micro-benchmark matches '${opts.filter}'`);
-      const result = microJobResult(profile, figures);
-      const outDir = resolve(opts.out ?? join('reports', runId));
-      const runInfo = await collectRunInfo({
-        runId,
-        startedAt,
-        finishedAt: new Date(),
-        options: { command: 'bench', profile: profile.name, timeMs, filter: opts.filter },
-        traces: [],
-        results: [result],
-      });
-      await writeRun(outDir, runInfo, [result]);
-      process.stdout.write(opts.json ? JSON.stringify(figures, null, 2) + '\n' : formatFigures(figures) + `report: ${outDir}/report.html\n`);
-    });
+/** `bench`: runs the cases, writes the run directory, prints the figures. */
+export async function benchAction(opts: BenchCliOptions): Promise<void> {
+  const timeMs = Number(opts.time);
+  if (!Number.isFinite(timeMs) || timeMs <= 0) throw new UsageError(`--time takes a positive number of milliseconds, not '${opts.time}'`);
+  const profile = parseProfile(opts.profile);
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  const figures = await runMicro(profile, { timeMs, ...(opts.filter !== undefined ? { filter: opts.filter } : {}) });
+  if (figures.length === 0) throw new UsageError(`no micro-benchmark matches '${opts.filter}'`);
+  const result = microJobResult(profile, figures);
+  const outDir = resolve(opts.out ?? join('reports', runId));
+  const runInfo = await collectRunInfo({
+    runId,
+    startedAt,
+    finishedAt: new Date(),
+    options: { command: 'bench', profile: profile.name, timeMs, filter: opts.filter },
+    traces: [],
+    results: [result],
+  });
+  await writeRun(outDir, runInfo, [result]);
+  process.stdout.write(opts.json ? JSON.stringify(figures, null, 2) + '\n' : formatFigures(figures) + `report: ${outDir}/report.html\n`);
 }
 
 export function formatFigures(figures: MicroFigure[]): string {

@@ -3,7 +3,6 @@
 // take with --costs (docs/calibration.md).
 
 import { writeFile } from 'node:fs/promises';
-import { Command } from 'commander';
 import { runCalibrator, type CalibratorOptions } from '../../calibrate/calibrator.js';
 import { calibrationHost } from '../../calibrate/host.js';
 import { buildCostTable } from '../../calibrate/table.js';
@@ -13,7 +12,7 @@ import { loadCostsOption } from './costs-option.js';
 import { RecorderUnavailable } from '../../record/recorder.js';
 import { InputError, UsageError } from '../../errors.js';
 
-interface CalibrateCliOptions {
+export interface CalibrateCliOptions {
   out: string;
   quick: boolean;
   repeats?: string;
@@ -35,39 +34,27 @@ function whole(name: string, text: string | undefined, fallback: number, min: nu
   return n;
 }
 
-export function registerCalibrateCommand(program: Command): void {
-  program
-    .command('calibrate')
-    .description("measure what faults, dirty logging, memslot updates and conversions cost on this machine's /dev/kvm; write a cost table")
-    .option('-o, --out <file>', 'cost table to write', 'costs.json')
-    .option('--quick', 'few repeats and small batches: seconds, for tests (figures are rougher)', false)
-    .option('--repeats <n>', 'repeats per cost (a fresh VM each)')
-    .option('--pages <n>', '4K pages per measured batch')
-    .option('--huge <n>', '2M pages per THP batch')
-    .option('--validate-pages <n>', 'pages of the recorded demand-paging run the table is checked against')
-    .option('--check <costs>', 'measure nothing new: check an existing cost table against a fresh recorded demand-paging run')
-    .option('--label <text>', "where the numbers come from, shown beside every estimate (default: this host's kernel and CPU)")
-    .action(async (opts: CalibrateCliOptions) => {
-      const base = opts.quick ? QUICK : FULL;
-      const options = {
-        repeats: whole('repeats', opts.repeats, base.repeats, 1, 1000),
-        pages: whole('pages', opts.pages, base.pages, 2, 1 << 17),
-        huge: whole('huge', opts.huge, base.huge, 1, 512),
-      };
-      const validatePages = whole('validate-pages', opts.validatePages, base.validatePages, 1, 1 << 18);
-      try {
-        if (opts.check !== undefined) {
-          process.stdout.write(await checkTable(opts.check, validatePages, base.validateRepeats));
-          return;
-        }
-        const table = calibrate(options, validatePages, base.validateRepeats, opts.label);
-        await writeFile(opts.out, JSON.stringify(table, null, 2) + '\n');
-        process.stdout.write(describeTable(table) + `cost table: ${opts.out}\n`);
-      } catch (err) {
-        if (err instanceof RecorderUnavailable) throw new InputError(`calibrate: ${err.message}`);
-        throw err;
-      }
-    });
+/** `calibrate`: measures and writes a cost table, or with --check checks one. */
+export async function calibrateAction(opts: CalibrateCliOptions): Promise<void> {
+  const base = opts.quick ? QUICK : FULL;
+  const options = {
+    repeats: whole('repeats', opts.repeats, base.repeats, 1, 1000),
+    pages: whole('pages', opts.pages, base.pages, 2, 1 << 17),
+    huge: whole('huge', opts.huge, base.huge, 1, 512),
+  };
+  const validatePages = whole('validate-pages', opts.validatePages, base.validatePages, 1, 1 << 18);
+  try {
+    if (opts.check !== undefined) {
+      process.stdout.write(await checkTable(opts.check, validatePages, base.validateRepeats));
+      return;
+    }
+    const table = calibrate(options, validatePages, base.validateRepeats, opts.label);
+    await writeFile(opts.out, JSON.stringify(table, null, 2) + '\n');
+    process.stdout.write(describeTable(table) + `cost table: ${opts.out}\n`);
+  } catch (err) {
+    if (err instanceof RecorderUnavailable) throw new InputError(`calibrate: ${err.message}`);
+    throw err;
+  }
 }
 
 export function calibrate(options: CalibratorOptions, validatePages: number, validateRepeats: number, label?: string): CostTable {

@@ -1,6 +1,7 @@
 // `s2bench gen NAME [--option value ...] -o FILE`: a synthetic trace from one of the generators, each
 // modeled on a KVM selftest (its help says which). Deterministic for a given seed. A large trace shows
-// a progress bar on a terminal (src/cli/progress.ts).
+// a progress bar on a terminal (src/cli/progress.ts). The generators are gen's subcommands, each with
+// its own options, so this module declares them too (when commands/gen.ts finds the command is gen).
 
 import { Command, Option } from 'commander';
 import { chunksOf } from '../../trace/builder.js';
@@ -22,8 +23,8 @@ function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-export function registerGenCommand(program: Command): void {
-  const gen = program.command('gen').description('generate a synthetic trace (each generator models a KVM selftest)');
+/** `gen NAME` for every generator: declared by commands/gen.ts only when the command line is for gen. */
+export function registerGenerators(gen: Command): void {
   for (const g of GENERATORS) registerOne(gen, g);
 }
 

@@ -9,7 +9,6 @@
 
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Option, type Command } from 'commander';
 import { TraceBuilder } from '../../trace/builder.js';
 import { pushImported } from '../../trace/import/build.js';
 import { mergeStreamsByTime } from '../../trace/import/merge.js';
@@ -23,7 +22,7 @@ import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import { InputError, UsageError } from '../../errors.js';
 import { LateProgress } from '../progress.js';
 
-interface StraceCliOptions {
+export interface StraceCliOptions {
   out: string;
   vm?: string;
   strict: boolean;
@@ -32,49 +31,12 @@ interface StraceCliOptions {
   quiet: boolean;
 }
 
-interface TracecmdCliOptions {
+export interface TracecmdCliOptions {
   out: string;
   vendor: 'auto' | 'intel' | 'amd';
   strict: boolean;
   expectLevels: boolean;
   quiet: boolean;
-}
-
-export function registerImportCommands(program: Command): void {
-  const cmd = program.command('import').description('turn recordings of real VMs into traces');
-  cmd
-    .command('strace')
-    .description(
-      'import `strace -f -ttt -e trace=ioctl,fallocate,close` of a VMM: memslots, guest_memfd, attributes, dirty log (one trace per VM)',
-    )
-    .argument('<file>', 'strace output')
-    .requiredOption('-o, --out <file>', 'output trace (.csv or .s2t); with several VMs, one file per VM: NAME.vmFD.EXT')
-    .option('--vm <fd>', 'import only the VM with this fd (also: the VM fd when strace attached after KVM_CREATE_VM)')
-    .option('--strict', 'any unparseable or unimportable line is an error (exit 1)', false)
-    .option('--faults <file>', 'merge a `trace-cmd report` / `perf script` fault recording of the same run, by timestamp')
-    .option('--faults-offset <seconds>', 'added to the fault recording\'s timestamps to put them on strace\'s clock', '0')
-    .option('-q, --quiet', 'no summary on stderr', false)
-    .action(async (file: string, opts: StraceCliOptions) => {
-      process.exitCode = await importStraceCommand(file, opts);
-    });
-  cmd
-    .command('tracecmd')
-    .description(
-      'import `trace-cmd report` / `perf script` text of kvm:kvm_page_fault (x86), kvm:kvm_guest_fault (arm64), kvm_mmio, kvm_userspace_exit, kvmmmu events',
-    )
-    .argument('<file>', 'trace-cmd report or perf script output')
-    .requiredOption('-o, --out <file>', 'output trace (.csv or .s2t)')
-    .option('--strict', 'any unparseable line is an error (exit 1)', false)
-    .addOption(
-      new Option('--vendor <vendor>', "x86 kvm_page_fault error_code: intel (EPT exit qualification) or amd (PFERR bits); auto looks at kvm_exit reasons")
-        .choices(['auto', 'intel', 'amd'])
-        .default('auto'),
-    )
-    .option('--expect-levels', 'end with expect rows for leaves.4k/2m/1g counted from kvmmmu:kvm_mmu_set_spte', false)
-    .option('-q, --quiet', 'no summary on stderr', false)
-    .action(async (file: string, opts: TracecmdCliOptions) => {
-      process.exitCode = await importTracecmdCommand(file, opts);
-    });
 }
 
 /**
@@ -127,7 +89,7 @@ function report(file: string, warnings: ImportWarning[], strict: boolean): void 
  * read. Outputs stay temporary until the end: only then is it known whether there were several VMs
  * (which names the files) and whether --strict rejects the import.
  */
-async function importStraceCommand(file: string, opts: StraceCliOptions): Promise<number> {
+export async function importStraceCommand(file: string, opts: StraceCliOptions): Promise<number> {
   traceKind(opts.out);
   const vmFd = opts.vm === undefined ? undefined : parseFd(opts.vm);
   const offset = Number(opts.faultsOffset);
@@ -241,7 +203,7 @@ function profileFields(arch: string): Array<[string, string]> {
  * look at the recording's first fault event; warnings are reported at the end, and with --strict they
  * stop the output before it is renamed into place.
  */
-async function importTracecmdCommand(file: string, opts: TracecmdCliOptions): Promise<number> {
+export async function importTracecmdCommand(file: string, opts: TracecmdCliOptions): Promise<number> {
   traceKind(opts.out);
   const arch = (await firstArch(file)) ?? 'x86_64';
   const fields: Array<[string, string]> = [

@@ -1,13 +1,10 @@
 // `--max-memory SIZE` of run and replay: the most the model may hold per job (src/core/model-memory.ts,
 // docs/reliability.md). A trace that would need more fails its job with its file and row named,
-// instead of an out-of-memory abort that takes the whole run with it.
+// instead of an out-of-memory abort that takes the whole run with it. (Its help text: commands/option-help.ts.)
 
 import { totalmem } from 'node:os';
 import bytes from 'bytes';
 import { UsageError } from '../../errors.js';
-
-export const MAX_MEMORY_HELP =
-  "most memory the model may hold per job, e.g. 2GB or 512MB (0 = no limit; default: half this machine's memory shared by the jobs that run at once, at most 4GB)";
 
 /** The default never exceeds this: no shipped trace's model comes near it. */
 const DEFAULT_CEILING = 4 * 2 ** 30;

@@ -3,7 +3,6 @@
 // each with the kernel function that decides it (src/core/rules.ts, docs/kvm-rules.md). Unknown
 // profiles, versions or knobs are ProfileErrors (exit 2, listing the valid ones).
 
-import type { Command } from 'commander';
 import {
   ARCHES,
   KERNEL_VERSIONS,
@@ -64,17 +63,12 @@ export function formatRuleDiff(aText: string, bText: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function registerProfilesCommand(program: Command): void {
-  program
-    .command('profiles')
-    .description('list every profile, kernel version and knob; with --diff A B, the kernel rules two profiles differ in')
-    .option('--diff <profiles...>', 'two profiles to compare, e.g. --diff x86-tdp@6.12 x86-tdp@6.18')
-    .action((opts: { diff?: string[] }) => {
-      if (opts.diff === undefined) {
-        process.stdout.write(formatProfiles());
-        return;
-      }
-      if (opts.diff.length !== 2) throw new UsageError(`profiles --diff takes two profiles, got ${opts.diff.length}`);
-      process.stdout.write(formatRuleDiff(opts.diff[0]!, opts.diff[1]!));
-    });
+/** `profiles`: the list, or with --diff the rules two profiles differ in. */
+export function profilesAction(opts: { diff?: string[] }): void {
+  if (opts.diff === undefined) {
+    process.stdout.write(formatProfiles());
+    return;
+  }
+  if (opts.diff.length !== 2) throw new UsageError(`profiles --diff takes two profiles, got ${opts.diff.length}`);
+  process.stdout.write(formatRuleDiff(opts.diff[0]!, opts.diff[1]!));
 }

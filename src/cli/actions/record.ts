@@ -3,7 +3,6 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { Command } from 'commander';
 import { replayFile } from '../../replay/engine.js';
 import { recordTraceFile } from '../../record/stream.js';
 import { fuzzSequence } from '../../record/fuzz.js';
@@ -12,7 +11,7 @@ import { modelDivergences, recordedMeta, recordRows, recordedText, type Recorded
 import { UsageError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
 
-interface RecordCliOptions {
+export interface RecordCliOptions {
   out?: string;
   fuzz?: string;
   seed: string;
@@ -25,22 +24,12 @@ function count(text: string, name: string, min: number): number {
   return Number(text);
 }
 
-export function registerRecordCommand(program: Command): void {
-  program
-    .command('record')
-    .description("perform a trace's ioctls and accesses on this machine's /dev/kvm and write it back with ret filled by Linux")
-    .argument('[trace]', 'trace to record (csv or s2t)')
-    .option('-o, --out <path>', 'output trace (or, with --fuzz, output directory)')
-    .option('--fuzz <n>', 'record n random ioctl/access sequences instead of a trace')
-    .option('--seed <s>', 'fuzz seed', '1')
-    .option('--rows <r>', 'rows per fuzz sequence', '32')
-    .option('--check', 'also replay each recorded trace on the model and report divergences (exit 1 on any)', false)
-    .action(async (trace: string | undefined, opts: RecordCliOptions) => {
-      if (opts.out === undefined) throw new UsageError('record needs -o/--out');
-      if ((trace === undefined) === (opts.fuzz === undefined)) throw new UsageError('record takes either a TRACE or --fuzz N');
-      if (trace !== undefined) await recordFile(trace, opts.out, opts.check);
-      else await report(await recordFuzz(opts), opts.check);
-    });
+/** `record`: a trace, or --fuzz N random sequences, recorded on /dev/kvm; with --check, compared with the model. */
+export async function recordAction(trace: string | undefined, opts: RecordCliOptions): Promise<void> {
+  if (opts.out === undefined) throw new UsageError('record needs -o/--out');
+  if ((trace === undefined) === (opts.fuzz === undefined)) throw new UsageError('record takes either a TRACE or --fuzz N');
+  if (trace !== undefined) await recordFile(trace, opts.out, opts.check);
+  else await report(await recordFuzz(opts), opts.check);
 }
 
 /** Streamed (src/record/stream.ts); with --check the written trace is replayed from its file. */

@@ -7,7 +7,6 @@
 // recorded one) are listed apart and fail nothing (docs/trace-format.md, "ret").
 
 import { availableParallelism } from 'node:os';
-import type { Command } from 'commander';
 import { metricUnit } from '../../core/metrics.js';
 import { parseProfile, type Profile } from '../../core/profile.js';
 import { ProfileError, UsageError } from '../../errors.js';
@@ -15,15 +14,16 @@ import { behaviourChangeCount, divergenceCount, replayFile, type Divergence, typ
 import type { ReplayLimits } from '../../replay/limits.js';
 import type { ShardPool } from '../../replay/sharded.js';
 import { metadataLine, profilesFor } from '../../replay/suite.js';
-import { DEFAULT_MAX_EVENTS, openTrace, traceKind } from '../../trace/io.js';
+import { openTrace, traceKind } from '../../trace/io.js';
+import { DEFAULT_MAX_EVENTS } from '../../trace/max-events.js';
 import { openS2t } from '../../trace/s2t.js';
 import type { TraceMeta } from '../../trace/schema.js';
 import { withEstimateMetrics } from '../../estimate/apply.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
-import { COSTS_OPTION_HELP, loadCostsOption } from './costs-option.js';
-import { defaultMaxMemory, MAX_MEMORY_HELP, maxMemoryOption } from './memory-option.js';
+import { loadCostsOption } from './costs-option.js';
+import { defaultMaxMemory, maxMemoryOption } from './memory-option.js';
 
-interface ReplayCliOptions {
+export interface ReplayCliOptions {
   profile?: string;
   check: boolean;
   json: boolean;
@@ -39,27 +39,6 @@ interface ReplayCliOptions {
  * planning pass would parse it twice).
  */
 export const AUTO_SHARD_EVENTS = 1 << 20;
-
-export function registerReplayCommand(program: Command): void {
-  program
-    .command('replay')
-    .description("replay one trace through the model and print its modeled counters")
-    .argument('<trace>', 'trace file (.csv or .s2t)')
-    .option('-p, --profile <profile>', "profile, e.g. arm64-s2,split-chunk=2m or x86-tdp,eager-split=off (default: each of the trace's own, else x86-tdp)")
-    .option('--check', 'list every divergence from recorded results and expect rows; exit 1 if any', false)
-    .option('--json', 'print the result as JSON', false)
-    .option('--max-events <n>', 'stop at a trace with more events than this (a bound on the work)', String(DEFAULT_MAX_EVENTS))
-    .option('--max-memory <size>', MAX_MEMORY_HELP)
-    .option('--costs <file>', COSTS_OPTION_HELP)
-    .option(
-      '-w, --workers <n>',
-      "threads replaying the trace as shards by 1 GiB of guest memory, same counters (1 = this thread; auto: this machine's cores for an .s2t trace of 1M events or more, else 1)",
-      'auto',
-    )
-    .action(async (trace: string, opts: ReplayCliOptions) => {
-      process.exitCode = await replayCommand(trace, opts, (text) => process.stdout.write(text));
-    });
-}
 
 export async function replayCommand(
   path: string,

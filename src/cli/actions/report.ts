@@ -3,11 +3,10 @@
 // behaviour change (or a failed job in NEW), 2 = usage or input error.
 
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { writeFileAtomic } from '../../report/atomic.js';
 import { parseProfile } from '../../core/profile.js';
 import { pairProfiles } from '../../report/profile-pairs.js';
-import { compareRuns, comparisonFails, DEFAULT_COMPARE_OPTIONS, type Comparison } from '../../report/compare.js';
+import { compareRuns, comparisonFails, type Comparison } from '../../report/compare.js';
 import { formatCompareCsv, formatCompareText } from '../../report/compare-output.js';
 import { RUN_FILES } from '../../report/files.js';
 import { renderComparePage } from '../../report/html/compare-page.js';
@@ -17,7 +16,7 @@ import { InputError, RunDirError, UsageError } from '../../errors.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 import { loadCostsOption } from './costs-option.js';
 
-interface CompareCliOptions {
+export interface CompareCliOptions {
   allowIncomplete: boolean;
   threshold: string;
   alpha: string;
@@ -29,39 +28,14 @@ interface CompareCliOptions {
   costs?: string;
 }
 
-/** `out` is where results print (tests pass their own stream). */
-export function registerReportCommands(program: Command, out: NodeJS.WritableStream = process.stdout): void {
-  program
-    .command('report')
-    .description('re-render report.html of a results directory from its results.csv and run.json')
-    .argument('<dir>', 'results directory written by s2bench run (reports/<run-id>)')
-    .option('--baseline <dir>', 'a previous run to compare with, embedded in the report (also writes compare.csv/.html)')
-    .action(async (dir: string, opts: { baseline?: string }) => {
-      const run = await loadRun(dir);
-      if (isIncomplete(run.info)) process.stderr.write(`s2bench: warning: ${dir} is an incomplete run: the report shows the ${run.info.jobs.length} job(s) that finished\n`);
-      const result = await renderRunReport(run.dir, run.info, run.jobs, opts.baseline !== undefined ? { baselineDir: resolve(opts.baseline) } : {});
-      if (result.baselineError !== undefined) throw new UsageError(result.baselineError);
-      out.write(`report: ${join(run.dir, RUN_FILES.report)}\n`);
-      process.exitCode = EXIT_OK;
-    });
-
-  program
-    .command('compare')
-    .description('compare two runs: modeled metrics exactly, timings with a rank test; exit 1 on a regression')
-    .argument('<base>', 'results directory of the baseline run')
-    .argument('<new>', 'results directory of the run to judge')
-    .option('-t, --threshold <pct>', 'smallest change of a median that counts as a regression', '5%')
-    .option('--alpha <p>', 'significance level of the Mann-Whitney U test', String(DEFAULT_COMPARE_OPTIONS.alpha))
-    .option('--json', 'print the comparison as JSON instead of a table', false)
-    .option('--allow-behaviour-change', 'do not fail when modeled metrics differ', false)
-    .option('--allow-incomplete', 'compare a run that did not finish (its finished jobs only)', false)
-    .option('-o, --out <dir>', 'where to write compare.csv and compare.html (default: NEW)')
-    .option('--base-profile <profile>', "compare BASE's jobs under this profile ...")
-    .option('--new-profile <profile>', "... with NEW's jobs under this one, trace by trace (BASE and NEW may be one run)")
-    .option('--costs <file>', 'cost table both sides\' counts are priced with for the estimate deltas (default: the shipped table from this machine kind)')
-    .action(async (baseDir: string, newDir: string, opts: CompareCliOptions) => {
-      process.exitCode = await compareCommand(baseDir, newDir, opts, out);
-    });
+/** `report`: re-renders the run's report.html (with --baseline, its comparison too). */
+export async function reportAction(dir: string, opts: { baseline?: string }): Promise<void> {
+  const run = await loadRun(dir);
+  if (isIncomplete(run.info)) process.stderr.write(`s2bench: warning: ${dir} is an incomplete run: the report shows the ${run.info.jobs.length} job(s) that finished\n`);
+  const result = await renderRunReport(run.dir, run.info, run.jobs, opts.baseline !== undefined ? { baselineDir: resolve(opts.baseline) } : {});
+  if (result.baselineError !== undefined) throw new UsageError(result.baselineError);
+  process.stdout.write(`report: ${join(run.dir, RUN_FILES.report)}\n`);
+  process.exitCode = EXIT_OK;
 }
 
 /** `5%`, `5` or `0.05%` -> fraction. */
@@ -95,7 +69,7 @@ function checkComparable(run: LoadedRun, allowIncomplete: boolean): void {
   if (figures === 0) throw new RunDirError(`${run.dir}: no results in ${RUN_FILES.results}: nothing to compare`);
 }
 
-async function compareCommand(baseDir: string, newDir: string, opts: CompareCliOptions, out: NodeJS.WritableStream): Promise<number> {
+export async function compareCommand(baseDir: string, newDir: string, opts: CompareCliOptions): Promise<number> {
   const costs = await loadCostsOption(opts.costs);
   const options = { threshold: parseThreshold(opts.threshold), alpha: parseAlpha(opts.alpha), costs: { table: costs.table, source: costs.source } };
   let [base, next] = await Promise.all([loadRun(baseDir), loadRun(newDir)]);
@@ -114,10 +88,10 @@ async function compareCommand(baseDir: string, newDir: string, opts: CompareCliO
   } catch (err) {
     throw new InputError(`cannot write the comparison into ${outDir}: ${(err as Error).message}`);
   }
-  if (opts.json) out.write(JSON.stringify(comparison, null, 2) + '\n');
+  if (opts.json) process.stdout.write(JSON.stringify(comparison, null, 2) + '\n');
   else {
-    out.write(formatCompareText(comparison, opts.allowBehaviourChange));
-    out.write(`compare: ${join(outDir, RUN_FILES.compareHtml)}\n`);
+    process.stdout.write(formatCompareText(comparison, opts.allowBehaviourChange));
+    process.stdout.write(`compare: ${join(outDir, RUN_FILES.compareHtml)}\n`);
   }
   return comparisonFails(comparison, opts.allowBehaviourChange) ? EXIT_FAILURE : EXIT_OK;
 }

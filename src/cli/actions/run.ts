@@ -1,9 +1,7 @@
 // `s2bench run`: the main job. Traces x profiles x repeats on a worker pool, results and report
 // written under reports/<run-id>/, a short summary on stdout, exit 1 when any job failed.
 
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { microJobResult, runMicro } from '../../microbench/micro.js';
 import { DEFAULT_PROFILE, parseProfile } from '../../core/profile.js';
@@ -19,17 +17,16 @@ import { terminalText } from '../../report/terminal.js';
 import { UsageError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
 import { addEstimates } from '../../estimate/apply.js';
-import { COSTS_OPTION_HELP, loadCostsOption } from './costs-option.js';
+import { loadCostsOption } from './costs-option.js';
 import { printSummary } from './run-summary.js';
 import { maxEventsOption } from './replay.js';
-import { DEFAULT_MAX_EVENTS } from '../../trace/io.js';
 import { newRunId } from './run-id.js';
-import { defaultMaxMemory, MAX_MEMORY_HELP, maxMemoryOption } from './memory-option.js';
+import { defaultMaxMemory, maxMemoryOption } from './memory-option.js';
 
 /** Per micro-benchmark case when `run --micro`: short, since the suite is the main job. */
 const MICRO_TIME_MS = 300;
 
-interface RunCliOptions {
+export interface RunCliOptions {
   workers: string;
   repeat: string;
   profile: string[];
@@ -47,40 +44,6 @@ interface RunCliOptions {
   costs?: string;
 }
 
-/** Ten minutes: the largest shipped trace replays in well under a second. */
-const DEFAULT_JOB_TIMEOUT_S = 600;
-
-export function registerRunCommand(program: Command): void {
-  program
-    .command('run')
-    .description('run a suite: every trace x profile x repeat on a worker pool; write results and report')
-    .argument('[inputs...]', 'trace files or directories (searched recursively)', ['traces'])
-    .option('-w, --workers <n>', 'worker threads (0 = run on the main thread)', String(availableParallelism()))
-    // Five repeats: with three a side, a rank test can never reach p < 0.05, so compare could not
-    // call any timing change significant.
-    .option('-r, --repeat <k>', 'repeats of each trace x profile (timings get a median and spread)', '5')
-    .addOption(
-      new Option('-p, --profile <profile>', 'profile, e.g. x86-tdp,gmem-folio=1g (repeatable; default: the trace\'s own)')
-        .argParser((value: string, previous: string[] = []) => [...previous, value])
-        .default([]),
-    )
-    .option('-o, --out <dir>', 'output directory (default: reports/<run-id>)')
-    .option('-f, --filter <glob>', 'only traces whose name or path matches')
-    .option('--check', 'a divergence from a recorded ret or an expect row fails the job', false)
-    .option('-q, --quiet', 'no progress bar', false)
-    .option('--shard <i/n>', 'run only shard i of n of the suite (for CI runners)')
-    .option('--baseline <dir>', 'a previous run to compare with, embedded in the report')
-    .option('--micro', 'also run the core micro-benchmarks (after the suite, on the main thread)', false)
-    .option('--max-events <n>', 'fail a trace with more events than this (replay holds a trace in memory)', String(DEFAULT_MAX_EVENTS))
-    .option('--force', 'replace a non-empty output directory (or the leftovers of a run that did not finish)', false)
-    .option('--max-memory <size>', MAX_MEMORY_HELP)
-    .option('--job-timeout <seconds>', 'stop a job that runs longer and record it as failed (0 = no limit)', String(DEFAULT_JOB_TIMEOUT_S))
-    .option('--costs <file>', COSTS_OPTION_HELP)
-    .action(async (inputs: string[], opts: RunCliOptions) => {
-      process.exitCode = await runCommand(inputs, opts);
-    });
-}
-
 function jobTimeoutMs(text: string): number {
   const seconds = Number(text);
   if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--job-timeout takes a number of seconds >= 0, not '${text}'`);
@@ -93,7 +56,7 @@ function positiveInt(name: string, text: string, min: number): number {
   return n;
 }
 
-async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number> {
+export async function runCommand(inputs: string[], opts: RunCliOptions): Promise<number> {
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const outDir = resolve(opts.out ?? join('reports', runId));

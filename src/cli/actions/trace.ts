@@ -1,6 +1,5 @@
 // `validate`, `convert`, `info`: the trace file commands.
 
-import type { Command } from 'commander';
 import { u64 } from '../../trace/columns.js';
 import { TraceError } from '../../errors.js';
 import { openTrace, traceKind, validateTraceFile, writeTrace, type OpenTrace } from '../../trace/io.js';
@@ -10,35 +9,10 @@ import { F_GPA, F_SIZE, OPS, type TraceMeta } from '../../trace/schema.js';
 import { InputError } from '../../errors.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
 
-export function registerTraceCommands(program: Command): void {
-  program
-    .command('validate')
-    .description('check traces: every problem with its file, line and field; exit 1 if any')
-    .argument('<files...>', 'trace files (.csv or .s2t)')
-    .option('--json', 'print the problems as JSON', false)
-    .action(async (files: string[], opts: { json: boolean }) => {
-      process.exitCode = await validateCommand(files, opts.json, (text) => process.stdout.write(text));
-    });
-
-  program
-    .command('convert')
-    .description('convert a trace between CSV and binary .s2t (by extension), losslessly')
-    .argument('<in>', 'input trace')
-    .argument('<out>', 'output trace (.csv or .s2t)')
-    .option('--compress', 'deflate each .s2t chunk (smaller; slower to write and read)', false)
-    .action(async (input: string, output: string, opts: { compress: boolean }) => {
-      await convertTrace(input, output, { compress: opts.compress });
-    });
-
-  program
-    .command('info')
-    .description('metadata, events by op and the guest-physical span of a trace')
-    .argument('<file>', 'trace file')
-    .option('--json', 'print as JSON', false)
-    .action(async (file: string, opts: { json: boolean }) => {
-      const info = await traceInfo(file);
-      process.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info));
-    });
+/** `info`: the trace's metadata, events by op and guest-physical span, as text or JSON. */
+export async function infoAction(file: string, opts: { json: boolean }): Promise<void> {
+  const info = await traceInfo(file);
+  process.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info));
 }
 
 interface Problem {
