@@ -1,6 +1,7 @@
 // `--costs FILE` of run, replay and compare: the cost table estimates are priced with (default: the
 // shipped table from this machine kind). Loaded at the command-line boundary, so a bad file stops the
-// command before any work, with the file and field named. (Its help text: commands/option-help.ts.)
+// command before any work, with the file and field named. The option's help text is in
+// commands/option-help.ts.
 
 import { costSource, CostTableError, resolveCostTable, type LoadedCostTable } from '../../estimate/costs.js';
 import { InputError } from '../../errors.js';

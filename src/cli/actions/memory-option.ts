@@ -1,6 +1,7 @@
 // `--max-memory SIZE` of run and replay: the most the model may hold per job (src/core/model-memory.ts,
 // docs/reliability.md). A trace that would need more fails its job with its file and row named,
-// instead of an out-of-memory abort that takes the whole run with it. (Its help text: commands/option-help.ts.)
+// instead of an out-of-memory abort that takes the whole run with it. The option's help text is in
+// commands/option-help.ts.
 
 import { totalmem } from 'node:os';
 import bytes from 'bytes';

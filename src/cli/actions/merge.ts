@@ -6,6 +6,7 @@ import { writeRun } from '../../report/write.js';
 import { RunJournal } from '../../report/journal.js';
 import { newRunId } from './run-id.js';
 
+/** `merge`: the parts joined into OUT (staged beside it, renamed into place once whole). */
 export async function mergeAction(dirs: string[], opts: { out: string; force: boolean }): Promise<void> {
   // Each part's series.csv is joined too. Missing or foreign result directories, or parts that overlap, are RunDirErrors (exit 2).
   const merged = mergeRuns(await Promise.all(dirs.map((dir) => readMergePart(dir))), newRunId(new Date()));
