@@ -32,8 +32,9 @@ function wordsOf(bytes: Uint8Array, width: number): Words {
 
 /**
  * Where a narrow column is widened: one buffer for every column of every chunk, grown to the longest.
- * A fresh Int32Array per narrow column (three a chunk) cost 4x the widening itself in allocation and
- * collection. Nothing of it outlives encodeColumn: the encodings it returns are copies.
+ * With a fresh Int32Array per narrow column (three a chunk), widening and counting a chunk's narrow
+ * columns took 4x as long (allocation and collection). Nothing of it outlives encodeColumn: the
+ * encodings it returns are copies.
  */
 let widened = new Int32Array(0);
 

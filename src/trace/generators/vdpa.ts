@@ -66,13 +66,19 @@ export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTr
 function* write(o: VdpaGenOptions, w: RowWriter): Generator<TraceChunk> {
   const rng = xoroshiro128plus(o.seed);
   const live: Mapping[] = [];
+  // Asid 0's RAM entries (the ROM and the CVQ buffer stay), kept in iova order as they come and go:
+  // filtering and sorting the live entries anew each round was most of the generator's time.
+  const ram: Mapping[] = [];
+  const isRam = (m: Mapping): boolean => m.asid === 0 && m.perm === 'rw';
   const map = (m: Mapping): void => {
     w.row({ op: 'iotlb_update', slot: m.asid, gpa: m.iova, size: m.size, hva: m.hva, flags: m.perm, ret: 0 });
     live.push(m);
+    if (isRam(m)) ram.splice(firstAtOrAbove(ram, m.iova), 0, m);
   };
   const unmap = (index: number): Mapping => {
     const m = live.splice(index, 1)[0]!;
     w.row({ op: 'iotlb_invalidate', slot: m.asid, gpa: m.iova, size: m.size, ret: 0 });
+    if (isRam(m)) ram.splice(firstAtOrAbove(ram, m.iova), 1);
     return m;
   };
 
@@ -84,10 +90,9 @@ function* write(o: VdpaGenOptions, w: RowWriter): Generator<TraceChunk> {
   if (o.cvqAsid) map({ asid: 1, iova: CVQ_IOVA, size: CVQ_SIZE, hva: CVQ_HVA, perm: 'rw' });
 
   for (let round = 0; round < o.rounds; round++) {
-    // Asid 0's RAM entries (the ROM and the CVQ buffer stay). A round either joins two entries that are
-    // contiguous in iova and hva into one, or splits one into up to 4 parts; either way the IOTLB sees
-    // unmaps of the old entries and updates for the new ones, and the pinned total is unchanged.
-    const ram = live.filter((m) => m.asid === 0 && m.perm === 'rw').sort((a, b) => (a.iova < b.iova ? -1 : 1));
+    // A round either joins two RAM entries that are contiguous in iova and hva into one, or splits one
+    // into up to 4 parts; either way the IOTLB sees unmaps of the old entries and updates for the new
+    // ones, and the pinned total is unchanged. Every entry is picked before `ram` changes.
     const joinable = ram.filter((m, i) => i > 0 && isContiguous(ram[i - 1]!, m));
     if (o.batch) w.row({ op: 'iotlb_batch_begin', slot: 0, ret: 0 });
     if (joinable.length > 0 && uniformInt(rng, 0, 1) === 0) {
@@ -119,6 +124,18 @@ function* write(o: VdpaGenOptions, w: RowWriter): Generator<TraceChunk> {
   }
   w.row({ op: 'vdpa_close', ret: 0 });
   yield* w.finish();
+}
+
+/** The index of the first entry of `sorted` (in iova order) whose iova is `iova` or above. */
+function firstAtOrAbove(sorted: readonly Mapping[], iova: bigint): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.iova < iova) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function isContiguous(a: Mapping, b: Mapping): boolean {
