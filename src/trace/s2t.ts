@@ -147,6 +147,7 @@ export class S2tWriter {
     let at = 0;
     while (bytes > 0) {
       const { bytesWritten } = await this.handle.writev(at === 0 ? parts : remaining(parts, at), this.position);
+      if (bytesWritten === 0) throw new Error(`writing an .s2t chunk made no progress (${bytes} bytes left)`);
       this.position += bytesWritten;
       at += bytesWritten;
       bytes -= bytesWritten;
