@@ -9,6 +9,7 @@ import { hiColumn, loColumn, setU64 } from './columns.js';
 import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { rowCellText, rowCells, rowProblem, type TraceRow } from './row.js';
+import { isMemoizedText, storeText } from './text-cells.js';
 import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, type TraceChunk } from './schema.js';
 
 /** By op code: 1 for guest accesses (the ops pushAccess writes). */
@@ -305,7 +306,8 @@ const U64_LIMIT = 1n << 64n;
 /**
  * Row i's fields from a TraceRow, in column order (so the first bad one is the one reported). What
  * rowCells would print and parseCell then store: a bigint is 0x hex (canonical, so never verbatim), an
- * integer number decimal; anything else goes through parseCell with that very text.
+ * integer number decimal; a text in flags, attrs or ret as parseCell stored it the first time
+ * (./text-cells.ts); anything else goes through parseCell with that very text.
  */
 function storeRow(chunk: TraceChunk, i: number, op: number, row: TraceRow): void {
   const cells = ROW_CELLS;
@@ -332,6 +334,8 @@ function storeRow(chunk: TraceChunk, i: number, op: number, row: TraceRow): void
     } else if (typeof v === 'number' && IS_U32_FIELD[f] === 1 && Number.isInteger(v) && v >= 0 && v <= 0xffffffff) {
       u32Column(chunk, f)[i] = v;
       chunk.present[i]! |= 1 << f;
+    } else if (typeof v === 'string' && v !== '' && isMemoizedText(op, f)) {
+      storeText(chunk, i, op, f, v);
     } else {
       const text = rowCellText(v);
       if (text !== '') parseCell(chunk, i, f, text);

@@ -102,6 +102,7 @@ export class S2tWriter {
     if (comments.length > 0) side.c = comments.map((c) => [c.row, c.text]);
     const sideJson = Buffer.from(JSON.stringify(side), 'utf8');
     const payload = this.encodePayload(mask, columns);
+    const payloadBytes = payload.reduce((sum, part) => sum + part.length, 0);
     const header = Buffer.alloc(CHUNK_HEADER_BYTES_V2);
     header.write(CHUNK_MAGIC, 0, 'latin1');
     header.writeUInt32LE(rows, 4);
@@ -109,19 +110,24 @@ export class S2tWriter {
     header.writeUInt32LE(Math.floor(chunk.firstRow / 0x1_0000_0000), 12);
     header.writeUInt32LE(sideJson.length, 16);
     header.writeUInt32LE(mask, 24);
-    header.writeUInt32LE(payload.length, 28);
+    header.writeUInt32LE(payloadBytes, 28);
     header.writeUInt32LE(this.compress ? FLAG_DEFLATED : 0, 32);
-    // The mask, sizes and flags are checksummed too: they decide how the bytes are read.
-    header.writeUInt32LE(crc32(sideJson, crc32(payload, crc32(header.subarray(24, CHUNK_HEADER_BYTES_V2)))), 20);
-    await this.write(header);
-    await this.write(payload);
-    await this.write(sideJson);
+    // The mask, sizes and flags are checksummed too: they decide how the bytes are read. The CRC runs
+    // on over the payload's parts, as it would over their concatenation.
+    let crc = crc32(header.subarray(24, CHUNK_HEADER_BYTES_V2));
+    for (const part of payload) crc = crc32(part, crc);
+    header.writeUInt32LE(crc32(sideJson, crc), 20);
+    await this.writeAll([header, ...payload, sideJson]);
     this.events += rows;
     this.chunks++;
   }
 
-  /** The columns, each in its smallest encoding, behind its encoding and size; deflated if asked. */
-  private encodePayload(mask: number, columns: Uint8Array[]): Uint8Array {
+  /**
+   * The columns, each in its smallest encoding, behind its encoding and size: as parts, written one
+   * after the other, so that the columns are not copied once more into one payload (a fifth of the
+   * encoding's time); deflated as one part if asked.
+   */
+  private encodePayload(mask: number, columns: Uint8Array[]): Uint8Array[] {
     const parts: Uint8Array[] = [];
     let k = 0;
     COLUMN_LAYOUT.forEach(([, width], c) => {
@@ -132,8 +138,20 @@ export class S2tWriter {
       head.writeUInt32LE(bytes.length, 4);
       parts.push(head, bytes);
     });
-    const payload = Buffer.concat(parts);
-    return this.compress ? deflateRawSync(payload, { level: 1 }) : payload;
+    return this.compress ? [deflateRawSync(Buffer.concat(parts), { level: 1 })] : parts;
+  }
+
+  /** `parts` one after the other, in one system call where the OS allows (writev). */
+  private async writeAll(parts: Uint8Array[]): Promise<void> {
+    let bytes = parts.reduce((sum, part) => sum + part.length, 0);
+    let at = 0;
+    while (bytes > 0) {
+      const { bytesWritten } = await this.handle.writev(at === 0 ? parts : remaining(parts, at), this.position);
+      if (bytesWritten === 0) throw new Error(`writing an .s2t chunk made no progress (${bytes} bytes left)`);
+      this.position += bytesWritten;
+      at += bytesWritten;
+      bytes -= bytesWritten;
+    }
   }
 
   /** Comments (from the metadata) that stand before row `end`, not yet written. */
@@ -169,6 +187,19 @@ export class S2tWriter {
     await this.handle.write(counts, 0, 12, 16);
     await this.handle.close();
   }
+}
+
+/** What is left of `parts` after their first `skip` bytes (a short writev). */
+function remaining(parts: Uint8Array[], skip: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const part of parts) {
+    if (skip >= part.length) skip -= part.length;
+    else {
+      out.push(part.subarray(skip));
+      skip = 0;
+    }
+  }
+  return out;
 }
 
 type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;

@@ -3,15 +3,11 @@
 // with nothing of the writer's arithmetic (gfns, access forms, chunk hand-over). The chunks must match
 // column for column over several chunks, for a few seeds and parameter sets.
 
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { chunksOf } from '../../src/trace/builder.js';
-import { COLUMN_LAYOUT } from '../../src/trace/chunk.js';
-import { findGenerator, type GeneratorValues } from '../../src/trace/generators/index.js';
 import type { TraceRow } from '../../src/trace/row.js';
-import type { TraceChunk } from '../../src/trace/schema.js';
+import { assertWritesReference } from '../helpers/written-chunks.js';
 
 const PAGE = 4096n;
 const HVA = 0x7f0000000000n;
@@ -95,29 +91,12 @@ function* memslots(o: { seed: number; slots: number; slotPages: number; moves: n
   yield { op: 'expect', flags: 'exits.mmio', ret: o.moves };
 }
 
-/** Every column of a chunk's rows, its side tables and its place. */
-function snapshot(c: TraceChunk): unknown {
-  const columns = COLUMN_LAYOUT.map(([name]) => Buffer.from((c[name] as Uint8Array).buffer, (c[name] as Uint8Array).byteOffset, (c[name] as Uint8Array).BYTES_PER_ELEMENT * c.length).toString('base64'));
-  return { columns, verbatim: [...c.verbatim], names: [...c.names], firstRow: c.firstRow, length: c.length };
-}
-
-function assertSame(name: string, values: GeneratorValues, reference: Iterable<TraceRow>): void {
-  const trace = findGenerator(name)!.generate(values);
-  const expected = [...chunksOf(reference)].map(snapshot);
-  // With reuse, as `gen` takes them: a chunk is looked at before the next is asked for.
-  const got: unknown[] = [];
-  for (const c of trace.chunks!({ reuse: true })) got.push(snapshot(c));
-  assert.ok(expected.length >= 2, `${name}: a test of one chunk would not test the hand-over`);
-  assert.equal(got.length, expected.length, `${name} ${JSON.stringify(values)}: chunk count`);
-  got.forEach((g, k) => assert.deepEqual(g, expected[k], `${name} ${JSON.stringify(values)}: chunk ${k}`));
-}
-
 test('demand-paging writes exactly the rows of its plain reference', () => {
   for (const o of [
     { vcpus: 4, vcpuPages: 40000, chunkPages: 1, uffd: true },
     { vcpus: 3, vcpuPages: 700001, chunkPages: 7, uffd: false },
   ]) {
-    assertSame('demand-paging', { ...o, seed: 1 }, demandPaging(o));
+    assertWritesReference('demand-paging', { ...o, seed: 1 }, demandPaging(o));
   }
 });
 
@@ -127,7 +106,7 @@ test('dirty-log writes exactly the rows of its plain reference', () => {
     { seed: 9, vcpus: 5, vcpuPages: 60011, iterations: 3, writePercent: 93, clear: false, backing: 'thp' },
     { seed: 4, vcpus: 1, vcpuPages: 1500000, iterations: 1, writePercent: 3, clear: true, backing: 'hugetlb2m' },
   ]) {
-    assertSame('dirty-log', o, dirtyLog(o));
+    assertWritesReference('dirty-log', o, dirtyLog(o));
   }
 });
 
@@ -136,6 +115,6 @@ test('memslots writes exactly the rows of its plain reference', () => {
     { seed: 1, slots: 64, slotPages: 64, moves: 16, accesses: 150000 },
     { seed: 5, slots: 3000, slotPages: 3, moves: 40001, accesses: 1000 },
   ]) {
-    assertSame('memslots', o, memslots(o));
+    assertWritesReference('memslots', o, memslots(o));
   }
 });

@@ -10,8 +10,9 @@
 
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import type { TraceRow } from '../row.js';
-import { choice, genMeta, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import type { TraceChunk } from '../schema.js';
+import { choice, genMeta, int, PAGE_BYTES, writtenTrace, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import type { RowWriter } from './writer.js';
 
 export const BOOT_OPTIONS = {
   seed: int(1, 'random seed (RAM touch order, frame contents)'),
@@ -41,43 +42,47 @@ const HIGH_GPA = 0x100000n;
 /** Where QEMU's std-vga puts its VRAM BAR on q35. */
 const VGA_GPA = 0xfd000000n;
 
-export function generateBoot(o: BootGenOptions): GeneratedTrace<TraceRow[]> {
+export function generateBoot(o: BootGenOptions): GeneratedTrace {
   if (o.ramMiB % 2 !== 0) throw new RangeError(`boot: ramMiB must be even (got ${o.ramMiB})`);
   if (o.vgaKiB % 4 !== 0) throw new RangeError(`boot: vgaKiB must be a multiple of 4 (got ${o.vgaKiB})`);
+  return writtenTrace(genMeta('boot', o), 'gen boot', (w) => write(o, w));
+}
+
+/** The rows, a chunk at a time: the frames are unbounded (docs/generators.md). */
+function* write(o: BootGenOptions, w: RowWriter): Generator<TraceChunk> {
   const rng = xoroshiro128plus(o.seed);
-  const rows: TraceRow[] = [];
   const ram = BigInt(o.ramMiB) * MiB;
   const vga = BigInt(o.vgaKiB) * KiB;
   const vgaPages = o.vgaKiB / 4;
   let mmio = 0;
 
-  rows.push({ op: 'backing', hva: RAM_HVA, size: ram, flags: o.backing });
-  rows.push({ op: 'backing', hva: BIOS_HVA, size: BIOS_SIZE, flags: 'anon' });
-  rows.push({ op: 'backing', hva: OPTROM_HVA, size: 128n * KiB, flags: 'anon' });
-  rows.push({ op: 'backing', hva: VGA_HVA, size: vga, flags: 'anon' });
+  w.row({ op: 'backing', hva: RAM_HVA, size: ram, flags: o.backing });
+  w.row({ op: 'backing', hva: BIOS_HVA, size: BIOS_SIZE, flags: 'anon' });
+  w.row({ op: 'backing', hva: OPTROM_HVA, size: 128n * KiB, flags: 'anon' });
+  w.row({ op: 'backing', hva: VGA_HVA, size: vga, flags: 'anon' });
   // As the capture's first two KVM_SET_USER_MEMORY_REGION calls.
-  rows.push({ op: 'memslot', slot: 0, flags: '0', gpa: 0n, size: ram, hva: RAM_HVA, ret: 0 });
-  rows.push({ op: 'memslot', slot: 1, flags: 'ro', gpa: BIOS_GPA, size: BIOS_SIZE, hva: BIOS_HVA, ret: 0 });
+  w.row({ op: 'memslot', slot: 0, flags: '0', gpa: 0n, size: ram, hva: RAM_HVA, ret: 0 });
+  w.row({ op: 'memslot', slot: 1, flags: 'ro', gpa: BIOS_GPA, size: BIOS_SIZE, hva: BIOS_HVA, ret: 0 });
   // The re-split around the legacy holes (delete, then the pieces).
-  rows.push({ op: 'memslot', slot: 0, flags: '0', gpa: 0n, size: 0n, hva: RAM_HVA, ret: 0 });
-  rows.push({ op: 'memslot', slot: 0, flags: '0', gpa: 0n, size: VGA_WINDOW, hva: RAM_HVA, ret: 0 });
-  rows.push({ op: 'memslot', slot: 2, flags: 'ro', gpa: OPTROM_GPA, size: 128n * KiB, hva: OPTROM_HVA, ret: 0 });
-  rows.push({ op: 'memslot', slot: 3, flags: 'ro', gpa: SHADOW_GPA, size: 128n * KiB, hva: BIOS_HVA + 128n * KiB, ret: 0 });
-  rows.push({ op: 'memslot', slot: 4, flags: '0', gpa: HIGH_GPA, size: ram - HIGH_GPA, hva: RAM_HVA + HIGH_GPA, ret: 0 });
-  rows.push({ op: 'memslot', slot: 5, flags: 'log', gpa: VGA_GPA, size: vga, hva: VGA_HVA, ret: 0 });
+  w.row({ op: 'memslot', slot: 0, flags: '0', gpa: 0n, size: 0n, hva: RAM_HVA, ret: 0 });
+  w.row({ op: 'memslot', slot: 0, flags: '0', gpa: 0n, size: VGA_WINDOW, hva: RAM_HVA, ret: 0 });
+  w.row({ op: 'memslot', slot: 2, flags: 'ro', gpa: OPTROM_GPA, size: 128n * KiB, hva: OPTROM_HVA, ret: 0 });
+  w.row({ op: 'memslot', slot: 3, flags: 'ro', gpa: SHADOW_GPA, size: 128n * KiB, hva: BIOS_HVA + 128n * KiB, ret: 0 });
+  w.row({ op: 'memslot', slot: 4, flags: '0', gpa: HIGH_GPA, size: ram - HIGH_GPA, hva: RAM_HVA + HIGH_GPA, ret: 0 });
+  w.row({ op: 'memslot', slot: 5, flags: 'log', gpa: VGA_GPA, size: vga, hva: VGA_HVA, ret: 0 });
 
   // Reset vector, then SeaBIOS running from ROM and trying to write it.
-  rows.push({ op: 'exec', vcpu: 0, gpa: 0xfffff000n, size: PAGE_BYTES, ret: 'ok' });
-  rows.push({ op: 'read', vcpu: 0, gpa: BIOS_GPA, size: BIOS_SIZE, ret: 'ok' });
-  rows.push({ op: 'write', vcpu: 0, gpa: 0xffff0000n, size: PAGE_BYTES, ret: 'mmio' });
+  w.row({ op: 'exec', vcpu: 0, gpa: 0xfffff000n, size: PAGE_BYTES, ret: 'ok' });
+  w.row({ op: 'read', vcpu: 0, gpa: BIOS_GPA, size: BIOS_SIZE, ret: 'ok' });
+  w.row({ op: 'write', vcpu: 0, gpa: 0xffff0000n, size: PAGE_BYTES, ret: 'mmio' });
   mmio++;
-  rows.push({ op: 'read', vcpu: 0, gpa: VGA_WINDOW, size: PAGE_BYTES, ret: 'mmio' });
+  w.row({ op: 'read', vcpu: 0, gpa: VGA_WINDOW, size: PAGE_BYTES, ret: 'mmio' });
   mmio++;
-  rows.push({ op: 'read', vcpu: 0, gpa: OPTROM_GPA, size: 128n * KiB, ret: 'ok' });
+  w.row({ op: 'read', vcpu: 0, gpa: OPTROM_GPA, size: 128n * KiB, ret: 'ok' });
 
   // The guest touches its RAM: low RAM, then 2 MiB pieces in a seeded order (the first piece is cut at
   // 1 MiB where slot 4 starts).
-  rows.push({ op: 'write', vcpu: 0, gpa: 0n, size: VGA_WINDOW, ret: 'ok' });
+  w.row({ op: 'write', vcpu: 0, gpa: 0n, size: VGA_WINDOW, ret: 'ok' });
   const pieces: bigint[] = [];
   for (let gpa = 0n; gpa < ram; gpa += 2n * MiB) pieces.push(gpa);
   for (let i = pieces.length - 1; i > 0; i--) {
@@ -86,7 +91,7 @@ export function generateBoot(o: BootGenOptions): GeneratedTrace<TraceRow[]> {
   }
   for (const gpa of pieces) {
     const start = gpa < HIGH_GPA ? HIGH_GPA : gpa;
-    rows.push({ op: 'write', vcpu: 0, gpa: start, size: gpa + 2n * MiB - start, ret: 'ok' });
+    w.row({ op: 'write', vcpu: 0, gpa: start, size: gpa + 2n * MiB - start, ret: 'ok' });
   }
 
   // Known by construction: with huge backing every 2 MiB piece fully inside slot 4 (all but the first,
@@ -95,17 +100,18 @@ export function generateBoot(o: BootGenOptions): GeneratedTrace<TraceRow[]> {
   const huge = o.backing !== 'anon';
   const hugePieces = o.ramMiB / 2 - 1;
   const smallPages = 160 + 256 + 64 + 32 + (huge ? 0 : hugePieces * 512);
-  rows.push({ op: 'expect', flags: 'leaves.2m', ret: huge ? hugePieces : 0 });
-  rows.push({ op: 'expect', flags: 'leaves.4k', ret: smallPages });
-  rows.push({ op: 'expect', flags: 'mapped.2m', ret: huge ? hugePieces * 2 * 1024 * 1024 : 0 });
+  w.row({ op: 'expect', flags: 'leaves.2m', ret: huge ? hugePieces : 0 });
+  w.row({ op: 'expect', flags: 'leaves.4k', ret: smallPages });
+  w.row({ op: 'expect', flags: 'mapped.2m', ret: huge ? hugePieces * 2 * 1024 * 1024 : 0 });
 
   // Display: each frame writes a seeded run of framebuffer pages; QEMU then reads the dirty log.
   for (let f = 0; f < o.frames; f++) {
     const first = uniformInt(rng, 0, vgaPages - 1);
     const count = uniformInt(rng, 1, vgaPages - first);
-    rows.push({ op: 'write', vcpu: 0, gpa: VGA_GPA + BigInt(first) * PAGE_BYTES, size: BigInt(count) * PAGE_BYTES, ret: 'ok' });
-    rows.push({ op: 'dirty_get', slot: 5, ret: count });
+    w.row({ op: 'write', vcpu: 0, gpa: VGA_GPA + BigInt(first) * PAGE_BYTES, size: BigInt(count) * PAGE_BYTES, ret: 'ok' });
+    w.row({ op: 'dirty_get', slot: 5, ret: count });
+    if (w.full) yield* w.drain();
   }
-  rows.push({ op: 'expect', flags: 'exits.mmio', ret: mmio });
-  return { meta: genMeta('boot', o), rows };
+  w.row({ op: 'expect', flags: 'exits.mmio', ret: mmio });
+  yield* w.finish();
 }

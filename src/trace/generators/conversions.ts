@@ -13,8 +13,9 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 import { PAGE_SIZE } from '../../core/abi.js';
-import type { TraceRow } from '../row.js';
-import { bool, checkedOptions, defaultsOf, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import type { TraceChunk } from '../schema.js';
+import { bool, checkedOptions, defaultsOf, genMeta, GUEST_RAM_HVA, int, PAGE_BYTES, writtenTrace, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import type { RowWriter } from './writer.js';
 
 export type { GeneratedTrace } from './common.js';
 
@@ -34,21 +35,25 @@ export const CONVERSIONS_GEN_DEFAULTS: ConversionsGenOptions = defaultsOf(CONVER
 const DATA_GPA = 1n << 32n;
 const GMEM_FD = 1;
 
-export function generateConversions(options: Partial<ConversionsGenOptions> = {}): GeneratedTrace<TraceRow[]> {
+export function generateConversions(options: Partial<ConversionsGenOptions> = {}): GeneratedTrace {
   const o = checkedOptions('conversions', CONVERSIONS_OPTIONS, options);
   checkGranularity(o);
+  return writtenTrace(genMeta('conversions', o), 'gen conversions', (w) => write(o, w));
+}
+
+/** The rows, a chunk at a time: memory stays flat however many rounds (docs/generators.md). */
+function* write(o: ConversionsGenOptions, w: RowWriter): Generator<TraceChunk> {
   const rng = xoroshiro128plus(o.seed);
-  const rows: TraceRow[] = [];
   const perVcpu = BigInt(o.size);
   const total = perVcpu * BigInt(o.vcpus);
   const gran = BigInt(o.granularity);
 
-  rows.push({ op: 'gmem_create', size: total, flags: 0n, fd: GMEM_FD, ret: 0 });
-  rows.push({ op: 'backing', hva: GUEST_RAM_HVA, size: total, flags: 'thp' });
-  rows.push({ op: 'memslot', slot: 0, flags: 'gmem', gpa: DATA_GPA, size: total, hva: GUEST_RAM_HVA, fd: GMEM_FD, offset: 0n, ret: 0 });
-  rows.push({ op: 'attrs', gpa: DATA_GPA, size: total, attrs: 'private', flags: 0n, ret: 0 });
+  w.row({ op: 'gmem_create', size: total, flags: 0n, fd: GMEM_FD, ret: 0 });
+  w.row({ op: 'backing', hva: GUEST_RAM_HVA, size: total, flags: 'thp' });
+  w.row({ op: 'memslot', slot: 0, flags: 'gmem', gpa: DATA_GPA, size: total, hva: GUEST_RAM_HVA, fd: GMEM_FD, offset: 0n, ret: 0 });
+  w.row({ op: 'attrs', gpa: DATA_GPA, size: total, attrs: 'private', flags: 0n, ret: 0 });
   for (let v = 0; v < o.vcpus; v++) {
-    rows.push({ op: 'write', vcpu: v, gpa: DATA_GPA + BigInt(v) * perVcpu, size: perVcpu, flags: 'private', ret: 'ok' });
+    w.row({ op: 'write', vcpu: v, gpa: DATA_GPA + BigInt(v) * perVcpu, size: perVcpu, flags: 'private', ret: 'ok' });
   }
 
   const slots = Number(perVcpu / gran);
@@ -58,27 +63,27 @@ export function generateConversions(options: Partial<ConversionsGenOptions> = {}
       const base = DATA_GPA + BigInt(v) * perVcpu;
       const gpa = base + BigInt(uniformInt(rng, 0, slots - 1)) * gran;
       const hva = GUEST_RAM_HVA + (gpa - DATA_GPA);
-      rows.push({ op: 'write', vcpu: v, gpa, size: gran, flags: 'private', ret: 'ok' });
-      rows.push({ op: 'attrs', gpa, size: gran, attrs: 0n, flags: 0n, ret: 0 });
-      if (o.punch) rows.push({ op: 'gmem_punch', fd: GMEM_FD, offset: gpa - DATA_GPA, size: gran, ret: 0 });
-      rows.push({ op: 'read', vcpu: v, gpa, size: PAGE_BYTES, flags: 'private', ret: 'memfault' });
-      rows.push({ op: 'host_write', hva, size: gran });
-      rows.push({ op: 'read', vcpu: v, gpa, size: gran, ret: 'ok' });
-      if (gpa > base) rows.push({ op: 'read', vcpu: v, gpa: gpa - PAGE_BYTES, size: PAGE_BYTES, flags: 'private', ret: 'ok' });
+      w.row({ op: 'write', vcpu: v, gpa, size: gran, flags: 'private', ret: 'ok' });
+      w.row({ op: 'attrs', gpa, size: gran, attrs: 0n, flags: 0n, ret: 0 });
+      if (o.punch) w.row({ op: 'gmem_punch', fd: GMEM_FD, offset: gpa - DATA_GPA, size: gran, ret: 0 });
+      w.row({ op: 'read', vcpu: v, gpa, size: PAGE_BYTES, flags: 'private', ret: 'memfault' });
+      w.row({ op: 'host_write', hva, size: gran });
+      w.row({ op: 'read', vcpu: v, gpa, size: gran, ret: 'ok' });
+      if (gpa > base) w.row({ op: 'read', vcpu: v, gpa: gpa - PAGE_BYTES, size: PAGE_BYTES, flags: 'private', ret: 'ok' });
       if (gpa + gran < base + perVcpu) {
-        rows.push({ op: 'read', vcpu: v, gpa: gpa + gran, size: PAGE_BYTES, flags: 'private', ret: 'ok' });
+        w.row({ op: 'read', vcpu: v, gpa: gpa + gran, size: PAGE_BYTES, flags: 'private', ret: 'ok' });
       }
-      rows.push({ op: 'read', vcpu: v, gpa, size: PAGE_BYTES, ret: 'ok' });
-      rows.push({ op: 'attrs', gpa, size: gran, attrs: 'private', flags: 0n, ret: 0 });
-      rows.push({ op: 'read', vcpu: v, gpa, size: PAGE_BYTES, ret: 'memfault' });
-      rows.push({ op: 'write', vcpu: v, gpa, size: gran, flags: 'private', ret: 'ok' });
+      w.row({ op: 'read', vcpu: v, gpa, size: PAGE_BYTES, ret: 'ok' });
+      w.row({ op: 'attrs', gpa, size: gran, attrs: 'private', flags: 0n, ret: 0 });
+      w.row({ op: 'read', vcpu: v, gpa, size: PAGE_BYTES, ret: 'memfault' });
+      w.row({ op: 'write', vcpu: v, gpa, size: gran, flags: 'private', ret: 'ok' });
       conversions += 2;
+      if (w.full) yield* w.drain();
     }
   }
-  rows.push({ op: 'expect', flags: 'conversions', ret: conversions });
-  rows.push({ op: 'expect', flags: 'exits.memfault', ret: 2 * o.rounds * o.vcpus });
-
-  return { meta: genMeta('conversions', o), rows };
+  w.row({ op: 'expect', flags: 'conversions', ret: conversions });
+  w.row({ op: 'expect', flags: 'exits.memfault', ret: 2 * o.rounds * o.vcpus });
+  yield* w.finish();
 }
 
 /** What the specs cannot say: whole pages, and a region made of whole conversion ranges. */

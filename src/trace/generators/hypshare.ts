@@ -16,9 +16,9 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { ERRNO, PAGE_SHIFT } from '../../core/abi.js';
 import { HypShare, type HypShareMode } from '../../core/hypshare.js';
 import { newCounters } from '../../core/metrics.js';
-import type { TraceRow } from '../row.js';
-import { TRACE_MAGIC_LINE } from '../schema.js';
-import { bool, checkedOptions, choice, defaultsOf, int, num, withRecordedUnder, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { TRACE_MAGIC_LINE, type TraceChunk } from '../schema.js';
+import { bool, checkedOptions, choice, defaultsOf, int, num, withRecordedUnder, writtenTrace, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import type { RowWriter } from './writer.js';
 
 export const HYPSHARE_OPTIONS = {
   seed: int(1, 'random seed'),
@@ -42,12 +42,25 @@ interface SharedObject {
   pages: number;
 }
 
-export function generateHypshare(options: Partial<HypshareGenOptions> = {}): GeneratedTrace<TraceRow[]> {
+export function generateHypshare(options: Partial<HypshareGenOptions> = {}): GeneratedTrace {
   const o = checkedOptions('hypshare', HYPSHARE_OPTIONS, options);
+  const source = `s2bench gen hypshare seed=${o.seed} ops=${o.ops} pfns=${o.pfns} fail-rate=${o.failRate} kernel=${o.kernel} teardown=${o.teardown}`;
+  const profile = `arm64-s2,hypshare=${o.kernel}`;
+  const meta = withRecordedUnder(
+    { comments: [TRACE_MAGIC_LINE, `# source: ${source}`, `# arch: aarch64`, `# profile: ${profile}`], fields: { source, arch: 'aarch64', profile } },
+    profile,
+  );
+  return writtenTrace(meta, 'gen hypshare', (w) => write(o, w));
+}
+
+/**
+ * The rows, a chunk at a time: memory is the shared objects and the kernel's per-pfn state (bounded by
+ * the pool), not the rows (docs/generators.md).
+ */
+function* write(o: HypshareGenOptions, w: RowWriter): Generator<TraceChunk> {
   const rng = xoroshiro128plus(o.seed);
   const kernel = new HypShare(o.kernel, newCounters());
   const failPpm = Math.round(o.failRate * PPM);
-  const rows: TraceRow[] = [];
   const live: SharedObject[] = [];
 
   const fails = (): boolean => uniformInt(rng, 0, PPM - 1) < failPpm;
@@ -57,7 +70,7 @@ export function generateHypshare(options: Partial<HypshareGenOptions> = {}): Gen
   const share = (obj: SharedObject): boolean => {
     for (let p = 0; p < obj.pages; p++) {
       const ret = kernel.share(obj.pfn + p, fails() ? -ERRNO.EPERM : 0);
-      rows.push({ op: 'hyp_share', gpa: gpa(obj.pfn + p), ret });
+      w.row({ op: 'hyp_share', gpa: gpa(obj.pfn + p), ret });
       if (ret !== 0) return false;
     }
     return true;
@@ -66,29 +79,26 @@ export function generateHypshare(options: Partial<HypshareGenOptions> = {}): Gen
   const unshare = (obj: SharedObject): void => {
     for (let p = 0; p < obj.pages; p++) {
       const ret = kernel.unshare(obj.pfn + p, fails() ? -ERRNO.EBUSY : 0);
-      rows.push({ op: 'hyp_unshare', gpa: gpa(obj.pfn + p), ret });
+      w.row({ op: 'hyp_unshare', gpa: gpa(obj.pfn + p), ret });
     }
   };
 
   for (let op = 0; op < o.ops; op++) {
     if (live.length > 0 && uniformInt(rng, 0, 1) === 0) {
       unshare(live.splice(uniformInt(rng, 0, live.length - 1), 1)[0]!);
-      continue;
+    } else {
+      const pages = uniformInt(rng, 1, Math.min(MAX_OBJECT_PAGES, o.pfns));
+      const obj = { pfn: POOL_BASE_PFN + uniformInt(rng, 0, o.pfns - pages), pages };
+      if (share(obj)) live.push(obj);
     }
-    const pages = uniformInt(rng, 1, Math.min(MAX_OBJECT_PAGES, o.pfns));
-    const obj = { pfn: POOL_BASE_PFN + uniformInt(rng, 0, o.pfns - pages), pages };
-    if (share(obj)) live.push(obj);
+    if (w.full) yield* w.drain();
   }
-  if (o.teardown) while (live.length > 0) unshare(live.pop()!);
-
-  const source = `s2bench gen hypshare seed=${o.seed} ops=${o.ops} pfns=${o.pfns} fail-rate=${o.failRate} kernel=${o.kernel} teardown=${o.teardown}`;
-  const profile = `arm64-s2,hypshare=${o.kernel}`;
-  return {
-    meta: withRecordedUnder(
-      { comments: [TRACE_MAGIC_LINE, `# source: ${source}`, `# arch: aarch64`, `# profile: ${profile}`], fields: { source, arch: 'aarch64', profile } },
-      profile,
-    ),
-    rows,
-  };
+  if (o.teardown) {
+    while (live.length > 0) {
+      unshare(live.pop()!);
+      if (w.full) yield* w.drain();
+    }
+  }
+  yield* w.finish();
 }
 

@@ -12,9 +12,9 @@ import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 import { PAGE_SHIFT } from '../../core/abi.js';
 import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
-import type { TraceRow } from '../row.js';
-import { TRACE_MAGIC_LINE } from '../schema.js';
-import { bool, checkedOptions, defaultsOf, GUEST_RAM_HVA, int, withRecordedUnder, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import { TRACE_MAGIC_LINE, type TraceChunk } from '../schema.js';
+import { bool, checkedOptions, defaultsOf, GUEST_RAM_HVA, int, withRecordedUnder, writtenTrace, type GeneratedTrace, type OptionSpecs, type OptionValues } from './common.js';
+import type { RowWriter } from './writer.js';
 
 export const VDPA_OPTIONS = {
   seed: int(1, 'random seed'),
@@ -48,37 +48,53 @@ interface Mapping {
   perm: 'rw' | 'ro';
 }
 
-export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTrace<TraceRow[]> {
+export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTrace {
   const o = checkedOptions('vdpa', VDPA_OPTIONS, options);
   // What the specs cannot say: RAM comes in the 2 MiB pieces the churn moves.
   if (o.ramMiB % 2 !== 0) throw new RangeError(`vdpa: ramMiB must be a multiple of 2 (got ${o.ramMiB})`);
+  const meta = withRecordedUnder(
+    { comments: [TRACE_MAGIC_LINE, `# source: s2bench gen vdpa ${describe(o)}`], fields: { source: `s2bench gen vdpa ${describe(o)}` } },
+    DEFAULT_PROFILE_NAME,
+  );
+  return writtenTrace(meta, 'gen vdpa', (w) => write(o, w));
+}
+
+/**
+ * The rows, a chunk at a time: memory is the live IOTLB entries (at most one per 2 MiB of RAM), not
+ * the rows (docs/generators.md).
+ */
+function* write(o: VdpaGenOptions, w: RowWriter): Generator<TraceChunk> {
   const rng = xoroshiro128plus(o.seed);
-  const rows: TraceRow[] = [];
   const live: Mapping[] = [];
+  // Asid 0's RAM entries (the ROM and the CVQ buffer stay), kept in iova order as they come and go:
+  // filtering and sorting the live entries anew each round was most of the generator's time.
+  const ram: Mapping[] = [];
+  const isRam = (m: Mapping): boolean => m.asid === 0 && m.perm === 'rw';
   const map = (m: Mapping): void => {
-    rows.push({ op: 'iotlb_update', slot: m.asid, gpa: m.iova, size: m.size, hva: m.hva, flags: m.perm, ret: 0 });
+    w.row({ op: 'iotlb_update', slot: m.asid, gpa: m.iova, size: m.size, hva: m.hva, flags: m.perm, ret: 0 });
     live.push(m);
+    if (isRam(m)) ram.splice(firstAtOrAbove(ram, m.iova), 0, m);
   };
   const unmap = (index: number): Mapping => {
     const m = live.splice(index, 1)[0]!;
-    rows.push({ op: 'iotlb_invalidate', slot: m.asid, gpa: m.iova, size: m.size, ret: 0 });
+    w.row({ op: 'iotlb_invalidate', slot: m.asid, gpa: m.iova, size: m.size, ret: 0 });
+    if (isRam(m)) ram.splice(firstAtOrAbove(ram, m.iova), 1);
     return m;
   };
 
   // Initial layout, in one batch as QEMU's listener commit does.
-  if (o.batch) rows.push({ op: 'iotlb_batch_begin', slot: 0, ret: 0 });
+  if (o.batch) w.row({ op: 'iotlb_batch_begin', slot: 0, ret: 0 });
   for (const m of ramLayout(BigInt(o.ramMiB) * MiB)) map(m);
   map({ asid: 0, iova: ROM_GPA, size: ROM_SIZE, hva: ROM_HVA, perm: 'ro' });
-  if (o.batch) rows.push({ op: 'iotlb_batch_end', slot: 0, ret: 0 });
+  if (o.batch) w.row({ op: 'iotlb_batch_end', slot: 0, ret: 0 });
   if (o.cvqAsid) map({ asid: 1, iova: CVQ_IOVA, size: CVQ_SIZE, hva: CVQ_HVA, perm: 'rw' });
 
   for (let round = 0; round < o.rounds; round++) {
-    // Asid 0's RAM entries (the ROM and the CVQ buffer stay). A round either joins two entries that are
-    // contiguous in iova and hva into one, or splits one into up to 4 parts; either way the IOTLB sees
-    // unmaps of the old entries and updates for the new ones, and the pinned total is unchanged.
-    const ram = live.filter((m) => m.asid === 0 && m.perm === 'rw').sort((a, b) => (a.iova < b.iova ? -1 : 1));
+    // A round either joins two RAM entries that are contiguous in iova and hva into one, or splits one
+    // into up to 4 parts; either way the IOTLB sees unmaps of the old entries and updates for the new
+    // ones, and the pinned total is unchanged. Every entry is picked before `ram` changes.
     const joinable = ram.filter((m, i) => i > 0 && isContiguous(ram[i - 1]!, m));
-    if (o.batch) rows.push({ op: 'iotlb_batch_begin', slot: 0, ret: 0 });
+    if (o.batch) w.row({ op: 'iotlb_batch_begin', slot: 0, ret: 0 });
     if (joinable.length > 0 && uniformInt(rng, 0, 1) === 0) {
       const second = joinable[uniformInt(rng, 0, joinable.length - 1)]!;
       const first = ram[ram.indexOf(second) - 1]!;
@@ -92,23 +108,34 @@ export function generateVdpa(options: Partial<VdpaGenOptions> = {}): GeneratedTr
         map({ ...victim, iova: victim.iova + part.offset, size: part.size, hva: victim.hva + part.offset });
       }
     }
-    if (o.batch) rows.push({ op: 'iotlb_batch_end', slot: 0, ret: 0 });
+    if (o.batch) w.row({ op: 'iotlb_batch_end', slot: 0, ret: 0 });
+    if (w.full) yield* w.drain();
   }
 
   // Before teardown, what every kernel agrees on: the pages pinned and the entries mapped.
   const pinned = live.reduce((sum, m) => sum + Number(m.size >> BigInt(PAGE_SHIFT)), 0);
-  rows.push({ op: 'expect', flags: 'iotlb.pinned', ret: pinned });
-  rows.push({ op: 'expect', flags: 'iotlb.maps', ret: live.length });
-  if (!o.kill) while (live.length > 0) unmap(live.length - 1);
-  rows.push({ op: 'vdpa_close', ret: 0 });
+  w.row({ op: 'expect', flags: 'iotlb.pinned', ret: pinned });
+  w.row({ op: 'expect', flags: 'iotlb.maps', ret: live.length });
+  if (!o.kill) {
+    while (live.length > 0) {
+      unmap(live.length - 1);
+      if (w.full) yield* w.drain();
+    }
+  }
+  w.row({ op: 'vdpa_close', ret: 0 });
+  yield* w.finish();
+}
 
-  return {
-    meta: withRecordedUnder(
-      { comments: [TRACE_MAGIC_LINE, `# source: s2bench gen vdpa ${describe(o)}`], fields: { source: `s2bench gen vdpa ${describe(o)}` } },
-      DEFAULT_PROFILE_NAME,
-    ),
-    rows,
-  };
+/** The index of the first entry of `sorted` (in iova order) whose iova is `iova` or above. */
+function firstAtOrAbove(sorted: readonly Mapping[], iova: bigint): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.iova < iova) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function isContiguous(a: Mapping, b: Mapping): boolean {
