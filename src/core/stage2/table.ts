@@ -2,8 +2,9 @@
 // The pool is reserved for the tables the memslots can need (reserveTables()) rather than grown by
 // doubling: a large typed array is zeroed memory that the kernel maps page by page on first touch, so
 // reserved tables that are never handed out cost no resident memory, where each doubling copied the
-// whole pool and held the old and the new one at once. All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries
-// (and empty ones, for a walker that asks with WALK_EMPTY), before descending into a table and after
+// whole pool and held the old and the new one at once.
+// All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries (and
+// empty ones, for a walker that asks with WALK_EMPTY), before descending into a table and after
 // returning from it, as arm64's kvm_pgtable_walk() does: one callback per walker, told which visit it is in, given the visit's
 // context (entry, level, the walk's range) as arguments rather than reading fields of the table. Map, zap, split,
 // write-protect and count are small visitors (./visitors.ts); none has its own loop over the tree.
@@ -59,7 +60,7 @@ const INITIAL_TABLES = 64;
 const MAX_RESERVED_TABLES = 2 ** 19;
 /** Bytes one handed-out table holds: its entries, and its slots in nxDisallowed, tableLeaves and freeList. */
 export const TABLE_BYTES = PTRS_PER_TABLE * 4 + 1 + 2 + 4;
-/** Tables handed out between two asks of the model memory bound, at least (see allocTable()). */
+/** Tables handed out between two asks of the model memory bound, at least (see checkTables()). */
 const MIN_CHECKED_TABLES = 64;
 const M_TLB_FLUSHES = M.tlb_flushes;
 const L3_PAGES = LEVEL_PAGES[3];
