@@ -37,13 +37,11 @@ export const HOST_RW = 1;
  */
 export const HOST_COW = 2;
 
-// What fillNext() did for a fault on the page after the fill cursor.
-/** Nothing: the page is not the cursor's next, or the access does not fill it that way. */
-export const FILL_NONE = 0;
-/** A write populated the fresh 4K page. */
-export const FILL_WRITE = 1;
-/** The page faulted to its userfaultfd handler, which filled it (UFFDIO_COPY). */
-export const FILL_UFFD = 2;
+// What fills the fill cursor's pages.
+/** Writes populate fresh 4K pages. */
+const FILL_WRITE = 1;
+/** The pages fault to their userfaultfd handler, which fills them (UFFDIO_COPY). */
+const FILL_UFFD = 2;
 
 /** Backings whose read fault allocates a page: hugetlb has no zero page, and shmem allocates on a read of a hole. */
 const NO_ZERO_PAGE = BACKING_HUGETLB_2M | BACKING_HUGETLB_1G | BACKING_SHMEM;
@@ -85,7 +83,7 @@ export class HostMemory {
    */
   private readonly smallThp = new RangeMap();
   // Fill cursor: missing pages filled in order extend [cursorStart, cursor) with one compare (docs in
-  // fillNext()); cursorLimit is the first page past the cursor that the map already holds, or that is
+  // writeNext() and uffdNext()); cursorLimit is the first page past the cursor that the map already holds, or that is
   // past the userfaultfd registration the cursor fills. NaN (equal to no page) rather than -1: hva
   // page numbers are past 2^31, so a small-integer start would change the fields' representation at
   // the first write and deoptimise the fault path.
@@ -184,22 +182,30 @@ export class HostMemory {
   }
 
   /**
-   * A fault on the page right after the last one the cursor filled, which is missing: filled with one
-   * check, as touch() or uffdFault() would fill it (faults walking fresh memory in order). FILL_NONE
-   * when that shortcut does not apply; FILL_WRITE for a write cursor, which a read does not extend (a
-   * read maps the zero page); FILL_UFFD for a userfaultfd cursor, which any access extends (the handler
-   * fills the page whatever the access). Small enough to be inlined: a call would box the hva page number.
+   * A write to the 4K page right after the last one written, which is missing: populated with one
+   * check (writes walking fresh memory in order), as touch() would. False when that shortcut does not
+   * apply. Only while no userfaultfd range is registered (uffdCount 0): the cursor is then a write one.
    */
-  fillNext(hvaPfn: number, write: boolean): number {
-    if (hvaPfn !== this.cursor || hvaPfn >= this.cursorLimit) return FILL_NONE;
-    const fill = this.cursorFill;
-    if (fill === FILL_WRITE && !write) return FILL_NONE;
+  writeNext(hvaPfn: number): boolean {
+    if (hvaPfn !== this.cursor || hvaPfn >= this.cursorLimit) return false;
     this.cursor = hvaPfn + 1;
-    return fill;
+    return true;
   }
 
   /**
-   * The page map with the cursor's run written into it. Every use of `pages` but fillNext() goes
+   * An access to the page right after the last one a userfaultfd cursor filled, which is missing: it
+   * faults to its handler, which fills it (whatever the access), with one check, as uffdFault() would.
+   * False when that shortcut does not apply. Small enough to be inlined: a call would box the hva page
+   * number.
+   */
+  uffdNext(hvaPfn: number): boolean {
+    if (hvaPfn !== this.cursor || hvaPfn >= this.cursorLimit || this.cursorFill !== FILL_UFFD) return false;
+    this.cursor = hvaPfn + 1;
+    return true;
+  }
+
+  /**
+   * The page map with the cursor's run written into it. Every use of `pages` but the cursor's goes
    * through here, so the cursor is only a deferred PageStates.set() of [cursorStart, cursor).
    */
   private synced(): PageStates {
@@ -240,7 +246,7 @@ export class HostMemory {
    *     (do_huge_pmd_wp_page() -> __split_huge_pmd()). Either way the mmu notifier runs first.
    */
   touch(hvaPfn: number, write: boolean, hugeZeroWriteAllocates: boolean): number {
-    if (write && this.fillNext(hvaPfn, write) === FILL_WRITE) return HOST_RW;
+    if (write && this.uffdCount === 0 && this.writeNext(hvaPfn)) return HOST_RW;
     const pages = this.synced();
     const state = pages.get(hvaPfn);
     if (state === HOST_PRESENT) return HOST_RW;
@@ -357,7 +363,7 @@ export class HostMemory {
    * faults to its handler and is filled (uffdFill()), else 0.
    */
   uffdFault(hvaPfn: number): number {
-    if (this.fillNext(hvaPfn, false) === FILL_UFFD) return 1;
+    if (this.uffdNext(hvaPfn)) return 1;
     const reg = this.uffdMissing(hvaPfn);
     if (reg < 0) return 0;
     if ((this.uFlags[reg]! & UFFD_PAGE) !== 0 && this.uDisjoint) {

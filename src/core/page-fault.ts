@@ -8,7 +8,7 @@ import { arm64UnbackedAbort } from './arm64.js';
 import type { MemoryAttributes } from './attributes.js';
 import type { DirtyLog } from './dirty-log.js';
 import type { GuestMemfds } from './gmem.js';
-import { FILL_NONE, FILL_UFFD, HOST_COW, HOST_RO, type HostMemory } from './hostmm.js';
+import { HOST_COW, HOST_RO, type HostMemory } from './hostmm.js';
 import type { Memslots } from './memslots.js';
 import { M } from './metrics.js';
 import type { MmuNotifier } from './mmu-notifier.js';
@@ -88,11 +88,10 @@ export class PageFault {
         return OUTCOME_MEMFAULT;
       }
       maxLevel = folio;
-    } else {
-      // Faults walking fresh memory in order extend the host's fill cursor (HostMemory.fillNext()).
-      const next = this.host.fillNext(hvaPfn, write);
-      if (next === FILL_UFFD) c[M.uffd_faults]!++;
-      else if (next === FILL_NONE) hostWritable = this.hostPage(hvaPfn, write);
+    } else if (!(write && this.host.uffdCount === 0 && this.host.writeNext(hvaPfn))) {
+      // Userfaultfd faults in order extend the host's fill cursor (HostMemory.uffdNext()).
+      if (this.host.uffdNext(hvaPfn)) c[M.uffd_faults]!++;
+      else hostWritable = this.hostPage(hvaPfn, write);
     }
 
     // arm64 memslot_is_logging(): a read-only slot is never logging, whatever its flags.

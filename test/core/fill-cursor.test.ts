@@ -1,10 +1,10 @@
-// The host's fill cursor (HostMemory.fillNext()): userfaultfd faults in order extend it instead of each
+// The host's fill cursor (HostMemory.writeNext(), uffdNext()): userfaultfd faults in order extend it instead of each
 // updating the page map, and it ends where its registration ends, at a page already held, and at a new
 // registration, with the page states and fault counts a page-by-page fill gives.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FILL_NONE, FILL_UFFD, FILL_WRITE, HOST_MISSING, HOST_PRESENT, HOST_RW, HostMemory, UFFD_PAGE } from '../../src/core/hostmm.js';
+import { HOST_MISSING, HOST_PRESENT, HOST_RW, HostMemory, UFFD_PAGE } from '../../src/core/hostmm.js';
 
 const BASE = 0x7f0000000; // hva page numbers are past 2^31
 
@@ -14,24 +14,24 @@ test('a userfaultfd cursor fills in order up to its registration end and a page 
   host.unmap(BASE, 100);
   host.hostTouch(BASE + 50, 1, true, true, () => {}); // page 50 held (populated by a VMM write)
   assert.equal(host.uffdFault(BASE), 1); // starts the cursor
-  for (let p = 1; p < 50; p++) assert.equal(host.fillNext(BASE + p, p % 2 === 0), FILL_UFFD, `page ${p}`);
-  assert.equal(host.fillNext(BASE + 50, true), FILL_NONE, 'a held page ends the cursor');
+  for (let p = 1; p < 50; p++) assert.ok(host.uffdNext(BASE + p), `page ${p}`);
+  assert.equal(host.uffdNext(BASE + 50), false, 'a held page ends the cursor');
   assert.equal(host.uffdFault(BASE + 50), 0);
   assert.equal(host.uffdFault(BASE + 51), 1);
   for (let p = 52; p < 100; p++) assert.equal(host.uffdFault(BASE + p), 1);
-  assert.equal(host.fillNext(BASE + 100, true), FILL_NONE, 'the registration ends the cursor');
+  assert.equal(host.uffdNext(BASE + 100), false, 'the registration ends the cursor');
   assert.equal(host.uffdFault(BASE + 100), 0, 'past the registration: no handler');
   for (let p = 0; p < 100; p++) assert.equal(host.pageState(BASE + p), HOST_PRESENT, `page ${p}`);
   assert.equal(host.pageState(BASE + 100), HOST_MISSING);
 });
 
-test('a write cursor is not extended by a read, and a new registration ends it', () => {
+test('a write cursor is no userfaultfd cursor, and a new registration ends it', () => {
   const host = new HostMemory();
   assert.equal(host.touch(BASE, true, true), HOST_RW);
-  assert.equal(host.fillNext(BASE + 1, true), FILL_WRITE);
-  assert.equal(host.fillNext(BASE + 2, false), FILL_NONE, 'a read maps the zero page');
+  assert.ok(host.writeNext(BASE + 1));
+  assert.equal(host.uffdNext(BASE + 2), false, 'no handler fills a write cursor page');
   host.registerUffd(BASE + 2, 10, UFFD_PAGE);
-  assert.equal(host.fillNext(BASE + 2, true), FILL_NONE);
+  assert.equal(host.writeNext(BASE + 2), false);
   assert.equal(host.uffdFault(BASE + 2), 1, 'the page faults to the new registration');
   assert.equal(host.pageState(BASE + 1), HOST_PRESENT);
 });
