@@ -37,6 +37,12 @@ export const HOST_RW = 1;
  */
 export const HOST_COW = 2;
 
+// What fills the fill cursor's pages.
+/** Writes populate fresh 4K pages. */
+const FILL_WRITE = 1;
+/** The pages fault to their userfaultfd handler, which fills them (UFFDIO_COPY). */
+const FILL_UFFD = 2;
+
 /** Backings whose read fault allocates a page: hugetlb has no zero page, and shmem allocates on a read of a hole. */
 const NO_ZERO_PAGE = BACKING_HUGETLB_2M | BACKING_HUGETLB_1G | BACKING_SHMEM;
 
@@ -76,13 +82,16 @@ export class HostMemory {
    * or a THP partly discarded. Faults there map 4K until the whole range is discarded.
    */
   private readonly smallThp = new RangeMap();
-  // Write cursor: fresh 4K pages written in order extend [cursorStart, cursor) with one compare;
-  // cursorLimit is the first page past the cursor that the map already holds (docs in writeNext()).
-  // NaN (equal to no page) rather than -1: hva page numbers are past 2^31, so a small-integer start
-  // would change the fields' representation at the first write and deoptimise the fault path.
+  // Fill cursor: missing pages filled in order extend [cursorStart, cursor) with one compare (docs in
+  // writeNext() and uffdNext()); cursorLimit is the first page past the cursor that the map already holds, or that is
+  // past the userfaultfd registration the cursor fills. NaN (equal to no page) rather than -1: hva
+  // page numbers are past 2^31, so a small-integer start would change the fields' representation at
+  // the first write and deoptimise the fault path.
   private cursorStart = NaN;
   private cursor = NaN;
   private cursorLimit = NaN;
+  /** The cursor's pages are userfaultfd fills (FILL_UFFD), else writes to fresh 4K pages (FILL_WRITE). */
+  private cursorFill = FILL_WRITE;
   /** The range a HOST_COW answer invalidated. */
   cowStart = 0;
   cowPages = 0;
@@ -174,7 +183,8 @@ export class HostMemory {
 
   /**
    * A write to the 4K page right after the last one written, which is missing: populated with one
-   * check (writes walking fresh memory in order). False when that shortcut does not apply.
+   * check (writes walking fresh memory in order), as touch() would. False when that shortcut does not
+   * apply. Only while no userfaultfd range is registered (uffdCount 0): the cursor is then a write one.
    */
   writeNext(hvaPfn: number): boolean {
     if (hvaPfn !== this.cursor || hvaPfn >= this.cursorLimit) return false;
@@ -183,13 +193,39 @@ export class HostMemory {
   }
 
   /**
-   * The page map with the cursor's run written into it. Every use of `pages` but writeNext() goes
+   * An access to the page right after the last one a userfaultfd cursor filled, which is missing: it
+   * faults to its handler, which fills it (whatever the access), with one check, as uffdFault() would.
+   * False when that shortcut does not apply. Small enough to be inlined: a call would box the hva page
+   * number.
+   */
+  uffdNext(hvaPfn: number): boolean {
+    if (hvaPfn !== this.cursor || hvaPfn >= this.cursorLimit || this.cursorFill !== FILL_UFFD) return false;
+    this.cursor = hvaPfn + 1;
+    return true;
+  }
+
+  /**
+   * The page map with the cursor's run written into it. Every use of `pages` but the cursor's goes
    * through here, so the cursor is only a deferred PageStates.set() of [cursorStart, cursor).
    */
   private synced(): PageStates {
     if (this.cursor > this.cursorStart) this.pages.set(this.cursorStart, this.cursor, HOST_PRESENT);
     this.cursorStart = this.cursor = this.cursorLimit = NaN;
     return this.pages;
+  }
+
+  /**
+   * Start the cursor at the missing page hvaPfn, just filled: it runs to the first page held after it
+   * within this 2M block (a look beyond would cost a scan of the held blocks; the next block starts a
+   * new cursor), and not past `limit`.
+   */
+  private startCursor(hvaPfn: number, limit: number, fill: number): void {
+    const blockEnd = hvaPfn - (hvaPfn % 512) + 512;
+    const pages = this.synced();
+    this.cursorStart = hvaPfn;
+    this.cursor = hvaPfn + 1;
+    this.cursorLimit = pages.sameUntil(hvaPfn, Math.min(blockEnd, limit));
+    this.cursorFill = fill;
   }
 
   /** HOST_* state of the page at hvaPfn. */
@@ -210,7 +246,7 @@ export class HostMemory {
    *     (do_huge_pmd_wp_page() -> __split_huge_pmd()). Either way the mmu notifier runs first.
    */
   touch(hvaPfn: number, write: boolean, hugeZeroWriteAllocates: boolean): number {
-    if (write && this.writeNext(hvaPfn)) return HOST_RW;
+    if (write && this.uffdCount === 0 && this.writeNext(hvaPfn)) return HOST_RW;
     const pages = this.synced();
     const state = pages.get(hvaPfn);
     if (state === HOST_PRESENT) return HOST_RW;
@@ -220,14 +256,10 @@ export class HostMemory {
     // hva page numbers are past 2^31: a modulo is a floating-point one, kept off the 4K path.
     const start = level === LEVEL_4K ? hvaPfn : hvaPfn - (hvaPfn % npages);
     if (state === HOST_MISSING) {
-      if (write && this.hugeBackings === 0) {
-        // Start a write cursor here instead of a map update (4K pages only: no huge backing).
-        // The cursor stops at the first page held after it, looked for within this 2M block only
-        // (a look beyond would cost a scan of the held blocks; the next block starts a new cursor).
-        const blockEnd = hvaPfn - (hvaPfn % 512) + 512;
-        this.cursorStart = hvaPfn;
-        this.cursor = hvaPfn + 1;
-        this.cursorLimit = pages.sameUntil(hvaPfn, blockEnd);
+      if (write && this.hugeBackings === 0 && this.uffdCount === 0) {
+        // Start a write cursor here instead of a map update (4K pages only: no huge backing; and no
+        // userfaultfd registration the cursor could run into).
+        this.startCursor(hvaPfn, Infinity, FILL_WRITE);
         return HOST_RW;
       }
       const allocates = write || (this.kindAt(hvaPfn) & NO_ZERO_PAGE) !== 0;
@@ -287,6 +319,7 @@ export class HostMemory {
   }
 
   registerUffd(hvaPfn: number, npages: number, flags: number): void {
+    this.synced(); // a cursor's pages may be in the new range
     this.uStart.push(hvaPfn);
     this.uPages.push(npages);
     this.uFlags.push(flags);
@@ -330,9 +363,16 @@ export class HostMemory {
    * faults to its handler and is filled (uffdFill()), else 0.
    */
   uffdFault(hvaPfn: number): number {
+    if (this.uffdNext(hvaPfn)) return 1;
     const reg = this.uffdMissing(hvaPfn);
     if (reg < 0) return 0;
-    this.uffdFill(reg, hvaPfn);
+    if ((this.uFlags[reg]! & UFFD_PAGE) !== 0 && this.uDisjoint) {
+      // One page per fault, and no other registration in the way: the next faults in order extend a
+      // cursor up to the registration's end instead of each updating the map.
+      this.startCursor(hvaPfn, this.uStart[reg]! + this.uPages[reg]!, FILL_UFFD);
+    } else {
+      this.uffdFill(reg, hvaPfn);
+    }
     return 1;
   }
 

@@ -27,6 +27,8 @@ export const ARM64_IPA_PAGES = 2 ** 28;
 export class MemslotUpdate {
   /** Scratch for classifyRegion(): one per VM, so an update allocates nothing for it. */
   private readonly change: RegionChange = { change: 0, id: 0, baseGfn: 0, npages: 0, hvaPfn: 0 };
+  /** Stage-2 tables below the root that the slots' ranges can need (Stage2.tablesCovering()), summed. */
+  private slotTables = 0;
 
   constructor(
     private readonly vm: VmParts,
@@ -79,10 +81,13 @@ export class MemslotUpdate {
         this.vm.slots.gmemPgoff[id] = Number(gmemOffset >> PAGE_SHIFT_N);
       }
       c[M.memslot_creates]!++;
+      this.reserveTables(id, 1);
     } else if (ch.change === KVM_MR_MOVE) {
       // kvm_invalidate_memslot(): nothing may stay mapped at the old place.
       this.zapSlot(id);
+      this.reserveTables(id, -1);
       this.vm.slots.move(id, ch.baseGfn);
+      this.reserveTables(id, 1);
       this.applyFlags(id, flags, false);
       c[M.memslot_moves]!++;
     } else if (ch.change === KVM_MR_FLAGS_ONLY) {
@@ -104,9 +109,23 @@ export class MemslotUpdate {
     return 0;
   }
 
+  /**
+   * Slot `id` comes (`sign` 1) or goes (-1): the stage-2 tables its range can need join or leave
+   * `slotTables`, and the table pool is reserved for the root and those of every slot
+   * (Stage2.reserveTables()), so that it is not grown and copied while they fill. Not a KVM step:
+   * the model's own memory.
+   */
+  private reserveTables(id: number, sign: 1 | -1): void {
+    const base = this.vm.slots.baseGfn[id]!;
+    const stage2 = this.vm.stage2;
+    this.slotTables += sign * stage2.tablesCovering(base, base + this.vm.slots.npages[id]!);
+    if (sign > 0) stage2.reserveTables(stage2.rootTables + this.slotTables);
+  }
+
   /** KVM_MR_DELETE: zap the slot's mappings, unbind its guest_memfd, drop it (kvm_delete_memslot()). */
   private deleteSlot(id: number): void {
     this.zapSlot(id);
+    this.reserveTables(id, -1);
     const fd = this.vm.slots.gmemFd[id]!;
     if (fd >= 0) this.vm.gmem.unbind(fd, id);
     this.vm.slots.remove(id);

@@ -89,7 +89,9 @@ export class PageFault {
       }
       maxLevel = folio;
     } else if (!(write && this.host.uffdCount === 0 && this.host.writeNext(hvaPfn))) {
-      hostWritable = this.hostPage(hvaPfn, write);
+      // Userfaultfd faults in order extend the host's fill cursor (HostMemory.uffdNext()).
+      if (this.host.uffdNext(hvaPfn)) c[M.uffd_faults]!++;
+      else hostWritable = this.hostPage(hvaPfn, write);
     }
 
     // arm64 memslot_is_logging(): a read-only slot is never logging, whatever its flags.

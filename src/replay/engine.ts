@@ -285,7 +285,10 @@ export async function replayFile(
 ): Promise<ReplayResult> {
   const trace = await openTrace(path);
   try {
-    return await replayStream({ meta: trace.meta, chunks: limitRows(trace.chunks(), path, maxEvents) }, profile, timing, limits && { source: path, ...limits });
+    // A Replay holds nothing of a chunk once fed: every chunk can be read into the same buffers, so a
+    // replay does not allocate (and fault in) a chunk's columns per chunk.
+    const chunks = trace.chunks({ reuse: true });
+    return await replayStream({ meta: trace.meta, chunks: limitRows(chunks, path, maxEvents) }, profile, timing, limits && { source: path, ...limits });
   } finally {
     await trace.close();
   }

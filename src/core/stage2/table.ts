@@ -1,6 +1,10 @@
-// The stage-2 page table: a radix tree of 512-entry tables in one growable Int32Array pool with a free
-// list. All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries
-// (and empty ones, for a walker that asks with WALK_EMPTY), before descending into a table and after
+// The stage-2 page table: a radix tree of 512-entry tables in one Int32Array pool with a free list.
+// The pool is reserved for the tables the memslots can need (reserveTables()) rather than grown by
+// doubling: a large typed array is zeroed memory that the kernel maps page by page on first touch, so
+// reserved tables that are never handed out cost no resident memory, where each doubling copied the
+// whole pool and held the old and the new one at once.
+// All work over ranges goes through ONE walker, `walk()`, with visitors called at leaf entries (and
+// empty ones, for a walker that asks with WALK_EMPTY), before descending into a table and after
 // returning from it, as arm64's kvm_pgtable_walk() does: one callback per walker, told which visit it is in, given the visit's
 // context (entry, level, the walk's range) as arguments rather than reading fields of the table. Map, zap, split,
 // write-protect and count are small visitors (./visitors.ts); none has its own loop over the tree.
@@ -8,6 +12,7 @@
 import { M } from '../metrics.js';
 import { ensureModelMemory } from '../model-memory.js';
 import {
+  LEVEL_4K,
   LEVEL_PAGES,
   PTE_TABLE,
   PTE_X,
@@ -48,6 +53,15 @@ export interface Walker {
 }
 
 const INITIAL_TABLES = 64;
+/**
+ * Most tables reserveTables() sets aside ahead (1 GiB of pool): a memslot of terabytes would otherwise
+ * reserve more address space than the machine may grant. Beyond it the pool grows by doubling.
+ */
+const MAX_RESERVED_TABLES = 2 ** 19;
+/** Bytes one handed-out table holds: its entries, and its slots in nxDisallowed, tableLeaves and freeList. */
+export const TABLE_BYTES = PTRS_PER_TABLE * 4 + 1 + 2 + 4;
+/** Tables handed out between two asks of the model memory bound, at least (see checkTables()). */
+const MIN_CHECKED_TABLES = 64;
 const M_TLB_FLUSHES = M.tlb_flushes;
 const L3_PAGES = LEVEL_PAGES[3];
 /** 2^-27: multiplying by it is exact and cheaper than dividing by L3_PAGES. */
@@ -72,7 +86,15 @@ export class Stage2 {
   pool: Int32Array;
   private freeList: Int32Array;
   private freeCount = 0;
+  /** Tables handed out so far: the pool's prefix in use (freed ones are on the free list). */
   private nextTable = 0;
+  /**
+   * Tables the model memory bound has allowed (ensureModelMemory()): asked ahead in steps, so that a
+   * fresh table costs no call to the bound.
+   */
+  private checkedTables = 0;
+  /** Tables the pool and its side arrays have room for. */
+  private capacity = INITIAL_TABLES;
   tablesLive = 0;
   /** Live leaves per level (0 = 4K, 1 = 2M, 2 = 1G): mapped.* is derived from these. */
   readonly leaves = new Float64Array(3);
@@ -222,16 +244,12 @@ export class Stage2 {
       t = this.freeList[--this.freeCount]!;
     } else {
       fresh = true;
-      t = this.nextTable++;
-      if ((t + 1) * PTRS_PER_TABLE > this.pool.length) {
-        ensureModelMemory(this.pool.byteLength * 2, 'stage-2 table pool');
-        const grown = new Int32Array(this.pool.length * 2);
-        grown.set(this.pool);
-        this.pool = grown;
-      }
+      t = this.nextTable;
+      if (t >= this.checkedTables) this.checkTables();
+      if (t >= this.capacity) this.resize(this.capacity * 2);
+      this.nextTable++;
     }
     if (!fresh || fill !== 0) this.pool.fill(fill, t * PTRS_PER_TABLE, (t + 1) * PTRS_PER_TABLE);
-    if (t >= this.nxDisallowed.length) this.growSideArrays();
     this.nxDisallowed[t] = 0;
     this.tableLeaves[t] = 0;
     this.tablesLive++;
@@ -239,27 +257,79 @@ export class Stage2 {
     return t;
   }
 
-  /** Bytes of the table pool and its side arrays (src/core/model-memory.ts). */
+  /**
+   * Bytes of the tables handed out, with their places in the side arrays (src/core/model-memory.ts):
+   * what the model has touched, not the capacity reserved for it, which costs nothing until used.
+   */
   bytes(): number {
-    return this.pool.byteLength + this.freeList.byteLength + this.nxDisallowed.byteLength + this.tableLeaves.byteLength;
+    return this.nextTable * TABLE_BYTES;
   }
 
-  /** Per-table arrays beside the pool, grown to twice their size. */
-  private growSideArrays(): void {
-    const grown = new Uint8Array(this.nxDisallowed.length * 2);
-    grown.set(this.nxDisallowed);
-    this.nxDisallowed = grown;
-    const leaves = new Int16Array(grown.length);
-    leaves.set(this.tableLeaves);
+  /**
+   * Room for `tables` tables in all (the root included), set aside ahead of use: the memslot code
+   * calls it with what the slots can need (tablesCovering()), so that the pool is not grown and copied
+   * while they fill. Capped at MAX_RESERVED_TABLES; past the reservation the pool still grows.
+   */
+  reserveTables(tables: number): void {
+    if (tables <= this.capacity) return;
+    // At least doubled, as a growth would: many small slots added one by one reserve in few steps.
+    const capacity = Math.min(Math.max(tables, this.capacity * 2), MAX_RESERVED_TABLES);
+    if (capacity > this.capacity) this.resize(capacity);
+  }
+
+  /**
+   * The most tables below the root that mappings of gfns [start, end) can need: at each level, one
+   * per table-sized span the range touches (a bound for reserveTables(); tables shared with a
+   * neighbouring range are counted for both).
+   */
+  tablesCovering(start: number, end: number): number {
+    const last = Math.min(end, this.maxGfn) - 1;
+    if (last < start) return 0;
+    let tables = 0;
+    // A table whose entries are at `level` spans 512 entries of LEVEL_PAGES[level] pages.
+    for (let level = LEVEL_4K; level < this.rootLevel; level++) {
+      const span = LEVEL_PAGES[level + 1]!;
+      tables += Math.floor(last / span) - Math.floor(start / span) + 1;
+    }
+    return tables;
+  }
+
+  /**
+   * The pool and its side arrays at `tables` tables of capacity. Only the tables handed out are
+   * copied: the rest of the old arrays was never written, and reading it would fault its pages in.
+   */
+  private resize(tables: number): void {
+    const used = this.nextTable;
+    // The old arrays' used part and its copy are both held during the copy.
+    ensureModelMemory(used * TABLE_BYTES, 'stage-2 table pool');
+    const pool = new Int32Array(tables * PTRS_PER_TABLE);
+    pool.set(this.pool.subarray(0, used * PTRS_PER_TABLE));
+    this.pool = pool;
+    const nx = new Uint8Array(tables);
+    nx.set(this.nxDisallowed.subarray(0, used));
+    this.nxDisallowed = nx;
+    const leaves = new Int16Array(tables);
+    leaves.set(this.tableLeaves.subarray(0, used));
     this.tableLeaves = leaves;
+    const free = new Int32Array(tables);
+    free.set(this.freeList.subarray(0, this.freeCount));
+    this.freeList = free;
+    this.capacity = tables;
+  }
+
+  /**
+   * Ask the model memory bound for the next tables before handing them out: a step of an eighth of
+   * those allowed so far (at least MIN_CHECKED_TABLES), so the bound is asked some dozens of times
+   * over a replay rather than once per table. The model never holds tables the bound has not allowed;
+   * a row may fail up to one step before its tables would have crossed the limit.
+   */
+  private checkTables(): void {
+    const step = Math.max(MIN_CHECKED_TABLES, Math.floor(this.checkedTables / 8));
+    ensureModelMemory(step * TABLE_BYTES, 'stage-2 table pool');
+    this.checkedTables += step;
   }
 
   freeTable(t: number): void {
-    if (this.freeCount === this.freeList.length) {
-      const grown = new Int32Array(this.freeList.length * 2);
-      grown.set(this.freeList);
-      this.freeList = grown;
-    }
     this.freeList[this.freeCount++] = t;
     this.tablesLive--;
     this.lastGfn = NaN; // lookup()'s stopping point may have been in this table
