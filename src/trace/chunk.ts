@@ -62,6 +62,20 @@ export function chunkOver(buffer: ArrayBuffer, capacity: number, length: number,
   };
 }
 
+/**
+ * How a consumer takes a stream of chunks, whoever produces them (the .s2t and CSV readers, the
+ * generators that write chunks, chunksOf).
+ */
+export interface ChunkOptions {
+  /**
+   * The consumer keeps nothing of a chunk once it asks for the next (it wrote, counted or replayed it):
+   * the producer may then fill every chunk into the same buffers, so a chunk is valid only until the
+   * next one is asked for. This spares an allocation of a chunk's columns per chunk and the garbage
+   * they leave behind. A consumer that keeps chunks or transfers them to another thread must not ask.
+   */
+  reuse?: boolean;
+}
+
 export function allocChunk(capacity: number, firstRow: number): TraceChunk {
   return chunkOver(new ArrayBuffer(chunkBytes(capacity)), capacity, 0, firstRow);
 }

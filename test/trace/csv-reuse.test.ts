@@ -1,13 +1,18 @@
-// A CSV read whose consumer hands each chunk back (`validate`, CsvReadOptions.reuseChunks): the next
+// A CSV read whose consumer hands each chunk back (`validate`, ChunkOptions.reuse): the next
 // chunk fills the same buffer, and must hold exactly what a fresh buffer would, a zero in every column
 // a row does not have included (readers take an absent field as 0).
 
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { COLUMN_LAYOUT } from '../../src/trace/chunk.js';
+import { crc32 } from '../../src/trace/crc32.js';
 import { CsvTraceParser, HEADER_LINE } from '../../src/trace/csv.js';
+import { openTrace } from '../../src/trace/io.js';
 import type { TraceChunk } from '../../src/trace/schema.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** Data lines of different kinds, each with its own set of columns; most are read in one pass (plain). */
 const LINES = [
@@ -32,9 +37,9 @@ function snapshot(c: TraceChunk): unknown {
 }
 
 /** The chunks of a CSV file of `lines`, read from bytes in chunks of 3 rows, as each arrives. */
-function snapshots(lines: readonly string[], reuseChunks: boolean): { chunks: unknown[]; errors: string[] } {
+function snapshots(lines: readonly string[], reuse: boolean): { chunks: unknown[]; errors: string[] } {
   const chunks: unknown[] = [];
-  const parser = new CsvTraceParser({ file: 'f.csv', chunkRows: 3, collectErrors: true, reuseChunks, onChunk: (c) => chunks.push(snapshot(c)) });
+  const parser = new CsvTraceParser({ file: 'f.csv', chunkRows: 3, collectErrors: true, reuse, onChunk: (c) => chunks.push(snapshot(c)) });
   for (const text of ['# s2bench trace v1', HEADER_LINE, ...lines]) {
     const bytes = Buffer.from(text);
     parser.feedLine(bytes, 0, bytes.length);
@@ -55,3 +60,34 @@ test('rows of alternating kinds read into reused chunks hold what fresh chunks h
     { numRuns: 300 },
   );
 });
+
+test('openTrace(csv).chunks({ reuse: true }) fills chunks into handed-back buffers, with the rows of a plain read', async () => {
+  // Chunks of 64K rows over a file of several 4 MB read blocks: chunks are handed out (and back) while
+  // later ones are built.
+  const lines = Array.from({ length: 400_000 }, (_, k) => LINES[k % LINES.length]!).filter((line) => !line.endsWith('bogus'));
+  const path = join(await tempDir('csv-reuse'), 't.csv');
+  await writeFile(path, ['# s2bench trace v1', HEADER_LINE, ...lines, ''].join('\n'));
+  const read = async (reuse: boolean): Promise<{ chunks: string[]; buffers: number }> => {
+    const chunks: string[] = [];
+    const buffers = new Set<ArrayBuffer>();
+    for await (const chunk of (await openTrace(path)).chunks({ reuse })) {
+      chunks.push(fingerprint(chunk));
+      buffers.add(chunk.buffer);
+    }
+    return { chunks, buffers: buffers.size };
+  };
+  const plain = await read(false);
+  const reused = await read(true);
+  assert.ok(plain.chunks.length >= 5 && plain.buffers === plain.chunks.length);
+  assert.ok(reused.buffers < plain.chunks.length, `${reused.buffers} buffers for ${plain.chunks.length} chunks`);
+  assert.deepEqual(reused.chunks, plain.chunks);
+});
+
+/** A chunk's place, side tables and a checksum of each column's rows (its snapshot, but short). */
+function fingerprint(c: TraceChunk): string {
+  const columns = COLUMN_LAYOUT.map(([name]) => {
+    const column = (c[name] as Uint32Array).subarray(0, c.length);
+    return crc32(new Uint8Array(column.buffer, column.byteOffset, column.byteLength));
+  });
+  return JSON.stringify({ columns, verbatim: [...c.verbatim], names: [...c.names], firstRow: c.firstRow, length: c.length });
+}
