@@ -62,41 +62,45 @@ function warmUntilStable(c: MicroCase, budgetMs: number): { minMs: number; stabl
   return { minMs, stable: false };
 }
 
+/**
+ * Each case in turn: built (microCases), warmed up, then timed, before the next case is built. Cases
+ * share the model's code, so building them all first would let the later ones' set-up reshape what
+ * the first one is timed on, and would hold every case's VM at once.
+ */
 export async function runMicro(profile: Profile, options: MicroOptions): Promise<MicroFigure[]> {
-  const cases = microCases(profile).filter((c) => options.filter === undefined || c.name.includes(options.filter));
-  const timed = new Bench({ time: options.timeMs, warmupTime: Math.max(20, options.timeMs / 5) });
+  const entries = microCases(profile).filter((e) => options.filter === undefined || e.name.includes(options.filter));
+  const figures: MicroFigure[] = [];
+  for (const entry of entries) figures.push(await timeCase(entry.build(), options.timeMs));
+  return figures;
+}
+
+/** One case: warmed up until steady, then timed by tinybench for `timeMs` (or its fixed iterations). */
+async function timeCase(c: MicroCase, timeMs: number): Promise<MicroFigure> {
+  const warm = warmUntilStable(c, Math.max(400, timeMs * 3));
   // Cases with a costly untimed preparation run a fixed number of times instead of for a time budget.
-  const counted = new Bench({ time: 0, iterations: Math.max(1, ...cases.map((c) => c.iterations ?? 1)), warmup: false });
-  const byName = new Map<string, MicroCase>();
-  const warm = new Map<string, { minMs: number; stable: boolean }>();
-  for (const c of cases) warm.set(c.name, warmUntilStable(c, Math.max(400, options.timeMs * 3)));
-  for (const c of cases) {
-    byName.set(c.name, c);
-    (c.iterations === undefined ? timed : counted).add(c.name, c.run, c.beforeEach ? { beforeEach: c.beforeEach } : {});
+  const bench =
+    c.iterations === undefined
+      ? new Bench({ time: timeMs, warmupTime: Math.max(20, timeMs / 5) })
+      : new Bench({ time: 0, iterations: c.iterations, warmup: false });
+  bench.add(c.name, c.run, c.beforeEach ? { beforeEach: c.beforeEach } : {});
+  await bench.run();
+  const result = bench.tasks[0]!.result;
+  if (result.state !== 'completed') {
+    throw new Error(`micro-benchmark ${c.name} did not complete (${result.state})`);
   }
-  await timed.run();
-  await counted.run();
-  return [...timed.tasks, ...counted.tasks].map((task) => {
-    const c = byName.get(task.name)!;
-    const result = task.result;
-    if (result.state !== 'completed') {
-      throw new Error(`micro-benchmark ${task.name} did not complete (${result.state})`);
-    }
-    const nsPerOp = (result.latency.p50 * 1e6) / c.opsPerCall;
-    const w = warm.get(c.name)!;
-    const minNsPerOp = (Math.min(w.minMs, result.latency.min) * 1e6) / c.opsPerCall;
-    return {
-      minNsPerOp,
-      stable: w.stable,
-      outlier: nsPerOp > OUTLIER_RATIO * minNsPerOp,
-      name: c.name,
-      unit: c.unit,
-      nsPerOp,
-      opsPerSecond: 1e9 / nsPerOp,
-      rme: result.latency.rme,
-      samples: result.latency.samplesCount,
-    };
-  });
+  const nsPerOp = (result.latency.p50 * 1e6) / c.opsPerCall;
+  const minNsPerOp = (Math.min(warm.minMs, result.latency.min) * 1e6) / c.opsPerCall;
+  return {
+    minNsPerOp,
+    stable: warm.stable,
+    outlier: nsPerOp > OUTLIER_RATIO * minNsPerOp,
+    name: c.name,
+    unit: c.unit,
+    nsPerOp,
+    opsPerSecond: 1e9 / nsPerOp,
+    rme: result.latency.rme,
+    samples: result.latency.samplesCount,
+  };
 }
 
 export function microJobResult(profile: Profile, figures: MicroFigure[]): JobResult {

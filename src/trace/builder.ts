@@ -140,7 +140,7 @@ export class TraceBuilder {
    */
   pushLineBytes(bytes: Buffer, start: number, end: number, line: number): boolean {
     const chunk = this.chunk;
-    const i = chunk.length;
+    const i = this.claimRow();
     if (readPlainRow(chunk, i, bytes, start, end)) {
       chunk.line[i] = line;
       this.accept(i, line);
@@ -207,12 +207,23 @@ export class TraceBuilder {
   /** The next row's op column, and nothing else yet: returns its index in the chunk. */
   private startRow(op: number, line: number): number {
     const chunk = this.chunk;
-    const i = chunk.length;
+    const i = this.claimRow();
     chunk.op[i] = op;
     chunk.present[i] = 1; // the op column
     chunk.hex[i] = 0;
     chunk.line[i] = line;
-    if (this.stale) clearAccessColumns(chunk, i);
+    return i;
+  }
+
+  /**
+   * The next row, all zero, for a writer that stores only the columns its row has (startRow's cells,
+   * readPlainRow): an absent field must read 0 (replay takes an absent vcpu or flags as 0). Zeroes what
+   * a stale reused chunk still holds there, and marks the chunk to be zeroed whole when it is reused,
+   * since such rows may leave any column set.
+   */
+  private claimRow(): number {
+    const i = this.chunk.length;
+    if (this.stale) clearAccessColumns(this.chunk, i);
     this.currentMixed = true;
     return i;
   }

@@ -5,7 +5,7 @@
 
 import { OUTCOME_NAMES } from '../core/outcome.js';
 import { parseCell, storeNumber, SYMBOLIC_RET } from './cells.js';
-import { F_FLAGS, F_RET, OP, OPS, isAccessOp, type TraceChunk } from './schema.js';
+import { F_FLAGS, F_RET, OP, OP_SPECS, OPS, type TraceChunk } from './schema.js';
 
 /** The ASCII bytes of each name of a list. */
 function nameBytes(names: readonly string[]): Uint8Array[] {
@@ -95,7 +95,12 @@ function cellText(bytes: Buffer, start: number, end: number): string {
  */
 export function parseCellBytes(chunk: TraceChunk, i: number, f: number, bytes: Buffer, start: number, end: number): void {
   if (f === F_RET) {
-    if (!storeRet(chunk, i, bytes, start, end)) parseCell(chunk, i, f, cellText(bytes, start, end));
+    const ret = storeRetBytes(chunk, i, chunk.op[i]!, bytes, start, end);
+    if (ret === RET_NOT_PLAIN) parseCell(chunk, i, f, cellText(bytes, start, end));
+    else {
+      chunk.present[i]! |= 1 << F_RET;
+      if (ret === RET_NAME) chunk.hex[i]! |= SYMBOLIC_RET;
+    }
     return;
   }
   if (!(f === F_FLAGS && chunk.op[i] === OP.expect) && scanNumber(bytes, start, end) && storeNumber(chunk, i, f, scanValue, scanHex)) {
@@ -107,33 +112,40 @@ export function parseCellBytes(chunk: TraceChunk, i: number, f: number, bytes: B
   parseCell(chunk, i, f, cellText(bytes, start, end));
 }
 
+/** What storeRetBytes found: a cell it did not store, a number, or an access outcome name. */
+export const RET_NOT_PLAIN = 0;
+export const RET_NUMBER = 1;
+export const RET_NAME = 2;
+const OK = OUTCOME_NAMES.indexOf('ok');
+/** By op code: 1 for guest accesses (whose ret may be an outcome name); a table, as this runs per row. */
+const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
+
 /**
- * The common ret cells stored from their bytes: an access outcome name on an access row, or a
- * canonical decimal (0, or up to 15 digits with no leading zero, with an optional minus) that parseCell
- * would keep as it is. False for anything else, which parseCell then reads.
+ * The common ret cells, bytes[start, end) (non-empty), stored into row i's ret column (op `op`): an
+ * access outcome name on an access row (RET_NAME), or a canonical decimal, 0 or up to 15 digits with no
+ * leading zero and an optional minus, that parseCell would keep as it is (RET_NUMBER). RET_NOT_PLAIN,
+ * storing nothing, for anything else (a comma too: a line with a column too many), which parseCell then
+ * reads. The caller sets the present and hex bits.
  */
-function storeRet(chunk: TraceChunk, i: number, bytes: Uint8Array, start: number, end: number): boolean {
-  const c = bytes[start]!;
-  if (c >= 97 && c <= 122) {
-    if (!isAccessOp(chunk.op[i]!)) return false;
-    const outcome = outcomeOfBytes(bytes, start, end);
-    if (outcome < 0) return false;
+export function storeRetBytes(chunk: TraceChunk, i: number, op: number, bytes: Uint8Array, start: number, end: number): number {
+  const first = bytes[start]!;
+  if (first >= 97) {
+    if (ACCESS_OPS[op] !== 1) return RET_NOT_PLAIN;
+    const outcome = end - start === 2 && first === 111 && bytes[start + 1] === 107 ? OK : outcomeOfBytes(bytes, start, end);
+    if (outcome < 0) return RET_NOT_PLAIN;
     chunk.ret[i] = outcome;
-    chunk.hex[i]! |= SYMBOLIC_RET;
-    chunk.present[i]! |= 1 << F_RET;
-    return true;
+    return RET_NAME;
   }
-  const negative = c === 45;
+  const negative = first === 45;
   const from = negative ? start + 1 : start;
   const digits = end - from;
-  if (digits < 1 || digits > 15 || (digits > 1 && bytes[from] === 48) || (negative && bytes[from] === 48)) return false;
+  if (digits < 1 || digits > 15 || (bytes[from] === 48 && (digits > 1 || negative))) return RET_NOT_PLAIN;
   let value = 0;
   for (let k = from; k < end; k++) {
     const d = bytes[k]! - 48;
-    if (d < 0 || d > 9) return false;
+    if (d < 0 || d > 9) return RET_NOT_PLAIN;
     value = value * 10 + d;
   }
   chunk.ret[i] = negative ? -value : value;
-  chunk.present[i]! |= 1 << F_RET;
-  return true;
+  return RET_NUMBER;
 }

@@ -62,6 +62,20 @@ export function chunkOver(buffer: ArrayBuffer, capacity: number, length: number,
   };
 }
 
+/**
+ * How a consumer takes a stream of chunks, whoever produces them (the .s2t and CSV readers, the
+ * generators that write chunks, chunksOf).
+ */
+export interface ChunkOptions {
+  /**
+   * The consumer keeps nothing of a chunk once it asks for the next (it wrote, counted or replayed it):
+   * the producer may then fill every chunk into the same buffers, so a chunk is valid only until the
+   * next one is asked for. This spares an allocation of a chunk's columns per chunk and the garbage
+   * they leave behind. A consumer that keeps chunks or transfers them to another thread must not ask.
+   */
+  reuse?: boolean;
+}
+
 export function allocChunk(capacity: number, firstRow: number): TraceChunk {
   return chunkOver(new ArrayBuffer(chunkBytes(capacity)), capacity, 0, firstRow);
 }
@@ -73,8 +87,18 @@ export function chunkCapacity(chunk: TraceChunk): number {
 
 type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
 
-/** The 4-byte columns, copied by one loop that only ever sees Uint32Arrays (appendRows). */
-const U32_COLUMNS = COLUMN_LAYOUT.filter(([, size]) => size === 4).map(([name]) => name as Exclude<ColumnName, 'ret' | 'present' | 'hex' | 'op'>);
+/** The names of the columns whose elements take `size` bytes. */
+type ColumnOfSize<S extends number> = Extract<(typeof COLUMN_LAYOUT)[number], readonly [string, S]>[0];
+
+function columnsOfSize<S extends number>(size: S): Array<ColumnOfSize<S>> {
+  return COLUMN_LAYOUT.filter(([, s]) => s === size).map(([name]) => name as ColumnOfSize<S>);
+}
+
+// The columns by element type, for appendRows: each list is copied by a loop that sees one array type.
+const F64_COLUMNS = columnsOfSize(8);
+const U32_COLUMNS = columnsOfSize(4);
+const U16_COLUMNS = columnsOfSize(2);
+const U8_COLUMNS = columnsOfSize(1);
 
 /**
  * Append rows `rows` (indices into `src`, ascending) to `dst`, which must have room: every column,
@@ -84,11 +108,10 @@ const U32_COLUMNS = COLUMN_LAYOUT.filter(([, size]) => size === 4).map(([name]) 
  */
 export function appendRows(dst: TraceChunk, src: TraceChunk, rows: ArrayLike<number>, count = rows.length): void {
   const base = dst.length;
+  for (const name of F64_COLUMNS) pickF64(src[name], dst[name], rows, count, base);
   for (const name of U32_COLUMNS) pickU32(src[name], dst[name], rows, count, base);
-  pickF64(src.ret, dst.ret, rows, count, base);
-  pickU16(src.present, dst.present, rows, count, base);
-  pickU16(src.hex, dst.hex, rows, count, base);
-  pickU8(src.op, dst.op, rows, count, base);
+  for (const name of U16_COLUMNS) pickU16(src[name], dst[name], rows, count, base);
+  for (const name of U8_COLUMNS) pickU8(src[name], dst[name], rows, count, base);
   for (let k = 0; k < count; k++) {
     const i = rows[k]!;
     const j = base + k;

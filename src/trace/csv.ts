@@ -7,6 +7,7 @@
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import { renderCell } from './cells.js';
 import { TraceBuilder } from './builder.js';
+import type { ChunkOptions } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { FIELDS, F_FLAGS, OP, OPS, TRACE_MAGIC_LINE, TRACE_VERSION, type TraceChunk, type TraceMeta } from './schema.js';
 
@@ -14,15 +15,14 @@ export const HEADER_LINE = FIELDS.join(',');
 const VERSION_LINE = /^#\s*s2bench trace v(\d+)\s*$/;
 const META_FIELD = /^#\s*([A-Za-z][\w.-]*)\s*:\s*(.*?)\s*$/;
 
-export interface CsvReadOptions {
+/** With `reuse`, onChunk keeps nothing of a chunk once it returns: the next chunk fills its buffer again. */
+export interface CsvReadOptions extends ChunkOptions {
   file: string;
   chunkRows?: number;
   /** Keep going after a bad row and collect every problem (for `validate`); otherwise throw the first. */
   collectErrors?: boolean;
   /** Receives each full chunk as soon as it is built (streaming); otherwise chunks are returned. */
   onChunk?: (chunk: TraceChunk) => void;
-  /** onChunk keeps nothing of a chunk once it returns: the next chunk fills the same buffer again. */
-  reuseChunks?: boolean;
   /** Called once the header row has been read, with the metadata above it. */
   onMeta?: (meta: TraceMeta) => void;
 }
@@ -100,12 +100,20 @@ export class CsvTraceParser {
 
   constructor(private readonly options: CsvReadOptions) {
     const { onChunk } = options;
-    const passOn = onChunk && options.reuseChunks ? (chunk: TraceChunk) => (onChunk(chunk), this.builder.reuse(chunk)) : onChunk;
+    const passOn = onChunk && options.reuse ? (chunk: TraceChunk) => (onChunk(chunk), this.reuse(chunk)) : onChunk;
     this.builder = new TraceBuilder(options.chunkRows, options.file, passOn);
   }
 
   get rows(): number {
     return this.builder.rowCount;
+  }
+
+  /**
+   * Takes back a chunk this parser handed out, once its consumer keeps nothing of it (ChunkOptions.reuse):
+   * the next chunk is filled into its buffer.
+   */
+  reuse(chunk: TraceChunk): void {
+    this.builder.reuse(chunk);
   }
 
   /** A problem: thrown, or collected (up to MAX_FILE_ERRORS, then reading stops). */

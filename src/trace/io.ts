@@ -10,9 +10,9 @@ import { feedCsvFile } from './csv-file.js';
 import { DEFAULT_MAX_EVENTS } from './max-events.js';
 import { openS2t, S2tWriter, type S2tWriteOptions } from './s2t.js';
 import type { TraceChunk, TraceMeta } from './schema.js';
-import type { ChunkReadOptions } from './s2t.js';
+import type { ChunkOptions } from './chunk.js';
 
-export type { ChunkReadOptions } from './s2t.js';
+export type { ChunkOptions } from './chunk.js';
 
 export { MAX_LINE_CHARS } from './csv-file.js';
 
@@ -28,7 +28,7 @@ export function traceKind(path: string): TraceKind {
 export interface OpenTrace {
   meta: TraceMeta;
   /** The chunks, read lazily. Call once. */
-  chunks(options?: ChunkReadOptions): AsyncIterable<TraceChunk>;
+  chunks(options?: ChunkOptions): AsyncIterable<TraceChunk>;
   /**
    * Releases what the reader holds. Nothing is held between openTrace and chunks(), and chunks() lets
    * go of the file when iteration ends or is broken off; this is for readers that may hold more.
@@ -71,15 +71,28 @@ export async function openTrace(path: string, chunkRows?: number): Promise<OpenT
   const consumed = parser.linesRead;
   return {
     meta: parser.meta,
-    async *chunks() {
+    async *chunks(options) {
+      const reuse = options?.reuse === true;
       for await (const _ of feedCsvFile(await openInput(path), path, parser, { skipLines: consumed })) {
-        while (ready.length > 0) yield ready.shift()!;
+        yield* handOut(ready, reuse ? parser : undefined);
       }
       parser.finish();
-      while (ready.length > 0) yield ready.shift()!;
+      yield* handOut(ready, reuse ? parser : undefined);
     },
     close: async () => {},
   };
+}
+
+/**
+ * The chunks `ready` in order; each one, once the consumer asks for the next, goes back to `reuser`
+ * (ChunkOptions.reuse) to be filled again.
+ */
+function* handOut(ready: TraceChunk[], reuser: CsvTraceParser | undefined): Generator<TraceChunk> {
+  while (ready.length > 0) {
+    const chunk = ready.shift()!;
+    yield chunk;
+    reuser?.reuse(chunk);
+  }
 }
 
 export interface ReadTraceOptions {
@@ -107,7 +120,7 @@ export async function readTrace(path: string, chunkRows?: number, options: ReadT
 export async function validateTraceFile(path: string): Promise<CsvReadResult> {
   if (traceKind(path) === 'csv') {
     // Chunks are dropped as they fill: validating a huge file holds one chunk at a time.
-    const parser = new CsvTraceParser({ file: path, collectErrors: true, onChunk: () => {}, reuseChunks: true });
+    const parser = new CsvTraceParser({ file: path, collectErrors: true, onChunk: () => {}, reuse: true });
     try {
       for await (const _ of feedCsvFile(await openInput(path), path, parser));
       parser.finish();

@@ -1,19 +1,16 @@
 // The common CSV data line in one pass over its bytes: a known op, then ten cells each empty, a
 // canonical decimal (up to 15 digits) or lowercase 0x hex (up to 13 digits), and a ret that is an
-// access outcome name or a canonical signed decimal. That is nearly every row a generator or a
+// access outcome name or a canonical signed decimal (byte-cells.ts' storeRetBytes, the per-cell
+// reader's rule too). That is nearly every row a generator or a
 // recording writes. Any other line (a quote, a symbolic or non-canonical cell, a wrong column count,
 // a u32 cell past 2^32-1) is left to the general path, which parses it cell by cell with exact errors.
 
-import { OUTCOME_NAMES } from '../core/outcome.js';
-import { opCodeOfBytes, outcomeOfBytes } from './byte-cells.js';
+import { opCodeOfBytes, RET_NAME, RET_NOT_PLAIN, storeRetBytes } from './byte-cells.js';
 import { SYMBOLIC_RET } from './cells.js';
-import { FIELDS, F_FD, F_FLAGS, F_RET, F_SLOT, F_VCPU, OP, OP_SPECS, type TraceChunk } from './schema.js';
+import { FIELDS, F_FD, F_FLAGS, F_RET, F_SLOT, F_VCPU, OP, type TraceChunk } from './schema.js';
 
-/** By op code: 1 for guest accesses (whose ret may be an outcome name). */
-const ACCESS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
 const LAST = FIELDS.length - 1;
 const COMMA = 44;
-const OK = OUTCOME_NAMES.indexOf('ok');
 
 /** Row i's columns by field id, for the chunk last written (a chunk's columns never move). */
 let columnsOf: TraceChunk | undefined;
@@ -64,6 +61,9 @@ function readCells(chunk: TraceChunk, i: number, op: number, bytes: Uint8Array, 
     let c = bytes[k]!;
     if (c === COMMA) continue; // an empty cell
     if (f === F_FLAGS && op === OP.expect) return false; // a metric name
+    // byte-cells.ts' scanNumber, for canonical spellings only, written out here: one shared scanner
+    // called per cell (inlined or not; scratch fields or one packed result) cost 6-10% of the CPU of
+    // `validate` of a 150 MB trace.
     let value = 0;
     let digits = 0;
     if (c === 48 && k + 1 < end && bytes[k + 1] === 120) {
@@ -100,8 +100,8 @@ function readCells(chunk: TraceChunk, i: number, op: number, bytes: Uint8Array, 
   // bytes[k] is the comma before ret, the last cell.
   k++;
   if (k < end) {
-    const ret = readRet(chunk, i, op, bytes, k, end);
-    if (ret === NOT_PLAIN) return false;
+    const ret = storeRetBytes(chunk, i, op, bytes, k, end);
+    if (ret === RET_NOT_PLAIN) return false;
     present |= 1 << F_RET;
     if (ret === RET_NAME) hex |= SYMBOLIC_RET;
   }
@@ -110,35 +110,3 @@ function readCells(chunk: TraceChunk, i: number, op: number, bytes: Uint8Array, 
   chunk.hex[i] = hex;
   return true;
 }
-
-const NOT_PLAIN = 0;
-const RET_NUMBER = 1;
-const RET_NAME = 2;
-
-/**
- * ret from bytes[k, end) (non-empty) into row i: an outcome name on an access row (RET_NAME), or a
- * canonical signed decimal (RET_NUMBER); NOT_PLAIN for anything else.
- */
-function readRet(chunk: TraceChunk, i: number, op: number, bytes: Uint8Array, k: number, end: number): number {
-  const first = bytes[k]!;
-  if (first >= 97) {
-    if (ACCESS[op] !== 1) return NOT_PLAIN;
-    const outcome = end - k === 2 && first === 111 && bytes[k + 1] === 107 ? OK : outcomeOfBytes(bytes, k, end);
-    if (outcome < 0) return NOT_PLAIN;
-    chunk.ret[i] = outcome;
-    return RET_NAME;
-  }
-  const negative = first === 45;
-  const from = negative ? k + 1 : k;
-  const digits = end - from;
-  if (digits < 1 || digits > 15 || (bytes[from] === 48 && (digits > 1 || negative))) return NOT_PLAIN;
-  let value = 0;
-  for (let j = from; j < end; j++) {
-    const d = bytes[j]! - 48;
-    if (d < 0 || d > 9) return NOT_PLAIN; // a comma too: one column too many
-    value = value * 10 + d;
-  }
-  chunk.ret[i] = negative ? -value : value;
-  return RET_NUMBER;
-}
-

@@ -28,7 +28,7 @@ import { endianness } from 'node:os';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { decodeColumn, encodeColumn } from './s2t-columns.js';
 import { crc32 } from './crc32.js';
-import { chunkBytes, chunkOver, COLUMN_LAYOUT } from './chunk.js';
+import { chunkBytes, chunkOver, COLUMN_LAYOUT, type ChunkOptions } from './chunk.js';
 import { TraceError } from '../errors.js';
 import { rowProblem } from './row.js';
 import type { SideTable } from './s2t-json.js';
@@ -234,19 +234,10 @@ function columnBytes(chunk: TraceChunk): { mask: number; columns: Uint8Array[] }
 
 const PRESENT_BIT_INDEX = Math.log2(PRESENT_BIT);
 
-export interface ChunkReadOptions {
-  /**
-   * The reader may yield every chunk over the same buffers (an .s2t file's): a chunk is then valid only
-   * until the next one is asked for. For consumers that replay a chunk and let go of it, this spares an
-   * allocation of a chunk's columns per chunk and the garbage they leave behind.
-   */
-  reuse?: boolean;
-}
-
 export interface S2tReader {
   meta: TraceMeta;
   events: number;
-  chunks(options?: ChunkReadOptions): AsyncGenerator<TraceChunk>;
+  chunks(options?: ChunkOptions): AsyncGenerator<TraceChunk>;
 }
 
 /**
@@ -365,7 +356,7 @@ async function* readChunks(path: string, start: number, events: number, meta: Tr
   }
 }
 
-/** The buffers a chunk is read into: new for each chunk, or with `reuse` the same ones (ChunkReadOptions). */
+/** The buffers a chunk is read into: new for each chunk, or with `reuse` the same ones (ChunkOptions). */
 class ReadBuffers {
   private kept: ArrayBuffer | undefined;
   private keptBody: Buffer | undefined;

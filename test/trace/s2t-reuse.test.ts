@@ -1,4 +1,4 @@
-// Reading an .s2t file with `reuse` (ChunkReadOptions): every chunk arrives over the same buffer,
+// Reading an .s2t file with `reuse` (ChunkOptions): every chunk arrives over the same buffer,
 // with the same rows as a plain read, including the zeros of columns a chunk leaves out.
 
 import assert from 'node:assert/strict';
