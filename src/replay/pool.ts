@@ -102,8 +102,19 @@ export interface PoolRun {
   idleMs: number;
 }
 
-export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise<PoolRun> {
-  const pool = new Piscina<WorkerTask, JobDone[]>({
+/** The pool's threads, started before its jobs are known (startPool). */
+export interface StartedPool {
+  readonly workers: number;
+  readonly piscina: Piscina<WorkerTask, JobDone[]>;
+}
+
+/**
+ * Starts the pool's workers: each builds its isolate and loads the worker module (the whole replay
+ * path), a few hundred milliseconds of CPU. Started before the suite is planned, that overlaps the
+ * main thread's discovery of traces instead of delaying the first job.
+ */
+export function startPool(options: Pick<PoolOptions, 'workers' | 'workerFile' | 'maxMemoryBytes'>): StartedPool {
+  const piscina = new Piscina<WorkerTask, JobDone[]>({
     filename: (options.workerFile ?? DEFAULT_WORKER).href,
     minThreads: options.workers,
     maxThreads: options.workers,
@@ -114,6 +125,12 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
       ? { resourceLimits: { maxOldGenerationSizeMb: Math.max(MIN_WORKER_HEAP_MB, Math.ceil(options.maxMemoryBytes / 2 ** 20)) } }
       : {}),
   });
+  return { workers: options.workers, piscina };
+}
+
+/** Runs `jobs` on `started` (a pool started from the same options, or one started now); stops it at the end. */
+export async function runPool(jobs: JobRequest[], options: PoolOptions, started: StartedPool = startPool(options)): Promise<PoolRun> {
+  const pool = started.piscina;
   const results = new Array<JobResult>(jobs.length);
   let done = 0;
   const finish = (job: JobRequest, result: JobResult): void => {
