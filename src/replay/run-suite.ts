@@ -70,7 +70,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
     ({ traces, jobs } = await planSuite(options));
     options.onPlan?.(jobs);
   } catch (err) {
-    await started?.piscina.destroy();
+    await started?.destroy();
     throw err;
   }
 

@@ -1,9 +1,9 @@
 // A run's output directory while the run goes on. The run writes into a staging directory beside its
 // target (`<out>.incomplete`), and each finished job's results are appended to results.csv and synced
 // before run.json (marked incomplete) is rewritten to list the job (jobs that finish while a write is
-// in flight share the next one). A run that dies (out of memory,
-// killed, a hang the user gave up on) so leaves every finished job's figures and a run.json that says
-// the run is partial; `report` renders such a directory and `compare` refuses it unless told.
+// in flight share the next one). A run that dies (out of memory, killed, a hang the user gave up on)
+// so leaves every finished job's figures and a run.json that says the run is partial; `report`
+// renders such a directory and `compare` refuses it unless told.
 // At the end the full files are written (writeRun) and the staging directory is renamed into place,
 // so the target never holds a mix of two runs (a torn reuse once left a new run.json beside an old
 // results.csv).
