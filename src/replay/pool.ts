@@ -13,7 +13,7 @@
 
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { JobResult } from '../report/types.js';
 import { describeError, type JobRequest } from './job.js';
@@ -102,8 +102,16 @@ export interface PoolRun {
   idleMs: number;
 }
 
-export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise<PoolRun> {
-  const pool = new Piscina<WorkerTask, JobDone[]>({
+/** The pool's threads, started before its jobs are known (startPool). */
+export type WorkerPool = Piscina<WorkerTask, JobDone[]>;
+
+/**
+ * Starts the pool's workers: each builds its isolate and loads the worker module (the whole replay
+ * path), a few hundred milliseconds of CPU. Started before the suite is planned, that overlaps the
+ * main thread's discovery of traces instead of delaying the first job.
+ */
+export function startPool(options: Pick<PoolOptions, 'workers' | 'workerFile' | 'maxMemoryBytes'>): WorkerPool {
+  return new Piscina<WorkerTask, JobDone[]>({
     filename: (options.workerFile ?? DEFAULT_WORKER).href,
     minThreads: options.workers,
     maxThreads: options.workers,
@@ -114,6 +122,10 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
       ? { resourceLimits: { maxOldGenerationSizeMb: Math.max(MIN_WORKER_HEAP_MB, Math.ceil(options.maxMemoryBytes / 2 ** 20)) } }
       : {}),
   });
+}
+
+/** Runs `jobs` on `pool` (started from the same options, or now); stops it at the end. */
+export async function runPool(jobs: JobRequest[], options: PoolOptions, pool: WorkerPool = startPool(options)): Promise<PoolRun> {
   const results = new Array<JobResult>(jobs.length);
   let done = 0;
   const finish = (job: JobRequest, result: JobResult): void => {
@@ -145,7 +157,7 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
     let running = -1;
     task.runs++;
     // The clock starts when the worker starts a job, not while the task waits in the queue.
-    port1.on('message', (message: TaskMessage) => {
+    const onMessage = (message: TaskMessage): void => {
       clearTimeout(timer);
       if ('started' in message) {
         running = message.started;
@@ -156,7 +168,8 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
         finish(task.jobs[message.done]!, message.result);
         signal();
       }
-    });
+    };
+    port1.on('message', onMessage);
     try {
       const request: WorkerTask = { jobs: [...task.jobs], next: task.next, port: port2 };
       const done = await pool.run(request, { transferList: [port2], signal: abort.signal });
@@ -167,8 +180,10 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
       // is claimed after this); jobs another worker is running on the task finish as they would.
       const timedOut = abort.signal.aborted;
       const firstUnclaimed = Atomics.exchange(task.next, 0, task.jobs.length);
-      // Let results the worker posted just before it went reach port1 first.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Take what the worker posted before it went (the start of the job it died in, results) now:
+      // those messages are queued on port1 already, but the port may deliver them after the pool's
+      // rejection, and the job would then be failed as never started.
+      for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1)) onMessage(m.message as TaskMessage);
       const failed = task.jobs.filter((job, k) => k === running || k >= firstUnclaimed);
       for (const job of failed) {
         const error = !timedOut
@@ -224,7 +239,10 @@ export async function runPool(jobs: JobRequest[], options: PoolOptions): Promise
     const last = performance.now();
     for (const end of ended) idleMs += last - end;
   } finally {
-    await pool.destroy();
+    // Every task has returned: the workers are told to stop now, and their isolates tear down (150 ms
+    // and more) while the caller goes on to write its results. Nothing needs to wait for that; the
+    // process does not exit before they have (destroy() never rejects: it settles every exit).
+    void pool.destroy();
   }
   // A worker stopped between claiming a job and saying so leaves that job without a result.
   for (const job of jobs) if (results[job.index] === undefined) finish(job, failedResult(job, 'not run: its worker stopped before starting it'));

@@ -6,7 +6,7 @@ import type { Profile } from '../core/profile.js';
 import { openTrace } from '../trace/io.js';
 import type { TraceMeta } from '../trace/schema.js';
 import type { JobResult } from '../report/types.js';
-import { runPool } from './pool.js';
+import { runPool, startPool } from './pool.js';
 import { runJob, type JobRequest } from './job.js';
 import { discoverTraces, metadataLine, planJobs, profilesFor, selectShard, type SuiteTrace } from './suite.js';
 
@@ -43,7 +43,10 @@ export interface SuiteRun {
   traces: SuiteTrace[];
   jobs: JobRequest[];
   results: JobResult[];
-  /** Wall time of running the jobs (pool start to last result). */
+  /**
+   * Wall time of running the jobs: from handing them to the pool to the last result. The workers
+   * start while the suite is planned; what is left of their start-up then counts here.
+   */
   wallMs: number;
   /** Times a pool worker joined a task another was running (pool.ts PoolRun.joins); 0 in-process. */
   joins: number;
@@ -52,6 +55,35 @@ export interface SuiteRun {
 }
 
 export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
+  const poolOptions = {
+    workers: options.workers,
+    ...(options.workerFile ? { workerFile: options.workerFile } : {}),
+    ...(options.jobTimeoutMs !== undefined ? { jobTimeoutMs: options.jobTimeoutMs } : {}),
+    ...(options.maxMemoryBytes !== undefined ? { maxMemoryBytes: options.maxMemoryBytes } : {}),
+    ...(options.onResult ? { onResult: options.onResult } : {}),
+  };
+  // The workers start while this thread discovers the traces and reads their headers.
+  const started = options.workers > 0 ? startPool(poolOptions) : undefined;
+  let jobs: JobRequest[];
+  let traces: SuiteTrace[];
+  try {
+    ({ traces, jobs } = await planSuite(options));
+    options.onPlan?.(jobs);
+  } catch (err) {
+    await started?.destroy();
+    throw err;
+  }
+
+  const start = performance.now();
+  const { results, joins, idleMs } =
+    started === undefined
+      ? { results: await runInProcess(jobs, options.jobTimeoutMs ?? Infinity, options.onResult), joins: 0, idleMs: 0 }
+      : await runPool(jobs, poolOptions, started);
+  return { traces, jobs, results, wallMs: performance.now() - start, joins, idleMs };
+}
+
+/** The suite's traces and jobs (traces x profiles x repeats). */
+async function planSuite(options: SuiteOptions): Promise<{ traces: SuiteTrace[]; jobs: JobRequest[] }> {
   let traces = await discoverTraces(options.inputs, options.filter);
   if (options.shard) traces = selectShard(traces, options.shard);
 
@@ -69,20 +101,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
     ...(options.maxEvents !== undefined ? { maxEvents: options.maxEvents } : {}),
     ...(options.maxMemoryBytes !== undefined ? { maxMemoryBytes: options.maxMemoryBytes } : {}),
   }));
-  options.onPlan?.(jobs);
-
-  const start = performance.now();
-  const { results, joins, idleMs } =
-    options.workers <= 0
-      ? { results: await runInProcess(jobs, options.jobTimeoutMs ?? Infinity, options.onResult), joins: 0, idleMs: 0 }
-      : await runPool(jobs, {
-          workers: options.workers,
-          ...(options.workerFile ? { workerFile: options.workerFile } : {}),
-          ...(options.jobTimeoutMs !== undefined ? { jobTimeoutMs: options.jobTimeoutMs } : {}),
-          ...(options.maxMemoryBytes !== undefined ? { maxMemoryBytes: options.maxMemoryBytes } : {}),
-          ...(options.onResult ? { onResult: options.onResult } : {}),
-        });
-  return { traces, jobs, results, wallMs: performance.now() - start, joins, idleMs };
+  return { traces, jobs };
 }
 
 /** A trace's metadata, its file closed again (a suite of thousands of traces must not hold their fds). */

@@ -1,8 +1,9 @@
 // A run's output directory while the run goes on. The run writes into a staging directory beside its
 // target (`<out>.incomplete`), and each finished job's results are appended to results.csv and synced
-// before run.json (marked incomplete) is rewritten to list the job. A run that dies (out of memory,
-// killed, a hang the user gave up on) so leaves every finished job's figures and a run.json that says
-// the run is partial; `report` renders such a directory and `compare` refuses it unless told.
+// before run.json (marked incomplete) is rewritten to list the job (jobs that finish while a write is
+// in flight share the next one). A run that dies (out of memory, killed, a hang the user gave up on)
+// so leaves every finished job's figures and a run.json that says the run is partial; `report`
+// renders such a directory and `compare` refuses it unless told.
 // At the end the full files are written (writeRun) and the staging directory is renamed into place,
 // so the target never holds a mix of two runs (a torn reuse once left a new run.json beside an old
 // results.csv).
@@ -32,6 +33,9 @@ export class RunJournal {
   private readonly results: JobResult[] = [];
   /** Appends and run.json rewrites, one at a time and in order. */
   private queue: Promise<void> = Promise.resolve();
+  /** Results recorded but not yet written, and the write that will take them. */
+  private pending: JobResult[] = [];
+  private flush: Promise<void> | undefined;
   private failure: unknown;
 
   private constructor(
@@ -67,25 +71,40 @@ export class RunJournal {
     return new RunJournal(target, staging, partial, csv);
   }
 
-  /** Records one finished job: its rows appended and synced, then run.json listing it. */
+  /**
+   * Records one finished job: its rows appended and synced, then run.json listing it; resolves once
+   * both are on disk. Jobs that finish while an earlier write is in flight go to disk together, in
+   * one append, one sync and one run.json: a pool finishing a job every few milliseconds would
+   * otherwise keep the main thread writing (and re-serialising a growing run.json) for each one.
+   */
   record(result: JobResult): Promise<void> {
     this.results.push(result);
-    const jobs = [...this.results];
-    this.queue = this.queue.then(async () => {
-      if (this.failure !== undefined) return;
-      try {
-        const rows = resultRows(this.info.runId, [result]);
-        if (rows.length > 0) {
-          await this.csv.write(formatResultsCsv(rows, false));
-          await this.csv.sync();
-        }
-        this.info = { ...this.info, finishedAt: new Date().toISOString(), jobs: jobInfos(jobs) };
-        await writeFileAtomic(join(this.staging, RUN_FILES.info), JSON.stringify(this.info, null, 2) + '\n');
-      } catch (err) {
-        this.failure = err;
+    this.pending.push(result);
+    if (this.flush === undefined) {
+      this.flush = this.queue.then(() => this.writePending());
+      this.queue = this.flush;
+    }
+    return this.flush;
+  }
+
+  /** Writes every result recorded since the last write: rows first, synced, then run.json. */
+  private async writePending(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.flush = undefined;
+    if (this.failure !== undefined) return;
+    try {
+      const rows = resultRows(this.info.runId, batch);
+      if (rows.length > 0) {
+        await this.csv.write(formatResultsCsv(rows, false));
+        await this.csv.sync();
       }
-    });
-    return this.queue;
+      const jobs = this.results.slice(0, this.results.length - this.pending.length);
+      this.info = { ...this.info, finishedAt: new Date().toISOString(), jobs: jobInfos(jobs) };
+      await writeFileAtomic(join(this.staging, RUN_FILES.info), JSON.stringify(this.info, null, 2) + '\n');
+    } catch (err) {
+      this.failure = err;
+    }
   }
 
   /** Waits for every record to be on disk; throws what went wrong with any of them. */
