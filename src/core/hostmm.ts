@@ -37,12 +37,6 @@ export const HOST_RW = 1;
  */
 export const HOST_COW = 2;
 
-// What fills the fill cursor's pages.
-/** Writes populate fresh 4K pages. */
-const FILL_WRITE = 1;
-/** The pages fault to their userfaultfd handler, which fills them (UFFDIO_COPY). */
-const FILL_UFFD = 2;
-
 /** Backings whose read fault allocates a page: hugetlb has no zero page, and shmem allocates on a read of a hole. */
 const NO_ZERO_PAGE = BACKING_HUGETLB_2M | BACKING_HUGETLB_1G | BACKING_SHMEM;
 
@@ -86,12 +80,12 @@ export class HostMemory {
   // writeNext() and uffdNext()); cursorLimit is the first page past the cursor that the map already holds, or that is
   // past the userfaultfd registration the cursor fills. NaN (equal to no page) rather than -1: hva
   // page numbers are past 2^31, so a small-integer start would change the fields' representation at
-  // the first write and deoptimise the fault path.
+  // the first write and deoptimise the fault path. What fills the cursor's pages follows from uffdCount,
+  // which only grows, and a registration ends the cursor (registerUffd()): writes to fresh 4K pages
+  // while no userfaultfd range is registered, the registrations' handlers (UFFDIO_COPY) after.
   private cursorStart = NaN;
   private cursor = NaN;
   private cursorLimit = NaN;
-  /** The cursor's pages are userfaultfd fills (FILL_UFFD), else writes to fresh 4K pages (FILL_WRITE). */
-  private cursorFill = FILL_WRITE;
   /** The range a HOST_COW answer invalidated. */
   cowStart = 0;
   cowPages = 0;
@@ -199,7 +193,7 @@ export class HostMemory {
    * number.
    */
   uffdNext(hvaPfn: number): boolean {
-    if (hvaPfn !== this.cursor || hvaPfn >= this.cursorLimit || this.cursorFill !== FILL_UFFD) return false;
+    if (hvaPfn !== this.cursor || hvaPfn >= this.cursorLimit || this.uffdCount === 0) return false;
     this.cursor = hvaPfn + 1;
     return true;
   }
@@ -219,13 +213,12 @@ export class HostMemory {
    * within this 2M block (a look beyond would cost a scan of the held blocks; the next block starts a
    * new cursor), and not past `limit`.
    */
-  private startCursor(hvaPfn: number, limit: number, fill: number): void {
+  private startCursor(hvaPfn: number, limit: number): void {
     const blockEnd = hvaPfn - (hvaPfn % 512) + 512;
     const pages = this.synced();
     this.cursorStart = hvaPfn;
     this.cursor = hvaPfn + 1;
     this.cursorLimit = pages.sameUntil(hvaPfn, Math.min(blockEnd, limit));
-    this.cursorFill = fill;
   }
 
   /** HOST_* state of the page at hvaPfn. */
@@ -259,7 +252,7 @@ export class HostMemory {
       if (write && this.hugeBackings === 0 && this.uffdCount === 0) {
         // Start a write cursor here instead of a map update (4K pages only: no huge backing; and no
         // userfaultfd registration the cursor could run into).
-        this.startCursor(hvaPfn, Infinity, FILL_WRITE);
+        this.startCursor(hvaPfn, Infinity);
         return HOST_RW;
       }
       const allocates = write || (this.kindAt(hvaPfn) & NO_ZERO_PAGE) !== 0;
@@ -369,7 +362,7 @@ export class HostMemory {
     if ((this.uFlags[reg]! & UFFD_PAGE) !== 0 && this.uDisjoint) {
       // One page per fault, and no other registration in the way: the next faults in order extend a
       // cursor up to the registration's end instead of each updating the map.
-      this.startCursor(hvaPfn, this.uStart[reg]! + this.uPages[reg]!, FILL_UFFD);
+      this.startCursor(hvaPfn, this.uStart[reg]! + this.uPages[reg]!);
     } else {
       this.uffdFill(reg, hvaPfn);
     }
