@@ -1,6 +1,7 @@
 // What every generator shares: its option descriptors (for the CLI and for validation), the generated
 // trace, and the metadata lines naming the generator and its options so a trace can be regenerated.
 
+import type { ChunkOptions } from '../chunk.js';
 import { DEFAULT_PROFILE_NAME } from '../../core/profile.js';
 import { rowAt, type TraceRow } from '../row.js';
 import { TRACE_MAGIC_LINE, type TraceChunk, type TraceMeta } from '../schema.js';
@@ -18,15 +19,6 @@ export interface GeneratedTrace<Rows extends Iterable<TraceRow> = Iterable<Trace
    * `gen` writes when given (the rows then are a slow view of the same chunks, for tests).
    */
   chunks?: (options?: ChunkOptions) => Iterable<TraceChunk>;
-}
-
-export interface ChunkOptions {
-  /**
-   * The consumer keeps nothing of a chunk once it asks for the next (it wrote or counted it): the
-   * generator may then reuse that chunk's buffer. `gen` writing a file does; a replay that keeps or
-   * transfers chunks must not.
-   */
-  reuse?: boolean;
 }
 
 /**
