@@ -117,7 +117,7 @@ export class S2tWriter {
     let crc = crc32(header.subarray(24, CHUNK_HEADER_BYTES_V2));
     for (const part of payload) crc = crc32(part, crc);
     header.writeUInt32LE(crc32(sideJson, crc), 20);
-    await this.writeAll([header, ...payload, sideJson]);
+    await this.writeAll([header, ...payload, sideJson], CHUNK_HEADER_BYTES_V2 + payloadBytes + sideJson.length);
     this.events += rows;
     this.chunks++;
   }
@@ -141,17 +141,14 @@ export class S2tWriter {
     return this.compress ? [deflateRawSync(Buffer.concat(parts), { level: 1 })] : parts;
   }
 
-  /** `parts` one after the other, in one system call where the OS allows (writev). */
-  private async writeAll(parts: Uint8Array[]): Promise<void> {
-    let bytes = parts.reduce((sum, part) => sum + part.length, 0);
-    let at = 0;
-    while (bytes > 0) {
-      const { bytesWritten } = await this.handle.writev(at === 0 ? parts : remaining(parts, at), this.position);
-      if (bytesWritten === 0) throw new Error(`writing an .s2t chunk made no progress (${bytes} bytes left)`);
-      this.position += bytesWritten;
-      at += bytesWritten;
-      bytes -= bytesWritten;
-    }
+  /**
+   * `parts` (`bytes` in all) one after the other, in one writev: libuv's write of a file retries a
+   * short write itself until every buffer is written or a call fails, so anything short is an error.
+   */
+  private async writeAll(parts: Uint8Array[], bytes: number): Promise<void> {
+    const { bytesWritten } = await this.handle.writev(parts, this.position);
+    if (bytesWritten !== bytes) throw new Error(`writing an .s2t chunk wrote ${bytesWritten} of ${bytes} bytes`);
+    this.position += bytes;
   }
 
   /** Comments (from the metadata) that stand before row `end`, not yet written. */
@@ -187,19 +184,6 @@ export class S2tWriter {
     await this.handle.write(counts, 0, 12, 16);
     await this.handle.close();
   }
-}
-
-/** What is left of `parts` after their first `skip` bytes (a short writev). */
-function remaining(parts: Uint8Array[], skip: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const part of parts) {
-    if (skip >= part.length) skip -= part.length;
-    else {
-      out.push(part.subarray(skip));
-      skip = 0;
-    }
-  }
-  return out;
 }
 
 type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
