@@ -10,10 +10,8 @@ import { allocChunk, chunkCapacity, COLUMN_LAYOUT, DEFAULT_CHUNK_ROWS } from './
 import { TraceError } from '../errors.js';
 import { rowCellText, rowCells, rowProblem, type TraceRow } from './row.js';
 import { isMemoizedText, storeText } from './text-cells.js';
-import { F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OP_SPECS, OPS, opCode, type TraceChunk } from './schema.js';
+import { ACCESS_OPS, F_ATTRS, F_FD, F_FLAGS, F_GPA, F_HVA, F_OFFSET, F_OP, F_RET, F_SIZE, F_SLOT, F_VCPU, FIELDS, OP, OPS, opCode, type TraceChunk } from './schema.js';
 
-/** By op code: 1 for guest accesses (the ops pushAccess writes). */
-const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
 const ACCESS_PRESENT = (1 << F_OP) | (1 << F_VCPU) | (1 << F_GPA) | (1 << F_SIZE);
 
 /**
@@ -157,7 +155,7 @@ export class TraceBuilder {
       this.pushCells(cells, line);
       return true;
     }
-    this.startRow(op, line);
+    this.initRow(i, op, line); // claimed above
     try {
       for (let f = 1; f < FIELDS.length; f++) {
         if (CELL_END[f]! > CELL_START[f]!) parseCellBytes(chunk, i, f, bytes, CELL_START[f]!, CELL_END[f]!);
@@ -206,8 +204,12 @@ export class TraceBuilder {
 
   /** The next row's op column, and nothing else yet: returns its index in the chunk. */
   private startRow(op: number, line: number): number {
+    return this.initRow(this.claimRow(), op, line);
+  }
+
+  /** Row i, claimed (claimRow()), gets its op column and line. */
+  private initRow(i: number, op: number, line: number): number {
     const chunk = this.chunk;
-    const i = this.claimRow();
     chunk.op[i] = op;
     chunk.present[i] = 1; // the op column
     chunk.hex[i] = 0;
@@ -417,4 +419,17 @@ export function* chunksOf(rows: Iterable<TraceRow>, file?: string, chunkRows?: n
   }
   builder.finish();
   yield* ready.splice(0);
+}
+
+/**
+ * The chunks `ready` in order, each taken off the list as it goes out; each one, once the consumer
+ * asks for the next (it is done with it), goes back to `reuser` (ChunkOptions.reuse) to be filled
+ * again. A builder's chunks as its onChunk callback queued them.
+ */
+export function* handOut(ready: TraceChunk[], reuser?: { reuse(chunk: TraceChunk): void }): Generator<TraceChunk> {
+  while (ready.length > 0) {
+    const chunk = ready.shift()!;
+    yield chunk;
+    reuser?.reuse(chunk);
+  }
 }

@@ -5,7 +5,7 @@
 
 import { OUTCOME_NAMES } from '../core/outcome.js';
 import { parseCell, storeNumber, SYMBOLIC_RET } from './cells.js';
-import { F_FLAGS, F_RET, OP, OP_SPECS, OPS, type TraceChunk } from './schema.js';
+import { ACCESS_OPS, F_FLAGS, F_RET, OP, OPS, type TraceChunk } from './schema.js';
 
 /** The ASCII bytes of each name of a list. */
 function nameBytes(names: readonly string[]): Uint8Array[] {
@@ -117,8 +117,6 @@ export const RET_NOT_PLAIN = 0;
 export const RET_NUMBER = 1;
 export const RET_NAME = 2;
 const OK = OUTCOME_NAMES.indexOf('ok');
-/** By op code: 1 for guest accesses (whose ret may be an outcome name); a table, as this runs per row. */
-const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
 
 /**
  * The common ret cells, bytes[start, end) (non-empty), stored into row i's ret column (op `op`): an
@@ -130,7 +128,7 @@ const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefine
 export function storeRetBytes(chunk: TraceChunk, i: number, op: number, bytes: Uint8Array, start: number, end: number): number {
   const first = bytes[start]!;
   if (first >= 97) {
-    if (ACCESS_OPS[op] !== 1) return RET_NOT_PLAIN;
+    if (ACCESS_OPS[op] !== 1) return RET_NOT_PLAIN; // only an access's ret may be an outcome name
     const outcome = end - start === 2 && first === 111 && bytes[start + 1] === 107 ? OK : outcomeOfBytes(bytes, start, end);
     if (outcome < 0) return RET_NOT_PLAIN;
     chunk.ret[i] = outcome;

@@ -5,6 +5,7 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InputError, TraceError, UsageError } from '../errors.js';
+import { handOut } from './builder.js';
 import { CsvTraceParser, formatCsvChunk, formatCsvHead, formatCsvTail, readCsvLines, type CsvReadResult } from './csv.js';
 import { feedCsvFile } from './csv-file.js';
 import { DEFAULT_MAX_EVENTS } from './max-events.js';
@@ -81,18 +82,6 @@ export async function openTrace(path: string, chunkRows?: number): Promise<OpenT
     },
     close: async () => {},
   };
-}
-
-/**
- * The chunks `ready` in order; each one, once the consumer asks for the next, goes back to `reuser`
- * (ChunkOptions.reuse) to be filled again.
- */
-function* handOut(ready: TraceChunk[], reuser: CsvTraceParser | undefined): Generator<TraceChunk> {
-  while (ready.length > 0) {
-    const chunk = ready.shift()!;
-    yield chunk;
-    reuser?.reuse(chunk);
-  }
 }
 
 export interface ReadTraceOptions {

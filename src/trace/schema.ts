@@ -23,9 +23,12 @@ export function opCode(name: string): number {
   return OP_BY_NAME.get(name) ?? -1;
 }
 
+/** By op code: 1 for guest accesses; a table, for code that asks per row. */
+export const ACCESS_OPS = Uint8Array.from(OP_SPECS, (spec) => (spec.access === undefined ? 0 : 1));
+
 /** Guest accesses: the hot path. */
 export function isAccessOp(op: number): boolean {
-  return OP_SPECS[op]?.access !== undefined;
+  return ACCESS_OPS[op] === 1;
 }
 
 // `backing` kinds and the `uffd` flag are the core's own bits (core/hostmm.ts); the trace names them.

@@ -13,7 +13,7 @@
 // accesses), exactly as rows pushed one object at a time would be, and stored identically
 // (docs/generators.md).
 
-import { accessForm, TraceBuilder, type AccessForm } from '../builder.js';
+import { accessForm, handOut, TraceBuilder, type AccessForm } from '../builder.js';
 import type { TraceRow } from '../row.js';
 import type { TraceChunk } from '../schema.js';
 
@@ -81,13 +81,8 @@ export class RowWriter {
   }
 
   /** The full chunks, handed on one by one. */
-  *drain(): Generator<TraceChunk> {
-    while (this.ready.length > 0) {
-      const chunk = this.ready.shift()!;
-      yield chunk;
-      // Resumed: the consumer asked for the next chunk, so it is done with this one.
-      if (this.reuse) this.builder.reuse(chunk);
-    }
+  drain(): Generator<TraceChunk> {
+    return handOut(this.ready, this.reuse ? this.builder : undefined);
   }
 
   /** The last chunks, the partial one included: the end of a generator. */
