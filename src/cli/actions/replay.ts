@@ -15,7 +15,7 @@ import type { ReplayLimits } from '../../replay/limits.js';
 import type { ShardPool } from '../../replay/sharded.js';
 import { metadataLine, profilesFor } from '../../replay/suite.js';
 import { openTrace, traceKind } from '../../trace/io.js';
-import { DEFAULT_MAX_EVENTS } from '../../trace/max-events.js';
+import { maxEventsOption } from './max-events-option.js';
 import { openS2t } from '../../trace/s2t.js';
 import type { TraceMeta } from '../../trace/schema.js';
 import { withEstimateMetrics } from '../../estimate/apply.js';
@@ -131,13 +131,6 @@ export async function workersFor(path: string, text: string | undefined): Promis
 
 /** The first divergences are the ones to read; a trace that diverges everywhere would print millions. */
 export const MAX_LISTED_DIVERGENCES = 100;
-
-export function maxEventsOption(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_MAX_EVENTS;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--max-events takes a whole number >= 1, not '${text}'`);
-  return n;
-}
 
 function toJson(path: string, result: ReplayResult): object {
   return {

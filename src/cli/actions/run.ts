@@ -9,7 +9,8 @@ import { runSuite, type SuiteOptions, type SuiteRun } from '../../replay/run-sui
 import { parseSuiteShard } from '../../replay/suite.js';
 import type { JobResult, PoolInfo, RunInfo } from '../../report/types.js';
 import { collectRunInfo } from '../../report/run-info.js';
-import { comparisonFails, DEFAULT_COMPARE_OPTIONS } from '../../report/compare.js';
+import { comparisonFails } from '../../report/compare.js';
+import { DEFAULT_COMPARE_OPTIONS } from '../../report/compare-options.js';
 import { formatCompareText } from '../../report/compare-output.js';
 import { renderRunReport, writeRun } from '../../report/write.js';
 import { RunJournal } from '../../report/journal.js';
@@ -19,7 +20,7 @@ import { EXIT_FAILURE } from '../exit-codes.js';
 import { addEstimates } from '../../estimate/apply.js';
 import { loadCostsOption } from './costs-option.js';
 import { printSummary } from './run-summary.js';
-import { maxEventsOption } from './replay.js';
+import { maxEventsOption } from './max-events-option.js';
 import { newRunId } from './run-id.js';
 import { defaultMaxMemory, maxMemoryOption } from './memory-option.js';
 
