@@ -12,8 +12,6 @@ export interface RecordedVmSummary extends RecordedTouches {
   levels: Record<string, { '4k': number; '2m': number; '1g': number; divergences: number }>;
 }
 
-export { SUMMARY_PROFILES } from './summary-profiles.js';
-
 export function summarizeRecordedVm(trace: LoadedTrace, profiles: readonly string[]): RecordedVmSummary {
   const t = emptyTouches();
   for (const chunk of trace.chunks) addTouches(t, chunk);

@@ -15,8 +15,6 @@ import type { LoadedRun } from './run-dir.js';
 import { spread, type Spread } from './stats.js';
 import { higherIsBetter, unitOf } from './units.js';
 
-export { DEFAULT_COMPARE_OPTIONS, type CompareOptions } from './compare-options.js';
-
 export interface RunRef {
   dir: string;
   runId: string;

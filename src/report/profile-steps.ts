@@ -5,7 +5,8 @@
 // modeled counters exactly, timings with the rank test and the bootstrap interval.
 
 import { KNOBS, parseProfile, type KnobName, type Profile } from '../core/profile.js';
-import { compareRuns, DEFAULT_COMPARE_OPTIONS, type CompareOptions, type Comparison } from './compare.js';
+import { compareRuns, type Comparison } from './compare.js';
+import { DEFAULT_COMPARE_OPTIONS, type CompareOptions } from './compare-options.js';
 import { isMicroGroup } from './headline.js';
 import { pairProfiles } from './profile-pairs.js';
 import type { LoadedRun } from './run-dir.js';

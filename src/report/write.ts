@@ -4,7 +4,8 @@
 
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
-import { compareRuns, DEFAULT_COMPARE_OPTIONS, type CompareOptions, type Comparison } from './compare.js';
+import { compareRuns, type Comparison } from './compare.js';
+import { DEFAULT_COMPARE_OPTIONS, type CompareOptions } from './compare-options.js';
 import { formatCompareCsv } from './compare-output.js';
 import { RUN_FILES } from './files.js';
 import { groupJobs, type Group } from './groups.js';
